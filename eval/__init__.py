@@ -1,0 +1,1 @@
+"""Evaluation: gold sets, the MultiHop-RAG runner, metrics and reports."""

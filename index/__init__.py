@@ -1,0 +1,1 @@
+"""Ingestion: articles -> sentence-aligned chunks -> embeddings -> Chroma (+ the BM25 index)."""

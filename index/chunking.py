@@ -1,0 +1,191 @@
+"""Sentences with character offsets, and sentence-aligned chunks that fit the embedding model.
+
+A chunk is ``header + body[start:end]``: a short title header, then whole sentences of the body.
+Its word-piece count, header and the model's two special tokens included, never exceeds the
+budget, so the model never silently truncates a chunk. A single sentence too long for the budget
+is cut at word boundaries into pieces that each fit; the pieces are then the "sentences" of that
+stretch. Every chunk records the offsets of its sentences, so a citation can name one exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.errors import ConfigError
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt gen gov sen rep col lt sgt capt cmdr adm maj inc ltd co corp "
+    "jan feb mar apr jun jul aug sep sept oct nov dec vs etc no nos vol approx est dept univ ft "
+    "fig al u.s u.k u.n e.g i.e a.m p.m d.c".split())
+# A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by whitespace.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\n")
+_HEADER_MAX_TOKENS = 48
+
+
+class TokenCounter(Protocol):
+    """What chunking needs from the embedding model's tokenizer."""
+
+    max_tokens: int  # the model's input limit, special tokens included
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def token_starts(self, text: str) -> list[int]: ...
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` offsets of the sentences of ``text``, trailing whitespace excluded.
+
+    Ends at sentence punctuation followed by space (not after a known abbreviation, an initial
+    such as "J.", or when the next word starts in lower case), at blank lines, and at single line
+    breaks unless the next line continues in lower case (hard-wrapped text).
+    """
+    spans: list[tuple[int, int]] = []
+    start = _skip_space(text, 0)
+    for match in _END.finditer(text):
+        end = match.end()
+        if end <= start:
+            continue
+        nxt = _skip_space(text, end)
+        if nxt >= len(text):
+            break
+        following = text[nxt]
+        if "\n" in match.group():
+            if match.group() == "\n" and following.islower():
+                continue
+            stop = match.start()
+        else:
+            if following.islower() or following in ",;:":
+                continue
+            if match.group().startswith(".") and _is_abbreviation(text, match.start()):
+                continue
+            stop = end
+        stop = _trim_end(text, start, stop)
+        if stop > start:
+            spans.append((start, stop))
+        start = nxt
+    stop = _trim_end(text, start, len(text))
+    if stop > start:
+        spans.append((start, stop))
+    return spans
+
+
+def _skip_space(text: str, i: int) -> int:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _trim_end(text: str, start: int, stop: int) -> int:
+    while stop > start and text[stop - 1].isspace():
+        stop -= 1
+    return stop
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    begin = dot
+    while begin > 0 and not text[begin - 1].isspace():
+        begin -= 1
+    word = text[begin:dot].lstrip("(\"'“‘").lower()
+    if len(word) == 1 and word.isalpha():
+        return True  # an initial: "J. Smith"
+    return word in _ABBREVIATIONS
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    text: str  # header + body[start:end]
+    header_len: int
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]  # offsets in the article body
+    n_tokens: int  # word pieces, header and special tokens included
+
+
+def make_header(title: str, source: str | None, published_at: str | None) -> str:
+    details = ", ".join(p for p in (source, (published_at or "")[:10]) if p)
+    return f"{title}\n{details}\n\n" if details else f"{title}\n\n"
+
+
+class Chunker:
+    """Packs whole sentences into chunks of at most ``max_tokens`` word pieces."""
+
+    def __init__(self, *, counter: TokenCounter, max_tokens: int | None = None, overlap: int = 1):
+        limit = counter.max_tokens
+        max_tokens = limit if max_tokens is None else max_tokens
+        if max_tokens > limit:
+            raise ConfigError(f"chunk_tokens={max_tokens} is over the embedding model's limit of "
+                              f"{limit} word pieces: the model would cut every longer chunk. "
+                              f"Use {limit} or less.")
+        if max_tokens < _HEADER_MAX_TOKENS + 16:
+            raise ConfigError(f"chunk_tokens={max_tokens} leaves no room for text after a title "
+                              f"header: use at least {_HEADER_MAX_TOKENS + 16}.")
+        if overlap < 0:
+            raise ConfigError(f"chunk_overlap={overlap} must be 0 or more sentences.")
+        self.counter = counter
+        self.max_tokens = max_tokens
+        self.overlap = overlap
+
+    @property
+    def signature(self) -> str:
+        """Changes whenever the same article would be cut differently."""
+        return f"sent-v1/t{self.max_tokens}/o{self.overlap}"
+
+    def header(self, title: str, source: str | None, published_at: str | None) -> str:
+        header = make_header(title, source, published_at)
+        words = title.split()
+        while self.counter.count_tokens(header) > _HEADER_MAX_TOKENS and len(words) > 1:
+            words = words[:-1]
+            header = make_header(" ".join(words) + " …", source, published_at)
+        return header
+
+    def chunk(self, body: str, header: str) -> list[Chunk]:
+        header_tokens = self.counter.count_tokens(header)
+        budget = self.max_tokens - 2 - header_tokens
+        pieces: list[tuple[int, int]] = []
+        counts: list[int] = []
+        for start, end in split_sentences(body):
+            for piece in self._fit(body, start, end, budget):
+                pieces.append(piece)
+                counts.append(self.counter.count_tokens(body[piece[0]:piece[1]]))
+        chunks: list[Chunk] = []
+        i = 0
+        while i < len(pieces):
+            j, used = i, 0
+            while j < len(pieces) and used + counts[j] <= budget:
+                used += counts[j]
+                j += 1
+            start, end = pieces[i][0], pieces[j - 1][1]
+            chunks.append(Chunk(index=len(chunks), text=header + body[start:end], header_len=len(header),
+                                start=start, end=end, sentences=tuple(pieces[i:j]),
+                                n_tokens=used + header_tokens + 2))
+            if j >= len(pieces):
+                break
+            i = max(j - self.overlap, i + 1)
+        return chunks
+
+    def _fit(self, body: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:
+        """Cut ``body[start:end]`` at word boundaries into pieces of at most ``budget`` tokens."""
+        pieces = []
+        while self.counter.count_tokens(body[start:end]) > budget:
+            starts = self.counter.token_starts(body[start:end])
+            cut = start + starts[budget]
+            space = body.rfind(" ", start, cut + 1)
+            if space > start:
+                cut = space
+            pieces.append((start, _trim_end(body, start, cut)))
+            start = _skip_space(body, cut)
+        if end > start:
+            pieces.append((start, end))
+        return pieces
+
+
+def sentence_index(sentences: Sequence[tuple[int, int]], offset: int) -> int | None:
+    """Index of the sentence containing character ``offset``, if any."""
+    for i, (start, end) in enumerate(sentences):
+        if start <= offset < end:
+            return i
+    return None

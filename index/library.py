@@ -1,0 +1,387 @@
+"""The indexed news library: ingest, sync, list and remove articles, keeping the index consistent.
+
+Ingestion is incremental and keyed on content: an article's id is the hash of its body and its
+*version* the hash of body, metadata, chunking and model. Re-ingesting an unchanged article writes
+nothing; a changed article (same key: URL, else path) replaces exactly its own chunks; an identical
+text under another key is stored once with both origins recorded.
+
+Crash safety comes from the write order (chunks, then the article row; deletes the other way
+round) plus ``repair``, which runs at the start of every ingest and removes what an interrupted run
+left half-done. Ingests into one data directory are serialized by a file lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from index.articles import Article, InputError, expand_paths, load_file
+from index.chunking import Chunker
+from index.embedding import Embedder, make_embedder
+from index.errors import ConfigError
+from index.lexical import LexicalIndex
+from index.settings import IndexSettings
+from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
+
+_FLUSH_CHUNKS = 128  # embed this many chunks at once (several model batches, across articles)
+
+
+@dataclass(frozen=True)
+class Progress:
+    articles_done: int
+    articles_total: int
+    chunks_done: int
+    chunks_total: int
+    current: str = ""
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    removed: int = 0
+    failures: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+    seconds: float = 0.0
+    articles: list[dict] = field(default_factory=list)  # {id, title, status} per article touched
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} stored once")
+        if self.removed:
+            parts.append(f"{self.removed} removed")
+        parts.append(f"{self.failed} failed")
+        rate = f", {self.chunks_written / self.seconds:.1f} chunks/s" if self.chunks_written and self.seconds else ""
+        return f"{', '.join(parts)} ({self.chunks_written} chunks written in {self.seconds:.1f} s{rate})"
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "duplicates": self.duplicates, "removed": self.removed, "failed": self.failed,
+                "failures": self.failures, "chunks_written": self.chunks_written,
+                "seconds": round(self.seconds, 3), "articles": self.articles}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A snapshot of the committed articles (metadata only), named by its fingerprint."""
+
+    fingerprint: str
+    articles: dict[str, ArticleRecord]
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> list[str]:
+        return [chunk_id(self.articles[a].version, i) for a in article_ids if a in self.articles
+                for i in range(self.articles[a].n_chunks)]
+
+
+@dataclass
+class _Write:
+    """One article to (re)write: its primary article, all its origins, the record it replaces."""
+
+    article: Article
+    origins: list[dict]
+    existing: ArticleRecord | None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    record: ArticleRecord | None = None
+
+
+def _origin(article: Article) -> dict:
+    return {"key": article.key, "origin": article.origin, "path": article.path,
+            "title": article.title, "source": article.source}
+
+
+class Library:
+    """Everything that reads or writes the index goes through one of these."""
+
+    def __init__(self, settings: IndexSettings, *, embedder: Embedder | None = None,
+                 check_every: float = 2.0):
+        self.settings = settings
+        self._embedder = embedder
+        self.check_every = check_every  # seconds between checks for writes by other processes
+        self._catalog: Catalog | None = None
+        self._catalog_at = 0.0
+        self._catalog_lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self._embedder or make_embedder(model=self.settings.embed_model,
+                                               batch_size=self.settings.embed_batch_size)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(settings=self.settings, embed_model=self.embedder.name)
+
+    @cached_property
+    def lexical(self) -> LexicalIndex:
+        return LexicalIndex(directory=self.settings.lexical_path, store=self.store)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        return Chunker(counter=self.embedder, max_tokens=self.settings.chunk_tokens,
+                       overlap=self.settings.chunk_overlap)
+
+    # ------------------------------------------------------------------------------- reading
+
+    def catalog(self, *, fresh: bool = False) -> Catalog:
+        """The committed articles, re-read from the store at most every ``check_every`` seconds."""
+        with self._catalog_lock:
+            now = time.monotonic()
+            if fresh or self._catalog is None or now - self._catalog_at >= self.check_every:
+                records = self.store.list_articles()
+                current = fingerprint(records)
+                if self._catalog is None or self._catalog.fingerprint != current:
+                    self._catalog = Catalog(current, {r.id: r for r in records})
+                self._catalog_at = now
+            return self._catalog
+
+    def search_index(self) -> tuple[Catalog, LexicalIndex]:
+        """The catalog and a BM25 index built from the same store content."""
+        catalog = self.catalog()
+        self.lexical.ensure(catalog.fingerprint)
+        return catalog, self.lexical
+
+    def articles(self) -> list[ArticleRecord]:
+        """Every indexed article (without bodies), newest first, then by title."""
+        records = self.store.list_articles()
+        return sorted(records, key=lambda r: (-(r.published_ts or 0), r.title.lower()))
+
+    def article(self, article_id: str) -> ArticleRecord:
+        return self.store.get_article(article_id)
+
+    def stats(self) -> dict:
+        counts = self.store.counts()
+        return {**counts, "collection": self.settings.collection, "store": self.store.where,
+                "embed_model": self.embedder.name, "chunk_tokens": self.chunker.max_tokens,
+                "chunk_overlap": self.chunker.overlap}
+
+    # ------------------------------------------------------------------------------- writing
+
+    def ingest(self, paths: Iterable[str | Path], *,
+               progress: Callable[[Progress], None] | None = None) -> IngestReport:
+        """Add or update the articles under ``paths``; bad files are reported, never fatal."""
+        return self._run(list(paths), progress=progress, mirror=None)
+
+    def sync(self, folder: str | Path, *, progress: Callable[[Progress], None] | None = None) -> IngestReport:
+        """Make the index mirror ``folder``: add new files, update changed ones, and remove
+        articles whose files under it are gone (files that now fail to load are kept)."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ConfigError(f"{folder} is not a folder: `newsrag sync` mirrors a folder of articles.")
+        return self._run([folder], progress=progress, mirror=folder.resolve())
+
+    def remove(self, article_id: str) -> ArticleRecord:
+        with self._ingest_lock():
+            record = self.store.get_article(article_id)
+            self.store.delete_article(article_id)
+        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        return record
+
+    def repair(self) -> dict[str, int]:
+        """Remove what an interrupted ingest left behind; returns what was fixed."""
+        records = {r.id: r for r in self.store.list_articles()}
+        fixed = {"orphan_chunks": 0, "duplicate_keys": 0, "incomplete_articles": 0}
+        owners: dict[str, list[ArticleRecord]] = defaultdict(list)
+        for record in records.values():
+            for key in record.keys:
+                owners[key].append(record)
+        for key, holders in owners.items():
+            if len(holders) < 2:
+                continue
+            keep = max(holders, key=lambda r: r.ingested_at)
+            for holder in holders:
+                if holder.id != keep.id and records[holder.id] is not None:
+                    records[holder.id] = self._drop_key(records[holder.id], key)
+                    fixed["duplicate_keys"] += 1
+        live = {i: r for i, r in records.items() if r is not None}
+        stale, counts = [], defaultdict(int)
+        for cid, aid, version in self.store.chunk_versions():
+            record = live.get(aid)
+            if record is None or record.version != version:
+                stale.append(cid)
+            else:
+                counts[aid] += 1
+        self.store.delete_chunks(stale)
+        fixed["orphan_chunks"] = len(stale)
+        for aid, record in live.items():
+            if counts[aid] != record.n_chunks:
+                self.store.delete_article(aid)
+                fixed["incomplete_articles"] += 1
+        return fixed
+
+    # ----------------------------------------------------------------------------- internals
+
+    @contextlib.contextmanager
+    def _ingest_lock(self) -> Iterator[None]:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.home / f"ingest-{self.settings.collection}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _version(self, article: Article) -> str:
+        payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
+                              self.embedder.name], ensure_ascii=False)
+        return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
+
+    def _drop_key(self, record: ArticleRecord, key: str) -> ArticleRecord | None:
+        """Remove one origin from a record; delete the article when none is left."""
+        remaining = [o for o in record.origins if o["key"] != key]
+        if remaining:
+            return self.store.update_origins(record, remaining)
+        self.store.delete_article(record.id)
+        return None
+
+    def _run(self, paths: list[str | Path], *, progress, mirror: Path | None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        loaded: list[Article] = []
+        failed_paths: set[str] = set()
+        for item in expand_paths(paths):
+            if isinstance(item, InputError):
+                report.failures.append(str(item))
+                continue
+            for result in load_file(item, max_bytes=self.settings.max_file_bytes):
+                if isinstance(result, InputError):
+                    report.failures.append(str(result))
+                    failed_paths.add(str(item.resolve()))
+                else:
+                    loaded.append(result)
+        with self._ingest_lock():
+            self.repair()
+            records = {r.id: r for r in self.store.list_articles()}
+            writes = self._plan(loaded, records, report)
+            self._write(writes, records, report, progress)
+            if mirror is not None:
+                self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(self, loaded: list[Article], records: dict[str, ArticleRecord | None],
+              report: IngestReport) -> list[_Write]:
+        groups: dict[str, list[Article]] = defaultdict(list)
+        for article in loaded:
+            if all(a.key != article.key for a in groups[article.id]):
+                groups[article.id].append(article)
+        owner = {key: r.id for r in records.values() if r for key in r.keys}
+        writes: list[_Write] = []
+        for aid, arts in groups.items():
+            existing = records.get(aid)
+            if existing is None:
+                first = arts[0]
+                status = "updated" if first.key in owner else "added"
+                setattr(report, status, getattr(report, status) + 1)
+                report.duplicates += len(arts) - 1
+                writes.append(_Write(first, [_origin(a) for a in arts], None))
+                report.articles.append({"id": aid, "title": first.title, "status": status})
+                continue
+            primary_key = existing.keys[0] if existing.keys else None
+            primary = next((a for a in arts if a.key == primary_key), None)
+            fresh = [a for a in arts if a.key not in existing.keys]
+            if primary is not None and self._version(primary) != existing.version:
+                origins = [_origin(primary)] + [o for o in existing.origins if o["key"] != primary.key]
+                writes.append(_Write(primary, origins + [_origin(a) for a in fresh], existing))
+                report.updated += 1
+                report.unchanged += len(arts) - 1 - len(fresh)
+                report.articles.append({"id": aid, "title": primary.title, "status": "updated"})
+            else:
+                if fresh:
+                    records[aid] = self.store.update_origins(
+                        existing, list(existing.origins) + [_origin(a) for a in fresh])
+                report.unchanged += len(arts) - len(fresh)
+                report.duplicates += len(fresh)
+                status = "duplicate" if fresh else "unchanged"
+                report.articles.append({"id": aid, "title": existing.title, "status": status})
+                for article in fresh:  # a rewrite moves its keys itself, once committed
+                    self._move_key(article.key, aid, owner, records)
+        return writes
+
+    def _move_key(self, key: str, new_owner: str, owner: dict[str, str],
+                  records: dict[str, ArticleRecord | None]) -> None:
+        previous = owner.get(key)
+        if previous and previous != new_owner and records.get(previous) is not None:
+            records[previous] = self._drop_key(records[previous], key)
+        owner[key] = new_owner
+
+    def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None],
+               report: IngestReport, progress) -> None:
+        for write in writes:
+            article = write.article
+            version = self._version(article)
+            header = self.chunker.header(article.title, article.source, article.published_at)
+            write.chunks = [
+                ChunkRecord(id=chunk_id(version, c.index), article_id=article.id, version=version,
+                            index=c.index, text=c.text, header_len=c.header_len, start=c.start,
+                            end=c.end, sentences=c.sentences)
+                for c in self.chunker.chunk(article.body, header)]
+            write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
+                                         n_chunks=len(write.chunks), ingested_at=time.time(),
+                                         body=article.body, **article.metadata())
+        total = sum(len(w.chunks) for w in writes)
+        if not writes:
+            return
+        done_articles = done_chunks = 0
+        self.embedder.dimension  # load the model before the clock of the progress bar starts
+        if progress:
+            progress(Progress(0, len(writes), 0, total))
+        owner = {key: r.id for r in records.values() if r for key in r.keys}
+        pending: list[_Write] = []
+        for i, write in enumerate(writes):
+            pending.append(write)
+            if sum(len(w.chunks) for w in pending) < _FLUSH_CHUNKS and i < len(writes) - 1:
+                continue
+            vectors = self.embedder.embed([c.text for w in pending for c in w.chunks])
+            offset = 0
+            for done in pending:
+                n = len(done.chunks)
+                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n])
+                offset += n
+                if done.existing is not None and done.existing.version != done.record.version:
+                    old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
+                    self.store.delete_chunks(old)
+                records[done.record.id] = done.record
+                for origin in done.origins:
+                    self._move_key(origin["key"], done.record.id, owner, records)
+                report.chunks_written += n
+                done_articles += 1
+                done_chunks += n
+                if progress:
+                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.title))
+            pending = []
+
+    def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
+               records: dict[str, ArticleRecord | None], report: IngestReport) -> None:
+        for aid, record in list(records.items()):
+            if record is None:
+                continue
+            for origin in list(record.origins):
+                path = Path(origin["path"])
+                if (origin["key"] not in seen and str(path) not in failed_paths
+                        and path.is_relative_to(mirror)):
+                    record = self._drop_key(record, origin["key"])
+                    if record is None:
+                        report.removed += 1
+                        report.articles.append({"id": aid, "title": origin["title"], "status": "removed"})
+                        break
+            records[aid] = record

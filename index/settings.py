@@ -1,0 +1,113 @@
+"""Settings of the ingestion side: where the index lives and how articles become chunks.
+
+Built once at an entry point (``IndexSettings.from_env()`` in the CLI, or explicitly in tests and
+library use) and passed down; nothing reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+from index.errors import ConfigError
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+_COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,50}[a-zA-Z0-9]$")
+
+
+def env_value(env: Mapping[str, str], name: str, default, kind):
+    """Read ``name`` from ``env`` as ``kind`` (str, int, float, bool); the error names the fix."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    raw = raw.strip()
+    if kind is str:
+        return raw
+    if kind is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off.")
+    try:
+        return kind(raw)
+    except ValueError:
+        example = "256" if kind is int else "0.5"
+        raise ConfigError(f"{name}={raw!r} is not a{'n integer' if kind is int else ' number'}: "
+                          f"set it to a value such as {example}.") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexSettings:
+    """Where the index is stored and how it is built.
+
+    ``chunk_tokens`` is the word-piece budget of one chunk *including* its title header and the
+    model's two special tokens; ``None`` means the embedding model's own limit (256 for
+    all-MiniLM-L6-v2), so no chunk is ever truncated by the model.
+    """
+
+    home: Path = field(default_factory=lambda: Path(".newsrag"))
+    chroma_url: str | None = None
+    collection: str = "newsrag"
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_batch_size: int = 32
+    chunk_tokens: int | None = None
+    chunk_overlap: int = 1
+    max_file_mb: float = 10.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "home", Path(self.home))
+        if self.chroma_url is not None:
+            parsed = urlparse(self.chroma_url)
+            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+                raise ConfigError(
+                    f"NEWSRAG_CHROMA_URL={self.chroma_url!r} is not a server address: "
+                    "use a URL such as http://127.0.0.1:8000, or unset it for the on-disk store.")
+        if not _COLLECTION_RE.match(self.collection):
+            raise ConfigError(
+                f"collection name {self.collection!r} is invalid: use 3-52 characters from "
+                "letters, digits, '.', '_' and '-', starting and ending with a letter or digit.")
+        if self.embed_batch_size < 1:
+            raise ConfigError(f"embed_batch_size={self.embed_batch_size} must be at least 1.")
+        if self.chunk_tokens is not None and self.chunk_tokens < 32:
+            raise ConfigError(f"chunk_tokens={self.chunk_tokens} is too small: use at least 32 "
+                              "word pieces, or leave it unset for the model's limit.")
+        if self.chunk_overlap < 0:
+            raise ConfigError(f"chunk_overlap={self.chunk_overlap} must be 0 or more sentences.")
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb={self.max_file_mb} must be positive.")
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.home / "bm25" / self.collection
+
+    def with_(self, **changes) -> IndexSettings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> IndexSettings:
+        env = os.environ if env is None else env
+        values = dict(
+            home=Path(env_value(env, "NEWSRAG_HOME", ".newsrag", str)),
+            chroma_url=env_value(env, "NEWSRAG_CHROMA_URL", None, str),
+            collection=env_value(env, "NEWSRAG_COLLECTION", "newsrag", str),
+            embed_model=env_value(env, "NEWSRAG_EMBED_MODEL", DEFAULT_EMBED_MODEL, str),
+            embed_batch_size=env_value(env, "NEWSRAG_EMBED_BATCH", 32, int),
+            chunk_tokens=env_value(env, "NEWSRAG_CHUNK_TOKENS", None, int),
+            chunk_overlap=env_value(env, "NEWSRAG_CHUNK_OVERLAP", 1, int),
+            max_file_mb=env_value(env, "NEWSRAG_MAX_FILE_MB", 10.0, float),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,281 @@
+"""Our narrow adapter over Chroma, the single source of truth of the index.
+
+Two collections per index: ``<name>-chunks`` (one row per chunk: header + text, embedding, offsets)
+and ``<name>-articles`` (one row per article: the full body, metadata, origins; its embedding is the
+normalized mean of its chunks'). An article row is written *after* its chunks and deleted *after*
+them, so it acts as the commit marker: a chunk whose article row is missing, or whose version
+differs from the row's, is an orphan left by an interrupted run and ``repair`` removes it.
+
+Every chromadb call goes through ``_chroma`` so library errors leave as ``StoreError`` /
+``StoreUnavailableError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from index.articles import date_timestamp
+from index.errors import ConfigError, NewsragError, NotFoundError, StoreError, StoreUnavailableError
+from index.settings import IndexSettings
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_PAGE = 5000
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArticleRecord:
+    """An indexed article. ``origins`` lists every file/URL it was loaded from: an identical text
+    found under several names (a syndicated copy, a renamed file) is stored once."""
+
+    id: str
+    version: str
+    title: str
+    source: str | None = None
+    published_at: str | None = None
+    author: str | None = None
+    url: str | None = None
+    category: str | None = None
+    origins: tuple[dict, ...] = ()
+    n_chunks: int = 0
+    ingested_at: float = 0.0
+    body: str | None = field(default=None, repr=False)
+
+    @property
+    def published_ts(self) -> int | None:
+        return date_timestamp(self.published_at)
+
+    @property
+    def sources(self) -> list[str]:
+        """Every outlet that published this text, primary first."""
+        names = [self.source] + [o.get("source") for o in self.origins]
+        return list(dict.fromkeys(n for n in names if n))
+
+    @property
+    def keys(self) -> list[str]:
+        return [o["key"] for o in self.origins]
+
+    def to_dict(self, *, with_body: bool = False) -> dict:
+        data = asdict(self)
+        data["origins"] = list(self.origins)
+        data["sources"] = self.sources
+        if not with_body:
+            data.pop("body")
+        return data
+
+    def _metadata(self) -> dict:
+        meta = {k: v for k, v in asdict(self).items()
+                if k not in {"id", "body", "origins"} and v is not None}
+        meta["origins"] = json.dumps(list(self.origins), ensure_ascii=False)
+        ts = self.published_ts
+        if ts is not None:
+            meta["published_ts"] = ts
+        return meta
+
+    @classmethod
+    def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
+        fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
+                                           "url", "category", "n_chunks", "ingested_at")}
+        return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
+                   **{k: v for k, v in fields.items() if v is not None})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkRecord:
+    id: str
+    article_id: str
+    version: str
+    index: int
+    text: str  # header + body[start:end]
+    header_len: int
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+
+    @property
+    def body_text(self) -> str:
+        return self.text[self.header_len:]
+
+    def _metadata(self) -> dict:
+        return {"article_id": self.article_id, "version": self.version, "index": self.index,
+                "header_len": self.header_len, "start": self.start, "end": self.end,
+                "sentences": json.dumps([list(s) for s in self.sentences])}
+
+    @classmethod
+    def _from_row(cls, id_: str, meta: dict, text: str) -> ChunkRecord:
+        return cls(id=id_, article_id=meta["article_id"], version=meta["version"], index=meta["index"],
+                   text=text, header_len=meta["header_len"], start=meta["start"], end=meta["end"],
+                   sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])))
+
+
+def chunk_id(version: str, index: int) -> str:
+    return f"{version}-{index:04d}"
+
+
+def fingerprint(records: Sequence[ArticleRecord]) -> str:
+    """Changes whenever the set of committed article versions changes."""
+    pairs = sorted(f"{r.id}:{r.version}" for r in records)
+    return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def _chroma(action: str, where: str) -> Iterator[None]:
+    """Translate chromadb/httpx failures into our errors, naming the store and the fix."""
+    try:
+        yield
+    except NewsragError:
+        raise
+    except Exception as exc:  # chromadb raises many unrelated types; all of them end here
+        text = f"{type(exc).__name__}: {exc}"
+        if any(s in text.lower() for s in ("connect", "connection refused", "timed out", "timeout",
+                                           "name or service not known", "unreachable")):
+            raise StoreUnavailableError(f"Chroma at {where} is unreachable while trying to {action} "
+                                        f"({text.splitlines()[0][:200]}); start the server or unset "
+                                        "NEWSRAG_CHROMA_URL.") from exc
+        raise StoreError(f"Chroma at {where} failed to {action}: {text.splitlines()[0][:300]}") from exc
+
+
+class Store:
+    """Chroma on disk (``PersistentClient`` under ``settings.home``) or a Chroma server."""
+
+    def __init__(self, *, settings: IndexSettings, embed_model: str):
+        self.settings = settings
+        self.embed_model = embed_model
+        self.where = settings.chroma_url or str(settings.chroma_path)
+        with _chroma("open the store", self.where):
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            if settings.chroma_url:
+                url = urlparse(settings.chroma_url)
+                self.client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
+                                                  ssl=url.scheme == "https", settings=chroma_settings)
+            else:
+                settings.chroma_path.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(settings.chroma_path),
+                                                        settings=chroma_settings)
+            meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model}
+            self.chunks = self.client.get_or_create_collection(
+                f"{settings.collection}-chunks", metadata=meta, embedding_function=None)
+            self.articles = self.client.get_or_create_collection(
+                f"{settings.collection}-articles", metadata=meta, embedding_function=None)
+            self.max_batch = int(self.client.get_max_batch_size())
+        built_with = (self.chunks.metadata or {}).get("newsrag:embed_model")
+        if built_with and built_with != embed_model:
+            raise ConfigError(
+                f"The index '{settings.collection}' at {self.where} was built with the embedding model "
+                f"{built_with!r}, not {embed_model!r}: set NEWSRAG_EMBED_MODEL={built_with} or use a new "
+                "collection (NEWSRAG_COLLECTION=...) and ingest again.")
+
+    # -------------------------------------------------------------------------------- reading
+
+    def _get_all(self, collection, include: list[str], where: dict | None = None) -> dict:
+        ids: list[str] = []
+        rows: dict[str, list] = {name: [] for name in include}
+        offset = 0
+        while True:
+            page = collection.get(include=include, where=where, limit=_PAGE, offset=offset)
+            ids.extend(page["ids"])
+            for name in include:
+                rows[name].extend(page[name])
+            if len(page["ids"]) < _PAGE:
+                return {"ids": ids, **rows}
+            offset += _PAGE
+
+    def list_articles(self) -> list[ArticleRecord]:
+        with _chroma("list articles", self.where):
+            page = self._get_all(self.articles, ["metadatas"])
+        return [ArticleRecord._from_row(i, m) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
+    def get_article(self, article_id: str) -> ArticleRecord:
+        with _chroma("read an article", self.where):
+            page = self.articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not page["ids"]:
+            raise NotFoundError(f"No article with id {article_id!r}: `newsrag articles list` shows the ids.")
+        return ArticleRecord._from_row(page["ids"][0], page["metadatas"][0], page["documents"][0])
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        if not ids:
+            return {}
+        with _chroma("read chunks", self.where):
+            page = self.chunks.get(ids=list(ids), include=["metadatas", "documents"])
+        return {i: ChunkRecord._from_row(i, m, d)
+                for i, m, d in zip(page["ids"], page["metadatas"], page["documents"], strict=True)}
+
+    def chunk_versions(self) -> list[tuple[str, str, str]]:
+        """``(chunk_id, article_id, version)`` of every stored chunk."""
+        with _chroma("list chunks", self.where):
+            page = self._get_all(self.chunks, ["metadatas"])
+        return [(i, m["article_id"], m["version"]) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
+    def chunk_texts(self) -> tuple[list[str], list[str]]:
+        """Ids and texts of every chunk, for building the lexical index."""
+        with _chroma("read chunk texts", self.where):
+            page = self._get_all(self.chunks, ["documents"])
+        return page["ids"], page["documents"]
+
+    def query(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+              ) -> list[tuple[str, float]]:
+        """Nearest chunks as ``(chunk_id, cosine similarity)``, optionally within some articles."""
+        if article_ids is not None and not article_ids:
+            return []
+        where = None
+        if article_ids is not None:
+            where = {"article_id": {"$in": list(article_ids)}}
+        with _chroma("search", self.where):
+            count = self.chunks.count()
+            if count == 0:
+                return []
+            result = self.chunks.query(query_embeddings=[embedding.tolist()], n_results=min(k, count),
+                                       where=where, include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def counts(self) -> dict[str, int]:
+        with _chroma("count", self.where):
+            return {"articles": self.articles.count(), "chunks": self.chunks.count()}
+
+    def ping(self) -> None:
+        with _chroma("reach the store", self.where):
+            self.client.heartbeat()
+
+    # -------------------------------------------------------------------------------- writing
+
+    def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
+        """Chunks first, then the article row that commits them."""
+        import numpy as np
+
+        with _chroma("write chunks", self.where):
+            for lo in range(0, len(chunks), self.max_batch):
+                part = chunks[lo:lo + self.max_batch]
+                self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
+                                   metadatas=[c._metadata() for c in part],
+                                   embeddings=embeddings[lo:lo + len(part)].tolist())
+            mean = embeddings.mean(axis=0)
+            mean = mean / (np.linalg.norm(mean) or 1.0)
+            self.articles.upsert(ids=[record.id], documents=[record.body or ""],
+                                 metadatas=[record._metadata()], embeddings=[mean.tolist()])
+
+    def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
+        updated = replace(record, origins=tuple(origins))
+        with _chroma("update an article", self.where):
+            self.articles.update(ids=[record.id], metadatas=[updated._metadata()])
+        return updated
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        with _chroma("delete chunks", self.where):
+            for lo in range(0, len(ids), self.max_batch):
+                self.chunks.delete(ids=list(ids[lo:lo + self.max_batch]))
+
+    def delete_article(self, article_id: str) -> None:
+        """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""
+        with _chroma("delete an article", self.where):
+            self.chunks.delete(where={"article_id": article_id})
+            self.articles.delete(ids=[article_id])

@@ -1,0 +1,1 @@
+"""Answering: question -> hybrid retrieval -> answer with checked citations."""

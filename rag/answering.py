@@ -1,0 +1,77 @@
+"""What every answerer receives and produces, and the refusal gate they all share.
+
+An answerer turns an ``AnswerContext`` (the analysed question, retrieved passages and scored
+evidence sentences) into a stream of ``Event``: text deltas, then one final ``Draft``. There is one
+streaming path; the non-streaming answer is the collected stream (``rag.pipeline.Pipeline.ask``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.evidence import Candidate
+from rag.question import QuestionInfo
+from rag.types import Citation, Conflict, AnswerSentence, Passage, Turn
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    info: QuestionInfo
+    passages: Sequence[Passage]
+    candidates: list[Candidate]
+    history: Sequence[Turn] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Draft:
+    status: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()
+    closest: tuple[Passage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """``kind`` is "delta" (``text`` to append), "answer" (the final ``answer``)."""
+
+    kind: str
+    text: str = ""
+    draft: Draft | None = None
+    answer: object = field(default=None)  # rag.types.Answer on the final event of the pipeline
+
+    @classmethod
+    def delta(cls, text: str) -> Event:
+        return cls("delta", text=text)
+
+    @classmethod
+    def final(cls, draft: Draft) -> Event:
+        return cls("draft", draft=draft)
+
+
+class Answerer(Protocol):
+    name: str
+
+    def stream(self, context: AnswerContext) -> Iterator[Event]: ...
+
+
+def refusal_reason(info: QuestionInfo, candidates: Sequence[Candidate], threshold: float) -> str | None:
+    """Why the evidence cannot answer the question, or ``None`` when it may.
+
+    Refuse when the best sentence scores under ``threshold``, or when a name or number the question
+    depends on appears nowhere in the evidence (tied to the same place preposition, so "shot down
+    over Moscow" is not supported by "400 kilometers southeast of Moscow").
+    """
+    if not candidates:
+        return "nothing relevant was retrieved"
+    best = max(c.score for c in candidates)
+    if best < threshold:
+        return f"the best evidence scores {best:.3f}, under the threshold {threshold:.3f}"
+    covered = set().union(*(c.entities for c in candidates))
+    missing = [e.text for i, e in enumerate(info.entities) if i not in covered]
+    if missing:
+        return "the articles never mention " + ", ".join(repr(m) for m in missing) + " in this sense"
+    return None

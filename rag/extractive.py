@@ -1,0 +1,115 @@
+"""The default answerer: no LLM, every answer sentence is a sentence quoted from an article.
+
+It picks the best-scoring evidence sentences (see ``rag/evidence.py``) without repeating itself,
+covers every outlet the question names and every named entity the evidence holds, adds the
+other side of a conflicting figure, and cites each sentence at its exact offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rag.conflicts import figures, find_conflicts
+from rag.evidence import Candidate
+from rag.question import QuestionInfo
+from rag.settings import RagSettings
+from rag.types import ANSWERED, AnswerSentence, Citation
+from rag.answering import AnswerContext, Draft, Event
+
+RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
+REDUNDANT = 0.9  # cosine above which two sentences say the same thing
+PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
+
+
+def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) -> list[Candidate]:
+    ranked = sorted(cands, key=lambda c: (-c.score, c.rank, c.location.start))
+    if not ranked:
+        return []
+    best = ranked[0]
+    chosen = [best]
+    floor = max(settings.refusal_threshold, RELATIVE_FLOOR * best.score)
+    single_article = len({c.location.article_id for c in ranked}) == 1
+
+    def fits(c: Candidate) -> bool:
+        if c in chosen or len(chosen) >= settings.max_sentences + 2:
+            return False
+        if any(c.vector is not None and o.vector is not None and float(c.vector @ o.vector) > REDUNDANT
+               for o in chosen):
+            return False
+        same = sum(1 for o in chosen if o.location.article_id == c.location.article_id)
+        return single_article or same < PER_ARTICLE
+
+    def counts(c: Candidate) -> bool:
+        return any(info.unit in f.units for f in figures(c.text))
+
+    # "how many X": further sentences must give a figure of X
+    needs_figure = bool(info.unit) and counts(best)
+    for c in ranked[1:]:
+        if len(chosen) >= settings.max_sentences or c.score < floor:
+            break
+        if fits(c) and (not needs_figure or counts(c)):
+            chosen.append(c)
+    # every outlet the question names
+    for outlet in info.outlets:
+        if any(outlet.casefold() in (c.location.source or "").casefold() for c in chosen):
+            continue
+        pick = next((c for c in ranked if outlet.casefold() in (c.location.source or "").casefold()
+                     and c.score >= 0.5 * floor and fits(c)), None)
+        if pick:
+            chosen.append(pick)
+    # every named entity some evidence covers
+    covered = set().union(*(c.entities for c in chosen))
+    for i in range(len(info.entities)):
+        if i in covered:
+            continue
+        pick = next((c for c in ranked if i in c.entities and c.score >= 0.5 * floor and fits(c)), None)
+        if pick:
+            chosen.append(pick)
+            covered |= pick.entities
+    # the other side of a figure the question asks about
+    if info.unit:
+        values = {f.value for c in chosen for f in figures(c.text) if info.unit in f.units and not f.part}
+        articles = set().union(*(c.article_ids for c in chosen))
+        for c in ranked:
+            if c.score < 0.75 * floor or c.article_ids & articles:
+                continue
+            theirs = {f.value for f in figures(c.text) if info.unit in f.units and not f.part}
+            if theirs and not theirs & values and fits(c):
+                chosen.append(c)
+                values |= theirs
+                articles |= c.article_ids
+    return chosen
+
+
+def citation_for(n: int, candidate: Candidate) -> Citation:
+    return Citation.at(n, candidate.location, quote=candidate.text, start=candidate.location.start,
+                       end=candidate.location.end, also=candidate.also)
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, *, settings: RagSettings):
+        self.settings = settings
+
+    def stream(self, context: AnswerContext) -> Iterator[Event]:
+        chosen = select(context.info, context.candidates, self.settings)
+        numbered = list(enumerate(chosen, start=1))
+        citations = [citation_for(n, c) for n, c in numbered]
+        conflicts = find_conflicts(context.info, numbered)
+        pieces: list[str] = []
+        if context.info.asks_outlet and chosen and chosen[0].location.source:
+            pieces.append(f"Reported by {chosen[0].location.source} [1].")
+        sentences = [AnswerSentence(text=c.text, citations=(n,)) for n, c in numbered]
+        pieces += [f"{s.text} [{s.citations[0]}]" for s in sentences]
+        text = ""
+        for piece in pieces:
+            delta = piece if not text else " " + piece
+            text += delta
+            yield Event.delta(delta)
+        if conflicts:
+            delta = "\n\n" + " ".join(c.note for c in conflicts)
+            text += delta
+            yield Event.delta(delta)
+        yield Event.final(Draft(status=ANSWERED, text=text, citations=tuple(citations),
+                                conflicts=tuple(conflicts), sentences=tuple(sentences)))

@@ -1,0 +1,167 @@
+"""The data an answer is made of. Citations are data, never string formatting: the CLI, the HTTP
+API and the chat all render these same objects (``to_dict`` is the JSON contract)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    """Restrict retrieval to some outlets and a publication-date range (inclusive days)."""
+
+    sources: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sources or self.since or self.until)
+
+    def to_dict(self) -> dict:
+        return {"source": list(self.sources), "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Location:
+    """Where a text sits: an article and character offsets in its body."""
+
+    article_id: str
+    title: str
+    source: str | None
+    published_at: str | None
+    url: str | None
+    chunk_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Passage:
+    """A retrieved chunk. ``also`` lists other articles holding the very same passage text."""
+
+    location: Location
+    text: str  # the chunk text as indexed: title header + body slice
+    header_len: int
+    sentences: tuple[tuple[int, int], ...]  # offsets in the article body
+    score: float  # fused score
+    dense: float | None = None  # cosine similarity, when the dense retriever found it
+    lexical: float | None = None  # BM25 score, when the lexical retriever found it
+    also: tuple[Location, ...] = ()
+
+    @property
+    def body(self) -> str:
+        return self.text[self.header_len:]
+
+    def sentence_texts(self) -> list[tuple[int, int, str]]:
+        """``(start, end, text)`` of each sentence, offsets in the article body."""
+        base = self.location.start
+        return [(s, e, self.body[s - base:e - base]) for s, e in self.sentences]
+
+    def to_dict(self) -> dict:
+        loc = self.location
+        return {"article_id": loc.article_id, "title": loc.title, "source": loc.source,
+                "published_at": loc.published_at, "url": loc.url, "chunk_id": loc.chunk_id,
+                "start": loc.start, "end": loc.end, "text": self.body, "score": round(self.score, 6),
+                "also": [asdict(a) for a in self.also]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation:
+    """One cited sentence: ``quote == article.body[start:end]`` always holds."""
+
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    published_at: str | None
+    url: str | None
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    also: tuple[Location, ...] = ()  # the same sentence in other articles
+
+    @classmethod
+    def at(cls, n: int, location: Location, *, quote: str, start: int, end: int,
+           also: tuple[Location, ...] = ()) -> Citation:
+        return cls(n=n, article_id=location.article_id, title=location.title, source=location.source,
+                   published_at=location.published_at, url=location.url, chunk_id=location.chunk_id,
+                   quote=quote, start=start, end=end, also=also)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["also"] = [asdict(a) for a in self.also]
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    n: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conflict:
+    claims: tuple[Claim, ...]
+    note: str
+
+    def to_dict(self) -> dict:
+        return {"claims": [asdict(c) for c in self.claims], "note": self.note}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerSentence:
+    """A sentence of the answer, the citations it rests on, and whether they support it."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool = True
+    reason: str | None = None  # why a sentence is flagged unsupported
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported,
+                "reason": self.reason}
+
+
+ANSWERED = "answered"
+REFUSED = "refused"
+REFUSAL_TEXT = "The indexed articles do not answer this."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    question: str
+    answer: str
+    status: str  # "answered" | "refused"
+    mode: str
+    citations: tuple[Citation, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    closest: tuple[Passage, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    filters: Filters = field(default_factory=Filters)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "status": self.status,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "closest": [p.to_dict() for p in self.closest],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "filters": self.filters.to_dict(),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Turn:
+    """One earlier exchange of the conversation (the question, and the answer text if any)."""
+
+    question: str
+    answer: str = ""

@@ -1,0 +1,1 @@
+"""Serving newsrag: the command line, the HTTP API and the Gradio chat."""

@@ -1,0 +1,111 @@
+"""Handlers of the ``newsrag`` commands: build settings, call ``index``/``rag``, print results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from index.settings import IndexSettings
+from ui.cli import EXIT_FAILED, print_json
+
+
+def index_settings(args: argparse.Namespace) -> IndexSettings:
+    return IndexSettings.from_env(home=getattr(args, "home", None),
+                                  collection=getattr(args, "collection", None))
+
+
+def open_library(args: argparse.Namespace):
+    from index.library import Library
+
+    return Library(index_settings(args))
+
+
+class ProgressBar:
+    """A tqdm bar over chunks (rate in chunks/s, ETA) with the article count beside it."""
+
+    def __init__(self, *, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, event) -> None:
+        if not self.enabled or event.chunks_total == 0:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=event.chunks_total, unit="chunk", desc="Embedding", file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.1)
+        self.bar.update(event.chunks_done - self.bar.n)
+        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}", refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _report(report, args) -> int:
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        for failure in report.failures:
+            print(f"error: {failure}", file=sys.stderr)
+        print(report.summary())
+    return EXIT_FAILED if report.failures else 0
+
+
+def cmd_ingest(args) -> int:
+    library = open_library(args)
+    bar = ProgressBar(enabled=not args.quiet and not args.json)
+    try:
+        report = library.ingest(args.paths, progress=bar)
+    finally:
+        bar.close()
+    return _report(report, args)
+
+
+def cmd_sync(args) -> int:
+    library = open_library(args)
+    bar = ProgressBar(enabled=not args.quiet and not args.json)
+    try:
+        report = library.sync(args.folder, progress=bar)
+    finally:
+        bar.close()
+    return _report(report, args)
+
+
+def cmd_articles(args) -> int:
+    library = open_library(args)
+    if args.articles_command == "list":
+        records = library.articles()
+        if args.json:
+            print_json([r.to_dict() for r in records])
+            return 0
+        if not records:
+            print(f"No articles indexed in {library.store.where} — run `newsrag ingest data/articles`.")
+            return 0
+        for r in records:
+            date = (r.published_at or "")[:10] or "-"
+            print(f"{r.id}  {date:10}  {', '.join(r.sources) or '-':24.24}  {r.n_chunks:3d} chunks  {r.title}")
+        print(f"{len(records)} article{'s' if len(records) != 1 else ''}")
+        return 0
+    if args.articles_command == "show":
+        record = library.article(args.id)
+        if args.json:
+            print_json(record.to_dict(with_body=True))
+        else:
+            print(record.title)
+            print(" · ".join(x for x in (", ".join(record.sources), record.published_at, record.author,
+                                         record.url) if x))
+            print()
+            print(record.body)
+        return 0
+    record = library.remove(args.id)
+    print(f"removed {record.id} ({record.title}, {record.n_chunks} chunks)")
+    return 0
+
+
+HANDLERS = {"ingest": cmd_ingest, "sync": cmd_sync, "articles": cmd_articles}
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    return HANDLERS[args.command](args)
