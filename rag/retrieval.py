@@ -162,11 +162,3 @@ class HybridRetriever:
             if len(out) == k:
                 break
         return out
-
-
-def parse_sources(values: Iterable[str] | None) -> tuple[str, ...]:
-    """``--source`` values; each may hold several outlets separated by '|'."""
-    out: list[str] = []
-    for value in values or ():
-        out.extend(p.strip() for p in value.split("|") if p.strip())
-    return tuple(dict.fromkeys(out))

@@ -55,6 +55,42 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("id")
     _add_index_options(remove)
 
+    ask = commands.add_parser("ask", help="answer a question from the indexed articles, with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--mode", help="extractive (default, no LLM), openai, ollama or llamacpp")
+    ask.add_argument("--top-k", type=int, help="passages given to the answerer (default 8)")
+    ask.add_argument("--source", action="append", metavar="OUTLET",
+                     help="only articles from this outlet (repeat, or separate with '|')")
+    ask.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
+    ask.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
+    _add_index_options(ask)
+
+    serve = commands.add_parser("serve", help="start the chat and the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1; any other needs NEWSRAG_AUTH)")
+    serve.add_argument("--port", type=int, default=7860)
+    _add_index_options(serve)
+
+    evaluate = commands.add_parser("eval", help="run the evaluation sets and compare runs")
+    eval_commands = evaluate.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
+    sample = eval_commands.add_parser("sample", help="the gold set over the sample articles")
+    sample.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-sample)")
+    sample.add_argument("--mode", help="answering mode (default extractive)")
+    multihop = eval_commands.add_parser("multihop", help="the MultiHop-RAG benchmark (or a slice)")
+    multihop.add_argument("--data", required=True, metavar="DIR",
+                          help="folder with corpus.json and MultiHopRAG.json")
+    multihop.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-multihop)")
+    multihop.add_argument("--mode", help="answering mode (default extractive)")
+    multihop.add_argument("--limit", type=int, help="only the first N questions")
+    everything = eval_commands.add_parser("all", help="both sets, then the CI gate")
+    everything.add_argument("--data", default="../shared/datasets/multihop-rag-dev", metavar="DIR")
+    everything.add_argument("--out", help="parent folder of the two runs")
+    compare = eval_commands.add_parser("compare", help="what changed between two runs")
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+    for sub in (sample, multihop, everything, compare):
+        _add_index_options(sub)
     return parser
 
 
@@ -68,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsragError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # `newsrag ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("\ninterrupted: the index is consistent; run the same command again to finish.",
               file=sys.stderr)

@@ -104,7 +104,46 @@ def cmd_articles(args) -> int:
     return 0
 
 
-HANDLERS = {"ingest": cmd_ingest, "sync": cmd_sync, "articles": cmd_articles}
+def rag_settings(args: argparse.Namespace, **overrides):
+    from rag.settings import RagSettings
+
+    return RagSettings.from_env(index=index_settings(args), **overrides)
+
+
+def parse_filters(args: argparse.Namespace):
+    from rag.filters import make_filters
+
+    return make_filters(sources=args.source, since=args.since, until=args.until)
+
+
+def cmd_ask(args) -> int:
+    from rag.pipeline import Pipeline
+    from ui.render import answer_as_text
+
+    filters = parse_filters(args)
+    pipeline = Pipeline(rag_settings(args, mode=args.mode))
+    answer = pipeline.ask(args.question, mode=args.mode, top_k=args.top_k, filters=filters)
+    if args.json:
+        print_json(answer.to_dict())
+    else:
+        print(answer_as_text(answer))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.server import serve
+
+    return serve(rag_settings(args), host=args.host, port=args.port)
+
+
+def cmd_eval(args) -> int:
+    from eval.cli import run
+
+    return run(args, rag_settings(args, mode=getattr(args, "mode", None)))
+
+
+HANDLERS = {"ingest": cmd_ingest, "sync": cmd_sync, "articles": cmd_articles, "ask": cmd_ask,
+            "serve": cmd_serve, "eval": cmd_eval}
 
 
 def dispatch(args: argparse.Namespace) -> int:

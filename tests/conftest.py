@@ -1,0 +1,124 @@
+"""Shared fixtures: the real packaged model, real Chroma (embedded and `chroma run`), the samples."""
+
+from __future__ import annotations
+
+import os
+
+# Nothing calls home, nothing downloads: set before any library is imported.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "data" / "articles"
+SHARED = ROOT.parent / "shared"
+MULTIHOP = SHARED / "datasets" / "multihop-rag-dev"
+SEED_64 = "000_720a81e2262be498.txt"  # the 64-drones report, no header
+SEED_55 = "002_5b454d92da31791e.txt"  # Miami News, KMIA: 55 drones
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embedding import make_embedder
+
+    return make_embedder(model="all-MiniLM-L6-v2")
+
+
+def make_library(home: Path, embedder, **settings):
+    from index.library import Library
+    from index.settings import IndexSettings
+
+    return Library(IndexSettings(home=home, **settings), embedder=embedder, check_every=0.0)
+
+
+@pytest.fixture
+def library(tmp_path, embedder):
+    """An empty on-disk index in a fresh folder."""
+    return make_library(tmp_path / "home", embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_library(tmp_path_factory, embedder):
+    """The two sample articles, indexed once per session (treat as read-only)."""
+    lib = make_library(tmp_path_factory.mktemp("seeds") / "home", embedder)
+    report = lib.ingest([SEEDS])
+    assert report.added == 2 and report.ok, report.failures
+    return lib
+
+
+@pytest.fixture(scope="session")
+def seed_pipeline(seed_library):
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    return Pipeline(RagSettings(index=seed_library.settings), library=seed_library)
+
+
+@pytest.fixture(scope="session")
+def multihop_library(tmp_path_factory, embedder):
+    """The MultiHop-RAG dev corpus (60 articles), indexed once per session (read-only)."""
+    if not (MULTIHOP / "corpus.json").is_file():
+        pytest.fail(f"{MULTIHOP} is missing: the MultiHop-RAG dev slice must sit in ../shared")
+    lib = make_library(tmp_path_factory.mktemp("multihop") / "home", embedder)
+    report = lib.ingest([MULTIHOP / "corpus.json"])
+    assert report.added == 60 and report.ok, report.failures
+    return lib
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on 127.0.0.1 and a free port; yields its URL."""
+    chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
+    assert chroma, "the `chroma` command of the chromadb package is not installed"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = open(data / "server.log", "wb")
+    process = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+        log.close()
