@@ -32,7 +32,7 @@ from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
 
-_FLUSH_CHUNKS = 128  # embed this many chunks at once (several model batches, across articles)
+_FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 
 
 @dataclass(frozen=True)
@@ -349,7 +349,8 @@ class Library:
         pending: list[_Write] = []
         for i, write in enumerate(writes):
             pending.append(write)
-            if sum(len(w.chunks) for w in pending) < _FLUSH_CHUNKS and i < len(writes) - 1:
+            flush_at = _FLUSH_BATCHES * self.settings.embed_batch_size
+            if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
             vectors = self.embedder.embed([c.text for w in pending for c in w.chunks])
             offset = 0

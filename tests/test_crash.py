@@ -1,0 +1,78 @@
+"""An interrupted ingest (kill -9, Ctrl-C) leaves the index consistent; a re-run completes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import MULTIHOP, ROOT, make_library
+from test_ingest import assert_consistent
+
+ARTICLES = 16
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "slice.json"
+    path.write_text(json.dumps(json.loads((MULTIHOP / "corpus.json").read_text())[:ARTICLES]))
+    return path
+
+
+def start_ingest(corpus, home):
+    env = {**os.environ, "NEWSRAG_HOME": str(home), "HF_HUB_OFFLINE": "1", "NEWSRAG_EMBED_BATCH": "8"}
+    return subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(corpus)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_committed(process, at_least: int, timeout: float = 240) -> str:
+    """Read the progress bar until ``at_least`` articles are committed; returns what was read."""
+    seen, deadline = "", time.monotonic() + timeout
+    fd = process.stderr.fileno()
+    os.set_blocking(fd, False)
+    while time.monotonic() < deadline:
+        try:
+            seen += os.read(fd, 65536).decode("utf-8", "replace")
+        except BlockingIOError:
+            pass
+        done = [int(x.split("/")[0]) for x in seen.replace("\r", "\n").split("articles ")[1:]
+                if x.split("/")[0].isdigit()]
+        if done and max(done) >= at_least:
+            return seen
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"ingest never committed {at_least} articles:\n{seen[-2000:]}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_interrupted_ingest_is_consistent_and_a_rerun_completes_it(corpus, tmp_path, embedder, how):
+    home = tmp_path / "home"
+    process = start_ingest(corpus, home)
+    wait_for_committed(process, 3)
+    process.send_signal(getattr(signal, how))
+    os.set_blocking(process.stderr.fileno(), True)
+    _, err = process.communicate(timeout=60)
+    err = err.decode("utf-8", "replace")
+    if how == "SIGKILL":
+        assert process.returncode == -signal.SIGKILL
+    else:
+        assert process.returncode == 130
+        assert "interrupted: the index is consistent; run the same command again to finish." in err
+
+    lib = make_library(home, embedder)
+    committed = lib.store.counts()["articles"]
+    assert 3 <= committed < ARTICLES
+    report = lib.ingest([corpus])  # the re-run: repair, then finish
+    assert report.ok
+    assert (report.added, report.unchanged) == (ARTICLES - committed, committed)
+    assert lib.store.counts()["articles"] == ARTICLES
+    assert_consistent(lib)
+    assert lib.repair() == {"orphan_chunks": 0, "duplicate_keys": 0, "incomplete_articles": 0}
+    third = lib.ingest([corpus])
+    assert (third.unchanged, third.chunks_written) == (ARTICLES, 0)
