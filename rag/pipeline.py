@@ -16,7 +16,7 @@ from index.library import Library
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event, refusal_reason
 from rag.evidence import Scorer, candidates
-from rag.question import analyse
+from rag.question import analyse, is_followup
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
 from rag.types import REFUSAL_TEXT, REFUSED, Answer, Filters, Turn
@@ -88,6 +88,11 @@ class Pipeline:
                                   "`newsrag ingest data/articles` first.")
         outlets = sorted({s for r in catalog.articles.values() for s in r.sources})
         info = analyse(question, history=history, outlets=outlets)
+        condense = getattr(answerer, "condense", None)
+        if history and condense is not None and is_followup(question):
+            standalone = condense(question, history)  # LLM modes; the extractive one widens instead
+            if standalone:
+                info = analyse(standalone, outlets=outlets)
         passages = self.retriever.retrieve(info.text, k=top_k or self.settings.top_k, filters=filters,
                                            cover_sources=info.outlets)
         retrieved = time.perf_counter()
