@@ -1,0 +1,296 @@
+"""The HTTP API (``/api/*``, ``/healthz``) and the article page (``/articles/{id}``).
+
+``POST /api/ask`` returns exactly ``Answer.to_dict()`` — the JSON of ``newsrag ask --json`` — and
+``POST /api/ask/stream`` the same answer as Server-Sent Events (``delta`` events, then one
+``answer`` event), both from ``Pipeline.stream``. Every error leaves as
+``{"error": message, "type": ClassName}`` with the status of ``NewsragError.http_status``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from index.errors import ConfigError, NewsragError, TooLargeError
+from rag.filters import make_filters
+from rag.pipeline import Pipeline
+from rag.types import Turn
+from ui import uploads, views
+from ui.settings import ServeSettings
+
+log = logging.getLogger("newsrag.api")
+
+MAX_HISTORY = 20
+ARTICLE_PAGE_HEADERS = {
+    # The page needs no script at all: even a failure of escaping could not run one.
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class AuthRequiredError(NewsragError):
+    """No valid bearer token (API) or login (article page)."""
+
+    http_status = 401
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    answer: str = ""
+
+
+class AskRequest(BaseModel):
+    """A question and the options of ``newsrag ask``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "How many drones were intercepted?"},
+        {"question": "And over which regions?", "history": [{"question": "How many drones were intercepted?",
+                                                             "answer": "55 ... [1] 64 ... [2]"}],
+         "mode": "extractive", "top_k": 8, "source": ["Miami News, KMIA"], "since": "2023-01-01"}]})
+    question: str = Field(description="The question, at most 2000 characters.")
+    history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    mode: str | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
+    top_k: int | None = Field(None, description="Passages given to the answerer, 1-50 (default 8).")
+    source: list[str] | str | None = Field(None, description="Only these outlets (a list, or names "
+                                                             "separated by '|').")
+    since: str | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")
+    until: str | None = Field(None, description="Only articles published on or before YYYY-MM-DD.")
+
+    def options(self) -> dict:
+        if len(self.history) > MAX_HISTORY:
+            raise ConfigError(f"history has {len(self.history)} turns; send at most the last {MAX_HISTORY}.")
+        return {"history": [Turn(question=t.question, answer=t.answer) for t in self.history],
+                "mode": self.mode, "top_k": self.top_k,
+                "filters": make_filters(sources=self.source, since=self.since, until=self.until)}
+
+
+def error_body(exc: NewsragError) -> dict:
+    return {"error": str(exc), "type": type(exc).__name__}
+
+
+def error_response(exc: NewsragError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthRequiredError) else None
+    return JSONResponse(error_body(exc), status_code=exc.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Our errors, request validation and unknown routes all answer ``{"error", "type"}``."""
+
+    @app.exception_handler(NewsragError)
+    async def _ours(request: Request, exc: NewsragError):
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        return error_response(ConfigError("Invalid request: " + "; ".join(parts) + " (see /docs)."))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return JSONResponse({"error": str(exc.detail), "type": "HTTPError"}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log has "
+                                      "the traceback.", "type": "InternalError"}, status_code=500)
+
+
+class UploadLimit:
+    """Refuse an upload whose declared size exceeds what the limits could ever accept, before
+    the multipart body is read (413); each file is checked again after parsing."""
+
+    def __init__(self, app, *, path: str, max_bytes: int):
+        self.app, self.path, self.max_bytes = app, path, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_bytes:
+                response = error_response(TooLargeError(
+                    f"The upload is {int(length) / 1e6:.1f} MB; at most {self.max_bytes / 1e6:g} MB are accepted "
+                    "in one request (fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB)."))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def token_ok(request: Request, expected: str | None) -> bool:
+    given = bearer(request)
+    return bool(expected and given and secrets.compare_digest(given.encode(), expected.encode()))
+
+
+def _sse(event: str, data: dict) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def build_router(*, pipeline: Pipeline, serve: ServeSettings,
+                 session_user: Callable[[Request], str | None]) -> tuple[APIRouter, APIRouter]:
+    """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
+    library = pipeline.library
+
+    def require_token(request: Request, _: object = Depends(HTTPBearer(auto_error=False))) -> None:
+        if serve.api_token is None or token_ok(request, serve.api_token):
+            return
+        reason = "wrong bearer token" if bearer(request) else "no bearer token"
+        raise AuthRequiredError(f"The API needs 'Authorization: Bearer <NEWSRAG_API_TOKEN>' ({reason}).")
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+    root = APIRouter()
+
+    @api.post("/ask", summary="Answer a question with cited sentences",
+              response_description="Answer.to_dict(): the JSON of `newsrag ask --json`.")
+    def ask(body: AskRequest) -> JSONResponse:
+        answer = pipeline.ask(body.question, **body.options())
+        return JSONResponse(answer.to_dict())
+
+    @api.post("/ask/stream", summary="The same answer as Server-Sent Events",
+              response_description="`event: delta` with {text} (concatenated they are the answer text), "
+                                   "then one `event: answer` with Answer.to_dict(); `event: error` with "
+                                   "{error, type} if it fails midway.")
+    def ask_stream(body: AskRequest) -> StreamingResponse:
+        events = pipeline.stream(body.question, **body.options())
+        first = next(events)  # bad input fails here, with a proper status, before any byte is sent
+
+        def sse() -> Iterator[str]:
+            try:
+                for event in itertools.chain([first], events):
+                    if event.kind == "delta":
+                        yield _sse("delta", {"text": event.text})
+                    elif event.kind == "answer":
+                        yield _sse("answer", event.answer.to_dict())
+            except NewsragError as exc:
+                yield _sse("error", error_body(exc))
+            except Exception as exc:  # keep the server up; the client learns it failed
+                log.exception("streaming an answer failed")
+                yield _sse("error", {"error": f"Internal error ({type(exc).__name__}: {exc})",
+                                     "type": "InternalError"})
+
+        return StreamingResponse(sse(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @api.get("/articles", summary="Every indexed article (without bodies), newest first")
+    def articles() -> list[dict]:
+        return [r.to_dict() for r in library.articles()]
+
+    @api.get("/articles/{article_id}", summary="One article with its body")
+    def article(article_id: str) -> dict:
+        return library.article(article_id).to_dict(with_body=True)
+
+    @api.post("/articles", summary="Upload and ingest article files",
+              response_description="The IngestReport: added/updated/unchanged/duplicates/failed counts, "
+                                   "one line per bad file in `failures`, and the articles touched.")
+    def upload(files: list[UploadFile] = File(description="One or more .txt, .md, .html, .json or "
+                                                          ".jsonl files.")) -> dict:
+        max_bytes = library.settings.max_file_bytes
+        received = []
+        for item in files:
+            data = item.file.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise uploads.too_large(item.filename or "upload", item.size or len(data), max_bytes)
+            received.append(uploads.Upload(item.filename or "upload.txt", data))
+        return uploads.ingest(library, received, max_files=serve.max_upload_files).to_dict()
+
+    @api.delete("/articles/{article_id}", summary="Remove an article and its chunks")
+    def remove(article_id: str) -> dict:
+        return {"removed": library.remove(article_id).to_dict()}
+
+    @root.get("/healthz", summary="Store reachable, and how much is indexed")
+    def healthz() -> JSONResponse:
+        try:
+            library.store.ping()
+            counts = library.store.counts()
+        except NewsragError as exc:
+            return JSONResponse({"status": "unavailable", **error_body(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", **counts})
+
+    @root.get("/articles/{article_id}", include_in_schema=False)
+    def article_page(request: Request, article_id: str, start: int | None = Query(None),
+                     end: int | None = Query(None)) -> HTMLResponse:
+        def fail(exc: NewsragError) -> HTMLResponse:
+            return HTMLResponse(views.error_page(str(exc)), status_code=exc.http_status,
+                                headers=ARTICLE_PAGE_HEADERS)
+
+        if serve.auth is not None and not (session_user(request) or token_ok(request, serve.api_token)):
+            return fail(AuthRequiredError("Log in to the chat first (open / in this browser), then follow "
+                                          "the citation again."))
+        try:
+            record = library.article(article_id)
+        except NewsragError as exc:
+            return fail(exc)
+        body = record.body or ""
+        if (start is None) != (end is None) or (start is not None and not 0 <= start <= end <= len(body)):
+            return fail(ConfigError(f"start={start}, end={end} is not a range of this article: use "
+                                    f"0 <= start <= end <= {len(body)}, or neither."))
+        return HTMLResponse(views.article_page(record.to_dict(with_body=True), start, end),
+                            headers=ARTICLE_PAGE_HEADERS)
+
+    return api, root
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from files shipped in a package (``fastapi-offline``), never a CDN;
+    without that package, a plain list of the endpoints and the link to ``/openapi.json``."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        fastapi_offline = None
+
+    if fastapi_offline is not None:
+        from pathlib import Path
+
+        from fastapi.staticfiles import StaticFiles
+
+        static = Path(fastapi_offline.__file__).parent / "static"
+        app.mount("/docs-static", StaticFiles(directory=static), name="docs-static")
+
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url="openapi.json", title="newsrag HTTP API",
+                                       swagger_js_url="docs-static/swagger-ui-bundle.js",
+                                       swagger_css_url="docs-static/swagger-ui.css",
+                                       swagger_favicon_url="docs-static/favicon.png")
+        return
+
+    @app.get("/docs", include_in_schema=False)
+    def plain_docs() -> HTMLResponse:
+        rows = "".join(f"<li><code>{views.esc(method.upper())} {views.esc(path)}</code> — "
+                       f"{views.esc(op.get('summary', ''))}</li>"
+                       for path, ops in app.openapi()["paths"].items() for method, op in ops.items())
+        return HTMLResponse(views.page("newsrag HTTP API", f"<h1>newsrag HTTP API</h1><ul>{rows}</ul><p>The "
+                                       'full OpenAPI description: <a href="openapi.json">openapi.json</a>.</p>'))
+
+
+def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings,
+            session_user: Callable[[Request], str | None]) -> None:
+    """Routes, error translation and the upload limit on ``app`` (before Gradio is mounted)."""
+    api, root = build_router(pipeline=pipeline, serve=serve, session_user=session_user)
+    app.include_router(api)
+    app.include_router(root)
+    install_error_handlers(app)
+    install_docs(app)
+    limit = serve.max_upload_files * pipeline.library.settings.max_file_bytes + 1_000_000
+    app.add_middleware(UploadLimit, path="/api/articles", max_bytes=limit)

@@ -1,0 +1,151 @@
+"""``newsrag serve``: one FastAPI app — the HTTP API, the article pages and the Gradio chat at ``/``.
+
+``create_app`` builds it around one shared ``Pipeline`` (thread-safe; tests run it in uvicorn on a
+free port); ``serve`` checks the settings before importing anything heavy, warms the index and
+the embedding model up so the first question is not slow, and runs uvicorn. Nothing calls home:
+Gradio analytics are off, no share link, no run history, no server-side rendering process, and
+the theme uses the system fonts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from index.errors import ConfigError, NewsragError
+from ui.settings import ServeSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+log = logging.getLogger("newsrag.server")
+
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+               "HF_HUB_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False",
+               "TOKENIZERS_PARALLELISM": "false", "GRADIO_RUN_HISTORY": "False"}
+
+
+def offline() -> None:
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def browser_secret(home: Path) -> str:
+    """The key that encrypts conversations in the browser; kept in the data directory so they
+    survive a server restart (a fresh random key when the directory is not writable)."""
+    path = home / "ui-secret"
+    try:
+        if path.is_file():
+            value = path.read_text().strip()
+            if len(value) >= 16:
+                return value
+        home.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        return value
+    except OSError:
+        return secrets.token_urlsafe(24)
+
+
+def _session_reader(app: FastAPI) -> Callable[[Request], str | None]:
+    """Who is logged in to the mounted Gradio app (its login cookie), for the article pages."""
+
+    def user(request: Request) -> str | None:
+        gradio_app = getattr(app.state, "gradio", None)
+        if gradio_app is None:
+            return None
+        cookie_id = gradio_app.cookie_id
+        token = (request.cookies.get(f"access-token-{cookie_id}")
+                 or request.cookies.get(f"access-token-unsecure-{cookie_id}"))
+        return gradio_app.tokens.get(token) if token else None
+
+    return user
+
+
+def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None = None) -> FastAPI:
+    offline()
+    import gradio as gr
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    from ui import api
+    from ui.app import CSS_PATH, build_blocks, theme
+
+    app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
+                  description="Ask questions of news articles; every answer cites the sentences it rests "
+                              "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
+    api.install(app, pipeline=pipeline, serve=serve, session_user=_session_reader(app))
+    blocks = build_blocks(pipeline=pipeline, serve=serve,
+                          secret=secret or browser_secret(pipeline.library.settings.home))
+    gr.mount_gradio_app(
+        app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
+        auth_message="Log in with the NEWSRAG_AUTH user and password.", ssr_mode=False,
+        footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
+        theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
+        show_error=True, server_name=serve.host, server_port=serve.port)
+    app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
+    return app
+
+
+def warm_up(pipeline: Pipeline) -> str:
+    """Open the store, load the BM25 index and the embedding model; a one-line status."""
+    started = time.perf_counter()
+    try:
+        catalog, _ = pipeline.library.search_index()
+        pipeline.library.embedder.dimension
+    except NewsragError as exc:
+        return f"warning: {exc}"
+    n = len(catalog.articles)
+    hint = "" if n else " — add some in the Library tab or with `newsrag ingest data/articles`"
+    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.store.where}{hint} "
+            f"(ready in {time.perf_counter() - started:.1f} s)")
+
+
+def check_port(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host!r} cannot be resolved ({exc.strerror}): use an address such as "
+                          "127.0.0.1.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(f"Cannot listen on {host}:{port} ({exc.strerror}): stop the other server or "
+                              f"pass another --port, e.g. --port {port + 1}.") from None
+
+
+def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
+    settings = ServeSettings.from_env(host=host, port=port)  # refuses a bad or unsafe setup first
+    check_port(settings.host, settings.port)
+    offline()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import uvicorn
+
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline(rag_settings)
+    print(f"newsrag: {warm_up(pipeline)}", file=sys.stderr)
+    app = create_app(pipeline=pipeline, serve=settings)
+    access = "login required (NEWSRAG_AUTH)" if settings.auth else "no login (this machine only)"
+    token = ", API token required" if settings.api_token else ""
+    print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run()
+    return 0

@@ -1,0 +1,115 @@
+"""Settings of ``newsrag serve``: where to listen, who may get in, and the upload limits.
+
+Built once at the entry point (``ServeSettings.from_env(host=..., port=...)``) and passed down.
+The rule that matters: the chat and the API stay on the loopback interface unless both a login
+(``NEWSRAG_AUTH``) and an API token (``NEWSRAG_API_TOKEN``) are set; otherwise the server refuses
+to start, before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from index.errors import ConfigError
+from index.settings import env_value
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+DEFAULT_EXAMPLES = (
+    "How many drones were intercepted?",
+    "Which regions were the drones shot down over?",
+    "Who won the World Cup?",
+)
+MIN_TOKEN_CHARS = 16
+MIN_PASSWORD_CHARS = 8
+_TOKEN_FIX = "python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(raw: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` -> ``("user", "password")``; the password may itself contain ':'."""
+    if raw is None or not raw.strip():
+        return None
+    user, sep, password = raw.strip().partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("NEWSRAG_AUTH must be 'user:password' (e.g. NEWSRAG_AUTH='editor:a-long-passphrase'); "
+                          "got a value without a user name, a ':' or a password.")
+    return user, password
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """How the chat and the HTTP API are served.
+
+    ``auth`` is the Gradio login of the chat, ``api_token`` the bearer token of ``/api/*`` and of
+    the article pages when no login cookie is present. ``max_upload_files`` caps one upload; the
+    size of each file is capped by the index setting ``max_file_mb`` (``NEWSRAG_MAX_FILE_MB``).
+    ``concurrency`` is how many chat answers run at once (the API has its own thread pool).
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    auth: tuple[str, str] | None = None
+    api_token: str | None = None
+    max_upload_files: int = 20
+    concurrency: int = 4
+    examples: tuple[str, ...] = DEFAULT_EXAMPLES
+
+    def __post_init__(self) -> None:
+        if not self.host or any(c.isspace() for c in self.host):
+            raise ConfigError(f"--host {self.host!r} is not an address: use 127.0.0.1 (this machine only) "
+                              "or 0.0.0.0 (every interface, needs NEWSRAG_AUTH and NEWSRAG_API_TOKEN).")
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"--port {self.port} is not a TCP port: use a number from 1 to 65535, e.g. 7860.")
+        if self.auth is not None:
+            user, password = self.auth
+            if not user or len(password) < MIN_PASSWORD_CHARS:
+                raise ConfigError(f"The NEWSRAG_AUTH password is {len(password)} characters long: use at "
+                                  f"least {MIN_PASSWORD_CHARS}.")
+        if self.api_token is not None and len(self.api_token) < MIN_TOKEN_CHARS:
+            raise ConfigError(f"NEWSRAG_API_TOKEN is {len(self.api_token)} characters long: use at least "
+                              f"{MIN_TOKEN_CHARS}, e.g. the output of `{_TOKEN_FIX}`.")
+        if not is_loopback(self.host):
+            missing = [name for name, value in (("NEWSRAG_AUTH", self.auth),
+                                                ("NEWSRAG_API_TOKEN", self.api_token)) if value is None]
+            if missing:
+                raise ConfigError(
+                    f"Refusing to serve on {self.host}:{self.port} without {' and '.join(missing)}: "
+                    "any other machine could read and change the library. Set NEWSRAG_AUTH=user:password "
+                    f"and NEWSRAG_API_TOKEN=<token> (`{_TOKEN_FIX}`), or bind to 127.0.0.1.")
+        if not 1 <= self.max_upload_files <= 1000:
+            raise ConfigError(f"NEWSRAG_MAX_UPLOAD_FILES={self.max_upload_files} must be between 1 and 1000.")
+        if not 1 <= self.concurrency <= 64:
+            raise ConfigError(f"NEWSRAG_UI_CONCURRENCY={self.concurrency} must be between 1 and 64.")
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ServeSettings:
+        env = os.environ if env is None else env
+        examples = env_value(env, "NEWSRAG_EXAMPLES", None, str)
+        values = dict(
+            auth=parse_auth(env.get("NEWSRAG_AUTH")),
+            api_token=env_value(env, "NEWSRAG_API_TOKEN", None, str),
+            max_upload_files=env_value(env, "NEWSRAG_MAX_UPLOAD_FILES", 20, int),
+            concurrency=env_value(env, "NEWSRAG_UI_CONCURRENCY", 4, int),
+            examples=tuple(q.strip() for q in examples.split("|") if q.strip()) if examples else DEFAULT_EXAMPLES,
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

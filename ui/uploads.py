@@ -1,0 +1,94 @@
+"""Uploaded article files -> the library: the one path shared by the chat's Library tab and
+``POST /api/articles``.
+
+Type, count and size are checked before anything is written (an ``InputError`` or
+``TooLargeError`` names the file and the limit). Accepted files are kept under
+``<home>/uploads/<content hash>/<name>``: the article's origin stays valid after the request, the
+same bytes uploaded twice are the same article (a no-op), and two different files that happen to
+share a name never replace each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.articles import SUPPORTED_SUFFIXES
+from index.errors import InputError, TooLargeError
+from index.library import IngestReport, Library, Progress
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: the name the user gave it and its bytes."""
+
+    name: str
+    data: bytes
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, max_bytes: int, name: str | None = None) -> Upload:
+        path = Path(path)
+        label = name or path.name
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise too_large(label, size, max_bytes)
+        return cls(label, path.read_bytes())
+
+
+def too_large(name: str, size: int, max_bytes: int) -> TooLargeError:
+    return TooLargeError(f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit per file "
+                         "(raise NEWSRAG_MAX_FILE_MB to allow it)")
+
+
+def safe_name(name: str) -> str:
+    """The file name without any directory part, usable on disk."""
+    base = Path(name.replace("\\", "/")).name.strip()
+    base = "".join(c if c.isprintable() and c not in '<>:"|?*' else "_" for c in base)
+    return base.lstrip(".") or "upload.txt"
+
+
+def check(uploads: Sequence[Upload], *, max_files: int, max_bytes: int) -> None:
+    if not uploads:
+        raise InputError("No files to ingest: choose one or more "
+                         f"{', '.join(SUPPORTED_SUFFIXES)} files.")
+    if len(uploads) > max_files:
+        raise InputError(f"{len(uploads)} files in one upload; the limit is {max_files} "
+                         "(upload them in parts, or raise NEWSRAG_MAX_UPLOAD_FILES).")
+    for upload in uploads:
+        suffix = Path(safe_name(upload.name)).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise InputError(f"{upload.name}: unsupported file type '{suffix or '(none)'}' "
+                             f"(upload {', '.join(SUPPORTED_SUFFIXES)})")
+        if len(upload.data) > max_bytes:
+            raise too_large(upload.name, len(upload.data), max_bytes)
+
+
+def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
+           progress: Callable[[Progress], None] | None = None) -> IngestReport:
+    """Check, keep and ingest uploaded files; bad contents are reported per file, never fatal."""
+    max_bytes = library.settings.max_file_bytes
+    check(uploads, max_files=max_files, max_bytes=max_bytes)
+    root = library.settings.home / "uploads"
+    paths: list[Path] = []
+    labels: dict[str, str] = {}
+    for upload in uploads:
+        digest = hashlib.sha256(upload.data).hexdigest()[:16]
+        path = root / digest / safe_name(upload.name)
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".part")
+            partial.write_bytes(upload.data)
+            partial.replace(path)
+        paths.append(path)
+        labels[str(path.resolve())] = upload.name
+        labels[str(path)] = upload.name
+    report = library.ingest(paths, progress=progress)
+    # Failures name the file as the user knows it, not where we keep it.
+    for i, failure in enumerate(report.failures):
+        for stored, name in sorted(labels.items(), key=lambda kv: -len(kv[0])):
+            if failure.startswith(stored):
+                report.failures[i] = name + failure[len(stored):]
+                break
+    return report
