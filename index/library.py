@@ -342,7 +342,7 @@ class Library:
         if not writes:
             return
         done_articles = done_chunks = 0
-        self.embedder.dimension  # load the model before the clock of the progress bar starts
+        _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
         if progress:
             progress(Progress(0, len(writes), 0, total))
         owner = {key: r.id for r in records.values() if r for key in r.keys}

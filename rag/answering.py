@@ -13,7 +13,7 @@ from typing import Protocol
 
 from rag.evidence import Candidate
 from rag.question import QuestionInfo
-from rag.types import Citation, Conflict, AnswerSentence, Passage, Turn
+from rag.types import AnswerSentence, Citation, Conflict, Passage, Turn
 
 
 @dataclass(frozen=True)

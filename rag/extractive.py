@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rag.answering import AnswerContext, Draft, Event
 from rag.conflicts import figures, find_conflicts
 from rag.evidence import Candidate
 from rag.question import QuestionInfo
 from rag.settings import RagSettings
 from rag.types import ANSWERED, AnswerSentence, Citation
-from rag.answering import AnswerContext, Draft, Event
 
 RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
 REDUNDANT = 0.9  # cosine above which two sentences say the same thing

@@ -19,7 +19,7 @@ from index.library import Library
 from rag.filters import make_filters
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
-from rag.types import Filters, Passage
+from rag.types import NO_FILTERS, Filters, Passage
 
 
 def passage_node(passage: Passage) -> NodeWithScore:
@@ -38,7 +38,7 @@ def passage_node(passage: Passage) -> NodeWithScore:
 
 
 class NewsRetriever(BaseRetriever):
-    def __init__(self, *, retriever: HybridRetriever, top_k: int = 8, filters: Filters = Filters()):
+    def __init__(self, *, retriever: HybridRetriever, top_k: int = 8, filters: Filters = NO_FILTERS):
         super().__init__()
         self._retriever = retriever
         self._top_k = top_k

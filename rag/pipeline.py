@@ -19,7 +19,7 @@ from rag.evidence import Scorer, candidates
 from rag.question import analyse, is_followup
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
-from rag.types import REFUSAL_TEXT, REFUSED, Answer, Filters, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Turn
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3
@@ -70,7 +70,7 @@ class Pipeline:
         return evidence
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), mode: str | None = None,
-               top_k: int | None = None, filters: Filters = Filters()) -> Iterator[Event]:
+               top_k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[Event]:
         """Text deltas, then one ``Event`` of kind "answer" carrying the ``Answer``."""
         question = (question or "").strip()
         if not question:

@@ -15,7 +15,7 @@ from index.errors import ConfigError
 from index.library import Catalog, Library
 from index.store import ArticleRecord
 from rag.settings import FUSIONS, RagSettings
-from rag.types import Filters, Location, Passage
+from rag.types import NO_FILTERS, Filters, Location, Passage
 
 COVER_PER_SOURCE = 2
 
@@ -92,7 +92,7 @@ class HybridRetriever:
         self.library = library
         self.settings = settings
 
-    def rankings(self, query: str, *, filters: Filters = Filters(), candidates: int | None = None
+    def rankings(self, query: str, *, filters: Filters = NO_FILTERS, candidates: int | None = None
                  ) -> dict[str, list[tuple[str, float]]]:
         """The dense and BM25 candidate lists, each best first, as ``(chunk_id, score)``."""
         catalog, lexical = self.library.search_index()
@@ -103,7 +103,7 @@ class HybridRetriever:
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
         return {"dense": dense, "bm25": lexical.search(query, n, allowed_chunks)}
 
-    def retrieve(self, query: str, *, k: int | None = None, filters: Filters = Filters(),
+    def retrieve(self, query: str, *, k: int | None = None, filters: Filters = NO_FILTERS,
                  fusion: str | None = None, cover_sources: Iterable[str] = ()) -> list[Passage]:
         """The ``k`` best passages for ``query``, fused, identical passages merged.
 
@@ -127,7 +127,7 @@ class HybridRetriever:
             found += [p for p in extra if p.location.chunk_id not in seen]
         return found
 
-    def probe(self, text: str, *, k: int = 3, filters: Filters = Filters()) -> list[Passage]:
+    def probe(self, text: str, *, k: int = 3, filters: Filters = NO_FILTERS) -> list[Passage]:
         """Passages holding the words of ``text`` (BM25 alone): where is this name mentioned?"""
         catalog, lexical = self.library.search_index()
         allowed = allowed_articles(catalog, filters)

@@ -24,6 +24,9 @@ class Filters:
                 "until": self.until.isoformat() if self.until else None}
 
 
+NO_FILTERS = Filters()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Location:
     """Where a text sits: an article and character offsets in its body."""
@@ -142,7 +145,7 @@ class Answer:
     closest: tuple[Passage, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
-    filters: Filters = field(default_factory=Filters)
+    filters: Filters = NO_FILTERS
 
     def to_dict(self) -> dict:
         return {

@@ -112,7 +112,8 @@ def chroma_server(tmp_path_factory):
     assert chroma, "the `chroma` command of the chromadb package is not installed"
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "wb")
+    log = open(  # noqa: SIM115 (closed in the finally below)
+        data / "server.log", "wb")
     process = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
                                env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})

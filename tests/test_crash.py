@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,10 +36,8 @@ def wait_for_committed(process, at_least: int, timeout: float = 240) -> str:
     fd = process.stderr.fileno()
     os.set_blocking(fd, False)
     while time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(BlockingIOError):
             seen += os.read(fd, 65536).decode("utf-8", "replace")
-        except BlockingIOError:
-            pass
         done = [int(x.split("/")[0]) for x in seen.replace("\r", "\n").split("articles ")[1:]
                 if x.split("/")[0].isdigit()]
         if done and max(done) >= at_least:

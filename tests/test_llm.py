@@ -33,7 +33,8 @@ def gguf(tmp_path_factory):
 def llama_server(gguf, tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 and a free port."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("llama") / "server.log", "wb")
+    log = open(  # noqa: SIM115 (closed in the finally below)
+        tmp_path_factory.mktemp("llama") / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
                                 "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                                 "--n_threads", "2", "--verbose", "False"],

@@ -15,7 +15,7 @@ def answer_as_text(answer: Answer) -> str:
     if answer.status == "refused":
         if answer.closest:
             lines.append("Closest passages (not citations):")
-            for i, p in enumerate(answer.closest, start=1):
+            for p in answer.closest:
                 loc = p.location
                 excerpt = " ".join(p.body.split())[:220]
                 lines.append(f"  - {loc.title} ({loc.source or 'unknown outlet'}, {_when(loc.published_at)})")

@@ -1,0 +1,132 @@
+"""Benchmarks (``make bench``): medians of several runs, each against a baseline measured in the
+same run. Speed is reported here, never asserted in tests.
+
+    python -m eval.bench ingest [--corpus PATH] [--runs 3]
+        newsrag's ingest (load, chunk, embed, write Chroma + BM25) in chunks/s, against a bare
+        ``SentenceTransformer.encode`` of the same chunk texts; the chunk count and the distribution
+        of chunk lengths in word pieces.
+    python -m eval.bench ask [--corpus PATH] [--runs 3]
+        warm ``Pipeline.ask`` latency p50/p95 over the benchmark questions, against retrieval alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared/datasets/multihop-rag-dev/corpus.json"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def bench_ingest(corpus: Path, runs: int) -> dict:
+    from index.embedding import make_embedder
+    from index.library import Library
+    from index.settings import IndexSettings
+
+    embedder = make_embedder(model="all-MiniLM-L6-v2")
+    embedder.embed(["warm up"])  # load the model outside the clocks
+    pipeline_rates, bare_rates, counts = [], [], []
+    texts: list[str] = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as home:
+            library = Library(IndexSettings(home=Path(home)), embedder=embedder)
+            started = time.perf_counter()
+            report = library.ingest([corpus])
+            elapsed = time.perf_counter() - started
+            pipeline_rates.append(report.chunks_written / elapsed)
+            ids, texts = library.store.chunk_texts()
+            counts.append(len(ids))
+        model = embedder._model
+        started = time.perf_counter()
+        model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True,
+                     convert_to_numpy=True, show_progress_bar=False)
+        bare_rates.append(len(texts) / (time.perf_counter() - started))
+    lengths = [len(embedder._tokenizer.encode(t).ids) for t in texts]
+    pipeline, bare = statistics.median(pipeline_rates), statistics.median(bare_rates)
+    return {
+        "corpus": str(corpus), "runs": runs, "chunks": counts[-1],
+        "ingest_chunks_per_s": {"median": round(pipeline, 1), "runs": [round(r, 1) for r in pipeline_rates]},
+        "bare_encode_chunks_per_s": {"median": round(bare, 1), "runs": [round(r, 1) for r in bare_rates]},
+        "ingest_vs_bare": round(pipeline / bare, 3),
+        "chunk_word_pieces": {"min": min(lengths), "p10": percentile(lengths, 0.1),
+                              "p50": percentile(lengths, 0.5), "p90": percentile(lengths, 0.9),
+                              "max": max(lengths), "mean": round(statistics.mean(lengths), 1),
+                              "histogram": _histogram(lengths, [0, 64, 128, 192, 224, 240, 257])},
+    }
+
+
+def _histogram(values: list[int], edges: list[int]) -> dict[str, int]:
+    return {f"{lo}-{hi - 1}": sum(lo <= v < hi for v in values) for lo, hi in zip(edges, edges[1:], strict=False)}
+
+
+def bench_ask(corpus: Path, runs: int, questions_path: Path) -> dict:
+    from index.embedding import make_embedder
+    from index.library import Library
+    from index.settings import IndexSettings
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    questions = [q["query"] for q in json.loads(questions_path.read_text())]
+    with tempfile.TemporaryDirectory() as home:
+        settings = RagSettings(index=IndexSettings(home=Path(home)))
+        library = Library(settings.index, embedder=make_embedder(model="all-MiniLM-L6-v2"))
+        library.ingest([corpus])
+        pipeline = Pipeline(settings, library=library)
+        for question in questions[:5]:
+            pipeline.ask(question)  # warm: model, BM25, caches of the first questions only
+        per_run = []
+        for _ in range(runs):
+            totals, retrieve, answer_ms, retrieval_only = [], [], [], []
+            for question in questions:
+                pipeline.library.embedder._cache.clear()  # no help from earlier runs
+                started = time.perf_counter()
+                pipeline.retriever.retrieve(question)
+                retrieval_only.append((time.perf_counter() - started) * 1000)
+                pipeline.library.embedder._cache.clear()
+                result = pipeline.ask(question)
+                totals.append(result.timings_ms["total"])
+                retrieve.append(result.timings_ms["retrieve"])
+                answer_ms.append(result.timings_ms["answer"])
+            per_run.append({"total_p50": percentile(totals, 0.5), "total_p95": percentile(totals, 0.95),
+                            "retrieve_p50": percentile(retrieve, 0.5), "answer_p50": percentile(answer_ms, 0.5),
+                            "retrieval_only_p50": percentile(retrieval_only, 0.5),
+                            "retrieval_only_p95": percentile(retrieval_only, 0.95)})
+    summary = {key: round(statistics.median(r[key] for r in per_run), 1) for key in per_run[0]}
+    summary["ask_vs_retrieval_p50"] = round(summary["total_p50"] / summary["retrieval_only_p50"], 2)
+    return {"questions": len(questions), "runs": runs, "median_of_runs_ms": summary,
+            "per_run_ms": [{k: round(v, 1) for k, v in r.items()} for r in per_run]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["ingest", "ask", "all"], nargs="?", default="all")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    results = {}
+    if args.what in {"ingest", "all"}:
+        results["ingest"] = bench_ingest(args.corpus, args.runs)
+        print(json.dumps({"ingest": results["ingest"]}, indent=2), flush=True)
+    if args.what in {"ask", "all"}:
+        results["ask"] = bench_ask(args.corpus, args.runs, args.corpus.with_name("MultiHopRAG.json"))
+        print(json.dumps({"ask": results["ask"]}, indent=2), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
