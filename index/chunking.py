@@ -17,7 +17,9 @@ from typing import Protocol
 from index.errors import ConfigError
 
 _ABBREVIATIONS = frozenset(
-    ["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "gov", "sen", "rep", "col", "lt", "sgt", "capt", "cmdr", "adm", "maj", "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "etc", "no", "nos", "vol", "approx", "est", "dept", "univ", "ft", "fig", "al", "u.s", "u.k", "u.n", "e.g", "i.e", "a.m", "p.m", "d.c"])
+    "mr mrs ms dr prof sr jr st mt gen gov sen rep col lt sgt capt cmdr adm maj inc ltd co corp "
+    "jan feb mar apr jun jul aug sep sept oct nov dec vs etc no nos vol approx est dept univ ft "
+    "fig al u.s u.k u.n e.g i.e a.m p.m d.c".split())
 # A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\n")
 _HEADER_MAX_TOKENS = 48

@@ -13,7 +13,8 @@ from index.text import STOPWORDS, analyze, words
 from rag.types import Turn
 
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’.-]*[\w]|[A-Za-z0-9]")
-_QUESTION_WORDS = frozenset(["how", "what", "which", "who", "whom", "whose", "when", "where", "why", "did", "does", "do", "is", "are", "was", "were", "can", "could", "will", "would", "should", "has", "have", "had", "according", "and", "but", "or"])
+_QUESTION_WORDS = frozenset("how what which who whom whose when where why did does do is are was were "
+                            "can could will would should has have had according and but or".split())
 _CONNECTORS = frozenset({"of", "de", "&", "for"})
 _PLACE_PREPOSITIONS = frozenset({"over", "in", "near", "inside", "above", "across", "into"})
 _OUTLET_QUESTION = re.compile(
@@ -22,13 +23,14 @@ _OUTLET_QUESTION = re.compile(
     re.IGNORECASE)
 _FOLLOWUP_START = re.compile(r"^\s*(and|but|also|what about|how about|and what|and how|then|so)\b",
                              re.IGNORECASE)
-_PRONOUNS = frozenset(["it", "its", "they", "them", "their", "that", "those", "this", "these", "he", "she", "his", "her", "there"])
+_PRONOUNS = frozenset("it its they them their that those this these he she his her there".split())
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:more\s+|of\s+the\s+)?([A-Za-z-]+)", re.IGNORECASE)
 
 
 _POSSESSIVE = re.compile(r"['’]s\b")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_MONTHS = frozenset(["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"])
+_MONTHS = frozenset("january february march april may june july august september october november "
+                    "december jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _DATE_NUMBER = re.compile(r"^\d{1,2}(st|nd|rd|th)?$|^\d{4}-\d{2}-\d{2}$")
 
 
