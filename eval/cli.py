@@ -1,0 +1,166 @@
+"""``newsrag eval sample|multihop|all|compare``: run a set into a run folder, print the headline
+numbers, apply the CI gate. Called by ``ui.commands.cmd_eval`` with the parsed arguments and the
+``RagSettings`` built at the entry point; returns the exit status (1 when a gate fails).
+
+Each set is indexed in a collection of its own, in its own folder under ``<home>/eval/``, so the
+user's index is never touched (``--collection`` names it instead).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from eval.compare import compare, gate_applies, gate_failures, load_run, load_thresholds
+from eval.report import default_run_dir, fmt, write_run
+from index.errors import ConfigError
+from index.settings import IndexSettings
+from rag.settings import RagSettings
+
+SAMPLE_COLLECTION = "eval-sample"
+
+
+def eval_settings(settings: RagSettings, collection: str) -> RagSettings:
+    """``settings`` with the index moved to ``<home>/eval/<collection>``."""
+    index: IndexSettings = settings.index.with_(home=settings.index.home / "eval" / collection,
+                                                collection=collection)
+    return settings.with_(index=index)
+
+
+def multihop_collection(data: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(data).resolve().name).strip("-._")[:36] or "data"
+    return f"eval-multihop-{name}"
+
+
+class IngestBar:
+    """A tqdm bar over the chunks being embedded (nothing when the index is up to date)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, event) -> None:
+        if event.chunks_total == 0:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=event.chunks_total, unit="chunk", desc="Indexing", file=sys.stderr,
+                            dynamic_ncols=True)
+        self.bar.update(event.chunks_done - self.bar.n)
+        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}", refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _pipeline(settings: RagSettings):
+    from rag.pipeline import Pipeline
+
+    return Pipeline(settings)
+
+
+def run_sample_set(settings: RagSettings, *, out: Path, mode: str | None, collection: str | None) -> dict:
+    from eval.sample import run_sample
+
+    pipeline = _pipeline(eval_settings(settings, collection or SAMPLE_COLLECTION))
+    results = run_sample(pipeline=pipeline, mode=mode, progress=True)
+    write_run(results, out)
+    s = results["summary"]
+    print(f"Sample gold set: {s['passed']}/{s['items']} items pass ({s['pass_rate'] * 100:.1f} %) · "
+          f"mode {results['mode']} · p50 {fmt(s['latency_ms']['total']['p50'], 0)} ms")
+    for item in results["items"]:
+        for n, turn in enumerate(item["turns"], start=1):
+            for failure in turn["failures"]:
+                where = f" turn {n}" if len(item["turns"]) > 1 else ""
+                print(f"  FAIL {item['id']}{where}: {failure}")
+    print(f"report: {out / 'report.md'}")
+    return results
+
+
+def run_multihop_set(settings: RagSettings, *, data: Path, out: Path, mode: str | None, limit: int | None,
+                     collection: str | None) -> dict:
+    from eval.multihop import run_multihop
+    from eval.sets import load_multihop
+
+    dataset = load_multihop(data, limit=limit)
+    pipeline = _pipeline(eval_settings(settings, collection or multihop_collection(data)))
+    bar = IngestBar()
+    try:
+        results = run_multihop(dataset, pipeline=pipeline, mode=mode, progress=True, ingest_progress=bar)
+    finally:
+        bar.close()
+    write_run(results, out)
+    s = results["summary"]
+    subset = " (subset: not comparable with the paper)" if results["data"]["subset"] else ""
+    print(f"MultiHop-RAG: {results['data']['articles']} articles, {results['data']['questions']} questions{subset}")
+    print(f"  {'retriever':10} {'Hits@4':>7} {'Hits@10':>7} {'MRR@10':>7} {'MAP@10':>7}")
+    for fusion, r in s["retrieval"].items():
+        o = r["overall"]
+        print(f"  {fusion:10} {fmt(o['hits@4']):>7} {fmt(o['hits@10']):>7} {fmt(o['mrr@10']):>7} {fmt(o['map@10']):>7}")
+    a, ref, lat = s["answers"]["overall"], s["refusal"], s["latency_ms"]["total"]
+    print(f"  citation precision {fmt(a['citation_precision'])} (articles {fmt(a['citation_article_precision'])}) · "
+          f"evidence coverage {fmt(a['evidence_coverage'])} · refusal precision {fmt(ref['precision'])} "
+          f"recall {fmt(ref['recall'])} · latency p50 {fmt(lat['p50'], 0)} ms p95 {fmt(lat['p95'], 0)} ms")
+    print(f"report: {out / 'report.md'}")
+    return results
+
+
+def check_gate(results: dict) -> list[str]:
+    thresholds = load_thresholds()
+    why_not = gate_applies(results, thresholds)
+    if why_not:
+        print(f"gate ({results['kind']}): not applied — {why_not}")
+        return []
+    failures = gate_failures(results, thresholds)
+    print(f"gate ({results['kind']}): " + ("FAILED" if failures else "passed"))
+    for failure in failures:
+        print(f"  {failure}")
+    return failures
+
+
+def run(args, settings: RagSettings) -> int:
+    command = args.eval_command
+    if command == "compare":
+        for line in compare(load_run(args.run_a), load_run(args.run_b)):
+            print(line)
+        return 0
+    mode = getattr(args, "mode", None)
+    collection = getattr(args, "collection", None)
+    if command == "sample":
+        out = Path(args.out) if args.out else default_run_dir("sample")
+        results = run_sample_set(settings, out=out, mode=mode, collection=collection)
+        return 1 if check_gate(results) else 0
+    if command == "multihop":
+        out = Path(args.out) if args.out else default_run_dir("multihop")
+        results = run_multihop_set(settings, data=Path(args.data), out=out, mode=mode, limit=args.limit,
+                                   collection=collection)
+        return 1 if check_gate(results) else 0
+    if command == "all":
+        parent = Path(args.out) if args.out else default_run_dir("all")
+        if not (Path(args.data) / "corpus.json").is_file():
+            raise ConfigError(f"{args.data} has no corpus.json: pass --data DIR, the MultiHop-RAG folder "
+                              "(default ../shared/datasets/multihop-rag-dev).")
+        sample = run_sample_set(settings, out=parent / "sample", mode=None,
+                                collection=collection and f"{collection}-sample")
+        failures = check_gate(sample)
+        multihop = run_multihop_set(settings, data=Path(args.data), out=parent / "multihop", mode=None, limit=None,
+                                    collection=collection and f"{collection}-multihop")
+        failures += check_gate(multihop)
+        write_summary(parent, sample, multihop, failures)
+        print(f"report: {parent / 'report.md'}")
+        return 1 if failures else 0
+    raise ConfigError(f"unknown eval action {command!r}: use sample, multihop, all or compare.")
+
+
+def write_summary(parent: Path, sample: dict, multihop: dict, failures: list[str]) -> None:
+    s, r = sample["summary"], multihop["summary"]["retrieval"]
+    fused = r.get("rrf") or next(iter(r.values()))
+    lines = ["# newsrag evaluation", "",
+             f"- [Sample gold set](sample/report.md): {s['passed']}/{s['items']} items pass.",
+             f"- [MultiHop-RAG](multihop/report.md): fused MRR@10 {fmt(fused['overall']['mrr@10'])}, "
+             f"Hits@4 {fmt(fused['overall']['hits@4'])}, Hits@10 {fmt(fused['overall']['hits@10'])}.",
+             "", "CI gate: " + ("**failed**" if failures else "passed"), ""]
+    lines += [f"- {f}" for f in failures]
+    (parent / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

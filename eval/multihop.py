@@ -1,0 +1,211 @@
+"""The MultiHop-RAG runner: index the benchmark's corpus in a collection of its own, then for every
+question (a) rank chunks with each retriever (dense, BM25, fused) for the retrieval metrics and
+(b) ask the pipeline for the answer metrics and latency.
+
+MultiHop-RAG: Tang & Yang, "Benchmarking Retrieval-Augmented Generation for Multi-Hop Queries",
+COLM 2024 (arXiv 2401.15391); dataset licence ODC-BY 1.0.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from eval import metrics as m
+from eval.sets import MultihopData, MultihopQuestion
+from index.errors import ConfigError
+from index.library import Library
+
+FUSIONS = ("dense", "bm25", "rrf")  # "rrf" is the fused ranking the product uses
+FULL_CORPUS_ARTICLES = 609  # the corpus of the paper
+NULL_TYPE = "null_query"
+INSUFFICIENT = "Insufficient information."  # the benchmark's gold answer for null questions
+
+
+def prepare_library(library: Library, data: MultihopData, *, progress=None) -> dict[str, str]:
+    """Index ``corpus.json`` (incremental: unchanged articles are skipped), remove articles that are
+    no longer in it, and return URL -> article id (identical texts under two URLs share an id)."""
+    report = library.ingest([data.corpus], progress=progress)
+    if report.failures:
+        raise ConfigError(f"{data.corpus}: {report.failed} articles failed to load, e.g. {report.failures[0]}")
+    by_url: dict[str, str] = {}
+    for record in library.articles():
+        keys = [k for k in record.keys if k in data.urls]
+        if not keys:
+            library.remove(record.id)
+        for key in keys:
+            by_url[key] = record.id
+    missing = sorted(data.urls - by_url.keys())
+    if missing:
+        raise ConfigError(f"{missing[0]} from {data.corpus} is not in the index after ingestion.")
+    return by_url
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="question", desc=desc, file=sys.stderr, dynamic_ncols=True)
+
+
+def _articles(location, also) -> list[str]:
+    return sorted({location.article_id, *(a.article_id for a in also)})
+
+
+def rank_chunks(retriever, questions: Sequence[MultihopQuestion], *, fusions: Sequence[str] = FUSIONS,
+                progress: bool = False) -> dict[str, list[dict]]:
+    """For each fusion, per question: the first-relevant rank, relevance of each of the top 10
+    chunks, and the articles of each."""
+    retriever.library.embedder.embed_cached([q.query for q in questions])  # one batch, then cached
+    out: dict[str, list[dict]] = {}
+    bar = _bar(len(questions) * len(fusions), "Retrieval", progress)
+    for fusion in fusions:
+        rows = []
+        for q in questions:
+            passages = retriever.retrieve(q.query, k=m.TOP, fusion=fusion)
+            texts = [p.text for p in passages]
+            rows.append({"relevant": [m.relevant(t, q.facts) for t in texts] if q.facts else [],
+                         "articles": [_articles(p.location, p.also) for p in passages],
+                         "texts": texts})
+            if bar is not None:
+                bar.update(1)
+        out[fusion] = rows
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None = None,
+            progress: bool = False) -> list[dict]:
+    """Ask every question; what the answer metrics need, per question."""
+    rows = []
+    bar = _bar(len(questions), "Answers", progress)
+    for q in questions:
+        answer = pipeline.ask(q.query, mode=mode)
+        rows.append({"status": answer.status, "answer": answer.answer,
+                     "citations": [{"quote": c.quote, "articles": _articles(c, c.also)} for c in answer.citations],
+                     "conflicts": len(answer.conflicts),
+                     "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}})
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return rows
+
+
+def score_question(q: MultihopQuestion, gold_articles: Sequence[str], ranked: Mapping[str, dict],
+                   answer: dict) -> dict:
+    """Every per-question metric (``None`` where it does not apply)."""
+    row: dict = {"id": q.id, "type": q.type, "query": q.query, "gold_answer": q.answer,
+                 "gold_articles": list(gold_articles), "retrieval": {}}
+    for fusion, r in ranked.items():
+        if q.answerable:
+            scores = m.retrieval_scores(r["texts"], q.facts)
+            first = m.first_relevant_rank(r["texts"], q.facts)
+            row["retrieval"][fusion] = {**scores, "first_rank": first,
+                                        "evidence_recall@10": m.evidence_recall(r["articles"], gold_articles)}
+        else:
+            row["retrieval"][fusion] = None
+    refused = answer["status"] == "refused"
+    cited = [c["articles"] for c in answer["citations"]]
+    quotes = [c["quote"] for c in answer["citations"]]
+    prediction = INSUFFICIENT if refused else answer["answer"]
+    row["answer"] = {
+        **answer,
+        "refused": refused,
+        "citation_precision": m.citation_precision(quotes, q.facts) if q.answerable else None,
+        "citation_article_precision": m.citation_article_precision(cited, gold_articles) if q.answerable else None,
+        "evidence_coverage": m.evidence_coverage(cited, gold_articles) if q.answerable else None,
+        "containment": (not refused and m.contains(answer["answer"], q.answer)) if q.answerable else None,
+        "lenient_qa": m.lenient_match(prediction, q.answer),
+    }
+    return row
+
+
+def _retrieval_summary(rows: Sequence[dict], fusion: str) -> dict:
+    scored = [r["retrieval"][fusion] for r in rows if r["retrieval"].get(fusion)]
+    keys = ("hits@4", "hits@10", "mrr@10", "map@10", "evidence_recall@10")
+    summary = {k: m.mean(s[k] for s in scored) for k in keys}
+    summary["hits@k"] = [m.mean(m.hits_at_k(s["first_rank"], k) for s in scored) for k in range(1, m.TOP + 1)]
+    summary["n"] = len(scored)
+    return summary
+
+
+def _answer_summary(rows: Sequence[dict]) -> dict:
+    answers = [r["answer"] for r in rows]
+    answerable = [a for r, a in zip(rows, answers, strict=True) if r["type"] != NULL_TYPE]
+    return {
+        "n": len(rows),
+        "refusal_rate": m.mean(float(a["refused"]) for a in answers),
+        "citation_precision": m.mean(a["citation_precision"] for a in answerable if not a["refused"]),
+        "citation_article_precision": m.mean(a["citation_article_precision"] for a in answerable if not a["refused"]),
+        "evidence_coverage": m.mean(a["evidence_coverage"] for a in answerable),
+        "containment": m.mean(float(a["containment"]) for a in answerable) if answerable else None,
+        "lenient_qa": m.mean(float(a["lenient_qa"]) for a in answers),
+        "citations_per_answer": m.mean(len(a["citations"]) for a in answers if not a["refused"]),
+    }
+
+
+def summarize(rows: Sequence[dict], fusions: Sequence[str] = FUSIONS) -> dict:
+    """Retrieval and answer metrics overall and per question type; refusal; latency."""
+    types = sorted({r["type"] for r in rows})
+    retrieval = {}
+    for fusion in fusions:
+        retrieval[fusion] = {"overall": _retrieval_summary(rows, fusion),
+                             "by_type": {t: _retrieval_summary([r for r in rows if r["type"] == t], fusion)
+                                         for t in types if t != NULL_TYPE}}
+    answers = {"overall": _answer_summary(rows),
+               "by_type": {t: _answer_summary([r for r in rows if r["type"] == t]) for t in types}}
+    refusal = m.refusal_scores([r["answer"]["refused"] for r in rows], [r["type"] == NULL_TYPE for r in rows])
+    latency = {}
+    for stage in ("retrieve", "answer", "total"):
+        values = [r["answer"]["timings_ms"][stage] for r in rows if stage in r["answer"]["timings_ms"]]
+        latency[stage] = {"p50": m.percentile(values, 50), "p95": m.percentile(values, 95),
+                          "mean": m.mean(values), "n": len(values)}
+    return {"retrieval": retrieval, "answers": answers, "refusal": refusal, "latency_ms": latency}
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusions: Sequence[str] = FUSIONS,
+                 progress: bool = False, ingest_progress=None) -> dict:
+    """Index the corpus, rank and answer every question; the results of the run (JSON-ready)."""
+    settings = pipeline.settings
+    library = pipeline.library
+    started = time.perf_counter()
+    by_url = prepare_library(library, data, progress=ingest_progress)
+    indexed = time.perf_counter()
+    questions = list(data.questions)
+    answers = ask_all(pipeline, questions, mode=mode, progress=progress)
+    answered = time.perf_counter()
+    ranked = rank_chunks(pipeline.retriever, questions, fusions=fusions, progress=progress)
+    rows = []
+    for i, q in enumerate(questions):
+        gold = sorted({by_url[u] for u in q.urls})
+        rows.append(score_question(q, gold, {f: ranked[f][i] for f in fusions}, answers[i]))
+    index = library.settings
+    stats = library.store.counts()
+    size = None if index.chroma_url else directory_size(index.home)
+    return {
+        "kind": "multihop",
+        "data": {"folder": str(data.folder), "articles": data.n_articles, "questions": len(questions),
+                 "questions_total": data.n_questions_total, "sha256": dict(data.sha256),
+                 "subset": data.n_articles < FULL_CORPUS_ARTICLES,
+                 "limited": len(questions) < data.n_questions_total},
+        "mode": mode or settings.mode,
+        "settings": {"fusion": settings.fusion, "dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k,
+                     "top_k": settings.top_k, "candidates": settings.candidates,
+                     "refusal_threshold": settings.refusal_threshold, "embed_model": index.embed_model,
+                     "chunk_tokens": library.chunker.max_tokens, "chunk_overlap": index.chunk_overlap},
+        "index": {"collection": index.collection, "where": library.store.where, "articles": stats["articles"],
+                  "chunks": stats["chunks"], "size_bytes": size},
+        "seconds": {"index": round(indexed - started, 2), "answers": round(answered - indexed, 2),
+                    "retrieval": round(time.perf_counter() - answered, 2)},
+        "summary": summarize(rows, fusions),
+        "questions": rows,
+    }
