@@ -22,7 +22,7 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import ConfigError, NewsragError, TooLargeError
+from index.errors import ConfigError, NewsragError, NotFoundError, TooLargeError
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
@@ -217,6 +217,11 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
     @api.delete("/articles/{article_id}", summary="Remove an article and its chunks")
     def remove(article_id: str) -> dict:
         return {"removed": library.remove(article_id).to_dict()}
+
+    @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(request: Request, path: str) -> None:
+        # Without this, the chat mounted at / would answer unknown API paths in its own format.
+        raise NotFoundError(f"No API route {request.method} /api/{path}: /docs lists them.")
 
     @root.get("/healthz", summary="Store reachable, and how much is indexed")
     def healthz() -> JSONResponse:

@@ -133,7 +133,10 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     settings = ServeSettings.from_env(host=host, port=port)  # refuses a bad or unsafe setup first
     check_port(settings.host, settings.port)
     offline()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG on import
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     import uvicorn
 
     from rag.pipeline import Pipeline
@@ -147,5 +150,9 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled
+        pass
+    print("newsrag: stopped.", file=sys.stderr)
     return 0
