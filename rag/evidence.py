@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from index.text import analyze, words
+from rag.injection import is_instruction
 from rag.question import QuestionInfo, metadata_text, token_prefixes
 from rag.types import Location, Passage
 
@@ -50,14 +51,15 @@ def _shift(location: Location, offset: int, start: int, end: int) -> Location:
 
 
 def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:
-    """Every distinct sentence of ``passages`` (in passage order), duplicates merged."""
+    """Every distinct sentence of ``passages`` (in passage order), duplicates merged; sentences
+    that are instructions to an AI assistant are left out (``rag.injection``)."""
     out: list[Candidate] = []
     seen: dict[str, Candidate] = {}
     for rank, passage in enumerate(passages):
         base = passage.location.start
         for start, end, text in passage.sentence_texts():
-            if len(words(text)) < min_words:
-                continue
+            if len(words(text)) < min_words or is_instruction(text):
+                continue  # too short to say anything; or text addressed to an AI (rag/injection.py)
             here = replace(passage.location, start=start, end=end)
             elsewhere = tuple(_shift(a, base, start, end) for a in passage.also)
             existing = seen.get(_key(text))
