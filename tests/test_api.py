@@ -383,24 +383,23 @@ def test_serve_refuses_a_port_in_use(tmp_path):
 @pytest.mark.slow
 def test_newsrag_serve_starts_the_chat_and_the_api(tmp_path):
     port = free_port()
-    log = open(tmp_path / "serve.log", "w+")
-    process = subprocess.Popen([str(VENV_BIN / "newsrag"), "serve", "--port", str(port)], env=_env(tmp_path),
-                               stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=90, process=process)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0}
-            page = client.get("/")
-            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-            assert error_of(client.post("/api/ask", json={"question": DRONES}))[:2] == (409, "EmptyIndexError")
-            report = client.post("/api/articles", files={"files": (SEED_55, (SEEDS / SEED_55).read_bytes())}).json()
-            assert report["added"] == 1
-            assert client.post("/api/ask", json={"question": DRONES}).json()["status"] == "answered"
-    finally:
-        stop(process)
+    with open(tmp_path / "serve.log", "w+") as log:
+        process = subprocess.Popen([str(VENV_BIN / "newsrag"), "serve", "--port", str(port)],
+                                   env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, timeout=90, process=process)
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0}
+                page = client.get("/")
+                assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+                assert error_of(client.post("/api/ask", json={"question": DRONES}))[:2] == (409, "EmptyIndexError")
+                seed = (SEEDS / SEED_55).read_bytes()
+                assert client.post("/api/articles", files={"files": (SEED_55, seed)}).json()["added"] == 1
+                assert client.post("/api/ask", json={"question": DRONES}).json()["status"] == "answered"
+        finally:
+            stop(process)
         log.seek(0)
         output = log.read()
-        log.close()
     # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught
     assert process.returncode in (0, -signal.SIGTERM) and "Traceback" not in output, output
     assert f"chat on http://127.0.0.1:{port}/ · API docs http://127.0.0.1:{port}/docs" in output

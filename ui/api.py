@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -152,7 +153,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
 
-    def require_token(request: Request, _: object = Depends(HTTPBearer(auto_error=False))) -> None:
+    def require_token(request: Request, _: Annotated[object, Depends(HTTPBearer(auto_error=False))]) -> None:
         if serve.api_token is None or token_ok(request, serve.api_token):
             return
         reason = "wrong bearer token" if bearer(request) else "no bearer token"
@@ -203,8 +204,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
     @api.post("/articles", summary="Upload and ingest article files",
               response_description="The IngestReport: added/updated/unchanged/duplicates/failed counts, "
                                    "one line per bad file in `failures`, and the articles touched.")
-    def upload(files: list[UploadFile] = File(description="One or more .txt, .md, .html, .json or "
-                                                          ".jsonl files.")) -> dict:
+    def upload(files: Annotated[list[UploadFile], File(description="One or more .txt, .md, .html, .json "
+                                                                   "or .jsonl files.")]) -> dict:
         max_bytes = library.settings.max_file_bytes
         received = []
         for item in files:

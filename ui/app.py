@@ -156,7 +156,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         html = "".join(f"<dt>{views.esc(k)}</dt><dd>{views.esc(v)}</dd>" for k, v in items)
         return rows, gr.update(choices=choices, value=None), f'<dl class="nr-stats">{html}</dl>'
 
-    def ingest(paths, progress=gr.Progress()):
+    def ingest(paths, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for a progress bar)
         def tick(p):
             if p.chunks_total:
                 progress((p.chunks_done, p.chunks_total), unit="chunks",
@@ -190,35 +190,34 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                     'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None)
             mode_badge = gr.HTML(mode_html(default_mode), elem_id="nr-mode", js_on_load=None)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(elem_id="nr-chat", show_label=False, height=520,
-                                             feedback_options=None, buttons=["copy"], layout="panel",
-                                             group_consecutive_messages=False,
-                                             placeholder="Ask a question about the indexed articles.")
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(elem_id="nr-chat", show_label=False, height=520,
+                                         feedback_options=None, buttons=["copy"], layout="panel",
+                                         group_consecutive_messages=False,
+                                         placeholder="Ask a question about the indexed articles.")
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
+                                              scale=5, elem_id="nr-question", max_lines=4, autofocus=True)
+                        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-ask")
+                    with gr.Row(elem_id="nr-examples"):
+                        example_btns = [gr.Button(q, size="sm", variant="secondary") for q in serve.examples]
+                    with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
+                                      elem_id="nr-settings"):
+                        mode = gr.Dropdown(choices=[(f"{m} — {DESCRIPTIONS.get(m, '')}", m) for m in ANSWERERS],
+                                           value=default_mode, label="Answering mode", elem_id="nr-mode-pick")
+                        top_k = gr.Slider(1, 20, value=pipeline.settings.top_k, step=1,
+                                          label="Passages given to the answerer (top-k)", elem_id="nr-top-k")
+                        outlets = gr.Dropdown(choices=[], multiselect=True, label="Only these outlets",
+                                              elem_id="nr-outlets")
                         with gr.Row():
-                            question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
-                                                  scale=5, elem_id="nr-question", max_lines=4, autofocus=True)
-                            ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-ask")
-                        with gr.Row(elem_id="nr-examples"):
-                            example_btns = [gr.Button(q, size="sm", variant="secondary") for q in serve.examples]
-                        with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
-                                          elem_id="nr-settings"):
-                            mode = gr.Dropdown(choices=[(f"{m} — {DESCRIPTIONS.get(m, '')}", m) for m in ANSWERERS],
-                                               value=default_mode, label="Answering mode", elem_id="nr-mode-pick")
-                            top_k = gr.Slider(1, 20, value=pipeline.settings.top_k, step=1,
-                                              label="Passages given to the answerer (top-k)", elem_id="nr-top-k")
-                            outlets = gr.Dropdown(choices=[], multiselect=True, label="Only these outlets",
-                                                  elem_id="nr-outlets")
-                            with gr.Row():
-                                since = gr.Textbox(label="Published on or after", placeholder="YYYY-MM-DD",
-                                                   elem_id="nr-since")
-                                until = gr.Textbox(label="Published on or before", placeholder="YYYY-MM-DD",
-                                                   elem_id="nr-until")
-                        clear_btn = gr.Button("New conversation", size="sm", elem_id="nr-clear")
-                    with gr.Column(scale=2):
-                        sources = gr.HTML(views.sources_html(None), elem_id="nr-sources", js_on_load=None)
+                            since = gr.Textbox(label="Published on or after", placeholder="YYYY-MM-DD",
+                                               elem_id="nr-since")
+                            until = gr.Textbox(label="Published on or before", placeholder="YYYY-MM-DD",
+                                               elem_id="nr-until")
+                    clear_btn = gr.Button("New conversation", size="sm", elem_id="nr-clear")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(views.sources_html(None), elem_id="nr-sources", js_on_load=None)
             with gr.Tab("Library", id="library") as library_tab:
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2):
@@ -250,6 +249,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         chatbot.select(show_sources, [conversation], sources, queue=False, **private)
         clear_btn.click(lambda: ([], views.sources_html(None), stored([])), None,
                         [chatbot, sources, conversation], queue=False, **private)
+        chatbot.clear(lambda: (views.sources_html(None), stored([])), None, [sources, conversation],
+                      queue=False, **private)
         mode.change(mode_html, mode, mode_badge, queue=False, **private)
         library_outputs = [table, pick, stats]
         library_tab.select(library_view, None, library_outputs, **private)

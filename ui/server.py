@@ -9,6 +9,7 @@ the theme uses the system fonts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -104,7 +105,7 @@ def warm_up(pipeline: Pipeline) -> str:
     started = time.perf_counter()
     try:
         catalog, _ = pipeline.library.search_index()
-        pipeline.library.embedder.dimension
+        _ = pipeline.library.embedder.dimension  # loads the model
     except NewsragError as exc:
         return f"warning: {exc}"
     n = len(catalog.articles)
@@ -150,9 +151,7 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             timeout_graceful_shutdown=5)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled
-        pass
     print("newsrag: stopped.", file=sys.stderr)
     return 0
