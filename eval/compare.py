@@ -67,8 +67,9 @@ def compare(a: dict, b: dict) -> list[str]:
     lines.append(f"metrics changed: {len(changed)} of {len(compared)}")
     for k in changed:
         va, vb = fa.get(k), fb.get(k)
-        delta = f" ({vb - va:+.3f})" if va is not None and vb is not None else ""
-        lines.append(f"  {k}: {_num(va)} -> {_num(vb)}{delta}")
+        digits = 0 if all(v is None or v.is_integer() for v in (va, vb)) else 3  # counts stay counts
+        delta = f" ({vb - va:+.{digits}f})" if va is not None and vb is not None else ""
+        lines.append(f"  {k}: {_num(va, digits)} -> {_num(vb, digits)}{delta}")
     for stage in ("retrieve", "answer", "total"):
         pa, pb = a["summary"]["latency_ms"].get(stage, {}), b["summary"]["latency_ms"].get(stage, {})
         if pa and pb:
@@ -157,6 +158,8 @@ def gate_failures(results: dict, thresholds: Mapping, *, source: str = "eval/thr
         if value is None:
             failures.append(f"{results['kind']} {path} is missing from the run (renamed?); {source} expects ≥ {floor}.")
         elif value < floor - EPSILON:
-            failures.append(f"{results['kind']} {path} = {value:.3f} is under its floor {floor} in {source}: "
+            failing = results["summary"].get("failed")
+            which = f" (failing items: {', '.join(failing)})" if failing else ""
+            failures.append(f"{results['kind']} {path} = {value:.3f} is under its floor {floor} in {source}{which}: "
                             "a regression — fix it, or lower the floor in review if the trade-off is intended.")
     return failures

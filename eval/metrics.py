@@ -74,6 +74,11 @@ def hits_at_k(first_rank: int | None, k: int) -> float:
     return float(first_rank is not None and first_rank <= k)
 
 
+def reciprocal_rank_at_k(first_rank: int | None, k: int) -> float:
+    """1/rank of the first relevant chunk when it ranks within ``k``, else 0 (MRR@k per question)."""
+    return 1.0 / first_rank if first_rank is not None and first_rank <= k else 0.0
+
+
 def evidence_recall(chunk_articles: Sequence[Iterable[str]], gold_articles: Iterable[str], *,
                     k: int = TOP) -> float:
     """Share of the gold articles that some chunk among the first ``k`` comes from (a chunk merged

@@ -130,6 +130,7 @@ def _retrieval_summary(rows: Sequence[dict], fusion: str) -> dict:
     keys = ("hits@4", "hits@10", "mrr@10", "map@10", "evidence_recall@10")
     summary = {k: m.mean(s[k] for s in scored) for k in keys}
     summary["hits@k"] = [m.mean(m.hits_at_k(s["first_rank"], k) for s in scored) for k in range(1, m.TOP + 1)]
+    summary["mrr@k"] = [m.mean(m.reciprocal_rank_at_k(s["first_rank"], k) for s in scored) for k in range(1, m.TOP + 1)]
     summary["n"] = len(scored)
     return summary
 

@@ -91,7 +91,7 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
               "256-token chunks. Evidence recall@10: share of a question's gold articles among the "
               "articles of the first 10 chunks (ours).", ""]
     fused = "rrf" if "rrf" in summary["retrieval"] else next(iter(summary["retrieval"]))
-    lines += [f"### By question type ({FUSION_LABELS.get(fused, fused)})", ""]
+    lines += [f"### By question type, {FUSION_LABELS.get(fused, fused)}", ""]
     by_type = summary["retrieval"][fused]["by_type"]
     lines += table(["Type", "n", "Hits@4", "Hits@10", "MRR@10", "MAP@10", "Evidence recall@10"],
                    [[t, r["n"], r["hits@4"], r["hits@10"], r["mrr@10"], r["map@10"], r["evidence_recall@10"]]
@@ -118,7 +118,8 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
                    [[r["precision"], r["recall"], r["refused"], r["unanswerable"], r["false_refusals"]]])
     lines += ["", "## Latency per question (ms)", ""]
     lines += table(["Stage", "p50", "p95", "mean"],
-                   [[stage, v["p50"], v["p95"], v["mean"]] for stage, v in summary["latency_ms"].items()])
+                   [[stage, fmt(v["p50"], 0), fmt(v["p95"], 0), fmt(v["mean"], 0)]
+                    for stage, v in summary["latency_ms"].items()])
     lines += ["", f"Wall time: index {results['seconds']['index']} s, answers {results['seconds']['answers']} s, "
               f"retrieval comparison {results['seconds']['retrieval']} s.", "", "## Plots", ""]
     lines += [f"![{p}]({p})" for p in plots]
@@ -151,7 +152,8 @@ def sample_markdown(results: dict, plots: Sequence[str]) -> str:
                 lines += [f"  - ✗ {f}" for f in t["failures"]]
             lines.append("")
     lines += ["", "## Latency per question (ms)", ""]
-    lines += table(["Stage", "p50", "p95"], [[k, v["p50"], v["p95"]] for k, v in s["latency_ms"].items()])
+    lines += table(["Stage", "p50", "p95"], [[k, fmt(v["p50"], 0), fmt(v["p95"], 0)]
+                                             for k, v in s["latency_ms"].items()])
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(lines)
 
@@ -215,20 +217,24 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     fig.savefig(paths[-1])
 
     # retrieval metrics against k
-    fig = _figure()
-    ax = fig.add_subplot()
+    fig = _figure(11, 4.5)
     ks = list(range(1, 11))
-    for fusion, r in summary["retrieval"].items():
-        ax.plot(ks, r["overall"]["hits@k"], marker="o", label=f"Hits@k, {FUSION_LABELS.get(fusion, fusion)}")
-    ax.scatter([4, 10], [PUBLISHED["hits@4"], PUBLISHED["hits@10"]], marker="*", s=120, color="black",
-               label="paper's best (609 articles)" + (", different corpus" if results["data"]["subset"] else ""))
-    ax.set_xticks(ks)
-    ax.set_xlabel("k (chunks)")
-    ax.set_ylabel("share of answerable questions")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.set_title(f"Hits@k: a chunk holding a gold fact among the first k{note}")
-    ax.legend(fontsize=8, loc="lower right")
+    for n, (metric, title) in enumerate((("hits@k", "Hits@k"), ("mrr@k", "MRR@k"))):
+        ax = fig.add_subplot(1, 2, n + 1)
+        for fusion, r in summary["retrieval"].items():
+            ax.plot(ks, r["overall"][metric], marker="o", label=FUSION_LABELS.get(fusion, fusion))
+        published = [(4, PUBLISHED["hits@4"]), (10, PUBLISHED["hits@10"])] if metric == "hits@k" else \
+            [(10, PUBLISHED["mrr@10"])]
+        ax.scatter(*zip(*published, strict=True), marker="*", s=120, color="black",
+                   label="paper's best (609 articles)" + (", different corpus" if results["data"]["subset"] else ""))
+        ax.set_xticks(ks)
+        ax.set_xlabel("k (chunks)")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{title}{note}")
+        if n == 0:
+            ax.set_ylabel("answerable questions")
+        ax.legend(fontsize=8, loc="lower right")
     paths.append(out / "retrieval_at_k.png")
     fig.savefig(paths[-1])
     return paths

@@ -135,13 +135,13 @@ def _turn(where: str, data: Mapping) -> GoldTurn:
 def parse_item(where: str, data: object) -> GoldItem:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a JSON object, not {type(data).__name__}.")
-    unknown = set(data) - _ITEM_KEYS
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}: use one of {', '.join(sorted(_ITEM_KEYS))}.")
     item_id = data.get("id")
     if not isinstance(item_id, str) or not item_id.strip():
         raise ConfigError(f"{where}: every item needs a non-empty string 'id'.")
     where = f"{where} ({item_id})"
+    unknown = set(data) - _ITEM_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}: use one of {', '.join(sorted(_ITEM_KEYS))}.")
     if data.get("kind") not in KINDS:
         raise ConfigError(f"{where}: kind={data.get('kind')!r} is unknown: use one of {', '.join(KINDS)}.")
     if "turns" in data:
