@@ -72,6 +72,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.max_tokens = self._read_max_tokens()
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -134,21 +135,25 @@ class SentenceTransformerEmbedder:
         return vectors.astype(np.float32, copy=False)
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
-        """Like ``embed``, remembering recent texts (questions, answer sentences)."""
+        """Like ``embed``, remembering recent texts (questions, answer sentences). Thread-safe:
+        the vectors come from a local copy, so another thread's evictions cannot remove them."""
         import numpy as np
 
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, vector in zip(missing, self.embed(missing), strict=True):
-                self._cache[text] = vector
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        result = np.stack([self._cache[t] for t in texts])
-        for text in texts:
-            self._cache.move_to_end(text)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return result
+        unique = list(dict.fromkeys(texts))
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in unique if t in self._cache}
+        missing = [t for t in unique if t not in found]
+        if missing:
+            found.update(zip(missing, self.embed(missing), strict=True))
+        with self._cache_lock:
+            for text in unique:
+                self._cache[text] = found[text]
+                self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
 
 def make_embedder(*, model: str, batch_size: int = 32) -> SentenceTransformerEmbedder:
