@@ -273,21 +273,23 @@ def test_health_docs_and_openapi(api):
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home
 
 
-def test_eight_concurrent_clients_get_the_same_answers_as_one(api):
+def test_eight_concurrent_clients_get_the_same_answers_as_one(api, monkeypatch):
     questions = [DRONES, WORLD_CUP, "Where were 25 drones shot down?", "Which outlet reported 55 drones?"]
     expected = {q: without_timings(api.client.post("/api/ask", json={"question": q}).json()) for q in questions}
+    # a tiny sentence-embedding cache, so the clients evict each other's entries all the time
+    monkeypatch.setattr(api.library.embedder, "_cache_size", 4)
 
     def client_run(i: int) -> list[tuple[str, int, dict]]:
         with httpx.Client(base_url=api.url, timeout=120) as client:
             out = []
-            for q in questions[i % 4:] + questions[:i % 4]:
+            for q in (questions[i % 4:] + questions[:i % 4])[:2]:
                 response = client.post("/api/ask", json={"question": q})
                 out.append((q, response.status_code, response.json()))
             return out
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         runs = list(pool.map(client_run, range(8)))
-    assert sum(len(r) for r in runs) == 32
+    assert sum(len(r) for r in runs) == 16
     for q, status, body in (item for run in runs for item in run):
         assert status == 200 and without_timings(body) == expected[q]
 

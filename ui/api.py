@@ -108,11 +108,36 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": str(exc.detail), "type": "HTTPError"}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log has "
-                                      "the traceback.", "type": "InternalError"}, status_code=500)
+
+
+class CatchAll:
+    """A bug answers 500 ``{"error", "type": "InternalError"}`` and the server goes on. (A handler
+    for ``Exception`` would not do: Starlette re-raises after it, and uvicorn then drops the
+    client's keep-alive connection.)"""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log "
+                                              "has the traceback.", "type": "InternalError"}, status_code=500)
+            await response(scope, receive, send)
 
 
 class UploadLimit:
@@ -300,3 +325,4 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings,
     install_docs(app)
     limit = serve.max_upload_files * pipeline.library.settings.max_file_bytes + 1_000_000
     app.add_middleware(UploadLimit, path="/api/articles", max_bytes=limit)
+    app.add_middleware(CatchAll)
