@@ -24,10 +24,12 @@ NULL_TYPE = "null_query"
 INSUFFICIENT = "Insufficient information."  # the benchmark's gold answer for null questions
 
 
-def prepare_library(library: Library, data: MultihopData, *, progress=None) -> dict[str, str]:
+def prepare_library(library: Library, data: MultihopData, *, progress=None) -> tuple[dict[str, str], dict]:
     """Index ``corpus.json`` (incremental: unchanged articles are skipped), remove articles that are
-    no longer in it, and return URL -> article id (identical texts under two URLs share an id)."""
+    no longer in it; URL -> article id (identical texts under two URLs share an id), and what
+    ingestion did."""
     report = library.ingest([data.corpus], progress=progress)
+    removed = 0
     if report.failures:
         raise ConfigError(f"{data.corpus}: {report.failed} articles failed to load, e.g. {report.failures[0]}")
     by_url: dict[str, str] = {}
@@ -35,12 +37,14 @@ def prepare_library(library: Library, data: MultihopData, *, progress=None) -> d
         keys = [k for k in record.keys if k in data.urls]
         if not keys:
             library.remove(record.id)
+            removed += 1
         for key in keys:
             by_url[key] = record.id
     missing = sorted(data.urls - by_url.keys())
     if missing:
         raise ConfigError(f"{missing[0]} from {data.corpus} is not in the index after ingestion.")
-    return by_url
+    return by_url, {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+                    "duplicates": report.duplicates, "removed": removed, "chunks_written": report.chunks_written}
 
 
 def _bar(total: int, desc: str, enabled: bool):
@@ -179,7 +183,7 @@ def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusio
     settings = pipeline.settings
     library = pipeline.library
     started = time.perf_counter()
-    by_url = prepare_library(library, data, progress=ingest_progress)
+    by_url, ingested = prepare_library(library, data, progress=ingest_progress)
     indexed = time.perf_counter()
     questions = list(data.questions)
     answers = ask_all(pipeline, questions, mode=mode, progress=progress)
@@ -204,7 +208,7 @@ def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusio
                      "refusal_threshold": settings.refusal_threshold, "embed_model": index.embed_model,
                      "chunk_tokens": library.chunker.max_tokens, "chunk_overlap": index.chunk_overlap},
         "index": {"collection": index.collection, "where": library.store.where, "articles": stats["articles"],
-                  "chunks": stats["chunks"], "size_bytes": size},
+                  "chunks": stats["chunks"], "size_bytes": size, "ingest": ingested},
         "seconds": {"index": round(indexed - started, 2), "answers": round(answered - indexed, 2),
                     "retrieval": round(time.perf_counter() - answered, 2)},
         "summary": summarize(rows, fusions),

@@ -92,8 +92,8 @@ def article_folders() -> list[Path]:
 
 
 def prepare_library(library: Library, folders: Sequence[Path], *, progress=None) -> dict[str, str]:
-    """Index ``folders`` (incrementally), drop articles of files no longer there, and return
-    article id -> file name."""
+    """Index ``folders`` (incrementally), drop articles of files no longer there; article id ->
+    file name."""
     report = library.ingest(folders, progress=progress)
     if report.failures:
         raise ConfigError(f"the gold set's articles failed to load: {report.failures[0]}")
