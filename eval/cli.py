@@ -53,6 +53,7 @@ class IngestBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def _pipeline(settings: RagSettings):

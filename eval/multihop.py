@@ -184,6 +184,8 @@ def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusio
     library = pipeline.library
     started = time.perf_counter()
     by_url, ingested = prepare_library(library, data, progress=ingest_progress)
+    if hasattr(ingest_progress, "close"):
+        ingest_progress.close()  # a progress bar: done before the question bars start
     indexed = time.perf_counter()
     questions = list(data.questions)
     answers = ask_all(pipeline, questions, mode=mode, progress=progress)

@@ -100,7 +100,7 @@ def prepare_library(library: Library, folders: Sequence[Path], *, progress=None)
     wanted = {str(p.resolve()) for folder in folders for p in Path(folder).iterdir() if p.is_file()}
     names: dict[str, str] = {}
     for record in library.articles():
-        paths = [o["path"] for o in record.origins if o.get("path") in wanted]
+        paths = [o["path"] for o in record.origins if o.get("path") and str(Path(o["path"]).resolve()) in wanted]
         if not paths:
             library.remove(record.id)
             continue
