@@ -1,8 +1,10 @@
 """Latency of ``POST /api/ask`` under load: ``python -m ui.bench_api --url http://127.0.0.1:7860``.
 
-Phase 1 asks with one client (the baseline), phase 2 with ``--clients`` clients at once, each for
-``--seconds``; every client sends questions one after another (a closed loop, no think time),
-cycling through the MultiHop-RAG questions from a different starting point. Prints one JSON
+After a warm-up pass over the questions (not measured: the model, BM25 and the embedding cache are
+then in the same state for both phases), phase 1 asks with one client (the baseline), phase 2 with
+``--clients`` clients at once, each for ``--seconds``; every client sends questions one after another
+(a closed loop, no think time), cycling through the MultiHop-RAG questions from its own starting
+point. Prints one JSON
 object: count, errors, throughput and p50/p95/p99/max per phase, and the p50 ratio of the two.
 Run it against a server started with ``newsrag serve --home ...`` on the index to measure.
 """
@@ -59,7 +61,12 @@ def run_phase(url: str, questions: list[str], *, clients: int, seconds: float, t
                 question = questions[i % len(questions)]
                 i += 1
                 started = time.perf_counter()
-                response = http.post("/api/ask", json={"question": question})
+                try:
+                    response = http.post("/api/ask", json={"question": question})
+                except httpx.HTTPError as exc:  # counted, and the client goes on
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
                 elapsed = (time.perf_counter() - started) * 1000
                 with lock:
                     if response.status_code == 200:
@@ -89,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0, help="per phase")
     parser.add_argument("--baseline-seconds", type=float, default=None, help="default: --seconds")
-    parser.add_argument("--warmup", type=int, default=3, help="questions asked first, not measured")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="questions asked first, not measured (default: every question once, so both "
+                             "phases meet the same warm caches)")
     parser.add_argument("--token", help="bearer token when the server has NEWSRAG_API_TOKEN")
     args = parser.parse_args(argv)
     questions = load_questions(args.questions)
     if not questions:
         print(f"error: no questions in {args.questions}", file=sys.stderr)
         return 1
-    warm_up(args.url, questions[-args.warmup:] if args.warmup else [], token=args.token)
+    warm_up(args.url, questions if args.warmup is None else questions[:args.warmup], token=args.token)
     single = run_phase(args.url, questions, clients=1, seconds=args.baseline_seconds or args.seconds,
                        token=args.token)
     loaded = run_phase(args.url, questions, clients=args.clients, seconds=args.seconds, token=args.token)
