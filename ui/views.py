@@ -44,6 +44,7 @@ def _link(href: str, text: str, *, cls: str, title: str | None = None) -> str:
 
 
 def cite_link(n: int, citation: Mapping | None) -> str:
+    n = int(n)  # stored conversations come back from the browser: numbers must be numbers
     if citation is None:
         return f'<span class="nr-cite nr-cite-missing">[{n}]</span>'
     title = f"{citation['title']} — {outlets(citation)}, {when(citation.get('published_at'))}"
@@ -200,13 +201,14 @@ def sources_html(exchange: Mapping | None) -> str:
     passages = exchange.get("passages") or {}
     cards = []
     for c in answer.get("citations") or ():
+        n = int(c["n"])
         href = article_href(c["article_id"], c["start"], c["end"])
-        passage = highlighted_passage(passages.get(str(c["n"])), c["start"], c["end"], c["quote"])
+        passage = highlighted_passage(passages.get(str(n)), c["start"], c["end"], c["quote"])
         also = "".join(f"<li>{esc(a['title'])} — {esc(a.get('source') or 'unknown outlet')}</li>"
                        for a in c.get("also") or ())
-        dispute = "".join(f'<span class="nr-tag">disputed: {esc(t)}</span>' for t in disputes.get(c["n"], ()))
+        dispute = "".join(f'<span class="nr-tag">disputed: {esc(t)}</span>' for t in disputes.get(n, ()))
         cards.append(
-            f'<article class="nr-card" id="nr-source-{c["n"]}"><header><span class="nr-n">[{c["n"]}]</span> '
+            f'<article class="nr-card" id="nr-source-{n}"><header><span class="nr-n">[{n}]</span> '
             f"{_link(href, esc(c['title']), cls='nr-title')}</header>"
             f'<div class="nr-meta">{esc(outlets(c))} · {esc(when(c.get("published_at")))}{dispute}</div>'
             f'<blockquote class="nr-passage">{passage}</blockquote>'
