@@ -139,7 +139,7 @@ def run_items(items: Iterable[GoldItem], *, pipeline, names: Mapping[str, str], 
                           "conflicts": [c.note for c in answer.conflicts],
                           "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
                           "failures": failures})
-            history.append(Turn(question=turn.question, answer=answer.answer))
+            history.append(Turn.of(answer))
             if bar is not None:
                 bar.update(1)
         results.append({"id": item.id, "kind": item.kind, "passed": not any(t["failures"] for t in turns),

@@ -66,7 +66,7 @@ def resolve_model_path(name: str) -> Path:
 class SentenceTransformerEmbedder:
     """Normalized sentence-transformers embeddings, batched, on the CPU, fully offline."""
 
-    def __init__(self, *, model: str, batch_size: int = 32, cache_size: int = 2048):
+    def __init__(self, *, model: str, batch_size: int = 32, cache_size: int = 20000):
         self.name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from index.text import analyze
+from rag.conflicts import counts
 from rag.evidence import Candidate
 from rag.question import QuestionInfo
 from rag.types import AnswerSentence, Citation, Conflict, Passage, Turn
@@ -61,9 +63,11 @@ class Answerer(Protocol):
 def refusal_reason(info: QuestionInfo, candidates: Sequence[Candidate], threshold: float) -> str | None:
     """Why the evidence cannot answer the question, or ``None`` when it may.
 
-    Refuse when the best sentence scores under ``threshold``, or when a name or number the question
+    Refuse when the best sentence scores under ``threshold``; when a name or number the question
     depends on appears nowhere in the evidence (tied to the same place preposition, so "shot down
-    over Moscow" is not supported by "400 kilometers southeast of Moscow").
+    over Moscow" is not supported by "400 kilometers southeast of Moscow"); when the attribute asked
+    for ("Who is the *mayor* of Ryazan?") is never mentioned; or when a "how many X" question finds
+    no number of X.
     """
     if not candidates:
         return "nothing relevant was retrieved"
@@ -74,4 +78,8 @@ def refusal_reason(info: QuestionInfo, candidates: Sequence[Candidate], threshol
     missing = [e.text for i, e in enumerate(info.entities) if i not in covered]
     if missing:
         return "the articles never mention " + ", ".join(repr(m) for m in missing) + " in this sense"
+    if info.attribute and not any(info.attribute in analyze(c.text) for c in candidates):
+        return f"the articles never mention the {info.attribute!r} asked about"
+    if info.unit and not any(counts(c.text, info.unit) for c in candidates):
+        return f"no article gives a number of {info.unit!r}"
     return None

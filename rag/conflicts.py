@@ -70,6 +70,19 @@ def figures(sentence: str) -> list[Figure]:
     return out
 
 
+_WORD_NUMBER = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
+                "hundred hundreds thousand thousands million millions dozen dozens").split()
+_SPELT = re.compile(r"\b(?:" + "|".join(_WORD_NUMBER) + r")\b(?:[\s-]+\w+){0,3}", re.IGNORECASE)
+
+
+def counts(sentence: str, unit: str) -> bool:
+    """Whether ``sentence`` gives a number of ``unit`` (digits or words: "three civilians")."""
+    if any(unit in f.units for f in figures(sentence)):
+        return True
+    return any(unit in analyze(m.group()) for m in _SPELT.finditer(sentence))
+
+
 def find_conflicts(info: QuestionInfo, cited: Sequence[tuple[int, Candidate]]) -> list[Conflict]:
     """Conflicts among the cited sentences, each claim with its own citation number."""
     found: dict[str, list[tuple[int, Candidate, Figure]]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rag.answering import AnswerContext, Draft, Event
-from rag.conflicts import figures, find_conflicts
+from rag.conflicts import counts, figures, find_conflicts
 from rag.evidence import Candidate
 from rag.question import QuestionInfo
 from rag.settings import RagSettings
@@ -18,10 +18,20 @@ from rag.types import ANSWERED, AnswerSentence, Citation
 
 RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
 REDUNDANT = 0.9  # cosine above which two sentences say the same thing
+NEXT_FLOOR = 0.65  # the same share for the sentence that follows the best one
+NO_NUMBER = 0.85  # "how many X": the score kept by a sentence that gives no number of X
 PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
 
 
+def _totals(text: str, unit: str) -> set[float]:
+    return {f.value for f in figures(text) if unit in f.units and not f.part}
+
+
 def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) -> list[Candidate]:
+    if info.unit:  # "how many X": a sentence giving a number of X answers better than one without
+        for c in cands:
+            if not counts(c.text, info.unit):
+                c.score *= NO_NUMBER
     ranked = sorted(cands, key=lambda c: (-c.score, c.rank, c.location.start))
     if not ranked:
         return []
@@ -39,16 +49,22 @@ def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) ->
         same = sum(1 for o in chosen if o.location.article_id == c.location.article_id)
         return single_article or same < PER_ARTICLE
 
-    def counts(c: Candidate) -> bool:
-        return any(info.unit in f.units for f in figures(c.text))
-
-    # "how many X": further sentences must give a figure of X
-    needs_figure = bool(info.unit) and counts(best)
+    # "how many X": further sentences must give a number of X too; a total asks for other totals,
+    # not for parts of it ("25 of these drones")
+    needs_figure = bool(info.unit) and counts(best.text, info.unit)
+    needs_total = bool(info.unit) and bool(_totals(best.text, info.unit))
     for c in ranked[1:]:
-        if len(chosen) >= settings.max_sentences or c.score < floor:
+        if len(chosen) >= settings.max_sentences:
             break
-        if fits(c) and (not needs_figure or counts(c)):
-            chosen.append(c)
+        # the sentence right after the best one often completes it ("The statement described ...")
+        follows = c.before == best.text and c.location.article_id == best.location.article_id
+        if c.score < (max(settings.refusal_threshold, NEXT_FLOOR * best.score) if follows else floor):
+            continue
+        if not fits(c) or needs_figure and not counts(c.text, info.unit):
+            continue
+        if needs_total and not _totals(c.text, info.unit):
+            continue
+        chosen.append(c)
     # every outlet the question names
     for outlet in info.outlets:
         if any(outlet.casefold() in (c.location.source or "").casefold() for c in chosen):
@@ -68,12 +84,12 @@ def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) ->
             covered |= pick.entities
     # the other side of a figure the question asks about
     if info.unit:
-        values = {f.value for c in chosen for f in figures(c.text) if info.unit in f.units and not f.part}
+        values = set().union(*(_totals(c.text, info.unit) for c in chosen))
         articles = set().union(*(c.article_ids for c in chosen))
         for c in ranked:
             if c.score < 0.75 * floor or c.article_ids & articles:
                 continue
-            theirs = {f.value for f in figures(c.text) if info.unit in f.units and not f.part}
+            theirs = _totals(c.text, info.unit)
             if theirs and not theirs & values and fits(c):
                 chosen.append(c)
                 values |= theirs

@@ -81,6 +81,10 @@ class QuestionInfo:
     unit: str | None = None  # stem of X in "how many X"
     asks_outlet: bool = False
     outlets: tuple[str, ...] = field(default=())  # indexed outlets the question names
+    focus: tuple[str, ...] = ()  # terms of the question as typed (the rest of ``terms`` is context)
+    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned
+    said: str = ""  # the main answers the conversation already gave, for a follow-up (not to repeat)
+    prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
 
 
 def extract_entities(question: str) -> list[Entity]:
@@ -152,26 +156,44 @@ def is_followup(question: str) -> bool:
     lowered = words(question)
     if _FOLLOWUP_START.match(question):
         return True
-    return len(lowered) <= 6 and bool(_PRONOUNS & set(lowered)) or len(lowered) <= 3
+    return len(lowered) <= 8 and bool(_PRONOUNS & set(lowered)) or len(lowered) <= 3
+
+
+_ATTRIBUTE = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+)?"
+                        r"([a-z][a-z-]+)\s+(?:of|for|at|in)\s", re.IGNORECASE)
 
 
 def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[str] = ()) -> QuestionInfo:
-    """Read ``question``; a follow-up ("And over Ryazan?") is widened with the previous question."""
+    """Read ``question``. A follow-up ("And over Ryazan?") is widened with the questions it follows
+    (back to the last one that was not itself a follow-up, at most two), leans towards the articles
+    the previous answer cited, and does not repeat that answer's sentences."""
     text = question.strip()
     entities = extract_entities(text)
+    said, prior = "", ()
     if history and is_followup(text):
-        previous = history[-1].question.strip()
-        if not entities:
-            entities = extract_entities(previous)
-        text = f"{previous} {text}"
+        earlier = []
+        for turn in reversed(history[-2:]):
+            earlier.insert(0, turn.question.strip())
+            if not is_followup(turn.question):
+                break
+        for previous in reversed(earlier):
+            entities = entities or extract_entities(previous)
+        text = " ".join([*earlier, text])
+        # the main answer of each of those turns: the text before its first citation
+        said = " ".join(t.answer.split(" [", 1)[0] for t in history[-len(earlier):])
+        prior = history[-1].articles
     unit_match = _HOW_MANY.search(question) or _HOW_MANY.search(text)
     unit_terms = analyze(unit_match.group(1)) if unit_match else []
     unit = unit_terms[0] if unit_terms else None
     lowered = text.casefold()
     named = tuple(o for o in outlets if re.search(r"(?<!\w)" + re.escape(o.casefold()) + r"(?!\w)", lowered))
+    attribute = _ATTRIBUTE.match(question)
+    attribute_terms = analyze(attribute.group(1)) if attribute else []
     return QuestionInfo(text=text, asked=question.strip(), terms=tuple(analyze(text)),
                         entities=tuple(entities), unit=unit,
-                        asks_outlet=bool(_OUTLET_QUESTION.search(question)), outlets=named)
+                        asks_outlet=bool(_OUTLET_QUESTION.search(question)), outlets=named,
+                        focus=tuple(analyze(question)), attribute=attribute_terms[0] if attribute_terms else None,
+                        said=said, prior_articles=tuple(prior))
 
 
 def metadata_text(title: str, source: str | None, published_at: str | None) -> str:

@@ -164,7 +164,16 @@ class Answer:
 
 @dataclass(frozen=True, kw_only=True)
 class Turn:
-    """One earlier exchange of the conversation (the question, and the answer text if any)."""
+    """One earlier exchange of the conversation: the question, the answer text, and the ids of the
+    articles it cited (a follow-up leans towards them)."""
 
     question: str
     answer: str = ""
+    articles: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, answer: Answer | dict) -> Turn:
+        """The turn an answer (object or its JSON) leaves in the conversation."""
+        data = answer.to_dict() if isinstance(answer, Answer) else answer
+        cited = tuple(dict.fromkeys(c["article_id"] for c in data.get("citations", [])))
+        return cls(question=data.get("question", ""), answer=data.get("answer", ""), articles=cited)

@@ -52,6 +52,8 @@ class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str
     answer: str = ""
+    articles: list[str] = Field(default_factory=list,
+                                description="Ids of the articles that answer cited (a follow-up leans towards them).")
 
 
 class AskRequest(BaseModel):
@@ -74,7 +76,8 @@ class AskRequest(BaseModel):
     def options(self) -> dict:
         if len(self.history) > MAX_HISTORY:
             raise ConfigError(f"history has {len(self.history)} turns; send at most the last {MAX_HISTORY}.")
-        return {"history": [Turn(question=t.question, answer=t.answer) for t in self.history],
+        return {"history": [Turn(question=t.question, answer=t.answer, articles=tuple(t.articles))
+                            for t in self.history],
                 "mode": self.mode, "top_k": self.top_k,
                 "filters": make_filters(sources=self.source, since=self.since, until=self.until)}
 

@@ -107,8 +107,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         yield shown, gr.skip(), gr.skip(), ""
         try:
             filters = make_filters(sources=outlets or None, since=since, until=until)
-            history = [Turn(question=e["question"], answer=e["answer"].get("answer", ""))
-                       for e in exchanges[-HISTORY_TURNS:]]
+            history = [Turn.of({**e["answer"], "question": e["question"]}) for e in exchanges[-HISTORY_TURNS:]]
             text, answer = "", None
             for event in pipeline.stream(question, history=history, mode=mode or None,
                                          top_k=int(top_k) if top_k else None, filters=filters):
