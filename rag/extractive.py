@@ -19,7 +19,7 @@ from rag.types import ANSWERED, AnswerSentence, Citation
 RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
 REDUNDANT = 0.9  # cosine above which two sentences say the same thing
 NEXT_FLOOR = 0.65  # the same share for the sentence that follows the best one
-NO_NUMBER = 0.85  # "how many X": the score kept by a sentence that gives no number of X
+NO_NUMBER = 0.6  # "how many X": the score kept by a sentence that gives no number of X
 PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
 
 

@@ -182,9 +182,13 @@ def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[st
         # the main answer of each of those turns: the text before its first citation
         said = " ".join(t.answer.split(" [", 1)[0] for t in history[-len(earlier):])
         prior = history[-1].articles
-    unit_match = _HOW_MANY.search(question) or _HOW_MANY.search(text)
-    unit_terms = analyze(unit_match.group(1)) if unit_match else []
-    unit = unit_terms[0] if unit_terms else None
+    unit = None
+    for source in (question, text):  # "And how many in the other report?": the unit comes before
+        unit_match = _HOW_MANY.search(source)
+        unit_terms = analyze(unit_match.group(1)) if unit_match else []
+        if unit_terms:
+            unit = unit_terms[0]
+            break
     lowered = text.casefold()
     named = tuple(o for o in outlets if re.search(r"(?<!\w)" + re.escape(o.casefold()) + r"(?!\w)", lowered))
     attribute = _ATTRIBUTE.match(question)
