@@ -28,6 +28,8 @@ def _totals(text: str, unit: str) -> set[float]:
 
 
 def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) -> list[Candidate]:
+    """The answer sentences, best first. For a "how many X" question the scores of sentences that
+    give no number of X are lowered in place (by ``NO_NUMBER``) before ranking."""
     if info.unit:  # "how many X": a sentence giving a number of X answers better than one without
         for c in cands:
             if not counts(c.text, info.unit):

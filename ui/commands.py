@@ -53,24 +53,23 @@ def _report(report, args) -> int:
     return EXIT_FAILED if report.failures else 0
 
 
-def cmd_ingest(args) -> int:
+def _with_progress(args, action) -> int:
+    """Run an ingest-like ``action(library, progress)`` with a progress bar, then report it."""
     library = open_library(args)
     bar = ProgressBar(enabled=not args.quiet and not args.json)
     try:
-        report = library.ingest(args.paths, progress=bar)
+        report = action(library, bar)
     finally:
         bar.close()
     return _report(report, args)
+
+
+def cmd_ingest(args) -> int:
+    return _with_progress(args, lambda library, bar: library.ingest(args.paths, progress=bar))
 
 
 def cmd_sync(args) -> int:
-    library = open_library(args)
-    bar = ProgressBar(enabled=not args.quiet and not args.json)
-    try:
-        report = library.sync(args.folder, progress=bar)
-    finally:
-        bar.close()
-    return _report(report, args)
+    return _with_progress(args, lambda library, bar: library.sync(args.folder, progress=bar))
 
 
 def cmd_articles(args) -> int:
