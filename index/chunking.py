@@ -10,7 +10,6 @@ stretch. Every chunk records the offsets of its sentences, so a citation can nam
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -181,11 +180,3 @@ class Chunker:
         if end > start:
             pieces.append((start, end))
         return pieces
-
-
-def sentence_index(sentences: Sequence[tuple[int, int]], offset: int) -> int | None:
-    """Index of the sentence containing character ``offset``, if any."""
-    for i, (start, end) in enumerate(sentences):
-        if start <= offset < end:
-            return i
-    return None
