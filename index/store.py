@@ -230,11 +230,8 @@ class Store:
         where = None
         if article_ids is not None:
             where = {"article_id": {"$in": list(article_ids)}}
-        with _chroma("search", self.where):
-            count = self.chunks.count()
-            if count == 0:
-                return []
-            result = self.chunks.query(query_embeddings=[embedding.tolist()], n_results=min(k, count),
+        with _chroma("search", self.where):  # Chroma returns fewer than k when it holds fewer
+            result = self.chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
                                        where=where, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 

@@ -45,28 +45,29 @@ class Pipeline:
         return Scorer(embedder=self.library.embedder, idf=lexical.idf)
 
     def _evidence(self, info, passages: list, filters: Filters) -> list:
-        """Scored evidence sentences; a name the question depends on that the passages lack is
-        looked up on its own (BM25), and the passages mentioning it join the evidence."""
+        """Scored evidence sentences. A name the question depends on that the passages lack is
+        looked up on its own (BM25); passages mentioning it join ``passages`` and the evidence."""
         scorer = self._scorer()
         evidence = candidates(passages)
         scorer.score(info, evidence)
         covered = set().union(*(c.entities for c in evidence))
         seen = {p.location.chunk_id for p in passages}
+        added = []
         for i, entity in enumerate(info.entities):
             if i in covered:
                 continue
             found = [p for p in self.retriever.probe(entity.text, filters=filters)
                      if p.location.chunk_id not in seen]
-            if not found:
-                continue
             extra = candidates(found)
             scorer.score(info, extra)
             if any(i in c.entities for c in extra):
-                passages.extend(found)
+                added += found
                 seen.update(p.location.chunk_id for p in found)
-                evidence = candidates(passages)
-                scorer.score(info, evidence)
-                covered = set().union(*(c.entities for c in evidence))
+                covered |= set().union(*(c.entities for c in extra))
+        if added:  # once more over all passages, so sentences they share are merged
+            passages.extend(added)
+            evidence = candidates(passages)
+            scorer.score(info, evidence)
         return evidence
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), mode: str | None = None,
