@@ -7,6 +7,9 @@ same run. Speed is reported here, never asserted in tests.
         of chunk lengths in word pieces.
     python -m eval.bench ask [--corpus PATH] [--runs 3]
         warm ``Pipeline.ask`` latency p50/p95 over the benchmark questions, against retrieval alone.
+    python -m eval.bench chunk [--corpus PATH] [--runs 3] [--mb 2]
+        chunking speed in seconds per MB for punctuated news text (the corpus bodies repeated) and
+        for the same words with every sentence end removed (one endless sentence), same run.
 """
 
 from __future__ import annotations
@@ -110,18 +113,50 @@ def bench_ask(corpus: Path, runs: int, questions_path: Path) -> dict:
             "per_run_ms": [{k: round(v, 1) for k, v in r.items()} for r in per_run]}
 
 
+def bench_chunk(corpus: Path, runs: int, megabytes: float) -> dict:
+    import re
+
+    from index.chunking import Chunker
+    from index.embedding import make_embedder
+
+    embedder = make_embedder(model="all-MiniLM-L6-v2")
+    chunker = Chunker(counter=embedder)
+    bodies = "\n\n".join(a["body"] for a in json.loads(corpus.read_text()))
+    size = int(megabytes * 1_000_000)
+    punctuated = (bodies * (size // len(bodies) + 1))[:size]
+    texts = {"punctuated": punctuated, "unpunctuated": re.sub(r"[.!?…\n]+", " ", punctuated)}
+    out: dict[str, dict] = {}
+    for name, text in texts.items():
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            chunks = chunker.chunk(text, "Benchmark\n\n")
+            seconds.append(time.perf_counter() - started)
+        per_mb = [s / (len(text) / 1e6) for s in seconds]
+        out[name] = {"mb": round(len(text) / 1e6, 2), "chunks": len(chunks),
+                     "seconds_per_mb": {"median": round(statistics.median(per_mb), 2),
+                                        "runs": [round(s, 2) for s in per_mb]}}
+    out["unpunctuated_vs_punctuated"] = round(out["unpunctuated"]["seconds_per_mb"]["median"]
+                                              / out["punctuated"]["seconds_per_mb"]["median"], 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["ingest", "ask", "all"], nargs="?", default="all")
+    parser.add_argument("what", choices=["ingest", "ask", "chunk", "all"], nargs="?", default="all")
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mb", type=float, default=2.0, help="text size of the chunk benchmark")
     args = parser.parse_args(argv)
     results = {}
     if args.what in {"ingest", "all"}:
         results["ingest"] = bench_ingest(args.corpus, args.runs)
         print(json.dumps({"ingest": results["ingest"]}, indent=2), flush=True)
+    if args.what in {"chunk", "all"}:
+        results["chunk"] = bench_chunk(args.corpus, args.runs, args.mb)
+        print(json.dumps({"chunk": results["chunk"]}, indent=2), flush=True)
     if args.what in {"ask", "all"}:
         results["ask"] = bench_ask(args.corpus, args.runs, args.corpus.with_name("MultiHopRAG.json"))
         print(json.dumps({"ask": results["ask"]}, indent=2), flush=True)

@@ -22,6 +22,9 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … (plus closing quotes/brackets) followed by whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n\s*\n|\n")
 _HEADER_MAX_TOKENS = 48
+# A piece of an over-long sentence holds at most this many characters per word piece of the budget:
+# a "word" of thousands of letters is one [UNK] token to the model, but not to the chunk store.
+MAX_CHARS_PER_TOKEN = 12
 
 
 class TokenCounter(Protocol):
@@ -147,14 +150,15 @@ class Chunker:
         pieces: list[tuple[int, int]] = []
         counts: list[int] = []
         for start, end in split_sentences(body):
-            for piece in self._fit(body, start, end, budget):
+            for piece, n in self._fit(body, start, end, budget):
                 pieces.append(piece)
-                counts.append(self.counter.count_tokens(body[piece[0]:piece[1]]))
+                counts.append(n)
         chunks: list[Chunk] = []
         i = 0
         while i < len(pieces):
             j, used = i, 0
-            while j < len(pieces) and used + counts[j] <= budget:
+            while (j < len(pieces) and used + counts[j] <= budget
+                   and pieces[j][1] - pieces[i][0] <= budget * MAX_CHARS_PER_TOKEN or j == i):
                 used += counts[j]
                 j += 1
             start, end = pieces[i][0], pieces[j - 1][1]
@@ -166,17 +170,34 @@ class Chunker:
             i = max(j - self.overlap, i + 1)
         return chunks
 
-    def _fit(self, body: str, start: int, end: int, budget: int) -> list[tuple[int, int]]:
-        """Cut ``body[start:end]`` at word boundaries into pieces of at most ``budget`` tokens."""
-        pieces = []
-        while self.counter.count_tokens(body[start:end]) > budget:
-            starts = self.counter.token_starts(body[start:end])
-            cut = start + starts[budget]
-            space = body.rfind(" ", start, cut + 1)
-            if space > start:
-                cut = space
-            pieces.append((start, _trim_end(body, start, cut)))
-            start = _skip_space(body, cut)
-        if end > start:
-            pieces.append((start, end))
+    def _fit(self, body: str, start: int, end: int, budget: int) -> list[tuple[tuple[int, int], int]]:
+        """Cut ``body[start:end]`` into pieces of at most ``budget`` word pieces (and at most
+        ``budget * MAX_CHARS_PER_TOKEN`` characters), each with its word-piece count.
+
+        One pass: the sentence is tokenized once and cut at every ``budget``-th token, moved back
+        to the last space before it when there is one. So the cost is linear in the length of the
+        text, however long a sentence without punctuation is (a 9 MB file of one "sentence")."""
+        n = self.counter.count_tokens(body[start:end]) if end - start <= budget * MAX_CHARS_PER_TOKEN else None
+        if n is not None and n <= budget:
+            return [((start, end), n)]
+        starts = [start + s for s in self.counter.token_starts(body[start:end])]
+        max_chars = budget * MAX_CHARS_PER_TOKEN
+        pieces: list[tuple[tuple[int, int], int]] = []
+        position, first = start, 0  # where the next piece begins, and the index of its first token
+        while position < end:
+            while first < len(starts) and starts[first] < position:
+                first += 1
+            limit = starts[first + budget] if first + budget < len(starts) else end
+            cut = min(limit, position + max_chars, end)
+            if cut < end:
+                space = max(body.rfind(" ", position + 1, cut + 1), body.rfind("\n", position + 1, cut + 1))
+                if space > position:
+                    cut = space
+            stop = _trim_end(body, position, cut)
+            count = self.counter.count_tokens(body[position:stop])
+            while count > budget and stop - position > 1:  # a word cut in two may tokenize longer
+                stop = position + max(1, (stop - position) * budget // (count + 1))
+                count = self.counter.count_tokens(body[position:stop])
+            pieces.append(((position, stop), count))
+            position = _skip_space(body, stop)
         return pieces

@@ -257,6 +257,26 @@ def test_upload_then_ask_about_it_then_remove_it(api):
     assert article_id not in {c["article_id"] for c in after["citations"]}
 
 
+def gradio_call(client: httpx.Client, api_name: str, data: list) -> str:
+    """Call a function of the mounted Gradio app through Gradio's own HTTP API; the SSE text."""
+    started = client.post(f"/gradio_api/call/{api_name}", json={"data": data})
+    if started.status_code != 200:
+        return started.text
+    event_id = started.json()["event_id"]
+    return client.get(f"/gradio_api/call/{api_name}/{event_id}").text
+
+
+def test_gradio_upload_function_refuses_a_server_path_outside_its_upload_cache(api, tmp_path):
+    secret = tmp_path / "server-secret.txt"
+    secret.write_text("The vault code of the newsroom is 4-8-15-16-23-42. It must never be served.\n")
+    before = {r.id for r in api.library.articles()}
+    events = gradio_call(api.client, "ingest",
+                         [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]])
+    assert "event: error" in events and "event: complete" not in events, events
+    assert {r.id for r in api.library.articles()} == before
+    assert "4-8-15-16-23-42" not in api.client.get("/api/articles").text
+
+
 def test_article_page_rejects_a_range_outside_the_body(api):
     article_id = next(a["id"] for a in api.client.get("/api/articles").json() if a["source"] == "Miami News, KMIA")
     page = api.client.get(f"/articles/{article_id}", params={"start": 10, "end": 999999})

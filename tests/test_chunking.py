@@ -92,3 +92,38 @@ def test_bad_chunk_settings_are_rejected_before_any_work(embedder):
         Chunker(counter=embedder, max_tokens=300)
     with pytest.raises(ConfigError, match="chunk_overlap=-1 must be 0 or more sentences"):
         Chunker(counter=embedder, overlap=-1)
+
+
+class CountingTokenizer:
+    """The real tokenizer, counting how many characters it is asked to read."""
+
+    def __init__(self, embedder):
+        self.embedder, self.max_tokens, self.chars_read = embedder, embedder.max_tokens, 0
+
+    def count_tokens(self, text):
+        self.chars_read += len(text)
+        return self.embedder.count_tokens(text)
+
+    def token_starts(self, text):
+        self.chars_read += len(text)
+        return self.embedder.token_starts(text)
+
+
+@pytest.mark.parametrize("text", [
+    " ".join(f"drone{i % 97} region ministry" for i in range(12_000)),  # 290 kB, no sentence end
+    "x" * 120_000,  # one "word": a single [UNK] token to the model
+    ("statement " * 30 + "\n") * 800,  # hard-wrapped lines that never end a sentence
+], ids=["unpunctuated", "one-word", "wrapped"])
+def test_chunking_reads_any_text_a_bounded_number_of_times(embedder, text):
+    counter = CountingTokenizer(embedder)
+    chunker = Chunker(counter=counter, overlap=0)
+    chunks = chunker.chunk(text, "Long\n\n")
+    # linear: each character is tokenized at most three times (the old cut re-read the whole
+    # remainder of the sentence for every piece: quadratic, hours for 9 MB)
+    assert counter.chars_read <= 3 * len(text)
+    assert len(chunks) >= len(text) // (254 * 12)
+    for chunk in chunks:
+        assert chunk.n_tokens <= 256 and len(embedder._tokenizer.encode(chunk.text).ids) <= 256
+        assert len(chunk.text) <= 254 * 12 + len("Long\n\n")
+    # nothing lost, nothing repeated: the pieces tile the text up to whitespace
+    assert "".join("".join(text[s:e] for c in chunks for s, e in c.sentences).split()) == "".join(text.split())

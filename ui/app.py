@@ -162,7 +162,9 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                          desc=f"Embedding: {p.articles_done}/{p.articles_total} articles")
 
         try:
-            files = [uploads.Upload.from_path(p, max_bytes=library.settings.max_file_bytes) for p in paths or []]
+            cache = Path(gr.utils.get_upload_folder())
+            files = [uploads.from_upload_cache(p, cache=cache, max_bytes=library.settings.max_file_bytes)
+                     for p in paths or []]
             report = uploads.ingest(library, files, max_files=serve.max_upload_files, progress=tick)
         except NewsragError as exc:
             raise gr.Error(str(exc)) from exc

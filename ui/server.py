@@ -96,6 +96,10 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
         footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
         theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
         show_error=True, server_name=serve.host, server_port=serve.port)
+    # A mounted Blocks never "launches", and Gradio skips its own file checks until it has: any
+    # FileData path sent to /gradio_api/call/... (say /etc/passwd) would be copied into its cache
+    # and handed to our upload function. Mounted is launched; only the user's uploads pass now.
+    blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
     return app
 

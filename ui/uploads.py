@@ -37,6 +37,22 @@ class Upload:
         return cls(label, path.read_bytes())
 
 
+def from_upload_cache(path: str | Path, *, cache: Path, max_bytes: int) -> Upload:
+    """A file the chat's upload widget received, read only when it lies inside Gradio's upload
+    cache: the upload function is callable through Gradio's own API with any ``FileData`` path,
+    and a path outside the cache ("/etc/passwd", a symlink out of it) must never be read."""
+    given = Path(path)
+    try:
+        real, root = given.resolve(strict=True), cache.resolve()
+    except (OSError, RuntimeError):
+        raise InputError(f"{given.name}: not an uploaded file (upload it again).") from None
+    if given.is_symlink() or not real.is_relative_to(root) or real == root or not real.is_file():
+        raise InputError(f"{given.name}: not an uploaded file; only files sent through the upload "
+                         "box are ingested.")
+    # Gradio keeps an upload as <cache>/<hash>/<name as the user gave it>
+    return Upload.from_path(real, max_bytes=max_bytes, name=real.name)
+
+
 def too_large(name: str, size: int, max_bytes: int) -> TooLargeError:
     return TooLargeError(f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit per file "
                          "(raise NEWSRAG_MAX_FILE_MB to allow it)")
