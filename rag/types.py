@@ -102,31 +102,78 @@ class Citation:
 
 @dataclass(frozen=True, kw_only=True)
 class Claim:
+    """One side of a conflict: the figure or name as one source gives it, and its citation."""
+
     n: int
     text: str
+
+
+DISAGREE = "disagree"  # the sources describe the same event (same date) and give different values
+DIFFER = "differ"  # different values, and nothing shows the reports are about the same event
 
 
 @dataclass(frozen=True, kw_only=True)
 class Conflict:
     claims: tuple[Claim, ...]
-    note: str
+    note: str  # one line for text-only clients, naming each value with its outlet, date and [n]
+    kind: str = DISAGREE
 
     def to_dict(self) -> dict:
-        return {"claims": [asdict(c) for c in self.claims], "note": self.note}
+        return {"claims": [asdict(c) for c in self.claims], "note": self.note, "kind": self.kind}
+
+
+# How an answer sentence relates to its sources.
+QUOTED = "quoted"  # copied verbatim from the cited sentence (extractive mode)
+CITED = "cited"  # written by a model with a valid [n] whose passage supports it
+ATTRIBUTED = "attributed"  # written by a model; its citation was found by matching it to the passages
+UNSUPPORTED = "unsupported"  # nothing in the passages supports it
 
 
 @dataclass(frozen=True, kw_only=True)
 class AnswerSentence:
-    """A sentence of the answer, the citations it rests on, and whether they support it."""
+    """A sentence of the answer, the citations it rests on, and whether they support it.
+    ``claim`` is the index of the question's claim it answers (``Answer.claims``), when known."""
 
     text: str
     citations: tuple[int, ...]
     supported: bool = True
     reason: str | None = None  # why a sentence is flagged unsupported
+    kind: str = QUOTED
+    claim: int | None = None
 
     def to_dict(self) -> dict:
         return {"text": self.text, "citations": list(self.citations), "supported": self.supported,
-                "reason": self.reason}
+                "reason": self.reason, "kind": self.kind, "claim": self.claim}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Direct:
+    """The direct answer line: the entity or figure asked for, and the citations naming it.
+    ``values`` holds more than one entry when sources differ (each with its own citations)."""
+
+    kind: str  # person, organisation, place, number, date
+    values: tuple[tuple[str, tuple[int, ...]], ...]  # (value as written, citation numbers)
+    detail: str = ""  # "named in 3 cited sentences from Fortune and TechCrunch"
+
+    @property
+    def text(self) -> str:
+        return " / ".join(v for v, _ in self.values)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": self.text, "detail": self.detail,
+                "values": [{"text": v, "citations": list(ns)} for v, ns in self.values]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    """Why an answer was refused, for people: the reason, and in LLM modes what the model said."""
+
+    reason: str
+    reply: str | None = None  # the model's own reply, kept for inspection
+    verdicts: tuple[AnswerSentence, ...] = ()  # per-sentence verdicts on that reply
+
+    def to_dict(self) -> dict:
+        return {"reason": self.reason, "reply": self.reply, "verdicts": [v.to_dict() for v in self.verdicts]}
 
 
 ANSWERED = "answered"
@@ -146,6 +193,9 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     filters: Filters = NO_FILTERS
+    direct: Direct | None = None
+    claims: tuple[str, ...] = ()  # the parts of a multi-part question, as AnswerSentence.claim indexes
+    refusal: Refusal | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -153,6 +203,9 @@ class Answer:
             "answer": self.answer,
             "status": self.status,
             "mode": self.mode,
+            "direct": self.direct.to_dict() if self.direct else None,
+            "claims": list(self.claims),
+            "refusal": self.refusal.to_dict() if self.refusal else None,
             "citations": [c.to_dict() for c in self.citations],
             "conflicts": [c.to_dict() for c in self.conflicts],
             "closest": [p.to_dict() for p in self.closest],

@@ -115,8 +115,8 @@ def test_cli_json_is_the_python_answer(seed_pipeline):
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     ours = seed_pipeline.ask(question).to_dict()
-    assert set(printed) == {"question", "answer", "status", "mode", "citations", "conflicts", "closest",
-                            "sentences", "timings_ms", "filters"}
+    assert set(printed) == {"question", "answer", "status", "mode", "direct", "claims", "refusal", "citations",
+                            "conflicts", "closest", "sentences", "timings_ms", "filters"}
     assert {**printed, "timings_ms": None} == {**ours, "timings_ms": None}
     text = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "Who won the World Cup?"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
