@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.store import Store
-from index.text import analyze
+from index.text import ANALYZER, analyze
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,8 +53,8 @@ class LexicalIndex:
             manifest = json.loads(manifest_path.read_text())
         except (OSError, json.JSONDecodeError):
             return False
-        if manifest.get("fingerprint") != fingerprint:
-            return False
+        if manifest.get("fingerprint") != fingerprint or manifest.get("analyzer") != ANALYZER:
+            return False  # other content, or words analysed another way: rebuild
         ids = manifest["chunk_ids"]
         if ids:
             import bm25s
@@ -81,7 +81,7 @@ class LexicalIndex:
         staging.mkdir(parents=True, exist_ok=True)
         if ids:
             bm25.save(str(staging / "bm25"), show_progress=False)
-        (staging / _MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "chunk_ids": ids}))
+        (staging / _MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "analyzer": ANALYZER, "chunk_ids": ids}))
         old = self.directory.with_name(self.directory.name + f".old{time.time_ns()}")
         if self.directory.exists():
             self.directory.rename(old)

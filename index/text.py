@@ -1,4 +1,9 @@
-"""Lexical analysis shared by the BM25 index and answer scoring: words, stop words, stems."""
+"""Lexical analysis shared by the BM25 index and answer scoring: words, stop words, spelling, stems.
+
+Words are put in one spelling (``index.language.normalize_word``: defence/defense, Kiev/Kyiv) before
+stemming, so a spelling variant in a question finds the same passages. ``ANALYZER`` names this
+analysis: an index built with another one is rebuilt.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ you your yours yourself yourselves according per via yet many much
 """.split())
 
 _WORD = re.compile(r"\w+")
+ANALYZER = "snowball-en/normalized-v1"
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +38,14 @@ def words(text: str) -> list[str]:
 
 
 def analyze(text: str) -> list[str]:
-    """Stemmed content words: what BM25 indexes and what lexical overlap compares."""
-    kept = [w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    """Stemmed content words in one spelling: what BM25 indexes and what lexical overlap compares."""
+    from index.language import normalize_word
+
+    kept = [normalize_word(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     return _stemmer().stemWords(kept)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The stem of one lower-cased word, as ``analyze`` computes it."""
+    return _stemmer().stemWord(word.lower())

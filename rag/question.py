@@ -1,203 +1,486 @@
-"""What a question asks, read without an LLM: content terms, named entities (with the preposition
-that ties a place to the question, "over Moscow"), the unit of a "how many" question, whether it
-asks for an outlet, and how a short follow-up widens with the previous turn."""
+"""What a question asks, read with the language layer (``index/language.py``), as data.
+
+``analyse`` turns the text of a question (and the conversation before it) into a ``Question``: the
+type of answer it wants (a person, an organisation, a place, a number of something, a date, yes or
+no, an outlet, or anything), the names it depends on, the outlets and dates it names, and its
+*parts*: a multi-hop question ("Who ... according to Fortune, and is also ... as reported by The
+Age?") split into the claims it combines, each with its own outlet and date, so that evidence can be
+found for every one of them.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
-from index.text import STOPWORDS, analyze, words
+from index.language import NAME_LABELS, PLACE_LABELS, date_range, name_words, parse, word_key, word_keys
+from index.text import STOPWORDS, analyze
 from rag.types import Turn
 
-_TOKEN = re.compile(r"[A-Za-z0-9][\w'’.-]*[\w]|[A-Za-z0-9]")
-_QUESTION_WORDS = frozenset("how what which who whom whose when where why did does do is are was were "
-                            "can could will would should has have had according and but or".split())
-_CONNECTORS = frozenset({"of", "de", "&", "for"})
-_PLACE_PREPOSITIONS = frozenset({"over", "in", "near", "inside", "above", "across", "into"})
-_OUTLET_QUESTION = re.compile(
-    r"\b(which|what)\s+(news\s+)?(outlet|source|newspaper|publication|paper|site|website|station|"
-    r"network|channel|media|agency|broadcaster)s?\b|\bwho\s+(reported|published|wrote|broke)\b",
-    re.IGNORECASE)
-_FOLLOWUP_START = re.compile(r"^\s*(and|but|also|what about|how about|and what|and how|then|so)\b",
-                             re.IGNORECASE)
+# The answer types, and the nouns that name them in "Which <noun> ...?" (a general lexicon of
+# English role nouns, not a list for any one question).
+PERSON, ORGANISATION, PLACE, NUMBER, DATE, YES_NO, OUTLET, OPEN = (
+    "person", "organisation", "place", "number", "date", "yes/no", "outlet", "open")
+_NOUN_TYPES = {
+    PERSON: """individual person people man woman men women player players figure leader minister
+        president candidate coach athlete author journalist executive founder cofounder ceo chief
+        director manager official officer spokesperson spokesman spokeswoman prodigy entrepreneur
+        investor billionaire actor actress singer artist star quarterback receiver pitcher striker
+        captain politician lawmaker senator governor mayor judge prosecutor lawyer defendant suspect
+        victim founder chairman chairwoman economist analyst scientist researcher employee worker
+        child children student teacher doctor king queen prince princess""",
+    ORGANISATION: """company companies firm firms organization organisation entity entities team teams
+        platform platforms startup start-up business businesses brand brands agency bank exchange
+        club party group network corporation conglomerate manufacturer maker retailer airline
+        operator provider service app website site sportsbook sportsbooks studio publisher
+        university institution union league government""",
+    PLACE: "country countries city cities region regions state states place location area town province",
+    DATE: "year date day month time week",
+    OUTLET: """outlet outlets source sources newspaper newspapers publication publications paper
+        station channel media broadcaster magazine""",
+}
+NOUN_TYPES = {w: kind for kind, nouns in _NOUN_TYPES.items() for w in nouns.split()}
+_REPORTING = frozenset({"report", "publish", "break", "cover"})
+_YES_NO_STARTS = frozenset({"do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can",
+                            "could", "will", "would", "should", "may", "might", "must"})
+_TEMPORAL = frozenset({"when", "before", "after", "earlier", "later", "since", "until", "first", "last",
+                       "latest", "previous", "subsequent", "then", "now", "change", "changed", "consistent",
+                       "consistency", "inconsistency"})
+_FOLLOWUP_START = re.compile(r"^\s*(and|but|also|what about|how about|then|so)\b", re.IGNORECASE)
 _PRONOUNS = frozenset("it its they them their that those this these he she his her there".split())
-_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?:more\s+|of\s+the\s+)?([A-Za-z-]+)", re.IGNORECASE)
-
-
-_POSSESSIVE = re.compile(r"['’]s\b")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_MONTHS = frozenset("january february march april may june july august september october november "
-                    "december jan feb mar apr jun jul aug sep sept oct nov dec".split())
-_DATE_NUMBER = re.compile(r"^\d{1,2}(st|nd|rd|th)?$|^\d{4}-\d{2}-\d{2}$")
-
-
-def _prefix(token: str) -> str:
-    token = token.lower()
-    return token[:5] if len(token) > 5 else token
-
-
-def _words(text: str) -> list[str]:
-    """Words as entity matching sees them: possessives dropped, "2,000" read as "2000"."""
-    return re.findall(r"\w+", _THOUSANDS.sub("", _POSSESSIVE.sub("", text)))
-
-
-def token_prefixes(text: str) -> set[str]:
-    """Lower-cased 5-letter prefixes of the words of ``text`` ("Russian" ~ "Russia")."""
-    return {_prefix(t) for t in _words(text)}
+_CLAUSE_WORDS = frozenset({"and", "while", "whereas", "but", "although", "though", "yet", ";"})
+_VERB_POS = frozenset({"VERB", "AUX"})
 
 
 @dataclass(frozen=True)
-class Entity:
+class Name:
+    """A named thing the question depends on: its text, its entity type, the word keys that must
+    all be found (``index.language.word_key``), and whether it is the place of the asked event
+    ("shot down *over Moscow*"), which a figure must then be tied to."""
+
     text: str
-    parts: tuple[str, ...]  # prefixes that must all occur
-    preposition: str | None = None  # "over" in "shot down over Moscow"
+    label: str
+    keys: frozenset[str]
+    place: bool = False
 
-    def found_in(self, prefixes: set[str]) -> bool:
-        return all(p in prefixes for p in self.parts)
-
-    def found_in_sentence(self, sentence: str) -> bool:
-        """Present, and, when the question ties it to a place preposition, tied the same way."""
-        if not self.found_in(token_prefixes(sentence)):
-            return False
-        if self.preposition is None:
-            return True
-        tokens = [_prefix(t) for t in _words(sentence)]
-        first = self.parts[0]
-        for i, token in enumerate(tokens):
-            if token == first and self.preposition in {t for t in tokens[max(0, i - 4):i]}:
-                return True
-        return False
+    def found_in(self, keys: set[str] | frozenset[str]) -> bool:
+        return self.keys <= keys
 
 
 @dataclass(frozen=True)
-class QuestionInfo:
-    text: str  # the question as retrieval and scoring see it (widened for a follow-up)
+class Part:
+    """One claim of the question: its words, and the outlets and days it names."""
+
+    text: str
+    outlets: tuple[str, ...] = ()
+    days: tuple[tuple[date, date], ...] = ()
+    names: tuple[int, ...] = ()  # indexes into Question.names
+
+    @property
+    def terms(self) -> list[str]:
+        return analyze(self.text)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # what retrieval and scoring see (a follow-up is widened with the turns before it)
     asked: str  # the question as the user typed it
-    terms: tuple[str, ...]
-    entities: tuple[Entity, ...]
+    answer_type: str = OPEN
+    noun: str | None = None  # "company" in "Which company ...?"
     unit: str | None = None  # stem of X in "how many X"
-    asks_outlet: bool = False
-    outlets: tuple[str, ...] = field(default=())  # indexed outlets the question names
+    names: tuple[Name, ...] = ()
+    outlets: tuple[str, ...] = ()  # indexed outlets the question names
+    days: tuple[tuple[date, date], ...] = ()  # the days it names
+    parts: tuple[Part, ...] = ()
+    terms: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()  # terms of the question as typed (the rest of ``terms`` is context)
     attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned
-    said: str = ""  # the main answers the conversation already gave, for a follow-up (not to repeat)
+    about_time: bool = False  # evidence is shown in order of publication
+    said: tuple[str, ...] = ()  # sentences the conversation already quoted (a follow-up says something new)
     prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
 
+    @property
+    def asks_outlet(self) -> bool:
+        return self.answer_type == OUTLET
 
-def extract_entities(question: str) -> list[Entity]:
-    """Capitalised names (joined across "of", "and"...) and numbers of the question."""
-    question = _THOUSANDS.sub("", _POSSESSIVE.sub("", question))
-    tokens = list(_TOKEN.finditer(question))
-    entities: list[Entity] = []
+    @property
+    def asks_entity(self) -> bool:
+        return self.answer_type in {PERSON, ORGANISATION, PLACE} or (
+            self.answer_type == OPEN and self.noun is not None and self.noun in {"entity", "entities"})
 
-    def adjacent(a: int, b: int) -> bool:  # only spaces between two tokens: one name
-        return question[tokens[a].end():tokens[b].start()].strip() == ""
 
-    i = 0
-    while i < len(tokens):
-        word = tokens[i].group()
-        lower = word.lower()
-        if lower in _MONTHS or _is_date_number(tokens, i):
-            i += 1  # dates constrain publication, they are not words to find in the text
+# ----------------------------------------------------------------------------------- outlets
+
+
+def _plain(text: str) -> str:
+    """Outlet names as compared: case, quotes, punctuation and a leading "the" ignored."""
+    words = re.findall(r"\w+", text.casefold().replace("’", "'"))
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def outlet_mentions(text: str, outlets: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, outlet)`` of every indexed outlet named in ``text`` ("the Verge" and
+    "'The Verge'" name "The Verge"), longest names first, never overlapping."""
+    found: list[tuple[int, int, str]] = []
+    for outlet in sorted(outlets, key=lambda o: -len(_plain(o))):
+        words = _plain(outlet).split()
+        if not words:
             continue
-        is_number = any(c.isdigit() for c in word)
-        is_name = word[0].isupper() and lower not in _QUESTION_WORDS and lower not in STOPWORDS
-        if is_name and _sentence_initial(question, tokens[i].start()):
-            # "Considering the ...": a capital that only marks the start of a sentence
-            nxt = tokens[i + 1].group() if i + 1 < len(tokens) else ""
-            is_name = word.isupper() or bool(nxt) and nxt[0].isupper()
-        if not (is_name or is_number):
+        pattern = r"(?<!\w)(?:the\s+)?" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"
+        for match in re.finditer(pattern, text, re.IGNORECASE):
+            if all(match.end() <= s or match.start() >= e for s, e, _ in found):
+                found.append((match.start(), match.end(), outlet))
+    return sorted(found)
+
+
+# ------------------------------------------------------------------------------------ analysis
+
+
+_SUBORDINATE = frozenset({"relcl", "acl", "advcl", "ccomp", "pcomp", "xcomp", "csubj"})
+
+
+def _wh(doc) -> tuple[str | None, object | None]:
+    """The question word ("who", "which", "how many", ...) and its token; a relative pronoun or a
+    question word inside a subordinate clause ("compared to what OpenAI announced") is not one."""
+    first = next((t for t in doc if not t.is_punct), None)
+    if first is not None and first.lower_ in _YES_NO_STARTS:
+        return None, None  # "Does the article ...", "Is there ...": a yes/no question
+    for token in doc:
+        lower = token.lower_
+        if lower == "how" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ in {"many", "much"}:
+            return "how many", token
+        if token.tag_ in {"WDT", "WP", "WP$", "WRB"} and lower != "that":
+            clause = next((t for t in (token, *token.ancestors) if t.pos_ in _VERB_POS), None)
+            if clause is not None and clause.dep_ in _SUBORDINATE and token.i > 0:
+                continue
+            return lower, token
+    return None, None
+
+
+def _wh_noun(doc, wh_token) -> object | None:
+    """The noun a question word asks about: "company" in "Which company ...", "drones" in "How many
+    drones", "type" in "What type of ..."."""
+    if wh_token is None:
+        return None
+    if wh_token.dep_ == "det" or wh_token.lower_ == "how":
+        start = wh_token.i + (2 if wh_token.lower_ == "how" else 1)
+        for token in doc[start:start + 5]:
+            if token.pos_ in {"NOUN", "PROPN"}:
+                # "What type of establishments": the noun after "of" says more than "type"
+                if token.lower_ in {"type", "kind", "sort", "group", "category"} and token.i + 2 < len(doc) \
+                        and doc[token.i + 1].lower_ == "of":
+                    return next((t for t in doc[token.i + 2:token.i + 6] if t.pos_ in {"NOUN", "PROPN"}), token)
+                return token
+            if token.pos_ not in {"ADJ", "ADV", "VERB", "NUM", "DET", "PUNCT", "ADP"}:
+                break
+    # "Who is the individual ...", "What is the company that ...": the subject the copula names
+    head = wh_token.head
+    if head.lemma_ == "be":
+        for child in head.children:
+            if child.dep_ in {"nsubj", "attr"} and child is not wh_token and child.pos_ == "NOUN":
+                return child
+    return None
+
+
+def _answer_type(doc, wh: str | None, wh_token, noun) -> str:
+    if wh is None:
+        first = next((t for t in doc if not t.is_punct), None)
+        if first is not None and first.lower_ in _YES_NO_STARTS:
+            return YES_NO
+        if any(t.pos_ == "AUX" and t.dep_ in {"ROOT", "aux", "auxpass"} and t.head.i >= t.i
+               and any(c.dep_ in {"expl", "nsubj", "nsubjpass"} and c.i > t.i for c in t.head.children)
+               for t in doc):
+            return YES_NO  # "Between A and B, was there agreement ...?"
+        return OPEN
+    if wh == "how many":
+        return NUMBER
+    if wh in {"when"}:
+        return DATE
+    if wh == "where":
+        return PLACE
+    if noun is not None and noun.lemma_.lower() in NOUN_TYPES:
+        return NOUN_TYPES[noun.lemma_.lower()] if noun.lower_ not in NOUN_TYPES else NOUN_TYPES[noun.lower_]
+    if wh in {"who", "whom", "whose"}:
+        verb = wh_token.head
+        if verb.lemma_ in _REPORTING:
+            return OUTLET
+        return PERSON
+    return OPEN
+
+
+def _names(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
+    """Named things of the question: entities (not outlets, not dates), proper nouns the recognizer
+    missed, codes such as "S-500", and numbers that are not dates."""
+    def in_outlet(start: int, end: int) -> bool:
+        return any(start < e and end > s for s, e, _ in outlet_spans)
+
+    names: list[Name] = []
+    covered: set[int] = set()
+
+    def add(span, label: str) -> None:
+        text = re.sub(r"['’]s$", "", span.text.strip(" '\"‘’“”"))
+        keys = frozenset(word_key(w) for w in name_words(text) if w not in STOPWORDS or w.isdigit())
+        if not keys or any(n.keys == keys for n in names):
+            return
+        place = label in PLACE_LABELS or label == "NORP" and span.root.dep_ == "pobj"
+        root = span.root
+        attached = root.dep_ == "pobj" or (root.dep_ == "compound" and root.head.dep_ == "pobj")
+        preposition = root.head if root.dep_ == "pobj" else root.head.head
+        verbless = not any(t.pos_ in _VERB_POS for t in doc)
+        place_of_event = place and attached and (preposition.head.pos_ in _VERB_POS or verbless)
+        names.append(Name(text, label, keys, place_of_event))
+
+    for ent in doc.ents:
+        if in_outlet(ent.start_char, ent.end_char):
+            covered.update(range(ent.start, ent.end))
+            continue
+        if ent.label_ in NAME_LABELS:
+            add(ent, ent.label_)
+            covered.update(range(ent.start, ent.end))
+        elif ent.label_ in {"DATE", "TIME", "ORDINAL"}:
+            covered.update(range(ent.start, ent.end))
+    i = 0
+    while i < len(doc):
+        token = doc[i]
+        if i in covered or in_outlet(token.idx, token.idx + len(token.text)):
             i += 1
             continue
-        j = i + 1
-        if is_name:
-            while j < len(tokens) and adjacent(j - 1, j):
-                nxt = tokens[j].group()
-                if nxt[0].isupper() and nxt.lower() not in _QUESTION_WORDS and nxt.lower() not in _MONTHS:
-                    j += 1
-                elif (nxt.lower() in _CONNECTORS and j + 1 < len(tokens) and adjacent(j, j + 1)
-                      and tokens[j + 1].group()[0].isupper()):
-                    j += 2
-                else:
-                    break
-        span = [t.group() for t in tokens[i:j]]
-        parts = tuple(_prefix(w) for p in span if p.lower() not in _CONNECTORS
-                      and p.lower() not in STOPWORDS for w in _words(p))
-        before = [t.group().lower() for t in tokens[max(0, i - 2):i]]
-        preposition = next((w for w in reversed(before) if w in _PLACE_PREPOSITIONS), None)
-        if preposition and before and before[-1] not in {preposition, "the"}:
-            preposition = None
-        if parts and all(e.parts != parts for e in entities):
-            entities.append(Entity(" ".join(span), parts, preposition))
-        i = j
-    return entities
+        is_code = bool(re.search(r"[A-Za-z]", token.text)) and bool(re.search(r"\d", token.text))
+        if token.pos_ == "PROPN" and token.text[:1].isupper() and token is not noun or is_code:
+            j = i + 1
+            while j < len(doc) and j not in covered and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper():
+                j += 1
+            span = doc[i:j]
+            if token.lower_ not in STOPWORDS and not (i == 0 and j == 1 and token.lower_ in _YES_NO_STARTS):
+                add(span, "CODE" if is_code else "PROPN")
+            i = j
+            continue
+        if token.like_num and token.ent_type_ not in {"DATE", "TIME", "ORDINAL"}:
+            add(doc[i:i + 1], "NUMBER")
+        i += 1
+    return names
 
 
-def _is_date_number(tokens: list[re.Match], i: int) -> bool:
-    """A day or year next to a month name ("October 4, 2023"), or an ISO date."""
-    word = tokens[i].group()
-    if re.match(r"^\d{4}-\d{2}-\d{2}$", word):
-        return True
-    if not (_DATE_NUMBER.match(word) or re.match(r"^\d{4}$", word)):
-        return False
-    near = [tokens[k].group().lower() for k in range(max(0, i - 2), min(len(tokens), i + 2)) if k != i]
-    return any(w in _MONTHS for w in near)
+def _day_spans(doc, reference: date | None) -> tuple[list[tuple[int, int]], list[tuple[date, date]]]:
+    spans, days = [], []
+    for ent in doc.ents:
+        if ent.label_ != "DATE":
+            continue
+        found = date_range(ent.text, reference)
+        if found is not None:
+            spans.append((ent.start_char, ent.end_char))
+            days.append(found)
+    return spans, days
 
 
-def _sentence_initial(text: str, position: int) -> bool:
-    before = text[:position].rstrip()
-    return not before or before[-1] in ".?!:;\"“(—-"
+_AUX_WORDS = frozenset({"is", "was", "are", "were", "has", "have", "had", "does", "did", "do"})
+_SKIP = frozenset({"and", "also", "then", "not", ","}) | _AUX_WORDS
+
+
+def _clause_starts(doc) -> list[int]:
+    """Token indexes where a new claim of the question begins: "while", "whereas", "but", ";", or a
+    comma or "and" followed by a predicate ("..., runs NBA promotions, and is anticipated to ...");
+    never inside a noun phrase ("fraud and conspiracy charges", "Matt Huang and Gary Wang")."""
+    starts = []
+    for token in doc[1:-1]:
+        word = token.lower_
+        if word not in _CLAUSE_WORDS and word != ",":
+            continue
+        if word in {"while", "whereas", "although", "though", ";"}:
+            starts.append(token.i)
+            continue
+        if word == "," and doc[token.i + 1].lower_ in {"as", "according", "per", "reported", "featured"}:
+            starts.append(token.i)  # ", as reported by ...": an attribution of its own
+            continue
+        nxt = token.i + 1
+        while nxt < len(doc) - 1 and doc[nxt].lower_ in _SKIP:
+            if doc[nxt].lower_ in _AUX_WORDS:
+                break
+            nxt += 1
+        following = doc[nxt]
+        if following.pos_ in _VERB_POS or following.lower_ in _AUX_WORDS:
+            if not starts or starts[-1] != token.i - 1:  # ", and": one cut, at the comma
+                starts.append(token.i)
+    return starts
+
+
+def _anchor_cuts(doc, a: int, b: int, anchors: list[tuple[int, str]]) -> list[int]:
+    """Cuts inside tokens ``a..b`` between two anchors (outlet or date mentions: token index, kind)
+    where a second report begins: before an outlet ("... published on October 2, 2023, *and* the
+    TechCrunch report ...") or between two dates ("on October 18, *and* again ... on October 28")."""
+    inside = sorted((i, kind) for i, kind in anchors if a <= i < b)
+    cuts = []
+    for (left, left_kind), (right, right_kind) in zip(inside, inside[1:], strict=False):
+        if right_kind != "outlet" and left_kind != "date":
+            continue
+        joiners = [t.i for t in doc[left + 1:right] if t.lower_ in {"and", ",", "while", "whereas", "but", "or"}]
+        if joiners:
+            cut = joiners[-1]
+            if doc[cut].lower_ == "and" and doc[cut - 1].lower_ == ",":
+                cut -= 1
+            cuts.append(cut)
+    return cuts
+
+
+def _parts(doc, outlet_spans, day_spans, days, names: list[Name]) -> list[Part]:
+    """The question cut into its claims, each with the outlets and days it names. A piece that says
+    nothing but an attribution ("as reported by both The Verge and TechCrunch") belongs to the claim
+    before it, or, at the end of the question, to every claim that names no outlet."""
+    def token_at(char: int) -> int:
+        return next((t.i for t in doc if t.idx <= char < t.idx + len(t.text)), len(doc) - 1)
+
+    anchors = [(token_at(s), "outlet") for s, _, _ in outlet_spans] + [(token_at(s), "date") for s, _ in day_spans]
+    clause = [0, *_clause_starts(doc), len(doc)]
+    cuts = set(clause)
+    for a, b in zip(clause, clause[1:], strict=False):
+        cuts.update(_anchor_cuts(doc, a, b, anchors))
+    ordered = sorted(cuts)
+    pieces = []
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        span = doc[a:b]
+        text = span.text.strip(" ,;?")
+        if not text:
+            continue
+        lo, hi = span.start_char, span.end_char
+        outlets = tuple(dict.fromkeys(o for s, e, o in outlet_spans if lo <= s < hi))
+        part_days = tuple(d for (s, _), d in zip(day_spans, days, strict=True) if lo <= s < hi)
+        rest = span.text
+        for s, e in sorted([(s, e) for s, e, _ in outlet_spans if lo <= s < hi]
+                           + [(s, e) for s, e in day_spans if lo <= s < hi], reverse=True):
+            rest = rest[:s - lo] + " " + rest[e - lo:]
+        content = [w for w in analyze(rest) if w not in _ATTRIBUTION]
+        pieces.append([text, outlets, part_days, bool(content)])
+    # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
+    runs: list[list] = []
+    for piece in pieces:
+        if runs and not piece[3] and not runs[-1][3]:
+            runs[-1] = [runs[-1][0] + " " + piece[0], runs[-1][1] + piece[1], runs[-1][2] + piece[2], False]
+        else:
+            runs.append(piece)
+    merged: list[list] = []
+    for i, piece in enumerate(runs):
+        if piece[3] or not merged:
+            merged.append(piece)
+            continue
+        last = i == len(runs) - 1
+        targets = ([m for m in merged if not m[1]] or merged) if last else [merged[-1]]
+        for m in targets:
+            m[1] = tuple(dict.fromkeys(m[1] + piece[1]))
+            m[2] = tuple(dict.fromkeys(m[2] + piece[2]))
+        merged[-1][0] += " " + piece[0]
+    # a claim with no content of its own ("Which company", "Who, according to Sporting News") is the
+    # beginning of the next one
+    while len(merged) > 1 and not merged[0][3]:
+        first = merged.pop(0)
+        merged[0] = [first[0] + " " + merged[0][0], tuple(dict.fromkeys(first[1] + merged[0][1])),
+                     first[2] + merged[0][2], True]
+    out = []
+    for text, outlets, part_days, _ in merged:
+        keys = word_keys(text)
+        out.append(Part(text=text, outlets=outlets, days=part_days,
+                        names=tuple(i for i, n in enumerate(names) if n.keys <= keys)))
+    return out
+
+
+_ATTRIBUTION = frozenset(analyze("as reported by according to article articles report reports reported "
+                                 "published publication piece story both second first another other news "
+                                 "suggest suggests said says claim claims featured covered coverage "
+                                 "mentioned noted stated detailed per outlet outlets source sources including "
+                                 "includes"))
 
 
 def is_followup(question: str) -> bool:
-    lowered = words(question)
+    lowered = re.findall(r"\w+", question.lower())
     if _FOLLOWUP_START.match(question):
         return True
     return len(lowered) <= 8 and bool(_PRONOUNS & set(lowered)) or len(lowered) <= 3
 
 
-_ATTRIBUTE = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+)?(?:current\s+|new\s+)?"
-                        r"([a-z][a-z-]+)\s+(?:of|for|at|in)\s", re.IGNORECASE)
+def _attribute(doc, wh_token) -> str | None:
+    """"mayor" in "Who is the mayor of Ryazan?": the role a copular who/what question asks about,
+    when it is tied to something by a preposition. The articles must mention it."""
+    if wh_token is None or wh_token.lower_ not in {"who", "what"} or wh_token.head.lemma_ != "be":
+        return None
+    for child in wh_token.head.children:
+        if child is wh_token or child.pos_ != "NOUN" or child.dep_ not in {"nsubj", "attr"}:
+            continue
+        if any(c.dep_ == "prep" and c.lower_ in {"of", "for", "at", "in"} for c in child.children):
+            terms = analyze(child.text)
+            return terms[0] if terms else None
+    return None
 
 
-def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[str] = ()) -> QuestionInfo:
-    """Read ``question``. A follow-up ("And over Ryazan?") is widened with the questions it follows
-    (back to the last one that was not itself a follow-up, at most two), leans towards the articles
-    the previous answer cited, and does not repeat that answer's sentences."""
-    text = question.strip()
-    entities = extract_entities(text)
-    said, prior = "", ()
-    if history and is_followup(text):
-        earlier = []
-        for turn in reversed(history[-2:]):
-            earlier.insert(0, turn.question.strip())
-            if not is_followup(turn.question):
-                break
-        for previous in reversed(earlier):
-            entities = entities or extract_entities(previous)
-        text = " ".join([*earlier, text])
-        # the main answer of each of those turns: the text before its first citation
-        said = " ".join(t.answer.split(" [", 1)[0] for t in history[-len(earlier):])
-        prior = history[-1].articles
-    unit = None
-    for source in (question, text):  # "And how many in the other report?": the unit comes before
-        unit_match = _HOW_MANY.search(source)
-        unit_terms = analyze(unit_match.group(1)) if unit_match else []
-        if unit_terms:
-            unit = unit_terms[0]
+def _said(turn: Turn) -> list[str]:
+    """The sentences a turn's answer quoted: its quotes when the turn carries them, else the
+    sentences of its text without their markers."""
+    if turn.quotes:
+        return list(turn.quotes)
+    from index.chunking import split_sentences
+
+    text = re.sub(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]", "", turn.answer)
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[str] = (),
+            newest: date | str | None = None) -> Question:
+    """Read ``question``. ``outlets`` are the outlets in the index; ``newest`` is the newest article's
+    publication date (what "last week" counts back from). A follow-up ("And over Ryazan?") is widened
+    with the questions it follows (back to the last one that was not itself a follow-up, at most two),
+    keeps their answer type and names when it has none of its own, leans towards the articles the
+    previous answer cited, and does not repeat what the conversation already quoted."""
+    asked = question.strip()
+    if isinstance(newest, str):
+        try:
+            newest = datetime.fromisoformat(newest).date()
+        except ValueError:
+            newest = None
+    current = _read(asked, outlets, newest)
+    if not history or not is_followup(asked):
+        return current
+    earlier: list[str] = []
+    for turn in reversed(history[-2:]):
+        earlier.insert(0, turn.question.strip())
+        if not is_followup(turn.question):
             break
-    lowered = text.casefold()
-    named = tuple(o for o in outlets if re.search(r"(?<!\w)" + re.escape(o.casefold()) + r"(?!\w)", lowered))
-    attribute = _ATTRIBUTE.match(question)
-    attribute_terms = analyze(attribute.group(1)) if attribute else []
-    return QuestionInfo(text=text, asked=question.strip(), terms=tuple(analyze(text)),
-                        entities=tuple(entities), unit=unit,
-                        asks_outlet=bool(_OUTLET_QUESTION.search(question)), outlets=named,
-                        focus=tuple(analyze(question)), attribute=attribute_terms[0] if attribute_terms else None,
-                        said=said, prior_articles=tuple(prior))
+    before = _read(" ".join(earlier), outlets, newest)
+    widened = " ".join([*earlier, asked])
+    said = tuple(s for turn in history[-len(earlier):] for s in _said(turn))
+    answer_type, unit, noun = current.answer_type, current.unit, current.noun
+    if answer_type == OPEN and before.answer_type != OPEN:
+        answer_type, unit, noun = before.answer_type, before.unit, before.noun
+    names = current.names or before.names
+    return replace(current, text=widened, answer_type=answer_type, unit=unit, noun=noun, names=names,
+                   outlets=current.outlets or before.outlets, days=current.days or before.days,
+                   parts=(Part(text=widened, outlets=current.outlets or before.outlets,
+                               days=current.days or before.days, names=tuple(range(len(names)))),),
+                   terms=tuple(analyze(widened)), said=said, prior_articles=tuple(history[-1].articles),
+                   about_time=current.about_time or before.about_time)
+
+
+def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
+    doc = parse(text)
+    wh, wh_token = _wh(doc)
+    noun = _wh_noun(doc, wh_token)
+    answer_type = _answer_type(doc, wh, wh_token, noun)
+    outlet_spans = outlet_mentions(text, outlets)
+    names = _names(doc, outlet_spans, noun)
+    day_spans, days = _day_spans(doc, newest)
+    unit = None
+    if answer_type == NUMBER and noun is not None:
+        unit_terms = analyze(noun.text)
+        unit = unit_terms[0] if unit_terms else None
+    parts = _parts(doc, outlet_spans, day_spans, days, names) or [Part(text=text)]
+    lowered = {t.lower_ for t in doc}
+    return Question(text=text, asked=text, answer_type=answer_type,
+                    noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
+                    outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
+                    parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),
+                    attribute=_attribute(doc, wh_token),
+                    about_time=bool(days) or answer_type == DATE or bool(lowered & _TEMPORAL))
 
 
 def metadata_text(title: str, source: str | None, published_at: str | None) -> str:
@@ -210,3 +493,4 @@ def metadata_text(title: str, source: str | None, published_at: str | None) -> s
         except ValueError:
             parts.append(published_at)
     return " ".join(parts)
+

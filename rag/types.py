@@ -217,16 +217,20 @@ class Answer:
 
 @dataclass(frozen=True, kw_only=True)
 class Turn:
-    """One earlier exchange of the conversation: the question, the answer text, and the ids of the
-    articles it cited (a follow-up leans towards them)."""
+    """One earlier exchange of the conversation, as data: the question, the answer text, the ids of
+    the articles it cited (a follow-up leans towards them) and the sentences it quoted."""
 
     question: str
     answer: str = ""
     articles: tuple[str, ...] = ()
+    quotes: tuple[str, ...] = ()  # the sentences the answer quoted (a follow-up says something new)
 
     @classmethod
     def of(cls, answer: Answer | dict) -> Turn:
         """The turn an answer (object or its JSON) leaves in the conversation."""
         data = answer.to_dict() if isinstance(answer, Answer) else answer
-        cited = tuple(dict.fromkeys(c["article_id"] for c in data.get("citations", [])))
-        return cls(question=data.get("question", ""), answer=data.get("answer", ""), articles=cited)
+        citations = data.get("citations") or []
+        cited = tuple(dict.fromkeys(c["article_id"] for c in citations))
+        quotes = tuple(dict.fromkeys(c["quote"] for c in citations if c.get("quote")))
+        return cls(question=data.get("question", ""), answer=data.get("answer", ""), articles=cited,
+                   quotes=quotes)
