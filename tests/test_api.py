@@ -165,6 +165,20 @@ def test_filters_and_follow_ups_reach_the_pipeline(api):
     ({"history": []}, "ConfigError", "Invalid request: question: Field required (see /docs)."),
     ({"question": DRONES, "history": [{"question": "q"}] * 21}, "ConfigError",
      "history has 21 turns; send at most the last 20."),
+    # strict types and dates: nothing is coerced or cut to fit
+    ({"question": DRONES, "top_k": True}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": "3"}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": 2.5}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": 42}, "ConfigError", "Invalid request: question: Input should be a valid string (see /docs)."),
+    ({"question": DRONES, "since": "2023-10-01garbage"}, "ConfigError",
+     "since='2023-10-01garbage' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "until": "2023-10-01T25:00"}, "ConfigError",
+     "until='2023-10-01T25:00' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "history": [{"question": "q", "articles": "a1"}]}, "ConfigError",
+     "Invalid request: history.0.articles: Input should be a valid list (see /docs)."),
 ])
 def test_bad_input_is_a_400_with_the_reason(api, body, kind, message):
     for path in ("/api/ask", "/api/ask/stream"):
@@ -205,7 +219,9 @@ def test_uploads_over_the_limits_are_refused_before_ingesting(api):
                            "NEWSRAG_MAX_UPLOAD_FILES).")
     huge = b"x" * 1_200_000  # the declared length alone exceeds 3 files x 0.05 MB + 1 MB
     status, kind, message = error_of(api.client.post("/api/articles", files={"files": ("huge.txt", huge)}))
-    assert (status, kind) == (413, "TooLargeError") and message.startswith("The upload is 1.2 MB; at most 1.15 MB")
+    assert (status, kind) == (413, "TooLargeError")
+    assert message == ("The request body is 1.2 MB; POST /api/articles accepts at most 1.15 MB (fewer or smaller "
+                       "files, or raise NEWSRAG_MAX_FILE_MB).")
     assert api.client.get("/healthz").json() == before
 
 

@@ -23,11 +23,12 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import ConfigError, NewsragError, NotFoundError, TooLargeError
+from index.errors import ConfigError, NewsragError, NotFoundError
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import uploads, views
+from ui.guard import Guard, GuardRules
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.api")
@@ -49,7 +50,7 @@ class AuthRequiredError(NewsragError):
 
 
 class TurnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     question: str
     answer: str = ""
     articles: list[str] = Field(default_factory=list,
@@ -59,7 +60,7 @@ class TurnIn(BaseModel):
 class AskRequest(BaseModel):
     """A question and the options of ``newsrag ask``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"question": "How many drones were intercepted?"},
         {"question": "And over which regions?", "history": [{"question": "How many drones were intercepted?",
                                                              "answer": "55 ... [1] 64 ... [2]"}],
@@ -141,25 +142,6 @@ class CatchAll:
             response = JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log "
                                               "has the traceback.", "type": "InternalError"}, status_code=500)
             await response(scope, receive, send)
-
-
-class UploadLimit:
-    """Refuse an upload whose declared size exceeds what the limits could ever accept, before
-    the multipart body is read (413); each file is checked again after parsing."""
-
-    def __init__(self, app, *, path: str, max_bytes: int):
-        self.app, self.path, self.max_bytes = app, path, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = error_response(TooLargeError(
-                    f"The upload is {int(length) / 1e6:.1f} MB; at most {self.max_bytes / 1e6:g} MB are accepted "
-                    "in one request (fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB)."))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def bearer(request: Request) -> str | None:
@@ -326,6 +308,16 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings,
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
-    limit = serve.max_upload_files * pipeline.library.settings.max_file_bytes + 1_000_000
-    app.add_middleware(UploadLimit, path="/api/articles", max_bytes=limit)
     app.add_middleware(CatchAll)
+    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes))
+
+
+UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
+
+
+def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
+    """The limits of every request: an upload may carry its files plus 1 MB of form overhead."""
+    return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
+                      upload_paths=UPLOAD_PATHS,
+                      max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
+                      body_timeout=serve.body_timeout)
