@@ -378,9 +378,19 @@ def read_text_file(path: Path, *, max_bytes: int, label: str | None = None) -> s
                          f"{exc.start}); re-save the file as UTF-8") from exc
 
 
-def load_file(path: Path, *, max_bytes: int, label: str | None = None) -> Iterator[Article | InputError]:
-    """Every article of one file, and an ``InputError`` per bad file, record or line."""
+def load_file(path: Path, *, max_bytes: int, label: str | None = None,
+              max_articles: int | None = None) -> Iterator[Article | InputError]:
+    """Every article of one file, and an ``InputError`` per bad file, record or line; a file
+    holding more than ``max_articles`` records is refused whole."""
     label = label or str(path)
+    if max_articles is not None:
+        results = list(load_file(path, max_bytes=max_bytes, label=label))
+        if len(results) > max_articles:
+            yield InputError(f"{label}: {len(results)} articles in one file; at most {max_articles} are "
+                             "accepted (split the file, or raise NEWSRAG_MAX_ARTICLES_PER_FILE)")
+            return
+        yield from results
+        return
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         yield InputError(f"{label}: unsupported file type '{path.suffix or '(none)'}' "

@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
@@ -24,11 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import ConfigError, NewsragError, NotFoundError
+from index.store import ArticleRecord
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import uploads, views
 from ui.guard import Guard, GuardRules
+from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.api")
@@ -158,7 +161,20 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def build_router(*, pipeline: Pipeline, serve: ServeSettings,
+def public_article(record: ArticleRecord, *, with_body: bool = False) -> dict:
+    """An article as the API shows it: where it came from by file name, never a server path."""
+    data = record.to_dict(with_body=with_body)
+    data["origins"] = [public_origin(o) for o in record.origins]
+    return data
+
+
+def public_origin(origin: dict) -> dict:
+    name = PurePath(origin.get("origin") or "").name
+    key = name if origin.get("key") == origin.get("origin") else origin.get("key")
+    return {"key": key, "origin": name, "title": origin.get("title"), "source": origin.get("source")}
+
+
+def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                  session_user: Callable[[Request], str | None]) -> tuple[APIRouter, APIRouter]:
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
@@ -205,17 +221,20 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
 
     @api.get("/articles", summary="Every indexed article (without bodies), newest first")
     def articles() -> list[dict]:
-        return [r.to_dict() for r in library.articles()]
+        return [public_article(r) for r in library.articles()]
 
-    @api.get("/articles/{article_id}", summary="One article with its body")
+    @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
+             response_description="The article, and `versions`: {number, previous: [ids], current: id of "
+                                  "the indexed version or null}. An updated article's earlier version stays "
+                                  "readable by its id, with `superseded_by` set.")
     def article(article_id: str) -> dict:
-        return library.article(article_id).to_dict(with_body=True)
+        return {**public_article(library.article(article_id), with_body=True),
+                "versions": library.versions(article_id)}
 
-    @api.post("/articles", summary="Upload and ingest article files",
-              response_description="The IngestReport: added/updated/unchanged/duplicates/failed counts, "
-                                   "one line per bad file in `failures`, and the articles touched.")
+    @api.post("/articles", status_code=202, summary="Upload article files; they are ingested in the background",
+              response_description="The upload job (status `queued`); follow it at `GET /api/jobs/{id}`.")
     def upload(files: Annotated[list[UploadFile], File(description="One or more .txt, .md, .html, .json "
-                                                                   "or .jsonl files.")]) -> dict:
+                                                                   "or .jsonl files.")]) -> JSONResponse:
         max_bytes = library.settings.max_file_bytes
         received = []
         for item in files:
@@ -223,11 +242,23 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
             if len(data) > max_bytes:
                 raise uploads.too_large(item.filename or "upload", item.size or len(data), max_bytes)
             received.append(uploads.Upload(item.filename or "upload.txt", data))
-        return uploads.ingest(library, received, max_files=serve.max_upload_files).to_dict()
+        job = jobs.submit(received, max_files=serve.max_upload_files)
+        return JSONResponse(job, status_code=202, headers={"Location": f"/api/jobs/{job['id']}"})
 
-    @api.delete("/articles/{article_id}", summary="Remove an article and its chunks")
+    @api.get("/jobs/{job_id}", summary="An upload job: progress, then the result of every file",
+             response_description="{id, status: queued|running|done|failed, progress: {articles_done, "
+                                  "articles_total, chunks_done, chunks_total}, results: [{file, status, "
+                                  "articles, failures}], report: the IngestReport, error}.")
+    def job(job_id: str, wait: Annotated[float, Query(ge=0, le=60, description="Wait up to this many seconds "
+                                                                              "for the job to finish.")] = 0
+            ) -> dict:
+        return jobs.get(job_id, wait=wait)
+
+    @api.delete("/articles/{article_id}", summary="Remove an article, its chunks and its earlier versions")
     def remove(article_id: str) -> dict:
-        return {"removed": library.remove(article_id).to_dict()}
+        record = library.remove(article_id)
+        jobs.discard(uploads.origin_paths(library, record))
+        return {"removed": public_article(record)}
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
@@ -261,7 +292,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
         if (start is None) != (end is None) or (start is not None and not 0 <= start <= end <= len(body)):
             return fail(ConfigError(f"start={start}, end={end} is not a range of this article: use "
                                     f"0 <= start <= end <= {len(body)}, or neither."))
-        return HTMLResponse(views.article_page(record.to_dict(with_body=True), start, end),
+        return HTMLResponse(views.article_page(record.to_dict(with_body=True), start, end,
+                                               versions=library.versions(article_id)),
                             headers=ARTICLE_PAGE_HEADERS)
 
     return api, root
@@ -300,10 +332,10 @@ def install_docs(app: FastAPI) -> None:
                                        'full OpenAPI description: <a href="openapi.json">openapi.json</a>.</p>'))
 
 
-def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings,
+def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
             session_user: Callable[[Request], str | None]) -> None:
-    """Routes, error translation and the upload limit on ``app`` (before Gradio is mounted)."""
-    api, root = build_router(pipeline=pipeline, serve=serve, session_user=session_user)
+    """Routes, error translation and the guard on ``app`` (before Gradio is mounted)."""
+    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
