@@ -82,15 +82,17 @@ class Jobs:
                     return public(job)
                 self._changed.wait(min(left, 1.0))
 
-    def discard(self, paths: Sequence[Path]) -> None:
-        """Delete kept uploads no article comes from, except those a job still has to ingest."""
+    def discard(self, paths: Sequence[Path], *, done: str | None = None) -> None:
+        """Delete kept uploads no article comes from, except those a job (other than ``done``)
+        still has to ingest."""
         with self._files:
-            uploads.discard_unreferenced(self.library, paths, busy=self.busy_files())
+            uploads.discard_unreferenced(self.library, paths, busy=self.busy_files(but=done))
 
-    def busy_files(self) -> list[Path]:
-        """Kept uploads that unfinished jobs still have to ingest."""
+    def busy_files(self, *, but: str | None = None) -> list[Path]:
+        """Kept uploads that unfinished jobs (except ``but``) still have to ingest."""
         home = self.library.settings.home
-        return [home / f["stored"] for job in self._all() if job["status"] in UNFINISHED for f in job["files"]]
+        return [home / f["stored"] for job in self._all() if job["status"] in UNFINISHED and job["id"] != but
+                for f in job["files"]]
 
     # ------------------------------------------------------------------------------ the worker
 
@@ -162,7 +164,7 @@ class Jobs:
             self._save(job)
             return
         try:
-            self.discard([k.path for k in kept])  # the files that failed, or came to nothing
+            self.discard([k.path for k in kept], done=job["id"])  # the files that failed, or came to nothing
         except NewsragError as exc:
             log.warning("kept uploads of job %s not cleaned up: %s", job["id"], exc)
         job.update(status="done", report=report.to_dict(), results=results, finished_at=time.time(),

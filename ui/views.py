@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
