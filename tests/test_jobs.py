@@ -201,3 +201,16 @@ def test_sigterm_stops_the_server_within_10_s_mid_job_and_the_restart_completes_
         output = log.read()
     assert "Traceback" not in output, output
     assert "resuming 1 unfinished upload job(s)" in output
+
+
+def test_an_empty_upload_is_one_line_and_no_traceback(site, capfd):
+    from test_api import gradio_call
+
+    client, _ = site
+    capfd.readouterr()
+    assert error_of(client.post("/api/articles", files=[])) == (
+        400, "ConfigError", "Invalid request: files: Field required (see /docs).")
+    events = gradio_call(client, "ingest", [[]])
+    assert "event: error" in events and "No files to ingest: choose one or more .txt" in events
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err, out + err
