@@ -306,6 +306,8 @@ def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputEr
     except json.JSONDecodeError as exc:
         raise InputError(f"{origin}: malformed JSON at line {exc.lineno}, column {exc.colno} "
                          f"({exc.msg})") from exc
+    except RecursionError:
+        raise InputError(f"{origin}: the JSON is nested too deeply to be an article file") from None
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     if isinstance(data, dict):
@@ -335,6 +337,9 @@ def _load_jsonl(text: str, path: Path, origin: str) -> Iterator[Article | InputE
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             yield InputError(f"{line_origin}: malformed JSON line ({exc.msg} at column {exc.colno})")
+            continue
+        except RecursionError:
+            yield InputError(f"{line_origin}: the JSON is nested too deeply to be an article")
             continue
         if not isinstance(item, dict):
             yield InputError(f"{line_origin}: a JSON {type(item).__name__}, not an article object")

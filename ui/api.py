@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import ConfigError, NewsragError, NotFoundError
@@ -52,11 +52,24 @@ class AuthRequiredError(NewsragError):
     http_status = 401
 
 
+def unicode_text(value: str) -> str:
+    """Text that is valid Unicode: JSON can carry a lone surrogate (``"\\ud800"``), which no
+    tokenizer accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(unicode_text)]
+
+
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    question: str
-    answer: str = ""
-    articles: list[str] = Field(default_factory=list,
+    question: Text
+    answer: Text = ""
+    articles: list[Text] = Field(default_factory=list,
                                 description="Ids of the articles that answer cited (a follow-up leans towards them).")
 
 
@@ -68,14 +81,14 @@ class AskRequest(BaseModel):
         {"question": "And over which regions?", "history": [{"question": "How many drones were intercepted?",
                                                              "answer": "55 ... [1] 64 ... [2]"}],
          "mode": "extractive", "top_k": 8, "source": ["Miami News, KMIA"], "since": "2023-01-01"}]})
-    question: str = Field(description="The question, at most 2000 characters.")
+    question: Text = Field(description="The question, at most 2000 characters.")
     history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    mode: str | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
+    mode: Text | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
     top_k: int | None = Field(None, description="Passages given to the answerer, 1-50 (default 8).")
-    source: list[str] | str | None = Field(None, description="Only these outlets (a list, or names "
+    source: list[Text] | Text | None = Field(None, description="Only these outlets (a list, or names "
                                                              "separated by '|').")
-    since: str | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")
-    until: str | None = Field(None, description="Only articles published on or before YYYY-MM-DD.")
+    since: Text | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")
+    until: Text | None = Field(None, description="Only articles published on or before YYYY-MM-DD.")
 
     def options(self) -> dict:
         if len(self.history) > MAX_HISTORY:

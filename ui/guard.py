@@ -10,6 +10,7 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
   Clients that send no ``Origin`` (curl, scripts) are not browsers and pass.
 - **Request body limit** (413): the declared ``Content-Length`` is checked before anything is
   read, a chunked body is counted as it arrives; upload routes have their own, larger limit.
+- **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
 - **Body read deadline** (408): a client that stops sending its body mid-way does not hold the
   request open forever.
 - **Login throttling** (429): after ``max_failures`` failed logins or wrong bearer tokens from one
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
 
+MAX_PATH = 1024  # bytes of a request's path: ids are 16 characters, no route needs more
+MAX_QUERY = 4096
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -166,6 +169,10 @@ class Guard:
             return
         client = (scope.get("client") or ("unknown", 0))[0]
         method, path = scope.get("method", "GET"), scope.get("path", "")
+        if len(scope.get("raw_path") or b"") > MAX_PATH or len(scope.get("query_string") or b"") > MAX_QUERY:
+            await _error(414, "URITooLongError", f"The address is too long: at most {MAX_PATH} bytes of path "
+                         f"and {MAX_QUERY} of query are accepted.")(scope, receive, send)
+            return
         login = method == "POST" and path == self.rules.login_path
         credentials = login or b"authorization" in headers
         if credentials:

@@ -13,6 +13,7 @@ why). A stop between two articles leaves the job ``running`` on disk, i.e. to be
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -132,11 +133,17 @@ class Jobs:
             if job_id is None or self._stop.is_set():
                 return
             try:
-                self._run(self._load(job_id))
+                job = self._load(job_id)
+                self._run(job)
             except Stopped:
                 return
-            except Exception:  # a bug: the job says so, the worker goes on
+            except Exception as exc:  # a bug: the job says so, the worker goes on
                 log.exception("upload job %s failed", job_id)
+                with contextlib.suppress(Exception):
+                    job.update(status="failed", finished_at=time.time(),
+                               error=f"Internal error ({type(exc).__name__}: {exc}); the server log has the "
+                                     "traceback.")
+                    self._save(job)
 
     def _run(self, job: dict) -> None:
         if job["status"] not in UNFINISHED:
