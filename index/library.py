@@ -20,7 +20,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -28,11 +28,13 @@ from index.articles import Article, InputError, expand_paths, load_file
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.errors import ConfigError, NotFoundError
+from index.language import ANNOTATOR_VERSION, annotate
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
-from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
+from index.store import ArticleRecord, ChunkRecord, SentenceRecord, Store, chunk_id, fingerprint, sentence_id
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
+_SENTENCES = "sentences-v1"  # sentence rows (vector + facts) stored with every version
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 
 
@@ -102,7 +104,18 @@ class _Write:
     origins: list[dict]
     existing: ArticleRecord | None
     chunks: list[ChunkRecord] = field(default_factory=list)
+    sentences: list[SentenceRecord] = field(default_factory=list)
     record: ArticleRecord | None = None
+
+
+def _sentences(article_id: str, version: str, chunks: list[ChunkRecord]) -> list[SentenceRecord]:
+    """Every sentence of the chunks once, with the indexes of the chunks that hold it."""
+    holders: dict[tuple[int, int], list[int]] = {}
+    for chunk in chunks:
+        for span in chunk.sentences:
+            holders.setdefault(tuple(span), []).append(chunk.index)
+    return [SentenceRecord(id=sentence_id(version, start), article_id=article_id, version=version, start=start,
+                           end=end, chunks=tuple(indexes)) for (start, end), indexes in holders.items()]
 
 
 def _origin(article: Article) -> dict:
@@ -235,7 +248,7 @@ class Library:
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""
         records = {r.id: r for r in self.store.list_articles()}
-        fixed = {"orphan_chunks": 0, "duplicate_keys": 0, "incomplete_articles": 0}
+        fixed = {"orphan_chunks": 0, "orphan_sentences": 0, "duplicate_keys": 0, "incomplete_articles": 0}
         owners: dict[str, list[ArticleRecord]] = defaultdict(list)
         for record in records.values():
             for key in record.keys:
@@ -258,6 +271,10 @@ class Library:
                 counts[aid] += 1
         self.store.delete_chunks(stale)
         fixed["orphan_chunks"] = len(stale)
+        orphans = [sid for sid, aid, version in self.store.sentence_versions()
+                   if live.get(aid) is None or live[aid].version != version]
+        self.store.delete_sentences(orphans)
+        fixed["orphan_sentences"] = len(orphans)
         for aid, record in live.items():
             if counts[aid] != record.n_chunks:
                 self.store.delete_article(aid)
@@ -278,7 +295,7 @@ class Library:
 
     def _version(self, article: Article) -> str:
         payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
-                              self.embedder.name], ensure_ascii=False)
+                              self.embedder.name, _SENTENCES, ANNOTATOR_VERSION], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
     def _drop_key(self, record: ArticleRecord, key: str, *, superseded_by: str | None = None
@@ -381,6 +398,7 @@ class Library:
                             index=c.index, text=c.text, header_len=c.header_len, start=c.start,
                             end=c.end, sentences=c.sentences)
                 for c in self.chunker.chunk(article.body, header)]
+            write.sentences = _sentences(article.id, version, write.chunks)
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
                                          body=article.body, **article.metadata())
@@ -402,14 +420,23 @@ class Library:
             vectors = self._embed(texts, flush_at, progress,
                                   Progress(done_articles, len(writes), done_chunks, total, write.record.title))
             embedded = done_chunks + len(texts)
-            offset = 0
+            # every sentence once, with its own vector and facts: a question embeds only itself
+            sentence_texts = [done.record.body[r.start:r.end] for done in pending for r in done.sentences]
+            sentence_vectors = self.embedder.embed(sentence_texts)
+            facts = annotate(sentence_texts)
+            offset = s_offset = 0
             for done in pending:
-                n = len(done.chunks)
-                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n])
+                n, m = len(done.chunks), len(done.sentences)
+                rows = [replace(r, facts=f.to_json()) for r, f in zip(done.sentences, facts[s_offset:s_offset + m],
+                                                                     strict=True)]
+                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n], rows,
+                                         sentence_vectors[s_offset:s_offset + m])
                 offset += n
+                s_offset += m
                 if done.existing is not None and done.existing.version != done.record.version:
                     old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
                     self.store.delete_chunks(old)
+                    self.store.delete_sentences(version=done.existing.version)
                 records[done.record.id] = done.record
                 for origin in done.origins:
                     self._move_key(origin["key"], done.record.id, owner, records)

@@ -125,6 +125,40 @@ def chunk_id(version: str, index: int) -> str:
     return f"{version}-{index:04d}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class SentenceRecord:
+    """One sentence of an article version, stored at ingest with its own embedding and the facts
+    the language layer found in it (``index.language.Facts`` as JSON), so a question embeds and
+    parses only itself. ``chunks`` are the indexes of the chunks holding it (consecutive chunks
+    share a sentence)."""
+
+    id: str
+    article_id: str
+    version: str
+    start: int
+    end: int
+    chunks: tuple[int, ...]
+    facts: str = ""
+
+    @property
+    def chunk_ids(self) -> list[str]:
+        return [chunk_id(self.version, i) for i in self.chunks]
+
+    def _metadata(self) -> dict:
+        return {"article_id": self.article_id, "version": self.version, "start": self.start, "end": self.end,
+                "chunks": ",".join(map(str, self.chunks)), "facts": self.facts}
+
+    @classmethod
+    def _from_row(cls, id_: str, meta: dict) -> SentenceRecord:
+        return cls(id=id_, article_id=meta["article_id"], version=meta["version"], start=meta["start"],
+                   end=meta["end"], chunks=tuple(int(i) for i in str(meta["chunks"]).split(",") if i),
+                   facts=meta.get("facts") or "")
+
+
+def sentence_id(version: str, start: int) -> str:
+    return f"{version}-s{start}"
+
+
 def fingerprint(records: Sequence[ArticleRecord]) -> str:
     """Changes whenever the set of committed article versions changes."""
     pairs = sorted(f"{r.id}:{r.version}" for r in records)
@@ -176,6 +210,9 @@ class Store:
             # earlier versions of updated articles, readable by id (never searched)
             self.versions = self.client.get_or_create_collection(
                 f"{settings.collection}-versions", metadata=meta, embedding_function=None)
+            # one row per sentence: its vector and its facts (entities, figures)
+            self.sentences = self.client.get_or_create_collection(
+                f"{settings.collection}-sentences", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
         built_with = (self.chunks.metadata or {}).get("newsrag:embed_model")
         if built_with and built_with != embed_model:
@@ -263,9 +300,39 @@ class Store:
                                        where=where, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
+    def query_sentences(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                        ) -> list[tuple[SentenceRecord, float]]:
+        """Nearest sentences as ``(record, cosine similarity)``, optionally within some articles."""
+        if article_ids is not None and not article_ids:
+            return []
+        where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
+        with _chroma("search sentences", self.where):
+            result = self.sentences.query(query_embeddings=[embedding.tolist()], n_results=k,
+                                          where=where, include=["distances", "metadatas"])
+        return [(SentenceRecord._from_row(i, meta), 1.0 - d) for i, meta, d
+                in zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)]
+
+    def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
+        """Stored sentences by id, each with its vector (missing ids are left out)."""
+        import numpy as np
+
+        if not ids:
+            return {}
+        with _chroma("read sentences", self.where):
+            page = self.sentences.get(ids=list(dict.fromkeys(ids)), include=["metadatas", "embeddings"])
+        return {i: (SentenceRecord._from_row(i, meta), np.asarray(vector, dtype=np.float32))
+                for i, meta, vector in zip(page["ids"], page["metadatas"], page["embeddings"], strict=True)}
+
+    def sentence_versions(self) -> list[tuple[str, str, str]]:
+        """``(sentence_id, article_id, version)`` of every stored sentence."""
+        with _chroma("list sentences", self.where):
+            page = self._get_all(self.sentences, ["metadatas"])
+        return [(i, m["article_id"], m["version"]) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
     def counts(self) -> dict[str, int]:
         with _chroma("count", self.where):
-            return {"articles": self.articles.count(), "chunks": self.chunks.count()}
+            return {"articles": self.articles.count(), "chunks": self.chunks.count(),
+                    "sentences": self.sentences.count()}
 
     def ping(self) -> None:
         with _chroma("reach the store", self.where):
@@ -273,8 +340,10 @@ class Store:
 
     # -------------------------------------------------------------------------------- writing
 
-    def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
-        """Chunks first, then the article row that commits them."""
+    def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray,
+                      sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None
+                      ) -> None:
+        """Chunks and sentences first, then the article row that commits them."""
         import numpy as np
 
         with _chroma("write chunks", self.where):
@@ -283,6 +352,10 @@ class Store:
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                                    metadatas=[c._metadata() for c in part],
                                    embeddings=embeddings[lo:lo + len(part)].tolist())
+            for lo in range(0, len(sentences), self.max_batch):
+                rows = sentences[lo:lo + self.max_batch]
+                self.sentences.upsert(ids=[r.id for r in rows], metadatas=[r._metadata() for r in rows],
+                                      embeddings=sentence_vectors[lo:lo + len(rows)].tolist())
             mean = embeddings.mean(axis=0)
             mean = mean / (np.linalg.norm(mean) or 1.0)
             self.articles.upsert(ids=[record.id], documents=[record.body or ""],
@@ -314,8 +387,17 @@ class Store:
             for lo in range(0, len(ids), self.max_batch):
                 self.chunks.delete(ids=list(ids[lo:lo + self.max_batch]))
 
+    def delete_sentences(self, ids: Sequence[str] = (), *, version: str | None = None) -> None:
+        """Sentences by id, or every sentence of one article version."""
+        with _chroma("delete sentences", self.where):
+            if version is not None:
+                self.sentences.delete(where={"version": version})
+            for lo in range(0, len(ids), self.max_batch):
+                self.sentences.delete(ids=list(ids[lo:lo + self.max_batch]))
+
     def delete_article(self, article_id: str) -> None:
-        """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""
+        """Its chunks and sentences first, then its row (a crash in between leaves only orphans to sweep)."""
         with _chroma("delete an article", self.where):
             self.chunks.delete(where={"article_id": article_id})
+            self.sentences.delete(where={"article_id": article_id})
             self.articles.delete(ids=[article_id])

@@ -11,20 +11,25 @@ import pytest
 from conftest import ROOT, SEED_55, SEED_64, SEEDS, make_library
 
 from index.errors import ConfigError, NotFoundError
-from index.store import chunk_id
+from index.store import chunk_id, sentence_id
 
 
 def snapshot(lib):
-    """Everything stored: article ids/versions/origins and all chunk ids."""
+    """Everything stored: article ids/versions/origins, all chunk ids and all sentence ids."""
     records = sorted((r.id, r.version, tuple(r.keys), r.n_chunks) for r in lib.store.list_articles())
     chunks = sorted(cid for cid, _, _ in lib.store.chunk_versions())
-    return records, chunks
+    sentences = sorted(sid for sid, _, _ in lib.store.sentence_versions())
+    return records, chunks, sentences
 
 
 def assert_consistent(lib):
     records = {r.id: r for r in lib.store.list_articles()}
     expected = sorted(chunk_id(r.version, i) for r in records.values() for i in range(r.n_chunks))
     assert sorted(cid for cid, _, _ in lib.store.chunk_versions()) == expected
+    # one sentence row per distinct sentence of the stored chunks, of the current version only
+    chunks = lib.store.get_chunks(expected)
+    spans = sorted({sentence_id(c.version, s) for c in chunks.values() for s, _ in c.sentences})
+    assert sorted(sid for sid, _, _ in lib.store.sentence_versions()) == spans
     owners = [k for r in records.values() for k in r.keys]
     assert len(owners) == len(set(owners)), "a key owned by two articles"
 
@@ -46,7 +51,7 @@ def test_ingest_twice_writes_nothing_the_second_time(library, tmp_path):
     assert (second.added, second.updated, second.unchanged, second.failed) == (0, 0, 2, 0)
     assert second.chunks_written == 0
     assert snapshot(library) == before
-    assert library.store.counts() == {"articles": 2, "chunks": first.chunks_written}
+    assert library.store.counts() == {"articles": 2, "chunks": first.chunks_written, "sentences": 39}
     assert_consistent(library)
 
 
