@@ -18,7 +18,8 @@ from eval.sets import MultihopData, MultihopQuestion
 from index.errors import ConfigError
 from index.library import Library
 
-FUSIONS = ("dense", "bm25", "rrf")  # "rrf" is the fused ranking the product uses
+FUSIONS = ("dense", "bm25", "rrf")  # "rrf" is the ranking the product uses (question and claims, fused)
+PRODUCT = "rrf"
 FULL_CORPUS_ARTICLES = 609  # the corpus of the paper
 NULL_TYPE = "null_query"
 INSUFFICIENT = "Insufficient information."  # the benchmark's gold answer for null questions
@@ -59,17 +60,23 @@ def _articles(location, also) -> list[str]:
     return sorted({location.article_id, *(a.article_id for a in also)})
 
 
-def rank_chunks(retriever, questions: Sequence[MultihopQuestion], *, fusions: Sequence[str] = FUSIONS,
+def rank_chunks(pipeline, questions: Sequence[MultihopQuestion], *, fusions: Sequence[str] = FUSIONS,
                 progress: bool = False) -> dict[str, list[dict]]:
     """For each fusion, per question: the first-relevant rank, relevance of each of the top 10
-    chunks, and the articles of each."""
+    chunks, and the articles of each. "rrf" is the ranking the answerer reads
+    (``Pipeline.ranking``: the question and its claims); "dense" and "bm25" are one retriever alone
+    on the whole question, for comparison."""
+    retriever = pipeline.retriever
     retriever.library.embedder.embed_cached([q.query for q in questions])  # one batch, then cached
     out: dict[str, list[dict]] = {}
     bar = _bar(len(questions) * len(fusions), "Retrieval", progress)
     for fusion in fusions:
         rows = []
         for q in questions:
-            passages = retriever.retrieve(q.query, k=m.TOP, fusion=fusion)
+            if fusion == PRODUCT:
+                passages = pipeline.ranking(pipeline.understand(q.query), k=m.TOP)[:m.TOP]
+            else:
+                passages = retriever.retrieve(q.query, k=m.TOP, fusion=fusion)
             texts = [p.text for p in passages]
             rows.append({"relevant": [m.relevant(t, q.facts) for t in texts] if q.facts else [],
                          "articles": [_articles(p.location, p.also) for p in passages],
@@ -90,6 +97,7 @@ def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None
     for q in questions:
         answer = pipeline.ask(q.query, mode=mode)
         rows.append({"status": answer.status, "answer": answer.answer,
+                     "direct": answer.direct.text if answer.direct else None,
                      "citations": [{"quote": c.quote, "articles": _articles(c, c.also)} for c in answer.citations],
                      "conflicts": len(answer.conflicts),
                      "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}})
@@ -124,6 +132,9 @@ def score_question(q: MultihopQuestion, gold_articles: Sequence[str], ranked: Ma
         "citation_article_precision": m.citation_article_precision(cited, gold_articles) if q.answerable else None,
         "evidence_coverage": m.evidence_coverage(cited, gold_articles) if q.answerable else None,
         "containment": (not refused and m.contains(answer["answer"], q.answer)) if q.answerable else None,
+        # the direct answer line, when one is shown: is it the gold answer?
+        "direct_correct": (m.contains(answer["direct"], q.answer) if answer.get("direct") and q.answerable
+                           else None),
         "lenient_qa": m.lenient_match(prediction, q.answer),
     }
     return row
@@ -151,6 +162,9 @@ def _answer_summary(rows: Sequence[dict]) -> dict:
         "containment": m.mean(float(a["containment"]) for a in answerable) if answerable else None,
         "lenient_qa": m.mean(float(a["lenient_qa"]) for a in answers),
         "citations_per_answer": m.mean(len(a["citations"]) for a in answers if not a["refused"]),
+        "direct_shown": m.mean(float(a.get("direct_correct") is not None) for a in answerable) if answerable else None,
+        "direct_precision": m.mean(float(a["direct_correct"]) for a in answerable
+                                   if a.get("direct_correct") is not None),
     }
 
 
@@ -190,7 +204,7 @@ def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusio
     questions = list(data.questions)
     answers = ask_all(pipeline, questions, mode=mode, progress=progress)
     answered = time.perf_counter()
-    ranked = rank_chunks(pipeline.retriever, questions, fusions=fusions, progress=progress)
+    ranked = rank_chunks(pipeline, questions, fusions=fusions, progress=progress)
     rows = []
     for i, q in enumerate(questions):
         gold = sorted({by_url[u] for u in q.urls})

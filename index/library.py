@@ -95,6 +95,23 @@ class Catalog:
         return [chunk_id(self.articles[a].version, i) for a in article_ids if a in self.articles
                 for i in range(self.articles[a].n_chunks)]
 
+    @cached_property
+    def by_version(self) -> dict[str, ArticleRecord]:
+        return {r.version: r for r in self.articles.values()}
+
+    def article_of(self, chunk: str) -> ArticleRecord | None:
+        """The committed article a chunk id belongs to (ids are ``<version>-<index>``)."""
+        return self.by_version.get(chunk.rsplit("-", 1)[0])
+
+    @cached_property
+    def newest(self) -> str | None:
+        """The publication date of the newest article ("last week" in a question counts back from it)."""
+        return max((r.published_at[:10] for r in self.articles.values() if r.published_at), default=None)
+
+    @cached_property
+    def outlets(self) -> list[str]:
+        return sorted({s for r in self.articles.values() for s in r.sources})
+
 
 @dataclass
 class _Write:

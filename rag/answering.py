@@ -7,23 +7,24 @@ streaming path; the non-streaming answer is the collected stream (``rag.pipeline
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from index.language import bound, counts, parse
 from index.text import analyze
-from rag.conflicts import counts
 from rag.evidence import Candidate
-from rag.question import QuestionInfo
-from rag.types import AnswerSentence, Citation, Conflict, Passage, Turn
+from rag.question import NUMBER, Question
+from rag.types import AnswerSentence, Citation, Conflict, Direct, Passage, Refusal, Turn
 
 
 @dataclass(frozen=True)
 class AnswerContext:
-    info: QuestionInfo
+    info: Question
     passages: Sequence[Passage]
     candidates: list[Candidate]
     history: Sequence[Turn] = ()
+    embed: Callable[[list[str]], object] | None = None  # texts -> unit vectors (the retrieval embedder)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +35,9 @@ class Draft:
     conflicts: tuple[Conflict, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()
     closest: tuple[Passage, ...] = ()
+    direct: Direct | None = None
+    claims: tuple[str, ...] = ()
+    refusal: Refusal | None = None  # why a refused draft was refused (LLM modes: the reply, the verdicts)
 
 
 @dataclass(frozen=True)
@@ -60,26 +64,46 @@ class Answerer(Protocol):
     def stream(self, context: AnswerContext) -> Iterator[Event]: ...
 
 
-def refusal_reason(info: QuestionInfo, candidates: Sequence[Candidate], threshold: float) -> str | None:
+def refusal_reason(question: Question, candidates: Sequence[Candidate], threshold: float) -> str | None:
     """Why the evidence cannot answer the question, or ``None`` when it may.
 
-    Refuse when the best sentence scores under ``threshold``; when a name or number the question
-    depends on appears nowhere in the evidence (tied to the same place preposition, so "shot down
-    over Moscow" is not supported by "400 kilometers southeast of Moscow"); when the attribute asked
-    for ("Who is the *mayor* of Ryazan?") is never mentioned; or when a "how many X" question finds
-    no number of X.
+    Refuse when the best sentence scores under ``threshold``; when a name the question depends on
+    appears nowhere in the evidence (sentences, or their articles' titles, outlets and dates); when
+    the attribute asked for ("Who is the *mayor* of Ryazan?") is never mentioned; when a "how many X"
+    question finds no number of X; or when that question names the place of the event ("shot down
+    *over Moscow*") and no number of X is tied to that place by the grammar of its sentence
+    ("25 drones were shot down over the Ryazan region, ... 400 km southeast of Moscow" is not).
     """
     if not candidates:
         return "nothing relevant was retrieved"
     best = max(c.score for c in candidates)
     if best < threshold:
         return f"the best evidence scores {best:.3f}, under the threshold {threshold:.3f}"
-    covered = set().union(*(c.entities for c in candidates))
-    missing = [e.text for i, e in enumerate(info.entities) if i not in covered]
+    covered = set().union(*(c.names for c in candidates))
+    missing = [n.text for i, n in enumerate(question.names) if i not in covered]
     if missing:
-        return "the articles never mention " + ", ".join(repr(m) for m in missing) + " in this sense"
-    if info.attribute and not any(info.attribute in analyze(c.text) for c in candidates):
-        return f"the articles never mention the {info.attribute!r} asked about"
-    if info.unit and not any(counts(c.text, info.unit) for c in candidates):
-        return f"no article gives a number of {info.unit!r}"
+        return "the articles never mention " + ", ".join(repr(m) for m in missing)
+    if question.attribute and not any(question.attribute in analyze(c.text) for c in candidates):
+        return f"the articles never mention the {question.attribute!r} asked about"
+    if question.answer_type == NUMBER and question.unit:
+        counting = [c for c in candidates if _counts(c, question.unit)]
+        if not counting:
+            return f"no article gives a number of {question.unit!r}"
+        for name in (n for n in question.names if n.place):
+            if not any(_tied(c, question.unit, name) for c in counting):
+                return f"no article gives a number of {question.unit!r} for {name.text!r}"
     return None
+
+
+def _counts(candidate: Candidate, unit: str) -> bool:
+    facts = candidate.facts.figures or ()
+    return any(unit in f.units for f in facts) or bool(counts(candidate.text, unit))
+
+
+def _tied(candidate: Candidate, unit: str, name) -> bool:
+    """Whether a figure of ``unit`` in the sentence is tied to ``name`` (parsed only when the
+    sentence holds both)."""
+    if not name.found_in(candidate.keys):
+        return False
+    doc = parse(candidate.text)
+    return any(bound(doc, f.start, name.text) for f in counts(candidate.text, unit))

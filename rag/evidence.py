@@ -1,7 +1,11 @@
-"""Evidence sentences: the sentences of the retrieved passages, each scored against the question.
+"""Evidence sentences: the sentences of the retrieved passages, each scored against the question
+and against each of its claims.
 
-A sentence found in several articles (a repeated paragraph, a syndicated copy) is one candidate
-with every place it occurs in ``also``, so it is cited once with all its outlets.
+A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``), so
+scoring embeds nothing but the question and its claims. A sentence found in several articles (a
+repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
+it is cited once with all its outlets. Sentences that are instructions to an AI assistant are never
+evidence (``rag/injection.py``).
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from index.language import Facts, annotate, word_keys
+from index.store import sentence_id
 from index.text import analyze, words
 from rag.injection import is_instruction
-from rag.question import QuestionInfo, metadata_text, token_prefixes
+from rag.question import Question, metadata_text
 from rag.types import Location, Passage
 
 if TYPE_CHECKING:
@@ -24,27 +31,58 @@ SEMANTIC_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
 CONTEXT_WEIGHT = 0.5  # weight of the earlier questions' words in a follow-up
 ALREADY_SAID = 0.6  # a sentence the conversation already quoted
-PREVIOUS_SENTENCE = 0.5  # weight of question words found only in the sentence before
+PREVIOUS_SENTENCE = 0.5  # weight of question words (and names) found only in the sentence before
 SAME_STORY = 1.1  # a sentence of an article the previous answer cited
+NAMES_FLOOR = 0.6  # the score kept by a sentence covering none of the question's names
+SOURCE_MATCH = 1.15  # a claim's score of a sentence from the outlet (or day) the claim names
+SOURCE_MISS = 0.85  # ... and of a sentence from another outlet (or day), when the claim names one
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Candidate:
+    """An evidence sentence. Scores are filled by ``Scorer.score``, which returns new candidates."""
+
     location: Location  # start/end are the sentence's offsets in the article body
     text: str
     rank: int  # rank of the passage it came from
     also: tuple[Location, ...] = ()
-    meta: set[str] = field(default_factory=set)  # word prefixes of its articles' metadata
+    meta: frozenset[str] = frozenset()  # word keys of its articles' titles, outlets and dates
+    before: str = ""  # the sentence before it in its passage (what "it", "the attempt" refer to)
+    vector: np.ndarray | None = None
+    facts: Facts = field(default_factory=Facts)
     semantic: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
-    vector: np.ndarray | None = None
-    entities: frozenset[int] = frozenset()
-    before: str = ""  # the sentence before it in its passage (what "it", "the attempt" refer to)  # indices of the question's entities it covers
+    parts: tuple[float, ...] = ()  # its score against each claim of the question
+    names: frozenset[int] = frozenset()  # indexes of the question's names it covers
 
     @property
     def article_ids(self) -> set[str]:
         return {self.location.article_id, *(a.article_id for a in self.also)}
+
+    @property
+    def sources(self) -> list[str]:
+        """The outlet fields of the articles holding it (each may name several outlets)."""
+        return list(dict.fromkeys(s for s in (self.location.source, *(a.source for a in self.also)) if s))
+
+    def from_outlet(self, outlet: str) -> bool:
+        return any(outlet.casefold() in s.casefold() for s in self.sources)
+
+    @property
+    def day(self) -> date | None:
+        days = [_day(loc.published_at) for loc in (self.location, *self.also)]
+        return min((d for d in days if d is not None), default=None)
+
+    @property
+    def keys(self) -> set[str]:
+        return word_keys(self.text)
+
+
+def _day(published_at: str | None) -> date | None:
+    try:
+        return datetime.fromisoformat(published_at).date() if published_at else None
+    except ValueError:
+        return None
 
 
 def _key(text: str) -> str:
@@ -55,11 +93,16 @@ def _shift(location: Location, offset: int, start: int, end: int) -> Location:
     return replace(location, start=location.start + (start - offset), end=location.start + (end - offset))
 
 
+def _meta(locations: Sequence[Location]) -> frozenset[str]:
+    return frozenset().union(*(word_keys(metadata_text(loc.title, loc.source, loc.published_at))
+                               for loc in locations))
+
+
 def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:
-    """Every distinct sentence of ``passages`` (in passage order), duplicates merged; sentences
-    that are instructions to an AI assistant are left out (``rag.injection``)."""
+    """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
+    to an AI assistant left out. Vectors and facts are attached by ``with_stored``."""
     out: list[Candidate] = []
-    seen: dict[str, Candidate] = {}
+    seen: dict[str, int] = {}
     for rank, passage in enumerate(passages):
         base = passage.location.start
         previous = ""
@@ -69,61 +112,109 @@ def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candi
                 continue  # too short to say anything; or text addressed to an AI (rag/injection.py)
             here = replace(passage.location, start=start, end=end)
             elsewhere = tuple(_shift(a, base, start, end) for a in passage.also)
-            existing = seen.get(_key(text))
-            if existing is not None:
+            index = seen.get(_key(text))
+            if index is not None:
+                existing = out[index]
                 known = existing.article_ids
                 extra = tuple(loc for loc in (here, *elsewhere) if loc.article_id not in known)
-                existing.also += extra
-                for loc in extra:
-                    existing.meta |= token_prefixes(metadata_text(loc.title, loc.source, loc.published_at))
+                if extra:
+                    also = existing.also + extra
+                    out[index] = replace(existing, also=also, meta=_meta((existing.location, *also)))
                 continue
-            meta: set[str] = set()
-            for loc in (here, *elsewhere):
-                meta |= token_prefixes(metadata_text(loc.title, loc.source, loc.published_at))
-            candidate = Candidate(location=here, text=text, rank=rank, also=elsewhere, meta=meta, before=before)
-            seen[_key(text)] = candidate
-            out.append(candidate)
+            seen[_key(text)] = len(out)
+            out.append(Candidate(location=here, text=text, rank=rank, also=elsewhere,
+                                 meta=_meta((here, *elsewhere)), before=before))
+    return out
+
+
+def with_stored(cands: Sequence[Candidate], library) -> list[Candidate]:
+    """The candidates with the vectors and facts stored at ingest; a sentence the store does not
+    hold (an index built before sentences were stored) is embedded and annotated now."""
+    ids = [sentence_id(c.location.chunk_id.rsplit("-", 1)[0], c.location.start) for c in cands]
+    stored = library.store.get_sentences(ids)
+    missing = [i for i, sid in enumerate(ids) if sid not in stored]
+    vectors = library.embedder.embed_cached([cands[i].text for i in missing]) if missing else []
+    facts = annotate([cands[i].text for i in missing]) if missing else []
+    fresh = {i: (v, f) for i, v, f in zip(missing, vectors, facts, strict=True)}
+    out = []
+    for i, (candidate, sid) in enumerate(zip(cands, ids, strict=True)):
+        if sid in stored:
+            record, vector = stored[sid]
+            out.append(replace(candidate, vector=vector, facts=Facts.from_json(record.facts)))
+        else:
+            vector, fact = fresh[i]
+            out.append(replace(candidate, vector=vector, facts=fact))
     return out
 
 
 class Scorer:
-    """Scores candidates: ``0.55 * cosine(question, sentence) + 0.45 * idf-weighted coverage``,
-    scaled by ``0.6 + 0.4 * share of the question's named entities the sentence (or its article's
-    title, outlet and date) covers`` when the question names any."""
+    """Scores candidates against the question and each of its claims.
+
+    A score is ``0.55 * cosine + 0.45 * idf-weighted coverage of the words`` (the sentence before
+    counts at half weight: "The statement described the attempt as ..."). The question's score is
+    then scaled by ``0.6 + 0.4 * share of the question's names the sentence covers`` (in the text,
+    half in the sentence before, or in its articles' title, outlet and date); a claim's score by
+    whether the sentence comes from the outlet and day the claim names.
+    """
 
     def __init__(self, *, embedder, idf):
         self.embedder = embedder
         self.idf = idf  # term -> idf (the BM25 index's)
 
-    def score(self, info: QuestionInfo, cands: list[Candidate]) -> None:
+    def score(self, question: Question, cands: Sequence[Candidate]) -> list[Candidate]:
+        import numpy as np
+
         if not cands:
-            return
-        question_vector = self.embedder.embed_cached([info.text])[0]
-        if info.text != info.asked:  # a widened follow-up: its own words matter as much
-            asked_vector = self.embedder.embed_cached([info.asked])[0]
-            question_vector = (question_vector + asked_vector) / 2
-        vectors = self.embedder.embed_cached([c.text for c in cands])
-        focus = set(info.focus) or set(info.terms)
-        # the words of a follow-up count fully, those of the questions it follows half
-        weights = {t: max(self.idf(t), 0.1) * (1.0 if t in focus else CONTEXT_WEIGHT) for t in set(info.terms)}
-        total = sum(weights.values()) or 1.0
-        for candidate, vector in zip(cands, vectors, strict=True):
-            terms = set(analyze(candidate.text))
-            before = set(analyze(candidate.before))
-            candidate.vector = vector
-            candidate.semantic = float(vector @ question_vector)
-            # the sentence before counts at half weight: "The statement described the attempt as..."
-            candidate.lexical = sum(w if t in terms else PREVIOUS_SENTENCE * w if t in before else 0.0
-                                    for t, w in weights.items()) / total
-            candidate.score = SEMANTIC_WEIGHT * candidate.semantic + LEXICAL_WEIGHT * candidate.lexical
-            candidate.entities = frozenset(i for i, e in enumerate(info.entities)
-                                           if e.found_in_sentence(candidate.text) or e.found_in(candidate.meta))
-            if info.entities:
-                nearby = sum(1 for i, e in enumerate(info.entities)
-                             if i not in candidate.entities and e.found_in_sentence(candidate.before))
-                share = (len(candidate.entities) + PREVIOUS_SENTENCE * nearby) / len(info.entities)
-                candidate.score *= 0.6 + 0.4 * share
-            if info.said and candidate.text in info.said:
-                candidate.score *= ALREADY_SAID  # the follow-up asks for something new
-            elif candidate.article_ids & set(info.prior_articles):
-                candidate.score *= SAME_STORY  # "it", "there": the story the conversation is about
+            return []
+        parts = question.parts if len(question.parts) > 1 else ()
+        texts = [question.text, *(p.text for p in parts)]
+        if question.text != question.asked:
+            texts.append(question.asked)
+        vectors = self.embedder.embed_cached(texts)
+        question_vector = vectors[0]
+        if question.text != question.asked:  # a widened follow-up: its own words matter as much
+            question_vector = (question_vector + vectors[-1]) / 2
+        part_vectors = vectors[1:1 + len(parts)]
+        focus = set(question.focus) or set(question.terms)
+        weights = {t: max(self.idf(t), 0.1) * (1.0 if t in focus else CONTEXT_WEIGHT) for t in set(question.terms)}
+        part_weights = [{t: max(self.idf(t), 0.1) for t in set(p.terms)} for p in parts]
+        matrix = np.stack([c.vector for c in cands])
+        semantic = matrix @ question_vector
+        part_semantic = matrix @ np.asarray(part_vectors).T if parts else None
+        out = []
+        for i, candidate in enumerate(cands):
+            terms, before = set(analyze(candidate.text)), set(analyze(candidate.before))
+            lexical = _coverage(weights, terms, before)
+            score = SEMANTIC_WEIGHT * float(semantic[i]) + LEXICAL_WEIGHT * lexical
+            keys, near = candidate.keys | candidate.meta, word_keys(candidate.before)
+            names = frozenset(j for j, n in enumerate(question.names) if n.found_in(keys))
+            if question.names:
+                nearby = sum(1 for j, n in enumerate(question.names) if j not in names and n.found_in(near))
+                score *= NAMES_FLOOR + (1 - NAMES_FLOOR) * (len(names) + PREVIOUS_SENTENCE * nearby) / len(question.names)
+            if question.said and candidate.text in question.said:
+                score *= ALREADY_SAID  # the follow-up asks for something new
+            elif candidate.article_ids & set(question.prior_articles):
+                score *= SAME_STORY  # "it", "there": the story the conversation is about
+            part_scores = []
+            for j, part in enumerate(parts):
+                value = SEMANTIC_WEIGHT * float(part_semantic[i, j]) + LEXICAL_WEIGHT * _coverage(
+                    part_weights[j], terms, before)
+                part_scores.append(value * _source_factor(candidate, part.outlets, part.days))
+            out.append(replace(candidate, semantic=float(semantic[i]), lexical=lexical, score=score,
+                               parts=tuple(part_scores), names=names))
+        return out
+
+
+def _coverage(weights: dict[str, float], terms: set[str], before: set[str]) -> float:
+    total = sum(weights.values()) or 1.0
+    return sum(w if t in terms else PREVIOUS_SENTENCE * w if t in before else 0.0 for t, w in weights.items()) / total
+
+
+def _source_factor(candidate: Candidate, outlets: Sequence[str], days: Sequence[tuple[date, date]]) -> float:
+    factor = 1.0
+    if outlets:
+        factor *= SOURCE_MATCH if any(candidate.from_outlet(o) for o in outlets) else SOURCE_MISS
+    if days:
+        day = candidate.day
+        factor *= SOURCE_MATCH if day is not None and any(lo <= day <= hi for lo, hi in days) else SOURCE_MISS
+    return factor

@@ -1,107 +1,155 @@
 """The default answerer: no LLM, every answer sentence is a sentence quoted from an article.
 
-It picks the best-scoring evidence sentences (see ``rag/evidence.py``) without repeating itself,
-covers every outlet the question names and every named entity the evidence holds, adds the
-other side of a conflicting figure, and cites each sentence at its exact offsets.
+It gives every claim of the question its best evidence sentence before any claim gets a second
+one, then adds the next best sentences without repeating itself; it covers every outlet the
+question names and every name the evidence holds, adds the other side of a conflicting figure, and
+cites each sentence at its exact offsets. A question asking for a name or a figure gets a direct
+answer line first (``rag/direct.py``); a question about time gets its evidence in order of
+publication.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
+from index.language import counts
 from rag.answering import AnswerContext, Draft, Event
-from rag.conflicts import counts, figures, find_conflicts
+from rag.conflicts import find_conflicts
+from rag.direct import direct_answer
 from rag.evidence import Candidate
-from rag.question import QuestionInfo
+from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.settings import RagSettings
-from rag.types import ANSWERED, AnswerSentence, Citation
+from rag.types import ANSWERED, AnswerSentence, Citation, Direct
 
 RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
+CLAIM_FLOOR = 0.75  # a claim's own sentence must score at least this share of its best claim score
 REDUNDANT = 0.9  # cosine above which two sentences say the same thing
 NEXT_FLOOR = 0.65  # the same share for the sentence that follows the best one
-NO_NUMBER = 0.6  # "how many X": the score kept by a sentence that gives no number of X
+NO_NUMBER = 0.6  # "how many X": the weight of a sentence that gives no number of X
 PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
 
 
+@dataclass(frozen=True)
+class Pick:
+    candidate: Candidate
+    claim: int | None = None  # the index of the question's claim it was chosen for
+
+
 def _totals(text: str, unit: str) -> set[float]:
-    return {f.value for f in figures(text) if unit in f.units and not f.part}
+    return {f.value for f in counts(text, unit) if not f.part}
 
 
-def select(info: QuestionInfo, cands: list[Candidate], settings: RagSettings) -> list[Candidate]:
-    """The answer sentences, best first. For a "how many X" question the scores of sentences that
-    give no number of X are lowered in place (by ``NO_NUMBER``) before ranking."""
-    if info.unit:  # "how many X": a sentence giving a number of X answers better than one without
-        for c in cands:
-            if not counts(c.text, info.unit):
-                c.score *= NO_NUMBER
-    ranked = sorted(cands, key=lambda c: (-c.score, c.rank, c.location.start))
+def select(question: Question, cands: Sequence[Candidate], settings: RagSettings) -> list[Pick]:
+    """The answer sentences: the best one, each claim's best, then the next best ones."""
+    unit = question.unit if question.answer_type == NUMBER else None
+
+    def weight(c: Candidate) -> float:  # "how many X": a sentence giving a number of X answers better
+        return c.score * (1.0 if not unit or counts(c.text, unit) else NO_NUMBER)
+
+    ranked = sorted(cands, key=lambda c: (-weight(c), c.rank, c.location.start))
     if not ranked:
         return []
     best = ranked[0]
-    chosen = [best]
-    floor = max(settings.refusal_threshold, RELATIVE_FLOOR * best.score)
+    parts = question.parts if len(question.parts) > 1 else ()
+    chosen = [Pick(best, _claim_of(best))]
+    floor = max(settings.refusal_threshold, RELATIVE_FLOOR * weight(best))
     single_article = len({c.location.article_id for c in ranked}) == 1
+    limit = settings.max_sentences + max(0, len(parts) - 2)
+
+    def taken(c: Candidate) -> bool:
+        return any(p.candidate is c for p in chosen)
 
     def fits(c: Candidate) -> bool:
-        if c in chosen or len(chosen) >= settings.max_sentences + 2:
+        if taken(c) or len(chosen) >= limit + 2:
             return False
-        if any(c.vector is not None and o.vector is not None and float(c.vector @ o.vector) > REDUNDANT
-               for o in chosen):
+        if any(c.vector is not None and p.candidate.vector is not None
+               and float(c.vector @ p.candidate.vector) > REDUNDANT for p in chosen):
             return False
-        same = sum(1 for o in chosen if o.location.article_id == c.location.article_id)
+        same = sum(1 for p in chosen if p.candidate.location.article_id == c.location.article_id)
         return single_article or same < PER_ARTICLE
 
-    # "how many X": further sentences must give a number of X too; a total asks for other totals,
+    # every claim its best sentence, before any claim gets a second one
+    for j in range(len(parts)):
+        if any(p.claim == j for p in chosen):
+            continue
+        top = max(c.parts[j] for c in ranked)
+        pick = next((c for c in sorted(ranked, key=lambda c: -c.parts[j])
+                     if c.parts[j] >= CLAIM_FLOOR * top and weight(c) >= 0.5 * floor and fits(c)), None)
+        if pick is not None:
+            chosen.append(Pick(pick, j))
+    # "how many X": further sentences give a number of X too; a total asks for other totals,
     # not for parts of it ("25 of these drones")
-    needs_figure = bool(info.unit) and counts(best.text, info.unit)
-    needs_total = bool(info.unit) and bool(_totals(best.text, info.unit))
+    needs_figure = bool(unit) and bool(counts(best.text, unit))
+    needs_total = bool(unit) and bool(_totals(best.text, unit))
     for c in ranked[1:]:
-        if len(chosen) >= settings.max_sentences:
+        if len(chosen) >= limit:
             break
         # the sentence right after the best one often completes it ("The statement described ...")
         follows = c.before == best.text and c.location.article_id == best.location.article_id
-        if c.score < (max(settings.refusal_threshold, NEXT_FLOOR * best.score) if follows else floor):
+        if weight(c) < (max(settings.refusal_threshold, NEXT_FLOOR * weight(best)) if follows else floor):
             continue
-        if not fits(c) or needs_figure and not counts(c.text, info.unit):
+        if not fits(c) or needs_figure and not counts(c.text, unit):
             continue
-        if needs_total and not _totals(c.text, info.unit):
+        if needs_total and not _totals(c.text, unit):
             continue
-        chosen.append(c)
+        chosen.append(Pick(c, _claim_of(c)))
     # every outlet the question names
-    for outlet in info.outlets:
-        if any(outlet.casefold() in (c.location.source or "").casefold() for c in chosen):
+    for outlet in question.outlets:
+        if any(p.candidate.from_outlet(outlet) for p in chosen):
             continue
-        pick = next((c for c in ranked if outlet.casefold() in (c.location.source or "").casefold()
-                     and c.score >= 0.5 * floor and fits(c)), None)
+        pick = next((c for c in ranked if c.from_outlet(outlet) and weight(c) >= 0.5 * floor and fits(c)), None)
         if pick:
-            chosen.append(pick)
-    # every named entity some evidence covers
-    covered = set().union(*(c.entities for c in chosen))
-    for i in range(len(info.entities)):
+            chosen.append(Pick(pick, _claim_of(pick)))
+    # every name some evidence covers
+    covered = set().union(*(p.candidate.names for p in chosen))
+    for i in range(len(question.names)):
         if i in covered:
             continue
-        pick = next((c for c in ranked if i in c.entities and c.score >= 0.5 * floor and fits(c)), None)
+        pick = next((c for c in ranked if i in c.names and weight(c) >= 0.5 * floor and fits(c)), None)
         if pick:
-            chosen.append(pick)
-            covered |= pick.entities
+            chosen.append(Pick(pick, _claim_of(pick)))
+            covered |= pick.names
     # the other side of a figure the question asks about
-    if info.unit:
-        values = set().union(*(_totals(c.text, info.unit) for c in chosen))
-        articles = set().union(*(c.article_ids for c in chosen))
+    if unit:
+        values = set().union(*(_totals(p.candidate.text, unit) for p in chosen))
+        articles = set().union(*(p.candidate.article_ids for p in chosen))
         for c in ranked:
-            if c.score < 0.75 * floor or c.article_ids & articles:
+            if weight(c) < 0.75 * floor or c.article_ids & articles:
                 continue
-            theirs = _totals(c.text, info.unit)
+            theirs = _totals(c.text, unit)
             if theirs and not theirs & values and fits(c):
-                chosen.append(c)
+                chosen.append(Pick(c, _claim_of(c)))
                 values |= theirs
                 articles |= c.article_ids
     return chosen
 
 
+def _claim_of(c: Candidate) -> int | None:
+    if not c.parts:
+        return None
+    return max(range(len(c.parts)), key=lambda j: c.parts[j])
+
+
+def ordered(question: Question, picks: list[Pick]) -> list[Pick]:
+    """A question about time reads its evidence in order of publication (undated last); a
+    question asking for a name or a figure keeps the best first."""
+    if not question.about_time or question.answer_type in {PERSON, ORGANISATION, PLACE, NUMBER, OUTLET}:
+        return picks
+    return sorted(picks, key=lambda p: (p.candidate.day is None, p.candidate.day or 0))
+
+
 def citation_for(n: int, candidate: Candidate) -> Citation:
     return Citation.at(n, candidate.location, quote=candidate.text, start=candidate.location.start,
                        end=candidate.location.end, also=candidate.also)
+
+
+def direct_text(direct: Direct) -> str:
+    """The direct line as text: "**25 drones** [1] / **55 drones** [2]" or "**Name** — detail [1][2]"."""
+    values = " / ".join(f"**{v}** " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values)
+    if direct.detail:
+        return f"{values} — {direct.detail}."
+    return values + "."
 
 
 class ExtractiveAnswerer:
@@ -111,23 +159,31 @@ class ExtractiveAnswerer:
         self.settings = settings
 
     def stream(self, context: AnswerContext) -> Iterator[Event]:
-        chosen = select(context.info, context.candidates, self.settings)
-        numbered = list(enumerate(chosen, start=1))
+        question = context.info
+        picks = ordered(question, select(question, context.candidates, self.settings))
+        numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]
         citations = [citation_for(n, c) for n, c in numbered]
-        conflicts = find_conflicts(context.info, numbered)
-        pieces: list[str] = []
-        if context.info.asks_outlet and chosen and chosen[0].location.source:
-            pieces.append(f"Reported by {chosen[0].location.source} [1].")
-        sentences = [AnswerSentence(text=c.text, citations=(n,)) for n, c in numbered]
-        pieces += [f"{s.text} [{s.citations[0]}]" for s in sentences]
+        conflicts = find_conflicts(question, numbered)
+        outlets = sorted({s for c in context.candidates for s in c.sources})
+        direct = direct_answer(question, numbered, outlets, context.candidates)
+        if direct is not None and direct.kind == OUTLET:
+            direct = Direct(kind=OUTLET, values=direct.values, detail="")
+        sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
+                     for n, p in enumerate(picks, start=1)]
+        deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"
+                  for i, s in enumerate(sentences)]
+        if direct is not None and direct.kind == OUTLET:
+            deltas.insert(0, f"Reported by {direct.text} [1]. ")
+        elif direct is not None:
+            deltas.insert(0, direct_text(direct) + "\n\n")
         text = ""
-        for piece in pieces:
-            delta = piece if not text else " " + piece
+        for delta in deltas:
             text += delta
             yield Event.delta(delta)
         if conflicts:
             delta = "\n\n" + " ".join(c.note for c in conflicts)
             text += delta
             yield Event.delta(delta)
-        yield Event.final(Draft(status=ANSWERED, text=text, citations=tuple(citations),
-                                conflicts=tuple(conflicts), sentences=tuple(sentences)))
+        claims = tuple(p.text for p in question.parts) if len(question.parts) > 1 else ()
+        yield Event.final(Draft(status=ANSWERED, text=text, citations=tuple(citations), conflicts=tuple(conflicts),
+                                sentences=tuple(sentences), direct=direct, claims=claims))

@@ -15,11 +15,11 @@ from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event, refusal_reason
-from rag.evidence import Scorer, candidates
-from rag.question import analyse, is_followup
+from rag.evidence import Candidate, Scorer, candidates, with_stored
+from rag.question import Question, analyse, is_followup
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3
@@ -44,30 +44,37 @@ class Pipeline:
         _, lexical = self.library.search_index()
         return Scorer(embedder=self.library.embedder, idf=lexical.idf)
 
-    def _evidence(self, info, passages: list, filters: Filters) -> list:
+    def understand(self, question: str, *, history: Sequence[Turn] = ()) -> Question:
+        """The question as data (``rag.question.analyse``), read against the outlets in the index
+        and the newest article's date."""
+        catalog = self.library.catalog()
+        return analyse(question, history=history, outlets=catalog.outlets, newest=catalog.newest)
+
+    def ranking(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS) -> list:
+        """The passages the answerer reads, best first: the question and each of its claims searched
+        (``HybridRetriever.retrieve_question``). The MultiHop-RAG retrieval metrics measure this."""
+        return self.retriever.retrieve_question(question, k=k or self.settings.top_k, filters=filters)
+
+    def _evidence(self, question: Question, passages: list, filters: Filters) -> list[Candidate]:
         """Scored evidence sentences. A name the question depends on that the passages lack is
         looked up on its own (BM25); passages mentioning it join ``passages`` and the evidence."""
         scorer = self._scorer()
-        evidence = candidates(passages)
-        scorer.score(info, evidence)
-        covered = set().union(*(c.entities for c in evidence))
+        evidence = scorer.score(question, with_stored(candidates(passages), self.library))
+        covered = set().union(*(c.names for c in evidence))
         seen = {p.location.chunk_id for p in passages}
         added = []
-        for i, entity in enumerate(info.entities):
+        for i, name in enumerate(question.names):
             if i in covered:
                 continue
-            found = [p for p in self.retriever.probe(entity.text, filters=filters)
-                     if p.location.chunk_id not in seen]
-            extra = candidates(found)
-            scorer.score(info, extra)
-            if any(i in c.entities for c in extra):
+            found = [p for p in self.retriever.probe(name.text, filters=filters) if p.location.chunk_id not in seen]
+            extra = scorer.score(question, with_stored(candidates(found), self.library))
+            if any(i in c.names for c in extra):
                 added += found
                 seen.update(p.location.chunk_id for p in found)
-                covered |= set().union(*(c.entities for c in extra))
+                covered |= set().union(*(c.names for c in extra))
         if added:  # once more over all passages, so sentences they share are merged
             passages.extend(added)
-            evidence = candidates(passages)
-            scorer.score(info, evidence)
+            evidence = scorer.score(question, with_stored(candidates(passages), self.library))
         return evidence
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), mode: str | None = None,
@@ -87,21 +94,20 @@ class Pipeline:
         if not catalog.articles:
             raise EmptyIndexError(f"No articles indexed in {self.library.store.where} — run "
                                   "`newsrag ingest data/articles` first.")
-        outlets = sorted({s for r in catalog.articles.values() for s in r.sources})
-        info = analyse(question, history=history, outlets=outlets)
+        info = self.understand(question, history=history)
         condense = getattr(answerer, "condense", None)
         if history and condense is not None and is_followup(question):
             standalone = condense(question, history)  # LLM modes; the extractive one widens instead
             if standalone:
-                info = analyse(standalone, outlets=outlets)
-        passages = self.retriever.retrieve(info.text, k=top_k or self.settings.top_k, filters=filters,
-                                           cover_sources=info.outlets)
+                info = self.understand(standalone)
+        passages = self.ranking(info, k=top_k, filters=filters)
         retrieved = time.perf_counter()
         evidence = self._evidence(info, passages, filters)
         reason = refusal_reason(info, evidence, self.settings.refusal_threshold)
         draft = None
         if reason is None:
-            context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history)
+            context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history,
+                                    embed=self.library.embedder.embed_cached)
             for event in answerer.stream(context):
                 if event.kind == "draft":
                     draft = event.draft
@@ -109,12 +115,14 @@ class Pipeline:
                     yield event
         if draft is None or draft.status == REFUSED:
             yield Event.delta(REFUSAL_TEXT)
+            refusal = draft.refusal if draft is not None and draft.refusal else Refusal(
+                reason=reason or "the answer was not supported by the articles")
             answer = Answer(question=question, answer=REFUSAL_TEXT, status=REFUSED, mode=answerer.name,
-                            closest=tuple(passages[:CLOSEST]), filters=filters)
+                            closest=tuple(passages[:CLOSEST]), filters=filters, refusal=refusal)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
-                            citations=draft.citations, conflicts=draft.conflicts,
-                            sentences=draft.sentences, closest=draft.closest, filters=filters)
+                            citations=draft.citations, conflicts=draft.conflicts, sentences=draft.sentences,
+                            closest=draft.closest, filters=filters, direct=draft.direct, claims=draft.claims)
         done = time.perf_counter()
         timings = {"retrieve": (retrieved - started) * 1000, "answer": (done - retrieved) * 1000,
                    "total": (done - started) * 1000}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from index.language import NAME_LABELS, PLACE_LABELS, date_range, name_words, parse, word_key, word_keys
+from index.language import NAME_LABELS, date_range, name_words, parse, word_key, word_keys
 from index.text import STOPWORDS, analyze
 from rag.types import Turn
 
@@ -57,8 +57,8 @@ _VERB_POS = frozenset({"VERB", "AUX"})
 @dataclass(frozen=True)
 class Name:
     """A named thing the question depends on: its text, its entity type, the word keys that must
-    all be found (``index.language.word_key``), and whether it is the place of the asked event
-    ("shot down *over Moscow*"), which a figure must then be tied to."""
+    all be found (``index.language.word_key``), and whether it is a circumstance of the asked event
+    (the place in "shot down *over Moscow*"), which a figure must then be tied to."""
 
     text: str
     label: str
@@ -161,29 +161,33 @@ def _wh(doc) -> tuple[str | None, object | None]:
     return None, None
 
 
+_OF_NOUNS = frozenset({"type", "kind", "sort", "group", "category", "number", "amount", "total", "count"})
+_COUNT_NOUNS = frozenset({"number", "amount", "total", "count"})
+
+
 def _wh_noun(doc, wh_token) -> object | None:
     """The noun a question word asks about: "company" in "Which company ...", "drones" in "How many
-    drones", "type" in "What type of ..."."""
+    drones", "systems" in "Which air defence systems", "establishments" in "What type of
+    establishments", "drones" in "What number of drones"."""
     if wh_token is None:
         return None
-    if wh_token.dep_ == "det" or wh_token.lower_ == "how":
-        start = wh_token.i + (2 if wh_token.lower_ == "how" else 1)
-        for token in doc[start:start + 5]:
-            if token.pos_ in {"NOUN", "PROPN"}:
-                # "What type of establishments": the noun after "of" says more than "type"
-                if token.lower_ in {"type", "kind", "sort", "group", "category"} and token.i + 2 < len(doc) \
-                        and doc[token.i + 1].lower_ == "of":
-                    return next((t for t in doc[token.i + 2:token.i + 6] if t.pos_ in {"NOUN", "PROPN"}), token)
-                return token
-            if token.pos_ not in {"ADJ", "ADV", "VERB", "NUM", "DET", "PUNCT", "ADP"}:
-                break
-    # "Who is the individual ...", "What is the company that ...": the subject the copula names
-    head = wh_token.head
-    if head.lemma_ == "be":
-        for child in head.children:
-            if child.dep_ in {"nsubj", "attr"} and child is not wh_token and child.pos_ == "NOUN":
-                return child
-    return None
+    noun = None
+    if wh_token.lower_ == "how":
+        many = doc[wh_token.i + 1]
+        noun = many.head if many.head.pos_ in {"NOUN", "PROPN"} and many.head.i > many.i else None
+        if noun is None:  # "How many of the drones ...": the noun after "of"
+            noun = next((t for t in doc[many.i + 1:many.i + 5] if t.pos_ in {"NOUN", "PROPN"}), None)
+    elif wh_token.dep_ == "det" and wh_token.head.pos_ in {"NOUN", "PROPN"}:
+        noun = wh_token.head
+    elif wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject the copula names
+        noun = next((c for c in wh_token.head.children
+                     if c.dep_ in {"nsubj", "attr"} and c.i != wh_token.i and c.pos_ == "NOUN"), None)
+    if noun is not None and noun.lemma_.lower() in _OF_NOUNS:
+        of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        inner = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+        if inner is not None and inner.pos_ in {"NOUN", "PROPN"}:
+            return inner
+    return noun
 
 
 def _answer_type(doc, wh: str | None, wh_token, noun) -> str:
@@ -196,7 +200,8 @@ def _answer_type(doc, wh: str | None, wh_token, noun) -> str:
                for t in doc):
             return YES_NO  # "Between A and B, was there agreement ...?"
         return OPEN
-    if wh == "how many":
+    counted = noun is not None and noun.head.lower_ == "of" and noun.head.head.lemma_.lower() in _COUNT_NOUNS
+    if wh == "how many" or counted and wh in {"what", "which"}:  # "What number of drones ...?"
         return NUMBER
     if wh in {"when"}:
         return DATE
@@ -226,17 +231,18 @@ def _names(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
         keys = frozenset(word_key(w) for w in name_words(text) if w not in STOPWORDS or w.isdigit())
         if not keys or any(n.keys == keys for n in names):
             return
-        place = label in PLACE_LABELS or label == "NORP" and span.root.dep_ == "pobj"
+        # the object of a preposition on the asked event ("shot down *over Moscow*", "scored *against
+        # Brazil*", or a fragment "And over Moscow?"): a count must be tied to it, not just near it
         root = span.root
         attached = root.dep_ == "pobj" or (root.dep_ == "compound" and root.head.dep_ == "pobj")
         preposition = root.head if root.dep_ == "pobj" else root.head.head
-        verbless = not any(t.pos_ in _VERB_POS for t in doc)
-        place_of_event = place and attached and (preposition.head.pos_ in _VERB_POS or verbless)
-        names.append(Name(text, label, keys, place_of_event))
+        verbless = not any(t.pos_ in _VERB_POS for t in root.sent)
+        on_event = label != "NUMBER" and attached and (preposition.head.pos_ in _VERB_POS or verbless)
+        names.append(Name(text, label, keys, on_event))
 
     for ent in doc.ents:
-        if in_outlet(ent.start_char, ent.end_char):
-            covered.update(range(ent.start, ent.end))
+        if in_outlet(ent.start_char, ent.end_char) or noun is not None and ent.start <= noun.i < ent.end:
+            covered.update(range(ent.start, ent.end))  # outlets, and the thing asked for, are not names
             continue
         if ent.label_ in NAME_LABELS:
             add(ent, ent.label_)
@@ -250,7 +256,8 @@ def _names(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
             i += 1
             continue
         is_code = bool(re.search(r"[A-Za-z]", token.text)) and bool(re.search(r"\d", token.text))
-        if token.pos_ == "PROPN" and token.text[:1].isupper() and token is not noun or is_code:
+        is_noun = noun is not None and token.i == noun.i
+        if token.pos_ == "PROPN" and token.text[:1].isupper() and not is_noun or is_code:
             j = i + 1
             while j < len(doc) and j not in covered and doc[j].pos_ == "PROPN" and doc[j].text[:1].isupper():
                 j += 1
@@ -259,7 +266,8 @@ def _names(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
                 add(span, "CODE" if is_code else "PROPN")
             i = j
             continue
-        if token.like_num and token.ent_type_ not in {"DATE", "TIME", "ORDINAL"}:
+        if token.like_num and any(ch.isdigit() for ch in token.text) and token.ent_type_ not in {"DATE", "TIME",
+                                                                                               "ORDINAL"}:
             add(doc[i:i + 1], "NUMBER")
         i += 1
     return names
@@ -326,7 +334,7 @@ def _anchor_cuts(doc, a: int, b: int, anchors: list[tuple[int, str]]) -> list[in
     return cuts
 
 
-def _parts(doc, outlet_spans, day_spans, days, names: list[Name]) -> list[Part]:
+def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set[str]) -> list[Part]:
     """The question cut into its claims, each with the outlets and days it names. A piece that says
     nothing but an attribution ("as reported by both The Verge and TechCrunch") belongs to the claim
     before it, or, at the end of the question, to every claim that names no outlet."""
@@ -352,8 +360,10 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name]) -> list[Part]:
         for s, e in sorted([(s, e) for s, e, _ in outlet_spans if lo <= s < hi]
                            + [(s, e) for s, e in day_spans if lo <= s < hi], reverse=True):
             rest = rest[:s - lo] + " " + rest[e - lo:]
-        content = [w for w in analyze(rest) if w not in _ATTRIBUTION]
-        pieces.append([text, outlets, part_days, bool(content)])
+        content = [w for w in analyze(rest) if w not in _ATTRIBUTION and w not in asked_for]
+        # a report pinned by its day ("and the TechCrunch report published on October 7") is a
+        # claim of its own even with no other words; a bare attribution is not
+        pieces.append([text, outlets, part_days, bool(content) or bool(part_days)])
     # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
     runs: list[list] = []
     for piece in pieces:
@@ -473,7 +483,8 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     if answer_type == NUMBER and noun is not None:
         unit_terms = analyze(noun.text)
         unit = unit_terms[0] if unit_terms else None
-    parts = _parts(doc, outlet_spans, day_spans, days, names) or [Part(text=text)]
+    asked_for = set(analyze(noun.text)) if noun is not None else set()
+    parts = _parts(doc, outlet_spans, day_spans, days, names, asked_for) or [Part(text=text)]
     lowered = {t.lower_ for t in doc}
     return Question(text=text, asked=text, answer_type=answer_type,
                     noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),

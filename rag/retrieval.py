@@ -1,15 +1,23 @@
-"""Hybrid retrieval: dense top-k from Chroma plus BM25 top-k, fused; outlet and date filters.
+"""Hybrid retrieval: dense search over chunks and over sentences (Chroma), plus BM25, fused;
+outlet and date filters; and, for an analysed question, one ranking per claim merged into one.
 
 ``HybridRetriever`` is our own narrow interface (question in, ``Passage`` list out); the LlamaIndex
 ``BaseRetriever`` in ``rag/llamaindex.py`` wraps it for use in any LlamaIndex app.
+
+A multi-part question ("Who ... according to Fortune, and is also ... as reported by The Age?") is
+searched as a whole and claim by claim; the outlets and days a claim names raise the passages that
+match them (soft boosts, not filters: a misread outlet never hides the evidence), and the rankings
+are merged by reciprocal rank with a small constant, so that every claim's best passage comes
+early. This ranking is the one the answerer reads and the one the MultiHop-RAG metrics measure.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
 
 from index.errors import ConfigError
 from index.library import Catalog, Library
@@ -17,21 +25,29 @@ from index.store import ArticleRecord
 from rag.settings import FUSIONS, RagSettings
 from rag.types import NO_FILTERS, Filters, Location, Passage
 
+if TYPE_CHECKING:
+    from rag.question import Question
+
 COVER_PER_SOURCE = 2
+OUTLET_BOOST = 1.0  # a passage from an outlet the claim names scores (1 + this) times as much
+DATE_BOOST = 1.0  # the same for an article published on a day the claim names
+CLAIM_RRF_K = 1.0  # the constant of the merge of the per-claim rankings
 
 
 def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k: int = 10,
-         dense_weight: float = 0.3) -> list[tuple[str, float]]:
+         dense_weight: float = 0.4) -> list[tuple[str, float]]:
     """Fuse ranked ``(id, score)`` lists into one, best first (ties broken by id).
 
-    ``rrf``: weighted reciprocal rank fusion, ``dense_weight / (rrf_k + rank)`` for the dense list
-    plus ``(1 - dense_weight) / (rrf_k + rank)`` for BM25 (``dense_weight=0.5`` is plain RRF up to
-    a factor). ``weighted``: dense cosine (clipped to [0, 1]) and BM25 divided by its best score,
-    mixed by ``dense_weight``. ``dense``/``bm25``: one list alone (for comparisons).
+    ``rrf``: weighted reciprocal rank fusion, ``weight / (rrf_k + rank)`` summed over the lists:
+    the dense share ``dense_weight`` is split between the chunk list ("dense") and the sentence list
+    ("sentences", chunks ranked by their best sentence) when both are there; BM25 gets the rest.
+    ``weighted``: dense cosine (clipped to [0, 1]) and BM25 divided by its best score, mixed by
+    ``dense_weight``. ``dense``/``bm25``: one list alone (for comparisons).
     """
     if method not in FUSIONS:
         raise ConfigError(f"fusion={method!r} is unknown: use one of {', '.join(FUSIONS)}.")
     dense = ranked_lists.get("dense", [])
+    sentences = ranked_lists.get("sentences", [])
     lexical = ranked_lists.get("bm25", [])
     scores: dict[str, float] = {}
     if method == "dense":
@@ -39,7 +55,9 @@ def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k
     elif method == "bm25":
         scores = dict(lexical)
     elif method == "rrf":
-        for ranking, weight in ((dense, dense_weight), (lexical, 1.0 - dense_weight)):
+        dense_lists = [(dense, dense_weight / 2), (sentences, dense_weight / 2)] if sentences else \
+            [(dense, dense_weight)]
+        for ranking, weight in (*dense_lists, (lexical, 1.0 - dense_weight)):
             for rank, (item, _) in enumerate(ranking, start=1):
                 scores[item] = scores.get(item, 0.0) + weight / (rrf_k + rank)
     else:
@@ -49,6 +67,46 @@ def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k
         for item, s in lexical:
             scores[item] = scores.get(item, 0.0) + (1 - dense_weight) * s / best
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def merge_rankings(rankings: Sequence[Sequence[str]], *, k: float = CLAIM_RRF_K) -> list[str]:
+    """One ranking from several (the whole question's and each claim's): reciprocal rank with a
+    small constant, so the first passage of every list comes early and a passage several lists
+    agree on comes before one only one list found."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return [item for item, _ in sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))]
+
+
+def boost(fused: list[tuple[str, float]], catalog: Catalog, *, outlets: Sequence[str] = (),
+          days: Sequence[tuple[date, date]] = ()) -> list[tuple[str, float]]:
+    """Raise the passages of articles from the outlets, or published on the days, a claim names."""
+    if not outlets and not days:
+        return fused
+    wanted = {o.casefold() for o in outlets}
+    out = []
+    for item, score in fused:
+        record = catalog.article_of(item)
+        factor = 1.0
+        if record is not None:
+            if wanted and wanted & {s.casefold() for s in record.sources}:
+                factor += OUTLET_BOOST
+            day = _day(record.published_at)
+            if day is not None and any(lo <= day <= hi for lo, hi in days):
+                factor += DATE_BOOST
+        out.append((item, score * factor))
+    return sorted(out, key=lambda pair: (-pair[1], pair[0]))
+
+
+def _day(published_at: str | None) -> date | None:
+    if not published_at:
+        return None
+    try:
+        return datetime.fromisoformat(published_at).date()
+    except ValueError:
+        return None
 
 
 def allowed_articles(catalog: Catalog, filters: Filters) -> list[str] | None:
@@ -101,7 +159,38 @@ class HybridRetriever:
         vector = self.library.embedder.embed_cached([query])[0]
         dense = self.library.store.query(vector, n, allowed)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
-        return {"dense": dense, "bm25": lexical.search(query, n, allowed_chunks)}
+        found = {"dense": dense, "bm25": lexical.search(query, n, allowed_chunks)}
+        best: dict[str, float] = {}  # chunks by their best sentence
+        for record, score in self.library.store.query_sentences(vector, n * 2, allowed):
+            for cid in record.chunk_ids:
+                best.setdefault(cid, score)
+        if best:
+            found["sentences"] = sorted(best.items(), key=lambda pair: -pair[1])[:n]
+        return found
+
+    def retrieve_question(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS
+                          ) -> list[Passage]:
+        """The ``k`` best passages for an analysed question: the whole question and each of its
+        claims searched on their own, each ranking raised by the outlets and days it names, merged
+        (``merge_rankings``); every outlet the question names is represented."""
+        k = k or self.settings.top_k
+        catalog = self.library.catalog()
+        n = max(k, self.settings.candidates)
+        queries = [(question.text, question.outlets, question.days)]
+        if len(question.parts) > 1:
+            queries += [(p.text, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
+        rankings, lists = {}, []
+        for text, outlets, days in queries:
+            found = self.rankings(text, filters=filters, candidates=n)
+            fused = boost(fuse(found, method=self.settings.fusion, rrf_k=self.settings.rrf_k,
+                               dense_weight=self.settings.dense_weight), catalog, outlets=outlets, days=days)
+            lists.append([item for item, _ in fused])
+            for name, ranking in found.items():
+                rankings.setdefault(name, []).extend(ranking)
+        merged = merge_rankings(lists)
+        scored = [(item, 1.0 / (1 + i)) for i, item in enumerate(merged)]
+        found = self.passages(scored, rankings, k=k)
+        return self._cover(found, question.text, question.outlets, k, filters, None)
 
     def retrieve(self, query: str, *, k: int | None = None, filters: Filters = NO_FILTERS,
                  fusion: str | None = None, cover_sources: Iterable[str] = ()) -> list[Passage]:
@@ -116,7 +205,11 @@ class HybridRetriever:
         fused = fuse(rankings, method=fusion or self.settings.fusion, rrf_k=self.settings.rrf_k,
                      dense_weight=self.settings.dense_weight)
         found = self.passages(fused, rankings, k=k)
-        for outlet in cover_sources:
+        return self._cover(found, query, cover_sources, k, filters, fusion)
+
+    def _cover(self, found: list[Passage], query: str, outlets: Iterable[str], k: int, filters: Filters,
+               fusion: str | None) -> list[Passage]:
+        for outlet in outlets:
             if any(outlet.casefold() in (p.location.source or "").casefold() for p in found):
                 continue
             if filters.sources and outlet.casefold() not in {s.casefold() for s in filters.sources}:

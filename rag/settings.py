@@ -27,7 +27,7 @@ class RagSettings:
     candidates: int = 40  # per retriever, before fusion
     fusion: str = "rrf"
     rrf_k: int = 10
-    dense_weight: float = 0.3  # share of the dense list in the fusion (BM25 gets the rest)
+    dense_weight: float = 0.4  # share of the dense lists (chunks, sentences) in the fusion; BM25 gets the rest
     refusal_threshold: float = DEFAULT_REFUSAL_THRESHOLD
     max_sentences: int = 4
     unsupported: str = "flag"  # LLM sentences not backed by their cited passages: flag or drop
@@ -74,7 +74,7 @@ class RagSettings:
             candidates=env_value(env, "NEWSRAG_CANDIDATES", 40, int),
             fusion=env_value(env, "NEWSRAG_FUSION", "rrf", str),
             rrf_k=env_value(env, "NEWSRAG_RRF_K", 10, int),
-            dense_weight=env_value(env, "NEWSRAG_DENSE_WEIGHT", 0.3, float),
+            dense_weight=env_value(env, "NEWSRAG_DENSE_WEIGHT", 0.4, float),
             refusal_threshold=env_value(env, "NEWSRAG_REFUSAL_THRESHOLD", DEFAULT_REFUSAL_THRESHOLD, float),
             max_sentences=env_value(env, "NEWSRAG_MAX_SENTENCES", 4, int),
             unsupported=env_value(env, "NEWSRAG_UNSUPPORTED", "flag", str),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from index.chunking import split_sentences
 from index.text import STOPWORDS, analyze
 from rag.evidence import Candidate
-from rag.question import token_prefixes
+from index.language import word_keys as token_prefixes
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -1,0 +1,212 @@
+"""Question understanding as data, with the real spaCy model: answer types, names, outlets, dates,
+claims, follow-ups, and the same reading for paraphrases and spelling variants of each sample
+question."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from rag.question import analyse, outlet_mentions
+from rag.types import Turn
+
+OUTLETS = ["Miami News, KMIA", "The Verge", "TechCrunch", "Fortune", "The Age", "Sporting News", "CBSSports.com",
+           "Cnbc | World Business News Leader", "The Roar | Sports Writers Blog", "Oka Valley Courier"]
+NEWEST = "2023-12-20"
+
+
+def read(question, **options):
+    return analyse(question, outlets=OUTLETS, newest=NEWEST, **options)
+
+
+def day(text):
+    return date.fromisoformat(text)
+
+
+# (question, answer type, unit of a "how many" question)
+TYPES = [
+    ("How many drones were intercepted?", "number", "drone"),
+    ("What number of drones were intercepted?", "number", "drone"),
+    ("How many UAVs were downed?", "number", "uav"),
+    ("How many of the drones came down over Ryazan?", "number", "drone"),
+    ("How many civilians were killed in the attack?", "number", "civilian"),
+    ("Who won the World Cup?", "person", None),
+    ("Who is the individual facing a criminal trial for fraud?", "person", None),
+    ("Which player leads the league in receiving yards?", "person", None),
+    ("Which company reported $394 million in operating income?", "organisation", None),
+    ("What company is known for its ride-sharing services?", "organisation", None),
+    ("Which online betting platform offers a welcome bonus?", "organisation", None),
+    ("Which team did the All Blacks lose to?", "organisation", None),
+    ("Where did the Ukrainian counter-attack fail?", "place", None),
+    ("Which country faces a starvation risk?", "place", None),
+    ("When were the drones intercepted?", "date", None),
+    ("Which outlet reported 55 drones?", "outlet", None),
+    ("What news outlet reported that 55 drones were intercepted?", "outlet", None),
+    ("Who reported that S-300 and S-400 batteries were deployed?", "outlet", None),
+    ("Which newspaper said explosions were seen over Kursk and Belgorod?", "outlet", None),
+    ("Were S-500 systems used against the drones?", "yes/no", None),
+    ("Was the Ryazan region attacked?", "yes/no", None),
+    ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture?", "yes/no", None),
+    ("Did the ministry say how many drones were intercepted?", "yes/no", None),
+    ("Between the Fortune report and the The Age report, is there agreement on property values?", "yes/no", None),
+    ("What did NATO say about the escalation?", "open", None),
+    ("How did the Russian defence ministry describe the counter-attack?", "open", None),
+    ("What type of establishments modify betting odds?", "open", None),
+]
+
+
+@pytest.mark.parametrize("question, kind, unit", TYPES, ids=[q for q, _, _ in TYPES])
+def test_answer_type_and_unit(question, kind, unit):
+    found = read(question)
+    assert (found.answer_type, found.unit) == (kind, unit)
+
+
+# (question, the names it depends on, which of them the counted event must be tied to)
+NAMES = [
+    ("How many drones were shot down over Moscow?", ["Moscow"], ["Moscow"]),
+    ("How many drones were intercepted over Kharkiv?", ["Kharkiv"], ["Kharkiv"]),
+    ("How many drones were shot down over the Ryazan region?", ["Ryazan"], ["Ryazan"]),
+    ("How many drones did Russian air defences intercept?", ["Russian"], []),
+    ("Were S-500 systems used against the drones?", ["S-500"], []),
+    ("Who reported that S-300 and S-400 batteries were deployed?", ["S-300", "S-400"], []),
+    ("Which outlet reported 55 drones?", ["55"], []),
+    ("What is the capital of France?", ["France"], []),
+    ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
+     "article discusses the roles of Matt Huang and Gary Wang?", ["Sam Altman", "Matt Huang", "Gary Wang"], []),
+    ("How did the Russian defence ministry describe the Ukrainian counter-attack near Kupyansk?",
+     ["Russian", "Ukrainian", "Kupyansk"], ["Kupyansk"]),
+    ("What did Sam Bankman-Fried's lawyers argue?", ["Sam Bankman-Fried"], []),
+]
+
+
+@pytest.mark.parametrize("question, names, tied", NAMES, ids=[q[:60] for q, _, _ in NAMES])
+def test_names_and_what_a_count_must_be_tied_to(question, names, tied):
+    found = read(question)
+    assert [n.text for n in found.names] == names
+    assert [n.text for n in found.names if n.place] == tied
+
+
+def test_outlets_are_not_names_and_match_whatever_their_case_article_or_quotes():
+    text = "what did the verge and 'TechCrunch' say"
+    assert [(text[s:e], o) for s, e, o in outlet_mentions(text, OUTLETS)] == [
+        ("the verge", "The Verge"), ("TechCrunch", "TechCrunch")]
+    found = read("What did the Verge report about Cnbc | World Business News Leader and 'The Age'?")
+    assert found.outlets == ("The Verge", "Cnbc | World Business News Leader", "The Age")
+    assert found.names == ()
+    assert read("What did Reuters report about the drones?").outlets == ()  # not an indexed outlet: a name
+    assert [n.text for n in read("What did Reuters report about the drones?").names] == ["Reuters"]
+
+
+@pytest.mark.parametrize("question, days", [
+    ("What happened in Kyiv on October 4, 2023?", [("2023-10-04", "2023-10-04")]),
+    ("What did the Verge report on 2023-10-04?", [("2023-10-04", "2023-10-04")]),
+    ("What did TechCrunch report in September?", [("2023-09-01", "2023-09-30")]),
+    ("What did Fortune publish in September 2022?", [("2022-09-01", "2022-09-30")]),
+    ("What happened in Kiev last week?", [("2023-12-13", "2023-12-20")]),
+    ("What happened yesterday?", [("2023-12-19", "2023-12-19")]),
+    ("Who was the mayor of Kyiv in 2023?", [("2023-01-01", "2023-12-31")]),
+    ("How many drones were intercepted?", []),
+])
+def test_dates_named_and_relative_ones_counted_back_from_the_newest_article(question, days):
+    found = read(question)
+    assert [(a.isoformat(), b.isoformat()) for a, b in found.days] == days
+    assert found.about_time == bool(days)
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("Who is the individual associated with the cryptocurrency industry facing a criminal trial on fraud and "
+     "conspiracy charges, as reported by both The Verge and TechCrunch, and is accused by prosecutors of "
+     "committing fraud for personal gain?",
+     [(("The Verge", "TechCrunch"), 0), ((), 0)]),  # a mid-question attribution: the claim before it
+    ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
+     "article discusses the roles of Matt Huang and Gary Wang?",
+     [(("TechCrunch",), 0), (("Fortune",), 0)]),
+    ("Was there inconsistency between the TechCrunch report published on October 1, 2023, and the TechCrunch "
+     "report published on October 7, 2023?",
+     [(("TechCrunch",), 1), (("TechCrunch",), 1)]),
+    ("Which online betting platform provides a welcome bonus of up to $1000 in bonus bets for new customers' "
+     "first losses, runs NBA betting promotions, and is anticipated to extend the same sign-up offer to new "
+     "users in Vermont, as reported by both CBSSports.com and Sporting News?",
+     [(("CBSSports.com", "Sporting News"), 0)] * 3),
+    ("Which company, according to TechCrunch, reported $394 million in operating income in the third quarter?",
+     [(("TechCrunch",), 0)]),
+    ("How many drones were intercepted?", [((), 0)]),
+])
+def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_days(question, parts):
+    found = read(question)
+    assert [(p.outlets, len(p.days)) for p in found.parts] == parts
+    assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
+        question.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
+
+
+# Each sample question with paraphrases and spelling variants: the same reading.
+SAMPLES = [
+    ("number", "drone", [], [
+        "How many drones were intercepted?",
+        "How many drones did Russian air defences intercept?",
+        "How many drones did Russian air defenses intercept?",
+        "What number of drones were intercepted?",
+        "How many Ukrainian drones were downed by Russian air defence?",
+    ]),
+    ("number", "drone", ["Ryazan"], [
+        "How many drones were shot down over the Ryazan region?",
+        "How many drones came down over Ryazan?",
+        "Over the Ryazan region, how many drones were shot down?",
+        "How many of the drones were destroyed over Ryazan?",
+    ]),
+    ("number", "drone", ["Kharkiv"], [
+        "How many drones were intercepted over Kharkiv?",
+        "How many drones were intercepted over Kharkov?",
+    ]),
+    ("outlet", None, [], [
+        "Which outlet reported 55 drones?",
+        "Which news outlet reported that 55 drones were intercepted?",
+        "What newspaper reported the 55 drones?",
+    ]),
+    ("yes/no", None, [], [
+        "Were S-500 systems used against the drones?",
+        "Did Russia use S-500 systems against the drones?",
+    ]),
+    ("person", None, [], [
+        "Who is the mayor of Ryazan?",
+        "Who was the mayor of Ryazan?",
+    ]),
+]
+
+
+@pytest.mark.parametrize("kind, unit, tied, question",
+                         [(k, u, t, q) for k, u, t, qs in SAMPLES for q in qs], ids=lambda v: str(v)[:50])
+def test_paraphrases_and_spelling_variants_read_the_same(kind, unit, tied, question):
+    found = read(question)
+    assert (found.answer_type, found.unit) == (kind, unit)
+    tied_keys = [sorted(n.keys) for n in found.names if n.place]
+    expected = [sorted(read(f"How many drones over {t}?").names[0].keys) for t in tied]
+    assert tied_keys == expected
+
+
+def test_spelling_variants_give_the_same_words_and_name_keys():
+    assert read("Russian air defence in Kiev").terms == read("Russian air defense in Kyiv").terms
+    assert read("How many drones over Kiev?").names[0].keys == read("How many drones over Kyiv?").names[0].keys
+    assert read("What did the ministry organise?").terms == read("What did the ministry organize?").terms
+
+
+def test_the_attribute_asked_about_must_be_mentioned():
+    assert read("Who is the mayor of Ryazan?").attribute == "mayor"
+    assert read("What is the capital of France?").attribute == "capit"
+    assert read("Who won the World Cup?").attribute is None
+
+
+def test_a_follow_up_keeps_the_frame_of_the_question_before_and_adds_its_own_names():
+    first = "How many drones were intercepted?"
+    history = [Turn(question=first, answer="55 drones [1]", articles=("a1",), quotes=("55 drones were hit.",))]
+    found = read("And over Moscow?", history=history)
+    assert (found.answer_type, found.unit) == ("number", "drone")
+    assert [(n.text, n.place) for n in found.names] == [("Moscow", True)]
+    assert found.text == f"{first} And over Moscow?" and found.asked == "And over Moscow?"
+    assert found.said == ("55 drones were hit.",) and found.prior_articles == ("a1",)
+    # a turn without quotes (an API client sending text): its sentences, markers removed
+    plain = read("And over Moscow?", history=[Turn(question=first, answer="Fifty. [1] Then more. [2]")])
+    assert plain.said == ("Fifty.", "Then more.")
+    # not a follow-up: read on its own
+    assert read("Who won the World Cup?", history=history).text == "Who won the World Cup?"
