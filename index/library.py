@@ -162,7 +162,7 @@ class Library:
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article (without bodies), newest first, then by title."""
         records = self.store.list_articles()
-        return sorted(records, key=lambda r: (-(r.published_ts or 0), r.title.lower()))
+        return sorted(records, key=lambda r: (-(r.published_ts or 0), r.display_title.lower()))
 
     def article(self, article_id: str) -> ArticleRecord:
         return self.store.get_article(article_id)
@@ -294,7 +294,7 @@ class Library:
                 setattr(report, status, getattr(report, status) + 1)
                 report.duplicates += len(arts) - 1
                 writes.append(_Write(first, [_origin(a) for a in arts], None))
-                report.articles.append({"id": aid, "title": first.title, "status": status})
+                report.articles.append({"id": aid, "title": first.display_title, "status": status})
                 continue
             primary_key = existing.keys[0] if existing.keys else None
             primary = next((a for a in arts if a.key == primary_key), None)
@@ -304,7 +304,7 @@ class Library:
                 writes.append(_Write(primary, origins + [_origin(a) for a in fresh], existing))
                 report.updated += 1
                 report.unchanged += len(arts) - 1 - len(fresh)
-                report.articles.append({"id": aid, "title": primary.title, "status": "updated"})
+                report.articles.append({"id": aid, "title": primary.display_title, "status": "updated"})
             else:
                 if fresh:
                     records[aid] = self.store.update_origins(
@@ -312,7 +312,7 @@ class Library:
                 report.unchanged += len(arts) - len(fresh)
                 report.duplicates += len(fresh)
                 status = "duplicate" if fresh else "unchanged"
-                report.articles.append({"id": aid, "title": existing.title, "status": status})
+                report.articles.append({"id": aid, "title": existing.display_title, "status": status})
                 for article in fresh:  # a rewrite moves its keys itself, once committed
                     self._move_key(article.key, aid, owner, records)
         return writes
@@ -337,7 +337,7 @@ class Library:
                 for c in self.chunker.chunk(article.body, header)]
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
-                                         body=article.body, **article.metadata())
+                                         body=article.body, lead=article.lead, **article.metadata())
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
@@ -368,7 +368,7 @@ class Library:
                 done_articles += 1
                 done_chunks += n
                 if progress:
-                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.title))
+                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.display_title))
             pending = []
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
@@ -376,6 +376,7 @@ class Library:
         for aid, record in list(records.items()):
             if record is None:
                 continue
+            record_title = record.display_title
             for origin in list(record.origins):
                 path = Path(origin["path"])
                 if (origin["key"] not in seen and str(path) not in failed_paths
@@ -383,6 +384,7 @@ class Library:
                     record = self._drop_key(record, origin["key"])
                     if record is None:
                         report.removed += 1
-                        report.articles.append({"id": aid, "title": origin["title"], "status": "removed"})
+                        report.articles.append({"id": aid, "title": origin["title"] or record_title,
+                                                "status": "removed"})
                         break
             records[aid] = record

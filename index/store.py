@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from index.articles import date_timestamp
+from index.articles import date_timestamp, display_title
 from index.errors import ConfigError, NewsragError, NotFoundError, StoreError, StoreUnavailableError
 from index.settings import IndexSettings
 
@@ -37,7 +37,8 @@ class ArticleRecord:
 
     id: str
     version: str
-    title: str
+    title: str | None = None  # None when the article names none
+    lead: str | None = None  # the opening of its first sentence (names an untitled article)
     source: str | None = None
     published_at: str | None = None
     author: str | None = None
@@ -53,6 +54,11 @@ class ArticleRecord:
         return date_timestamp(self.published_at)
 
     @property
+    def display_title(self) -> str:
+        """The title, or ``Untitled — "lead …"``: never a file name."""
+        return display_title(self.title, self.lead)
+
+    @property
     def sources(self) -> list[str]:
         """Every outlet that published this text, primary first."""
         names = [self.source] + [o.get("source") for o in self.origins]
@@ -66,6 +72,7 @@ class ArticleRecord:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
+        data["display_title"] = self.display_title
         if not with_body:
             data.pop("body")
         return data
@@ -81,7 +88,7 @@ class ArticleRecord:
 
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
-        fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
+        fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
