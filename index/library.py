@@ -25,6 +25,7 @@ from functools import cached_property
 from pathlib import Path
 
 from index.articles import Article, InputError, expand_paths, load_file
+from index.browse import ArticlePage, ArticleQuery, Listing
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.errors import ConfigError
@@ -41,7 +42,8 @@ class Progress:
     articles_total: int
     chunks_done: int
     chunks_total: int
-    current: str = ""
+    current: str = ""  # the article just written
+    path: str = ""  # the file it came from
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Library:
         self._catalog: Catalog | None = None
         self._catalog_at = 0.0
         self._catalog_lock = threading.Lock()
+        self._listing: tuple[str, Listing] | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -164,6 +167,18 @@ class Library:
         records = self.store.list_articles()
         return sorted(records, key=lambda r: (-(r.published_ts or 0), r.display_title.lower()))
 
+    def listing(self) -> Listing:
+        """The catalog sorted and keyed for browsing, rebuilt only when the catalog changes."""
+        catalog = self.catalog()
+        with self._catalog_lock:
+            if self._listing is None or self._listing[0] != catalog.fingerprint:
+                self._listing = (catalog.fingerprint, Listing(catalog.articles.values()))
+            return self._listing[1]
+
+    def browse(self, query: ArticleQuery) -> ArticlePage:
+        """One page of the articles matching ``query`` (see ``index.browse``)."""
+        return self.listing().page(query)
+
     def article(self, article_id: str) -> ArticleRecord:
         return self.store.get_article(article_id)
 
@@ -189,11 +204,18 @@ class Library:
         return self._run([folder], progress=progress, mirror=folder.resolve())
 
     def remove(self, article_id: str) -> ArticleRecord:
+        return self.remove_many([article_id])[0]
+
+    def remove_many(self, article_ids: Iterable[str]) -> list[ArticleRecord]:
+        """Remove articles and their chunks under one lock, with one update of the BM25 index; an
+        unknown id fails before anything is removed."""
+        ids = list(dict.fromkeys(article_ids))
         with self._ingest_lock():
-            record = self.store.get_article(article_id)
-            self.store.delete_article(article_id)
+            records = [self.store.get_article(a) for a in ids]
+            for record in records:
+                self.store.delete_article(record.id)
         self.lexical.ensure(self.catalog(fresh=True).fingerprint)
-        return record
+        return records
 
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""
@@ -368,7 +390,8 @@ class Library:
                 done_articles += 1
                 done_chunks += n
                 if progress:
-                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.display_title))
+                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.display_title,
+                                      done.article.path))
             pending = []
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],

@@ -81,17 +81,21 @@ def check(uploads: Sequence[Upload], *, max_files: int, max_bytes: int) -> None:
             raise too_large(upload.name, len(upload.data), max_bytes)
 
 
+def stored_path(library: Library, upload: Upload) -> Path:
+    """Where an upload is kept: ``<home>/uploads/<content hash>/<name>``."""
+    digest = hashlib.sha256(upload.data).hexdigest()[:16]
+    return library.settings.home / "uploads" / digest / safe_name(upload.name)
+
+
 def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
            progress: Callable[[Progress], None] | None = None) -> IngestReport:
     """Check, keep and ingest uploaded files; bad contents are reported per file, never fatal."""
     max_bytes = library.settings.max_file_bytes
     check(uploads, max_files=max_files, max_bytes=max_bytes)
-    root = library.settings.home / "uploads"
     paths: list[Path] = []
     labels: dict[str, str] = {}
     for upload in uploads:
-        digest = hashlib.sha256(upload.data).hexdigest()[:16]
-        path = root / digest / safe_name(upload.name)
+        path = stored_path(library, upload)
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".part")
@@ -108,3 +112,26 @@ def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
                 report.failures[i] = name + failure[len(stored):]
                 break
     return report
+
+
+def file_results(library: Library, uploads: Sequence[Upload], report: IngestReport) -> list[dict]:
+    """What became of each uploaded file: ``{name, status, articles, detail}``; status is
+    "failed" (detail: the reasons), "empty" (no article in it), or that of its articles ("added",
+    "updated", "unchanged", "duplicate"; "mixed" when they differ; detail: its bad records)."""
+    by_path: dict[str, list] = {}
+    for record in library.catalog(fresh=True).articles.values():
+        for origin in record.origins:
+            by_path.setdefault(str(Path(origin["path"]).resolve()), []).append(record)
+    statuses = {a["id"]: a["status"] for a in report.articles}
+    results = []
+    for upload in uploads:
+        failures = [f[len(upload.name) + 2:] for f in report.failures if f.startswith(upload.name + ":")]
+        records = by_path.get(str(stored_path(library, upload).resolve()), [])
+        found = sorted({statuses.get(r.id, "unchanged") for r in records})
+        if not records:
+            status = "failed" if failures else "empty"
+        else:
+            status = found[0] if len(found) == 1 else "mixed"
+        results.append({"name": upload.name, "status": status, "articles": len(records),
+                        "chunks": sum(r.n_chunks for r in records), "detail": failures})
+    return results
