@@ -102,12 +102,17 @@ def base_url(request: gr.Request | None) -> str | None:
     return str(inner.base_url) if inner is not None and hasattr(inner, "base_url") else None
 
 
+def content_of(message: dict | None) -> str:
+    """A chat message's content as one string (Gradio hands it back as a list of parts)."""
+    content = (message or {}).get("content") or ""
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
 def question_of(message: dict | None) -> str:
     """The question a user message shows (its content is the escaped question)."""
-    content = (message or {}).get("content") or ""
-    if isinstance(content, list):  # Gradio may hand content back as parts
-        content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return html.unescape(str(content)).strip()
+    return html.unescape(content_of(message)).strip()
 
 
 def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr.Blocks:
@@ -178,9 +183,9 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
 
     def stop(shown, pending):
         """Stopped: the partial answer stays, marked; the question goes back into the box."""
-        shown = list(shown or [])
-        if shown and shown[-1].get("role") == "assistant":
-            content = str(shown[-1].get("content") or "")
+        shown = [{"role": m.get("role"), "content": content_of(m)} for m in shown or []]
+        if shown and shown[-1]["role"] == "assistant":
+            content = shown[-1]["content"]
             note = '<div class="nr-stopped">Stopped. Regenerate, or edit the question and ask again.</div>'
             if "nr-streaming" in content and content.endswith("</div>"):
                 shown[-1] = {"role": "assistant", "content": content[:-len("</div>")] + note + "</div>"}
@@ -252,8 +257,10 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
             gr.HTML('<p class="nr-side-note">Conversations are kept in this browser only.</p>', js_on_load=None)
         with gr.Row(elem_id="nr-header"):
             gr.HTML('<div class="nr-brand"><h1>newsrag</h1><p>Ask the news articles. Every sentence is '
-                    'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None)
-            mode_badge = gr.HTML(mode_html(default_mode) + login, elem_id="nr-mode", js_on_load=None)
+                    'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None,
+                    min_width=300, scale=3)
+            mode_badge = gr.HTML(mode_html(default_mode) + login, elem_id="nr-mode", js_on_load=None,
+                                 min_width=260, scale=2)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="nr-chat-row"):
                 with gr.Column(scale=3, min_width=320, elem_id="nr-chat-col"):

@@ -115,10 +115,9 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
         except NewsragError as exc:
             raise gr.Error(str(exc)) from exc
         chunks = sum(r.n_chunks for r in removed)
-        if len(removed) == 1:
-            text = f"Removed “{removed[0].display_title}” ({chunks} passages)."
-        else:
-            text = f"Removed {len(removed)} articles ({chunks} passages)."
+        passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
+        what = f"“{removed[0].display_title}”" if len(removed) == 1 else f"{len(removed)} articles"
+        text = f"Removed {what} ({passages})."
         return library_view.report_html(text)
 
     with gr.Tab("Library", id="library") as tab:
@@ -142,14 +141,15 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
                                elem_id="nr-lib-until", max_lines=1)
             sort = gr.Dropdown(choices=[("Newest first", "newest"), ("Oldest first", "oldest"),
                                         ("Title A–Z", "title")], value="newest", label="Order", scale=1,
-                               min_width=140, elem_id="nr-lib-sort")
+                               min_width=170, elem_id="nr-lib-sort")
         table = gr.HTML(elem_id="nr-articles", js_on_load=library_view.SELECTION_JS)
-        with gr.Row(elem_id="nr-lib-pager", equal_height=True):
-            prev_btn = gr.Button("‹ Previous", size="sm", elem_id="nr-prev", interactive=False, min_width=100)
-            pager = gr.HTML(elem_id="nr-pager", js_on_load=None)
-            next_btn = gr.Button("Next ›", size="sm", elem_id="nr-next", interactive=False, min_width=100)
-            remove_btn = gr.Button("Remove selected", size="sm", variant="stop", elem_id="nr-remove",
-                                   min_width=140)
+        with gr.Row(elem_id="nr-lib-pager", equal_height=False):
+            prev_btn = gr.Button("‹ Previous", size="sm", elem_id="nr-prev", interactive=False, scale=0,
+                                 min_width=110)
+            pager = gr.HTML(elem_id="nr-pager", js_on_load=None, min_width=180)
+            next_btn = gr.Button("Next ›", size="sm", elem_id="nr-next", interactive=False, scale=0, min_width=90)
+            remove_btn = gr.Button("Remove selected", size="sm", variant="stop", elem_id="nr-remove", scale=0,
+                                   min_width=150)
         report = gr.HTML(elem_id="nr-report", js_on_load=None)
         offset = gr.State(0)
         selected = gr.Textbox(visible=False)

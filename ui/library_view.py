@@ -49,7 +49,8 @@ def table_html(page: ArticlePage) -> str:
             f'<div class="nr-id">{esc(r.id)}</div></td>'
             f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
             f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
-            f'<td class="nr-c-chunks">{r.n_chunks}</td></tr>')
+            f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
+            "</span></td></tr>")
     return ('<div class="nr-lib"><table class="nr-table"><thead><tr>'
             '<th class="nr-c-pick"><input type="checkbox" class="nr-pick-all" aria-label="Select every article '
             'on this page"></th><th>Title <span class="nr-picked"></span></th><th>Outlet</th><th>Date</th>'

@@ -114,6 +114,16 @@ def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
     return report
 
 
+def _where(rest: str) -> str:
+    """":7: reason" -> "line 7: reason", "#3: reason" -> "record 3: reason", ": reason" -> "reason"."""
+    head, _, reason = rest.partition(": ")
+    if head.startswith(":") and head[1:].isdigit():
+        return f"line {head[1:]}: {reason}"
+    if head.startswith("#") and head[1:].isdigit():
+        return f"record {head[1:]}: {reason}"
+    return rest.lstrip(": ")
+
+
 def file_results(library: Library, uploads: Sequence[Upload], report: IngestReport) -> list[dict]:
     """What became of each uploaded file: ``{name, status, articles, detail}``; status is
     "failed" (detail: the reasons), "empty" (no article in it), or that of its articles ("added",
@@ -125,7 +135,8 @@ def file_results(library: Library, uploads: Sequence[Upload], report: IngestRepo
     statuses = {a["id"]: a["status"] for a in report.articles}
     results = []
     for upload in uploads:
-        failures = [f[len(upload.name) + 2:] for f in report.failures if f.startswith(upload.name + ":")]
+        failures = [_where(f[len(upload.name):]) for f in report.failures
+                    if f.startswith((upload.name + ":", upload.name + "#"))]
         records = by_path.get(str(stored_path(library, upload).resolve()), [])
         found = sorted({statuses.get(r.id, "unchanged") for r in records})
         if not records:
