@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -115,10 +116,14 @@ class Library:
     """Everything that reads or writes the index goes through one of these."""
 
     def __init__(self, settings: IndexSettings, *, embedder: Embedder | None = None,
-                 check_every: float = 2.0):
+                 check_every: float | None = None):
         self.settings = settings
         self._embedder = embedder
-        self.check_every = check_every  # seconds between checks for writes by other processes
+        # Seconds between full re-reads of the catalog when no write was signalled. Writers on this
+        # data directory signal theirs through a marker file (``mark_changed``), so the catalog is
+        # re-read at once after them; other writers of a Chroma server cannot, hence the shorter default.
+        self.check_every = (2.0 if settings.chroma_url else 60.0) if check_every is None else check_every
+        self._catalog_token: str | None = None
         self._catalog: Catalog | None = None
         self._catalog_at = 0.0
         self._catalog_lock = threading.Lock()
@@ -145,16 +150,35 @@ class Library:
     # ------------------------------------------------------------------------------- reading
 
     def catalog(self, *, fresh: bool = False) -> Catalog:
-        """The committed articles, re-read from the store at most every ``check_every`` seconds."""
+        """The committed articles, re-read from the store after a signalled write (by any process
+        on this data directory) or at most every ``check_every`` seconds."""
         with self._catalog_lock:
-            now = time.monotonic()
-            if fresh or self._catalog is None or now - self._catalog_at >= self.check_every:
+            token = self._marker_token()
+            if (fresh or self._catalog is None or token != self._catalog_token
+                    or time.monotonic() - self._catalog_at >= self.check_every):
                 records = self.store.list_articles()
                 current = fingerprint(records)
                 if self._catalog is None or self._catalog.fingerprint != current:
                     self._catalog = Catalog(current, {r.id: r for r in records})
-                self._catalog_at = now
+                self._catalog_at, self._catalog_token = time.monotonic(), token
             return self._catalog
+
+    @property
+    def _marker(self) -> Path:
+        return self.settings.home / f"changed-{self.settings.collection}"
+
+    def _marker_token(self) -> str | None:
+        try:
+            return self._marker.read_text()
+        except OSError:
+            return None
+
+    def mark_changed(self) -> None:
+        """Tell every reader of this data directory that the catalog changed (after a commit)."""
+        with contextlib.suppress(OSError):  # readers then notice within check_every
+            partial = self._marker.with_name(self._marker.name + ".part")
+            partial.write_text(f"{time.time_ns()}-{os.getpid()}")
+            partial.replace(self._marker)
 
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
         """The catalog and a BM25 index built from the same store content."""
@@ -214,6 +238,7 @@ class Library:
             records = [self.store.get_article(a) for a in ids]
             for record in records:
                 self.store.delete_article(record.id)
+            self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True).fingerprint)
         return records
 
@@ -296,6 +321,7 @@ class Library:
             self._write(writes, records, report, progress)
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+            self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True).fingerprint)
         report.seconds = time.perf_counter() - started
         return report
@@ -393,6 +419,7 @@ class Library:
                     progress(Progress(done_articles, len(writes), done_chunks, total, done.record.display_title,
                                       done.article.path))
             pending = []
+            self.mark_changed()  # readers see a long ingest grow, batch by batch
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
                records: dict[str, ArticleRecord | None], report: IngestReport) -> None:

@@ -254,18 +254,28 @@ class Store:
 
     def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
         """Chunks first, then the article row that commits them."""
+        self.write_articles([(record, chunks, embeddings)])
+
+    def write_articles(self, items: Sequence[tuple[ArticleRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
+        """Several articles in as few round trips as the store allows: every chunk first, then the
+        article rows that commit them (a crash in between leaves only orphans to sweep)."""
         import numpy as np
 
+        chunks = [c for _, part, _ in items for c in part]
+        vectors = [v for _, _, found in items for v in found.tolist()]
+        rows = []
+        for record, _, found in items:
+            mean = found.mean(axis=0)
+            rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
             for lo in range(0, len(chunks), self.max_batch):
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                   metadatas=[c._metadata() for c in part],
-                                   embeddings=embeddings[lo:lo + len(part)].tolist())
-            mean = embeddings.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            self.articles.upsert(ids=[record.id], documents=[record.body or ""],
-                                 metadatas=[record._metadata()], embeddings=[mean.tolist()])
+                                   metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
+            for lo in range(0, len(rows), self.max_batch):
+                part = rows[lo:lo + self.max_batch]
+                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
+                                     metadatas=[r._metadata() for r, _ in part], embeddings=[v for _, v in part])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))

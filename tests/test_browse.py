@@ -72,3 +72,22 @@ def test_bad_queries_are_refused_with_the_value_and_the_fix(options, message):
     with pytest.raises(ConfigError) as caught:
         ArticleQuery.of(**options)
     assert str(caught.value) == message
+
+
+def test_a_write_by_another_process_is_seen_at_once_and_nothing_is_reread_otherwise(library, tmp_path):
+    from index.library import Library
+
+    reader = Library(library.settings, embedder=library.embedder, check_every=3600)
+    assert len(reader.listing()) == 0
+    reads = []
+    original = reader.store.list_articles
+    reader.store.list_articles = lambda: reads.append(1) or original()
+    for _ in range(3):
+        assert len(reader.listing()) == 0
+    assert reads == []  # no write signalled: the cached catalog serves
+    (tmp_path / "a.md").write_text("# Harbour reopens\n\nThe harbour reopened on Sunday.\n")
+    library.ingest([tmp_path / "a.md"])  # another Library: another process, as far as the reader knows
+    assert [r.display_title for r in reader.browse(ArticleQuery()).articles] == ["Harbour reopens"]
+    assert reads == [1]
+    library.remove_many([r.id for r in library.articles()])
+    assert reader.browse(ArticleQuery()).total == 0 and reads == [1, 1]

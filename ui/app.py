@@ -235,7 +235,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
     def delete(stored, request: gr.Request):
         return (*view(convs.delete(stored), request), gr.update(visible=False))
 
-    login = '<a class="nr-logout" href="logout">Log out</a>' if serve.auth else ""
+    # only this browser's session: the login may be shared by several people
+    login = '<a class="nr-logout" href="logout?all_session=false">Log out</a>' if serve.auth else ""
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
         stored_state = gr.BrowserState({"v": convs.VERSION, "conversations": []},
                                        storage_key="newsrag-conversation", secret=secret)

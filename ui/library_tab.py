@@ -156,16 +156,18 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
 
     filters = [q, outlet, since, until, sort]
     shown = [table, pager, stats, outlet, offset, prev_btn, next_btn]
-    refresh = {"fn": listing, "inputs": [*filters, offset], "outputs": shown, **PRIVATE}
+    # browsing is a few milliseconds of work: straight calls, not through the queue
+    quick = {"queue": False, **PRIVATE}
+    refresh = {"fn": listing, "inputs": [*filters, offset], "outputs": shown, **quick}
     tab.select(**refresh)
-    q.input(first_page, filters, shown, trigger_mode="always_last", **PRIVATE)
+    q.input(first_page, filters, shown, trigger_mode="always_last", **quick)
     for box in (since, until):
-        box.submit(first_page, filters, shown, **PRIVATE)
-        box.blur(first_page, filters, shown, **PRIVATE)
+        box.submit(first_page, filters, shown, **quick)
+        box.blur(first_page, filters, shown, **quick)
     for pick in (outlet, sort):
-        pick.input(first_page, filters, shown, **PRIVATE)
-    prev_btn.click(turn(-1), [*filters, offset], shown, **PRIVATE)
-    next_btn.click(turn(+1), [*filters, offset], shown, **PRIVATE)
+        pick.input(first_page, filters, shown, **quick)
+    prev_btn.click(turn(-1), [*filters, offset], shown, **quick)
+    next_btn.click(turn(+1), [*filters, offset], shown, **quick)
     ingest_btn.click(ingest, files, [status, files], concurrency_limit=1, concurrency_id="library",
                      **PRIVATE).then(**refresh).then(
         lambda: gr.update(choices=outlet_choices()), None, chat_outlets, **PRIVATE)
