@@ -53,7 +53,7 @@ def _card(c: Mapping, passage: Mapping | None, disputes: list[str]) -> str:
     href = article_href(c["article_id"], c["start"], c["end"])
     also = "".join(f"<li>{esc(a['title'])} — {esc(a.get('source') or 'outlet unknown')}</li>"
                    for a in c.get("also") or ())
-    tags = "".join(f'<span class="nr-tag">{esc(t)}</span>' for t in disputes)
+    tags = "".join(f' <span class="nr-tag">{esc(t)}</span>' for t in disputes)
     return (f'<article class="nr-card" id="nr-source-{n}"><header><span class="nr-n">[{n}]</span> '
             f"{link(href, esc(c['title']), cls='nr-title')}</header>"
             f'<div class="nr-meta">{esc(outlets(c))} · {esc(when(c.get("published_at")))}{tags}</div>'
