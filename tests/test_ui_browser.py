@@ -504,7 +504,7 @@ def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_remov
     path = tmp_path / "marsaxlokk-market.txt"
     path.write_text(LONG_ARTICLE)
     assert upload(page, [path]).startswith("marsaxlokk-market.txt added · 1 article, ")
-    assert 'Untitled — "Item 0 of the council agenda concerned …"' in page.inner_text("#nr-articles")
+    assert 'Untitled — "Item 0 of the council agenda concerned street …"' in page.inner_text("#nr-articles")
     assert "Articles\n3" in page.inner_text("#nr-stats")
 
     page.click("button[role=tab]:has-text('Chat')")
@@ -516,8 +516,8 @@ def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_remov
     assert article.evaluate("window.scrollY") > 500 and in_viewport(article, "mark#hl")
 
     library_tab(page)
-    assert remove_ticked(page, ['Untitled — "Item 0 of the council agenda concerned …"']).startswith(
-        'Removed “Untitled — "Item 0 of the council agenda concerned …"” (')
+    assert remove_ticked(page, ['Untitled — "Item 0 of the council agenda concerned street …"']).startswith(
+        'Removed “Untitled — "Item 0 of the council agenda concerned street …"” (')
     assert "Item 0 of the council" not in page.inner_text("#nr-articles")
 
 

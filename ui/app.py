@@ -145,13 +145,14 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
     def respond(question, stored, mode, top_k, outlets, since, until, request: gr.Request):
         question = (question or "").strip()
         if not question:
+            yield *[gr.skip()] * 6, *idle()
             raise gr.Error("Type a question about the articles first.")
         state = convs.load(stored)
         found = convs.exchanges(state)
         shown = views.messages(found) + [
             {"role": "user", "content": views.question_html(question)},
             {"role": "assistant", "content": views.partial_html("")}]
-        yield shown, *[gr.skip()] * 5
+        yield shown, *[gr.skip()] * 7
         try:
             filters = make_filters(sources=outlets or None, since=since, until=until)
             history = [Turn.of({**e["answer"], "question": e["question"]}) for e in found[-HISTORY_TURNS:]]
@@ -161,7 +162,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                 if event.kind == "delta":
                     text += event.text
                     shown[-1] = {"role": "assistant", "content": views.partial_html(text)}
-                    yield shown, *[gr.skip()] * 5
+                    yield shown, *[gr.skip()] * 7
                 elif event.kind == "answer":
                     answer = event.answer
         except Exception as exc:  # ours, or a bug: say so in the chat, keep serving
@@ -169,16 +170,17 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                 log.exception("answering %r failed", question)
             message = for_people(exc)
             shown[-1] = {"role": "assistant", "content": views.error_html(message)}
-            yield shown, *[gr.skip()] * 5
+            yield shown, *[gr.skip()] * 5, *idle()
             raise gr.Error(message) from exc
         exchange = {"question": question, "answer": answer.to_dict(), "passages": passages_for(pipeline, answer)}
-        yield view(convs.append(state, exchange), request)
+        yield *view(convs.append(state, exchange), request), *idle()
 
     def take(question):
         """The question leaves the box for the answer to come (the box is free for the next one)."""
         return (question or "").strip(), "", gr.update(visible=False), gr.update(visible=True)
 
-    def finish():
+    def idle():
+        """Ask shown, Stop hidden: nothing is being answered."""
         return gr.update(visible=True), gr.update(visible=False)
 
     def stop(shown, pending):
@@ -302,23 +304,22 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         demo.load(restore, [stored_state], [*shown_outputs, outlets], **PRIVATE)
         settings_inputs = [stored_state, mode, top_k, outlets, since, until]
         busy = [ask_btn, stop_btn]
+        answer_it = {"fn": respond, "inputs": [pending, *settings_inputs], "outputs": [*shown_outputs, *busy],
+                     **PRIVATE}
         answering = []
         for trigger in (question.submit, ask_btn.click):
             answering.append(trigger(take, question, [pending, question, *busy], queue=False, **PRIVATE)
-                             .then(respond, [pending, *settings_inputs], shown_outputs, **PRIVATE))
+                             .then(**answer_it))
         for btn, text in zip(example_btns, serve.examples, strict=True):
             answering.append(btn.click(lambda text=text: take(text), None, [pending, question, *busy],
-                                       queue=False, **PRIVATE)
-                             .then(respond, [pending, *settings_inputs], shown_outputs, **PRIVATE))
+                                       queue=False, **PRIVATE).then(**answer_it))
         answering.append(chatbot.retry(regenerate, [chatbot, stored_state], [pending, stored_state, *busy],
-                                       queue=False, **PRIVATE)
-                         .then(respond, [pending, *settings_inputs], shown_outputs, **PRIVATE))
-        answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False, **PRIVATE)
-                         .then(respond, [pending, *settings_inputs], shown_outputs, **PRIVATE))
-        for event in answering:
-            event.then(finish, None, busy, queue=False, **PRIVATE)
-        stop_btn.click(stop, [chatbot, pending], [chatbot, question, *busy], cancels=answering, queue=False,
-                       **PRIVATE)
+                                       queue=False, **PRIVATE).then(**answer_it))
+        answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False,
+                                      **PRIVATE).then(**answer_it))
+        # cancel first; once the answer can no longer write, mark what it had written as stopped
+        stop_btn.click(None, None, None, cancels=answering, queue=False, **PRIVATE).then(
+            stop, [chatbot, pending], [chatbot, question, *busy], queue=False, **PRIVATE)
         chatbot.select(show_sources, [stored_state], sources_panel, queue=False, **PRIVATE)
         new_btn.click(new_conversation, [stored_state], shown_outputs, queue=False, **PRIVATE)
         conversation_list.input(switch, [conversation_list, stored_state], shown_outputs, queue=False, **PRIVATE)

@@ -9,6 +9,7 @@ uploads go through ``ui.uploads``, shared with ``POST /api/articles``.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from ui.settings import ServeSettings
 PAGE_SIZE = 50
 PRIVATE = {"api_visibility": "private"}
 ALL_OUTLETS = ""
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
@@ -34,7 +36,8 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
     max_mb = library.settings.max_file_mb
 
     def listing(q, outlet, since, until, sort, offset):
-        """Table, pager, statistics, outlet choices and the offset actually shown."""
+        """Table, pager, statistics, outlet choices, the offset actually shown, the Previous and
+        Next buttons."""
         try:
             query = ArticleQuery.of(q=q, sources=[outlet] if outlet else None, since=since, until=until,
                                     sort=sort, offset=max(0, int(offset or 0)), limit=PAGE_SIZE)
@@ -46,8 +49,7 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
             outlets = library.listing().outlets
             stats = library_view.stats_html(library.stats(), len(outlets))
         except NewsragError as exc:
-            return (library_view.report_html(str(exc), failed=True), "", gr.skip(), gr.skip(), gr.skip(),
-                    gr.skip(), gr.skip())
+            return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 5)
         pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
         return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
                 page.query.offset, gr.update(interactive=page.query.offset > 0),
@@ -55,6 +57,13 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
 
     def first_page(q, outlet, since, until, sort):
         return listing(q, outlet, since, until, sort, 0)
+
+    def typed_date(q, outlet, since, until, sort):
+        """Filter as a date is typed, once each box is empty or holds a whole YYYY-MM-DD (Enter
+        filters at once, and says what is wrong with a bad date)."""
+        if not all(DAY.fullmatch(d or "") or not (d or "").strip() for d in (since, until)):
+            return (gr.skip(),) * 7
+        return first_page(q, outlet, since, until, sort)
 
     def turn(step: int):
         def move(q, outlet, since, until, sort, offset):
@@ -163,7 +172,7 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
     q.input(first_page, filters, shown, trigger_mode="always_last", **quick)
     for box in (since, until):
         box.submit(first_page, filters, shown, **quick)
-        box.blur(first_page, filters, shown, **quick)
+        box.input(typed_date, filters, shown, trigger_mode="always_last", **quick)
     for pick in (outlet, sort):
         pick.input(first_page, filters, shown, **quick)
     prev_btn.click(turn(-1), [*filters, offset], shown, **quick)
