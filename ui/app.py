@@ -26,6 +26,7 @@ from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
 from ui import conversations as convs
 from ui import export, library_tab, sources, views
+from ui.markup import user_error
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.ui")
@@ -146,7 +147,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         question = (question or "").strip()
         if not question:
             yield *[gr.skip()] * 6, *idle()
-            raise gr.Error("Type a question about the articles first.")
+            raise user_error("Type a question about the articles first.")
         state = convs.load(stored)
         found = convs.exchanges(state)
         shown = views.messages(found) + [
@@ -171,7 +172,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
             message = for_people(exc)
             shown[-1] = {"role": "assistant", "content": views.error_html(message)}
             yield shown, *[gr.skip()] * 5, *idle()
-            raise gr.Error(message) from exc
+            raise user_error(message) from exc
         exchange = {"question": question, "answer": answer.to_dict(), "passages": passages_for(pipeline, answer)}
         yield *view(convs.append(state, exchange), request), *idle()
 
@@ -199,7 +200,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         shown = list(shown or [])
         at = next((i for i in range(min(index, len(shown) - 1), -1, -1) if shown[i].get("role") == "user"), None)
         if at is None:
-            raise gr.Error("There is no question to regenerate.")
+            raise user_error("There is no question to regenerate.")
         state, _ = convs.truncate(stored, at // 2)
         return question_of(shown[at]), state, gr.update(visible=False), gr.update(visible=True)
 
@@ -226,13 +227,13 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         try:
             return view(convs.select(stored, conversation_id), request)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
 
     def rename(title, stored, request: gr.Request):
         try:
             return view(convs.rename(stored, title), request)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
 
     def delete(stored, request: gr.Request):
         return (*view(convs.delete(stored), request), gr.update(visible=False))

@@ -21,6 +21,7 @@ from index.browse import ArticleQuery
 from index.errors import NewsragError
 from index.library import Library
 from ui import library_view, uploads
+from ui.markup import user_error
 from ui.settings import ServeSettings
 
 PAGE_SIZE = 50
@@ -77,17 +78,20 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
                      for p in paths or []]
             uploads.check(files, max_files=serve.max_upload_files, max_bytes=library.settings.max_file_bytes)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
         names = [f.name for f in files]
-        owner = {str(uploads.stored_path(library, f).resolve()): f.name for f in files}
+        kept = uploads.keep(library, files)
+        owner = {str(k.path.resolve()): k.name for k in kept}
         events: queue.Queue = queue.Queue()
 
         def work():
             try:
-                events.put(("done", uploads.ingest(library, files, max_files=serve.max_upload_files,
-                                                   progress=lambda p: events.put(("progress", p)))))
+                done = uploads.ingest_kept(library, kept, progress=lambda p: events.put(("progress", p)))
+                events.put(("done", done))
             except Exception as exc:  # reported below; the thread must always say it ended
                 events.put(("failed", exc))
+            finally:  # the files that failed, or came to nothing, are not kept
+                uploads.discard_unreferenced(library, [k.path for k in kept])
 
         threading.Thread(target=work, name="newsrag-upload", daemon=True).start()
         latest, written = None, {}
@@ -107,10 +111,10 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
                 message = str(value) if isinstance(value, NewsragError) else \
                     f"The upload failed ({type(value).__name__}: {value}); the server log has the details."
                 yield library_view.report_html(message, failed=True), gr.skip()
-                raise gr.Error(message)
-            report = value
-            results = uploads.file_results(library, files, report)
-            yield library_view.upload_html(names, results=results, summary=report.summary()), None
+                raise user_error(message)
+            report, results = value
+            chunks = {r.id: r.n_chunks for r in library.catalog().articles.values()}
+            yield library_view.upload_html(names, results=results, chunks=chunks, summary=report.summary()), None
             return
 
     def remove(selected):
@@ -118,11 +122,12 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
             return gr.skip()
         ids = (selected or "").split()
         if not ids:
-            raise gr.Error("Tick the articles to remove first (the boxes at the start of each row).")
+            raise user_error("Tick the articles to remove first (the boxes at the start of each row).")
         try:
             removed = library.remove_many(ids)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
+        uploads.discard_unreferenced(library, [p for r in removed for p in uploads.origin_paths(library, r)])
         chunks = sum(r.n_chunks for r in removed)
         passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
         what = f"“{removed[0].display_title}”" if len(removed) == 1 else f"{len(removed)} articles"

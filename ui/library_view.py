@@ -85,32 +85,53 @@ def report_html(text: str, *, failed: bool = False, lines: Sequence[str] = ()) -
 
 
 _DONE = {"added": "added", "updated": "updated", "unchanged": "unchanged (already indexed)",
-         "duplicate": "already indexed under another name", "mixed": "indexed", "empty": "no article in it"}
+         "duplicate": "already indexed under another name"}
+
+
+def _where(failure: str, name: str) -> str:
+    """"name:7: reason" -> "line 7: reason", "name#3: reason" -> "record 3: reason",
+    "name: reason" -> "reason"."""
+    rest = failure[len(name):] if failure.startswith(name) else failure
+    head, _, reason = rest.partition(": ")
+    if head.startswith(":") and head[1:].isdigit():
+        return f"line {head[1:]}: {reason}"
+    if head.startswith("#") and head[1:].isdigit():
+        return f"record {head[1:]}: {reason}"
+    return rest.lstrip(": ")
+
+
+def _result(result: Mapping, chunks: Mapping[str, int]) -> tuple[str, str]:
+    """The state line and style of a finished file (``ui.uploads.ingest_kept``'s result)."""
+    name, articles = result["file"], result["articles"]
+    failures = [_where(f, name) for f in result["failures"]]
+    if not articles:
+        return ("failed: " + "; ".join(failures), "failed") if failures else ("no article in it", "empty")
+    statuses = sorted({a["status"] for a in articles})
+    n, passages = len(articles), sum(chunks.get(a["id"], 0) for a in articles)
+    what = _DONE.get(statuses[0], statuses[0]) if len(statuses) == 1 else "indexed"
+    state = f"{what} · {n} article{'s' if n != 1 else ''}, {passages} passage{'s' if passages != 1 else ''}"
+    if failures:
+        state += f" · {len(failures)} bad record{'s' if len(failures) != 1 else ''}: " + "; ".join(failures[:3])
+    return state, "done"
 
 
 def upload_html(names: Sequence[str], *, latest: Progress | None = None, written: Mapping[str, int] | None = None,
-                results: Sequence[Mapping] | None = None, summary: str = "") -> str:
+                results: Sequence[Mapping] | None = None, chunks: Mapping[str, int] | None = None,
+                summary: str = "") -> str:
     """Each uploaded file with its state: queued, embedding (articles written so far), or its
-    result; above them the chunks embedded out of all."""
+    result; above them the passages embedded out of all."""
     written = written or {}
-    by_name = {r["name"]: r for r in results or ()}
+    by_name = {r["file"]: r for r in results or ()}
     items = []
     for name in names:
         result = by_name.get(name)
-        if result is None:
-            n = written.get(name, 0)
-            state, cls = (f"embedding… {n} article{'s' if n != 1 else ''} written", "working") if n else \
-                ("queued", "waiting")
-        elif result["status"] == "failed":
-            state, cls = "failed: " + "; ".join(result["detail"]), "failed"
+        if result is not None:
+            state, cls = _result(result, chunks or {})
+        elif written.get(name):
+            n = written[name]
+            state, cls = f"embedding… {n} article{'s' if n != 1 else ''} written", "working"
         else:
-            n, chunks = result["articles"], result["chunks"]
-            state = f"{_DONE.get(result['status'], result['status'])} · {n} article{'s' if n != 1 else ''}, " \
-                    f"{chunks} passage{'s' if chunks != 1 else ''}"
-            if result["detail"]:
-                state += f" · {len(result['detail'])} bad record{'s' if len(result['detail']) != 1 else ''}: " + \
-                    "; ".join(result["detail"][:3])
-            cls = "empty" if result["status"] == "empty" else "done"
+            state, cls = "queued", "waiting"
         items.append(f'<li class="nr-up nr-up-{cls}"><span class="nr-up-name">{esc(name)}</span> '
                      f'<span class="nr-up-state">{esc(state)}</span></li>')
     overall = ""

@@ -61,3 +61,11 @@ def cite_links(numbers: Iterable[int] | None, cites: Mapping[int, Mapping]) -> s
 def excerpt(text: str, limit: int = 260) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def user_error(message: object):
+    """A message for Gradio's error toast: one escaped line (Gradio renders it as HTML, and it can
+    hold a file name or a question), and no traceback in the server log."""
+    import gradio as gr
+
+    return gr.Error(esc(str(message)), print_exception=False)
