@@ -261,7 +261,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                  until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD.")] = None,
                  sort: Annotated[str, Query(description="newest, oldest or title.")] = "newest",
                  offset: Annotated[int, Query(description="Articles to skip.")] = 0,
-                 limit: Annotated[int, Query(description="Articles per page, 1-1000.")] = 100) -> JSONResponse:
+                 limit: Annotated[int, Query(description="Articles per page, 1-1000 (default 1000).")] = 1000
+                 ) -> JSONResponse:
         page = library.browse(ArticleQuery.of(q=q, sources=source, since=since, until=until, sort=sort,
                                               offset=offset, limit=limit))
         headers = {"X-Total-Count": str(page.total)}
