@@ -301,8 +301,11 @@ def test_the_answer_streams_in_with_its_banner_and_sources_every_card_reachable(
         assert sources["top"] >= chat["bottom"]
         assert panel.evaluate("e => getComputedStyle(e).overflowY") == "visible"
 
+    # the screenshots of the README: the answer from its top, the panel from its first card
     page.evaluate("window.scrollTo(0, 0)")
-    last_answer(page).scroll_into_view_if_needed()
+    panel.evaluate("e => { e.scrollTop = 0; }")
+    if screen == "phone":
+        last_answer(page).evaluate("e => e.scrollIntoView({block: 'start'})")
     SCREENSHOTS[screen].parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS[screen]))
 
