@@ -34,8 +34,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run"]
 
 
-def fill(library, n: int, *, seed: int = 7, batch: int = 500) -> None:
-    """Add ``n`` synthetic articles (one passage each) to ``library``'s store."""
+def fill(library, n: int, *, seed: int = 7, batch: int = 500, untitled_every: int = 10) -> None:
+    """Add ``n`` synthetic articles (one passage each) to ``library``'s store; one in
+    ``untitled_every`` has no title (0: none)."""
     import numpy as np
 
     from index.articles import lead_of
@@ -48,7 +49,8 @@ def fill(library, n: int, *, seed: int = 7, batch: int = 500) -> None:
     items = []
     for i in range(n):
         a, b = rng.sample(WORDS, 2)
-        title = None if i % 10 == 3 else f"{a.title()} {rng.choice(VERBS)} {b} plan #{i}"
+        untitled = untitled_every and i % untitled_every == 3
+        title = None if untitled else f"{a.title()} {rng.choice(VERBS)} {b} plan #{i}"
         body = f"The {a} {rng.choice(VERBS)} the {b} plan on day {i}. Officials said {rng.randint(2, 900)} people " \
                f"were affected in district {i % 97}."
         when = None if i % 10 == 7 else time.strftime("%Y-%m-%d", time.gmtime(start + rng.randint(0, 3 * 365) * 86400))
