@@ -273,6 +273,31 @@ class Facts:
                    figures=tuple(Figure.from_list(f) for f in data.get("f", ())))
 
 
+def surname(text: str) -> str | None:
+    """The key of a name's last word: "Sam Bankman-Fried" and "Bankman-Fried" share "fried"."""
+    words = name_words(text)
+    return word_key(words[-1]) if words else None
+
+
+def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
+    """How an article names its people and organisations, as compact JSON: for each last-name key,
+    the types the recognizer gave it and its most frequent forms. News writes "Sam Bankman-Fried"
+    once and "Bankman-Fried" after; this lets a sentence's "Bankman-Fried" be read as the person."""
+    index: dict[str, dict] = {}
+    for fact in facts:
+        for mention in fact.names():
+            key = surname(mention.text)
+            if not key:
+                continue
+            entry = index.setdefault(key, {"l": {}, "f": {}})
+            entry["l"][mention.label] = entry["l"].get(mention.label, 0) + 1
+            text = re.sub(r"['’]s$", "", mention.text)
+            entry["f"][text] = entry["f"].get(text, 0) + 1
+    for entry in index.values():
+        entry["f"] = dict(sorted(entry["f"].items(), key=lambda kv: -kv[1])[:forms])
+    return json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+
+
 def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:
     """The facts of each sentence: named entities (spaCy's recognizer alone, the parser is not
     needed here) and figures."""

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from index.articles import date_timestamp
+from index.articles import date_timestamp, display_title
 from index.errors import ConfigError, NewsragError, NotFoundError, StoreError, StoreUnavailableError
 from index.settings import IndexSettings
 
@@ -37,7 +37,8 @@ class ArticleRecord:
 
     id: str
     version: str
-    title: str
+    title: str | None = None  # None when the article names none
+    lead: str | None = None  # the opening of its first sentence (names an untitled article)
     source: str | None = None
     published_at: str | None = None
     author: str | None = None
@@ -48,11 +49,17 @@ class ArticleRecord:
     ingested_at: float = 0.0
     superseded_by: str | None = None  # set on an earlier version: the article that replaced it
     superseded_at: float | None = None
+    names: str | None = field(default=None, repr=False)  # index.language.name_index of its sentences
     body: str | None = field(default=None, repr=False)
 
     @property
     def published_ts(self) -> int | None:
         return date_timestamp(self.published_at)
+
+    @property
+    def display_title(self) -> str:
+        """The title, or ``Untitled — "lead …"``: never a file name."""
+        return display_title(self.title, self.lead)
 
     @property
     def sources(self) -> list[str]:
@@ -68,6 +75,8 @@ class ArticleRecord:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
+        data["display_title"] = self.display_title
+        data.pop("names")
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
                 data.pop(name)
@@ -86,9 +95,9 @@ class ArticleRecord:
 
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
-        fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
+        fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
-                                           "superseded_at")}
+                                           "superseded_at", "names")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -344,22 +353,35 @@ class Store:
                       sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None
                       ) -> None:
         """Chunks and sentences first, then the article row that commits them."""
+        self.write_articles([(record, chunks, embeddings, sentences, sentence_vectors)])
+
+    def write_articles(self, items: Sequence[tuple]) -> None:
+        """Several articles, each ``(record, chunks, chunk vectors[, sentences, sentence vectors])``,
+        in as few round trips as the store allows: every chunk and sentence first, then the article
+        rows that commit them (a crash in between leaves only orphans to sweep)."""
         import numpy as np
 
+        chunks = [c for item in items for c in item[1]]
+        vectors = [v for item in items for v in item[2].tolist()]
+        sentences = [s for item in items if len(item) > 3 for s in item[3]]
+        sentence_vectors = [v for item in items if len(item) > 3 and len(item[3]) for v in item[4].tolist()]
+        rows = []
+        for record, _, found, *_ in items:
+            mean = found.mean(axis=0)
+            rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
             for lo in range(0, len(chunks), self.max_batch):
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                   metadatas=[c._metadata() for c in part],
-                                   embeddings=embeddings[lo:lo + len(part)].tolist())
+                                   metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
             for lo in range(0, len(sentences), self.max_batch):
-                rows = sentences[lo:lo + self.max_batch]
-                self.sentences.upsert(ids=[r.id for r in rows], metadatas=[r._metadata() for r in rows],
-                                      embeddings=sentence_vectors[lo:lo + len(rows)].tolist())
-            mean = embeddings.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            self.articles.upsert(ids=[record.id], documents=[record.body or ""],
-                                 metadatas=[record._metadata()], embeddings=[mean.tolist()])
+                part = sentences[lo:lo + self.max_batch]
+                self.sentences.upsert(ids=[r.id for r in part], metadatas=[r._metadata() for r in part],
+                                      embeddings=sentence_vectors[lo:lo + len(part)])
+            for lo in range(0, len(rows), self.max_batch):
+                part = rows[lo:lo + self.max_batch]
+                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
+                                     metadatas=[r._metadata() for r, _ in part], embeddings=[v for _, v in part])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))
