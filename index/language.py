@@ -364,7 +364,8 @@ def date_range(phrase: str, reference: date | None) -> tuple[date, date] | None:
     relative ones ("yesterday", "last week") counted back from ``reference`` (the newest article's
     date: "last week" means the week before the newest news, not before today)."""
     import calendar
-    from datetime import date as day, timedelta
+    from datetime import date as day
+    from datetime import timedelta
 
     text = " ".join(phrase.lower().replace(",", " ").split())
     text = re.sub(r"^(on|in|during|since|from|of|the)\s+", "", text)

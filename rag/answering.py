@@ -25,6 +25,7 @@ class AnswerContext:
     candidates: list[Candidate]
     history: Sequence[Turn] = ()
     embed: Callable[[list[str]], object] | None = None  # texts -> unit vectors (the retrieval embedder)
+    names_of: Callable[[str], dict] | None = None  # article id -> how it names people (name_index)
 
 
 @dataclass(frozen=True, kw_only=True)

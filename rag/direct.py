@@ -1,30 +1,102 @@
-"""The direct answer line: the entity or figure a question asks for, when the cited evidence says it.
+"""The direct answer line: the entity or figure a question asks for, when the evidence says it.
 
-"Who ...?" and "Which company ...?" get the name that the cited sentences agree on ("**Sam
-Bankman-Fried** — named in 3 cited sentences from Fortune and TechCrunch [1][2][3]"); "How many
-X ...?" gets each figure of X with its citation ("**25** drones [1]"), every one of them when
-outlets differ; "Which outlet ...?" gets the outlet of the best sentence. Yes/no and open questions
-get none: no guessed verdict. No line rather than a wrong one: a name must be named in a cited
-sentence and in at least one more, and weigh clearly more than any rival.
+"Who ...?" and "Which company ...?" get the name the evidence agrees on ("**Sam Bankman-Fried** —
+named in 3 cited sentences from Fortune and TechCrunch [1][2][3]"); "How many X ...?" gets each
+figure of X with its citation ("**25 drones** [1]"), every one of them when outlets differ; "Which
+outlet ...?" gets the outlet of the best sentence. Yes/no and open questions get none: no guessed
+verdict. No line rather than a wrong one: a name must be of the type asked for, named in at least
+two evidence sentences, and weigh clearly more than any rival (``AHEAD``); its line cites the
+sentences that name it.
+
+Names are read from the facts stored at ingest, completed by how each article names its people
+(``index.language.name_index``): news writes "Sam Bankman-Fried" once and "Bankman-Fried" after, and
+the recognizer types the surname alone as it likes; the article's own usage decides.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from index.language import Figure, Mention, counts, name_words, word_key, word_keys
+from index.language import Figure, Mention, counts, surname, word_keys
+from index.text import STOPWORDS
 from rag.evidence import Candidate
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.types import Direct
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
-AHEAD = 2.0  # the name shown must be named at least this many times as often as the next one
+AHEAD = 2.0  # the name shown must weigh at least this many times as much as the next one
+POOL = 15  # the best evidence sentences a name is counted in, cited or not
+CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[\w]")
+_DEBUG = False
 
 
-def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], outlets: Sequence[str] = (),
-                  pool: Sequence[Candidate] = ()) -> Direct | None:
+@dataclass
+class NameChoice:
+    """The name the evidence agrees on and the evidence sentences naming it, strongest first."""
+
+    name: str
+    kind: str
+    sentences: list[Candidate] = field(default_factory=list)
+
+
+def labels_for(question: Question) -> set[str] | None:
+    if question.answer_type in LABELS:
+        return LABELS[question.answer_type]
+    if question.asks_entity:
+        return LABELS[PERSON] | LABELS[ORGANISATION]
+    return None
+
+
+def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],
+                outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None) -> NameChoice | None:
+    """The name asked for: every name of the cited and best evidence sentences, grouped (one person
+    under full name and surname alone), weighted by the scores of the sentences naming it."""
+    labels = labels_for(question)
+    if labels is None:
+        return None
+    names_of = names_of or (lambda _: {})
+    asked = word_keys(question.text) | {k for o in outlets for k in word_keys(o)}
+    cited_ids = {id(c) for c in cited}
+    sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:POOL]]}.values())
+    groups: list[dict] = []
+    for candidate in sentences:
+        for mention in _mentions(candidate, names_of):
+            keys = word_keys(mention.text)
+            if not keys or keys & asked or not mention.text[:1].isupper() and not mention.text[:1].isdigit():
+                continue  # the question's own names, the outlets, and lower-case misreadings are not answers
+            group = next((g for g in groups if _same(g, mention, keys)), None)
+            if group is None:
+                group = {"keys": set(), "labels": [], "forms": [], "sentences": {}, "surnames": set()}
+                groups.append(group)
+            group["keys"] |= keys
+            group["labels"].append(mention.label)
+            group["forms"].append(mention.text)
+            group["surnames"].add(surname(mention.text))
+            weight = max(candidate.score, 0.0) * (CITED_WEIGHT if id(candidate) in cited_ids else 1.0)
+            group["sentences"][id(candidate)] = (candidate, weight)
+    for group in groups:
+        _type(group, names_of)
+    groups = _merge_initials(groups)
+    kept = sorted((g for g in groups if _of_type(g["typed"], labels)), key=_strength, reverse=True)
+    if _DEBUG:
+        print("   NAMES", [(g["forms"][0], round(_strength(g), 2), len(g["sentences"]), len({a for c, _ in g["sentences"].values() for a in c.article_ids})) for g in kept[:4]])
+    if not kept:
+        return None
+    best = kept[0]
+    rival = _strength(kept[1]) if len(kept) > 1 else 0.0
+    if len(best["sentences"]) < 2 or _strength(best) < AHEAD * rival:
+        return None
+    naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
+    kind = question.answer_type if question.answer_type in LABELS else "entity"
+    return NameChoice(name=_clean(_display(best)), kind=kind, sentences=naming)
+
+
+def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
+                  ) -> Direct | None:
     """The direct answer for ``question`` from its numbered citations, or ``None``."""
     if not cited:
         return None
@@ -33,18 +105,24 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ou
         return Direct(kind=OUTLET, values=((best.location.source, (n,)),)) if best.location.source else None
     if question.answer_type == NUMBER and question.unit:
         return _figures(question.unit, cited)
-    labels = LABELS.get(question.answer_type) or (LABELS[PERSON] | LABELS[ORGANISATION]
-                                                 if question.asks_entity else None)
-    if labels is None:
+    if choice is None:
         return None
-    return _names(question, cited, labels, outlets, pool)
+    numbers = tuple(sorted(n for n, c in cited if any(c is s for s in choice.sentences)))
+    if not numbers:
+        return None
+    sources = sorted({s for n, c in cited if n in numbers for s in c.sources})
+    detail = f"named in {len(numbers)} cited sentence{'s' if len(numbers) != 1 else ''}"
+    if sources:
+        detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
+                              ", ".join(sources[:-1]) + " and " + sources[-1])
+    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail)
 
 
 def _figures(unit: str, cited: Sequence[tuple[int, Candidate]]) -> Direct | None:
     values: dict[float, list[int]] = {}
     shown: dict[float, str] = {}
     for n, candidate in cited:
-        found = [f for f in counts(candidate.text, unit)]
+        found = counts(candidate.text, unit)
         totals = [f for f in found if not f.part] or found
         for figure in totals[:1]:
             values.setdefault(figure.value, []).append(n)
@@ -63,85 +141,108 @@ def _label(figure: Figure) -> str:
     return figure.phrase
 
 
-POOL = 15  # the best evidence sentences a name is counted in, cited or not
-CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
-
-
-def _names(question: Question, cited: Sequence[tuple[int, Candidate]], labels: set[str],
-           outlets: Sequence[str], pool: Sequence[Candidate]) -> Direct | None:
-    """The name the evidence agrees on: every name of the best evidence sentences, grouped (one
-    person under their full name and surname alone), weighted by the scores of the sentences naming
-    it; shown when it is of the type asked for, named in a cited sentence and in at least two
-    sentences, and at least ``AHEAD`` times as strong as the next name."""
-    asked = word_keys(question.text) | {k for o in outlets for k in word_keys(o)}
-    number = {id(c): n for n, c in cited}
-    best_pool = sorted(pool, key=lambda c: -c.score)[:POOL]
-    sentences = list({id(c): c for c in [c for _, c in cited] + best_pool}.values())
-    groups: list[dict] = []
-    for candidate in sentences:
-        for mention in candidate.facts.names():
-            keys = _keys(mention)
-            if not keys or keys & asked:
-                continue  # the question's own names and the outlets are not answers
-            group = next((g for g in groups if _same(g, mention, keys)), None)
-            if group is None:
-                group = {"keys": set(keys), "labels": [], "forms": [], "sentences": {}, "surnames": set()}
-                groups.append(group)
-            group["keys"] |= keys
-            group["labels"].append(mention.label)
-            group["forms"].append(mention.text)
-            group["surnames"].add(_surname(mention.text))
-            weight = max(candidate.score, 0.0) * (CITED_WEIGHT if id(candidate) in number else 1.0)
-            group["sentences"][id(candidate)] = weight
-    # the recognizer types one name differently from sentence to sentence ("Bankman-Fried" ORG here,
-    # "Sam Bankman-Fried" PERSON there): a group takes every type its forms get in the evidence
-    for candidate in pool:
-        for mention in candidate.facts.names():
-            for group in groups:
-                if _surname(mention.text) in group["surnames"] or _keys(mention) == group["keys"]:
-                    group["labels"].append(mention.label)
-                    if mention.label == "PERSON":
-                        group["forms"].append(mention.text)
-    kept = [g for g in groups if labels & set(g["labels"])]
-    if not kept:
-        return None
-    kept.sort(key=lambda g: -sum(g["sentences"].values()))
-    best = kept[0]
-    strength = sum(best["sentences"].values())
-    rival = max((sum(g["sentences"].values()) for g in kept[1:]), default=0.0)
-    cites = sorted(number[i] for i in best["sentences"] if i in number)
-    if not cites or len(best["sentences"]) < 2 or strength < AHEAD * rival:
-        return None
-    name = max(best["forms"], key=lambda f: (len(f.split()), len(f)))
-    sources = sorted({s for n, c in cited if n in cites for s in c.sources})
-    count = len(cites)
-    detail = f"named in {count} cited sentence{'s' if count != 1 else ''}"
-    if sources:
-        detail += " from " + (" and ".join(sources) if len(sources) <= 2 else ", ".join(sources[:-1])
-                              + " and " + sources[-1])
-    return Direct(kind=question.answer_type if question.answer_type in LABELS else "entity",
-                  values=((_clean(name), tuple(cites)),), detail=detail)
-
-
-def _clean(name: str) -> str:
-    """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"."""
-    name = re.sub(r"['’]s?$", "", name.strip())
-    return re.sub(r"^(the|The)\s+", "", name)
-
-
-def _keys(mention: Mention) -> set[str]:
-    return word_keys(mention.text)
-
-
-def _surname(text: str) -> str | None:
-    words = name_words(text)
-    return word_key(words[-1]) if words else None
+def _mentions(candidate: Candidate, names_of: Callable[[str], dict]) -> list[Mention]:
+    """The names of a sentence: what the recognizer found, plus capitalised words that its articles
+    use as a name elsewhere ("Altman has been telling investors ..." after "Sam Altman" earlier)."""
+    found = list(candidate.facts.names())
+    known: dict[str, dict] = {}
+    for article in candidate.article_ids:
+        known.update(names_of(article))
+    taken = [(m.start, m.end) for m in found]
+    for match in _CAPITALISED.finditer(candidate.text):
+        entry = known.get(surname(match.group()) or "")
+        if not entry or any(s <= match.start() < e for s, e in taken):
+            continue
+        label = max(entry["l"], key=lambda lb: (lb == "PERSON", entry["l"][lb]))
+        found.append(Mention(match.group(), label, match.start(), match.end()))
+    return found
 
 
 def _same(group: dict, mention: Mention, keys: set[str]) -> bool:
     """One name under several forms: "Sam Bankman-Fried" and "Bankman-Fried" (the same surname,
     whatever type the recognizer gave each), "Caesars Sportsbook" and "Caesars" (one form's words
     inside the other's)."""
-    if _surname(mention.text) in group["surnames"] and ("PERSON" in group["labels"] or mention.label == "PERSON"):
-        return True
+    if surname(mention.text) in group["surnames"]:
+        single = len(mention.text.split()) == 1 or all(len(f.split()) == 1 for f in group["forms"])
+        person = mention.label == "PERSON" and "PERSON" in group["labels"]
+        if person or single and ("PERSON" in group["labels"] or mention.label == "PERSON"):
+            return True  # "Bankman-Fried" for "Sam Bankman-Fried"; not "Bonus Bet" for "ESPN Bet"
+    if _initials(mention.text) and any(_initials(mention.text) == _initials_of(f) for f in group["forms"]):
+        return True  # "SBF" for "Sam Bankman-Fried"
     return keys <= group["keys"] or group["keys"] <= keys
+
+
+def _merge_initials(groups: list[dict]) -> list[dict]:
+    """A group named only by initials ("SBF") joins the group whose full form they abbreviate."""
+    out = list(groups)
+    for group in groups:
+        short = {f for f in group["forms"] if _initials(f)}
+        if not short or len(short) != len(set(group["forms"])):
+            continue
+        target = next((h for h in out if h is not group and any(
+            _initials_of(f) in short for f in [*h["forms"], *h["known_forms"]])), None)
+        if target is not None:
+            target["sentences"].update(group["sentences"])
+            target["forms"] += group["forms"]
+            out.remove(group)
+    return out
+
+
+def _initials(text: str) -> str | None:
+    """An all-capitals short form ("SBF"), or None."""
+    return text if re.fullmatch(r"[A-Z]{2,5}", text) else None
+
+
+def _initials_of(name: str) -> str | None:
+    words = re.split(r"[\s-]+", name.strip())
+    return "".join(w[0] for w in words if w[:1].isupper()) if len(words) > 1 else None
+
+
+def _type(group: dict, names_of: Callable[[str], dict]) -> None:
+    """The types and full forms a group's surname has in the articles naming it."""
+    typed: dict[str, int] = {}
+    forms: dict[str, int] = {}
+    for candidate, _ in group["sentences"].values():
+        for article in candidate.article_ids:
+            index = names_of(article)
+            for key in group["surnames"]:
+                entry = index.get(key or "", {})
+                for label, count in entry.get("l", {}).items():
+                    typed[label] = typed.get(label, 0) + count
+                for form, count in entry.get("f", {}).items():
+                    forms[form] = forms.get(form, 0) + count
+    group["typed"] = typed or {label: group["labels"].count(label) for label in group["labels"]}
+    group["known_forms"] = forms
+
+
+def _strength(group: dict) -> float:
+    return sum(w for _, w in group["sentences"].values())
+
+
+def _of_type(typed: dict[str, int], labels: set[str]) -> bool:
+    """Whether a name can be of the type asked for: its articles call it so at least once (the
+    recognizer types a surname alone as it likes; every plausible name competes, and the one shown
+    must weigh ``AHEAD`` times as much as any other)."""
+    return any(typed.get(label, 0) for label in labels)
+
+
+def _display(group: dict) -> str:
+    """How the articles most often write the name: a person in full ("Sam Bankman-Fried"),
+    anything else in its most frequent form ("Uber", not "Uber Freight")."""
+    person = "PERSON" in group["typed"]
+    known = {f: n for f, n in group["known_forms"].items() if word_keys(f) & group["keys"]
+             and f.split()[0].lower() not in STOPWORDS}
+    if person:
+        full = {f: n for f, n in known.items() if len(f.split()) > 1}
+        if full:
+            return max(full, key=lambda f: (full[f], len(f)))
+    if known:  # the fullest of the frequent forms ("Alameda Research", not "Alameda"; "Uber")
+        top = max(known.values())
+        return max((f for f, n in known.items() if n * 2 >= top), key=lambda f: (len(f.split()), known[f]))
+    return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
+
+
+def _clean(name: str) -> str:
+    """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"."""
+    name = re.sub(r"['’]s?$", "", name.strip())
+    return re.sub(r"^(the|The)\s+", "", name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from index.language import counts
 from rag.answering import AnswerContext, Draft, Event
 from rag.conflicts import find_conflicts
-from rag.direct import direct_answer
+from rag.direct import choose_name, direct_answer
 from rag.evidence import Candidate
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.settings import RagSettings
@@ -28,6 +28,7 @@ REDUNDANT = 0.9  # cosine above which two sentences say the same thing
 NEXT_FLOOR = 0.65  # the same share for the sentence that follows the best one
 NO_NUMBER = 0.6  # "how many X": the weight of a sentence that gives no number of X
 PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
+NAMING_CITED = 2  # a name given as the direct answer is cited in at least this many sentences
 
 
 @dataclass(frozen=True)
@@ -160,14 +161,18 @@ class ExtractiveAnswerer:
 
     def stream(self, context: AnswerContext) -> Iterator[Event]:
         question = context.info
-        picks = ordered(question, select(question, context.candidates, self.settings))
+        picks = select(question, context.candidates, self.settings)
+        outlets = sorted({s for c in context.candidates for s in c.sources})
+        choice = choose_name(question, [p.candidate for p in picks], context.candidates, outlets, context.names_of)
+        if choice is not None:  # the name asked for is cited where the evidence names it
+            naming = [c for c in choice.sentences if not any(p.candidate is c for p in picks)]
+            have = sum(1 for p in picks if any(p.candidate is c for c in choice.sentences))
+            picks += [Pick(c, _claim_of(c)) for c in naming[:max(0, NAMING_CITED - have)]]
+        picks = ordered(question, picks)
         numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]
         citations = [citation_for(n, c) for n, c in numbered]
         conflicts = find_conflicts(question, numbered)
-        outlets = sorted({s for c in context.candidates for s in c.sources})
-        direct = direct_answer(question, numbered, outlets, context.candidates)
-        if direct is not None and direct.kind == OUTLET:
-            direct = Direct(kind=OUTLET, values=direct.values, detail="")
+        direct = direct_answer(question, numbered, choice)
         sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
                      for n, p in enumerate(picks, start=1)]
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

@@ -6,6 +6,7 @@ HTTP API and the chat call these.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,19 @@ from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusa
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3
+
+
+def _names_of(catalog):
+    """Article id -> its stored name index (``index.language.name_index``), parsed once."""
+    parsed: dict[str, dict] = {}
+
+    def names_of(article_id: str) -> dict:
+        if article_id not in parsed:
+            record = catalog.articles.get(article_id)
+            parsed[article_id] = json.loads(record.names) if record is not None and record.names else {}
+        return parsed[article_id]
+
+    return names_of
 
 
 class Pipeline:
@@ -107,7 +121,7 @@ class Pipeline:
         draft = None
         if reason is None:
             context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history,
-                                    embed=self.library.embedder.embed_cached)
+                                    embed=self.library.embedder.embed_cached, names_of=_names_of(catalog))
             for event in answerer.stream(context):
                 if event.kind == "draft":
                     draft = event.draft

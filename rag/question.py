@@ -310,9 +310,9 @@ def _clause_starts(doc) -> list[int]:
                 break
             nxt += 1
         following = doc[nxt]
-        if following.pos_ in _VERB_POS or following.lower_ in _AUX_WORDS:
-            if not starts or starts[-1] != token.i - 1:  # ", and": one cut, at the comma
-                starts.append(token.i)
+        predicate = following.pos_ in _VERB_POS or following.lower_ in _AUX_WORDS
+        if predicate and (not starts or starts[-1] != token.i - 1):  # ", and": one cut, at the comma
+            starts.append(token.i)
     return starts
 
 

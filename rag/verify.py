@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 
 from index.chunking import split_sentences
+from index.language import word_keys as token_prefixes
 from index.text import STOPWORDS, analyze
 from rag.evidence import Candidate
-from index.language import word_keys as token_prefixes
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
