@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from index.articles import date_timestamp
+from index.articles import date_timestamp, display_title
 from index.errors import ConfigError, NewsragError, NotFoundError, StoreError, StoreUnavailableError
 from index.settings import IndexSettings
 
@@ -37,7 +37,8 @@ class ArticleRecord:
 
     id: str
     version: str
-    title: str
+    title: str | None = None  # None when the article names none
+    lead: str | None = None  # the opening of its first sentence (names an untitled article)
     source: str | None = None
     published_at: str | None = None
     author: str | None = None
@@ -55,6 +56,11 @@ class ArticleRecord:
         return date_timestamp(self.published_at)
 
     @property
+    def display_title(self) -> str:
+        """The title, or ``Untitled — "lead …"``: never a file name."""
+        return display_title(self.title, self.lead)
+
+    @property
     def sources(self) -> list[str]:
         """Every outlet that published this text, primary first."""
         names = [self.source] + [o.get("source") for o in self.origins]
@@ -68,6 +74,7 @@ class ArticleRecord:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
+        data["display_title"] = self.display_title
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
                 data.pop(name)
@@ -86,7 +93,7 @@ class ArticleRecord:
 
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
-        fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
+        fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
                                            "superseded_at")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
@@ -275,18 +282,28 @@ class Store:
 
     def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
         """Chunks first, then the article row that commits them."""
+        self.write_articles([(record, chunks, embeddings)])
+
+    def write_articles(self, items: Sequence[tuple[ArticleRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
+        """Several articles in as few round trips as the store allows: every chunk first, then the
+        article rows that commit them (a crash in between leaves only orphans to sweep)."""
         import numpy as np
 
+        chunks = [c for _, part, _ in items for c in part]
+        vectors = [v for _, _, found in items for v in found.tolist()]
+        rows = []
+        for record, _, found in items:
+            mean = found.mean(axis=0)
+            rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
             for lo in range(0, len(chunks), self.max_batch):
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                   metadatas=[c._metadata() for c in part],
-                                   embeddings=embeddings[lo:lo + len(part)].tolist())
-            mean = embeddings.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            self.articles.upsert(ids=[record.id], documents=[record.body or ""],
-                                 metadatas=[record._metadata()], embeddings=[mean.tolist()])
+                                   metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
+            for lo in range(0, len(rows), self.max_batch):
+                part = rows[lo:lo + self.max_batch]
+                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
+                                     metadatas=[r._metadata() for r, _ in part], embeddings=[v for _, v in part])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))

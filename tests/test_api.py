@@ -283,6 +283,67 @@ def test_upload_then_ask_about_it_then_remove_it(api):
     assert article_id not in {c["article_id"] for c in after["citations"]}
 
 
+DATED = [("harbour.md", "---\ntitle: Harbour reopens after the storm\noutlet: Gozo Gazette\ndate: 2024-02-11\n---\n"
+                         "The harbour of Mgarr reopened on Sunday. Ferries resumed at noon.\n"),
+         ("storm.md", "---\ntitle: Storm closes Mgarr harbour\noutlet: Malta Maritime Review\ndate: 2024-02-01\n"
+                      "---\nA storm closed the harbour of Mgarr on Thursday night.\n")]
+
+
+def test_articles_are_listed_a_page_at_a_time_searched_filtered_and_sorted(api, tmp_path):
+    for name, text in DATED:
+        (tmp_path / name).write_text(text)
+    added = [a["id"] for a in api.library.ingest([tmp_path]).articles]
+    try:
+        def titles(**params) -> tuple[list[str], str, str | None]:
+            response = api.client.get("/api/articles", params=params)
+            assert response.status_code == 200, response.text
+            return ([a["display_title"][:24] for a in response.json()], response.headers["x-total-count"],
+                    response.headers.get("link"))
+
+        assert titles() == (["Harbour reopens after th", "Storm closes Mgarr harbo", 'Untitled — "The Russian ',
+                             "Urgent Update: Russia In"], "4", None)  # newest first, undated last
+        first, total, link = titles(limit=1, sort="oldest")
+        assert (first, total) == (["Storm closes Mgarr harbo"], "4")
+        assert link == f'<{api.url}/api/articles?limit=1&sort=oldest&offset=1>; rel="next"'
+        assert titles(q="HARBOUR gozo")[:2] == (["Harbour reopens after th"], "1")
+        assert titles(q="ministry")[:2] == (['Untitled — "The Russian '], "1")  # found by its lead
+        assert titles(source=["Malta Maritime Review", "Gozo Gazette"], since="2024-02-02")[:2] == (
+            ["Harbour reopens after th"], "1")
+        assert titles(sort="title", offset=3)[:2] == (["Urgent Update: Russia In"], "4")
+        assert error_of(api.client.get("/api/articles", params={"sort": "size"})) == (
+            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title.")
+        assert error_of(api.client.get("/api/articles", params={"until": "Feb 1"})) == (
+            400, "ConfigError", "until='Feb 1' is not a date: use YYYY-MM-DD, e.g. 2023-10-01.")
+    finally:
+        api.library.remove_many(added)
+    assert len(api.client.get("/api/articles").json()) == 2
+
+
+def test_a_conversation_sent_by_the_client_comes_back_as_markdown_with_its_citations(api):
+    answer = api.client.post("/api/ask", json={"question": DRONES}).json()
+    response = api.client.post("/api/conversations/export", json={
+        "title": "Drones", "exchanges": [{"question": DRONES, "answer": answer}]})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert response.headers["content-disposition"] == 'attachment; filename="newsrag-drones.md"'
+    text = response.text
+    assert text.startswith("# Drones\n\n_Exported from newsrag on ")
+    assert f"## 1. {DRONES}\n\n> **⚠ Sources disagree:** 55 Ukrainian drones — Miami News, KMIA, undated [1]; " \
+           "64 Ukrainian drones — outlet unknown, undated [2]\n" in text
+    for c in answer["citations"]:
+        assert f"  - In newsrag: <{api.url}/articles/{c['article_id']}?start={c['start']}&end={c['end']}#hl>\n" \
+               f"  > {c['quote']}\n" in text
+    assert '- [2] **Untitled — "The Russian Ministry of Defense has confirmed …"** — outlet unknown, undated' in text
+
+    assert error_of(api.client.post("/api/conversations/export", json={
+        "exchanges": [{"question": DRONES, "answer": {"status": "answered", "sentences": [{}]}}]})) == (
+        400, "ConfigError", "exchanges[0] is not a question with an answer object from /api/ask (KeyError: 'text').")
+    status, kind, message = error_of(api.client.post("/api/conversations/export", json={
+        "exchanges": [{"question": "q", "answer": {}}] * 201}))
+    assert (status, kind) == (400, "ConfigError") and message.startswith("Invalid request: exchanges: List should "
+                                                                         "have at most 200 items")
+
+
 def gradio_call(client: httpx.Client, api_name: str, data: list) -> str:
     """Call a function of the mounted Gradio app through Gradio's own HTTP API; the SSE text."""
     started = client.post(f"/gradio_api/call/{api_name}", json={"data": data})
@@ -313,7 +374,7 @@ def test_health_docs_and_openapi(api):
     assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8}
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
-                                  "/api/jobs/{job_id}", "/healthz"}
+                                  "/api/conversations/export", "/api/jobs/{job_id}", "/healthz"}
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home

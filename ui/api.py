@@ -19,17 +19,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.browse import ArticleQuery
 from index.errors import ConfigError, NewsragError, NotFoundError
 from index.store import ArticleRecord
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
-from ui import uploads, views
+from ui import export, uploads, views
 from ui.guard import Guard, GuardRules
 from ui.jobs import Jobs
 from ui.settings import ServeSettings
@@ -97,6 +98,22 @@ class AskRequest(BaseModel):
                             for t in self.history],
                 "mode": self.mode, "top_k": self.top_k,
                 "filters": make_filters(sources=self.source, since=self.since, until=self.until)}
+
+
+class ExchangeIn(BaseModel):
+    model_config = ConfigDict(strict=True)  # other keys the chat stores (passages) are ignored
+    question: Text
+    answer: dict = Field(description="The answer object of /api/ask (Answer.to_dict()).")
+
+
+class ConversationIn(BaseModel):
+    """A conversation as the chat stores it: its title and its exchanges, oldest first."""
+
+    model_config = ConfigDict(strict=True, json_schema_extra={"examples": [
+        {"title": "Drones", "exchanges": [{"question": "How many drones were intercepted?",
+                                          "answer": {"status": "answered", "answer": "...", "citations": []}}]}]})
+    title: Text | None = Field(None, max_length=500)
+    exchanges: list[ExchangeIn] = Field(max_length=200)
 
 
 def error_body(exc: NewsragError) -> dict:
@@ -232,9 +249,26 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         return StreamingResponse(sse(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @api.get("/articles", summary="Every indexed article (without bodies), newest first")
-    def articles() -> list[dict]:
-        return [public_article(r) for r in library.articles()]
+    @api.get("/articles", summary="Indexed articles (without bodies): one page, searched and sorted",
+             response_description="A list of articles; `X-Total-Count` says how many match, `Link` "
+                                  "gives the next page.")
+    def articles(request: Request,
+                 q: Annotated[str | None, Query(description="Words that must all occur in the title or "
+                                                            "outlet.")] = None,
+                 source: Annotated[list[str] | None, Query(description="Only these outlets (repeat the "
+                                                                       "parameter).")] = None,
+                 since: Annotated[str | None, Query(description="Published on or after YYYY-MM-DD.")] = None,
+                 until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD.")] = None,
+                 sort: Annotated[str, Query(description="newest, oldest or title.")] = "newest",
+                 offset: Annotated[int, Query(description="Articles to skip.")] = 0,
+                 limit: Annotated[int, Query(description="Articles per page, 1-1000 (default 1000).")] = 1000
+                 ) -> JSONResponse:
+        page = library.browse(ArticleQuery.of(q=q, sources=source, since=since, until=until, sort=sort,
+                                              offset=offset, limit=limit))
+        headers = {"X-Total-Count": str(page.total)}
+        if page.last < page.total:
+            headers["Link"] = f'<{request.url.include_query_params(offset=page.last)}>; rel="next"'
+        return JSONResponse([public_article(r) for r in page.articles], headers=headers)
 
     @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
              response_description="The article, and `versions`: {number, previous: [ids], current: id of "
@@ -272,6 +306,18 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         record = library.remove(article_id)
         jobs.discard(uploads.origin_paths(library, record))
         return {"removed": public_article(record)}
+
+    @api.post("/conversations/export", summary="A conversation as Markdown, with its citations",
+              response_description="text/markdown: each question, its answer and every source (title, "
+                                   "outlet, date, URL, link to the sentence here, the quoted sentence).")
+    def export_conversation(body: ConversationIn, request: Request) -> Response:
+        # POST, not GET: the conversation lives only in the browser (or the API client), so it is
+        # sent here; with its citations it is far larger than a URL can carry. Nothing is stored.
+        conversation = body.model_dump()
+        text = export.conversation_markdown(conversation, base_url=str(request.base_url))
+        name = export.file_name(conversation.get("title"))
+        return Response(text, media_type="text/markdown; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, path: str) -> None:

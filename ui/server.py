@@ -36,6 +36,10 @@ OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRAN
                "TOKENIZERS_PARALLELISM": "false", "GRADIO_RUN_HISTORY": "False"}
 
 
+LOGIN_MESSAGE = ("Welcome to newsrag: ask questions of the news articles and check every answer against "
+                 "its sources. Log in with the user name and password you were given.")
+
+
 def offline() -> None:
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
@@ -95,7 +99,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
-        auth_message="Log in with the NEWSRAG_AUTH user and password.", ssr_mode=False,
+        auth_message=LOGIN_MESSAGE, ssr_mode=False,
         footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
         theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
         show_error=True, server_name=serve.host, server_port=serve.port)
