@@ -214,3 +214,28 @@ def test_an_empty_upload_is_one_line_and_no_traceback(site, capfd):
     assert "event: error" in events and "No files to ingest: choose one or more .txt" in events
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err, out + err
+
+
+def test_a_library_tab_upload_runs_as_an_upload_job(site):
+    """The Gradio upload function goes through the API's jobs (one writer, resumed after a restart,
+    per-file results), and its progress and result still stream to the page."""
+    from test_api import gradio_call
+
+    client, library = site
+    jobs_dir = library.settings.home / "jobs"
+    before = {p.name for p in jobs_dir.glob("j*.json")}
+    data = story("https://mmr.example/tab", "2.9 million", title="Valletta harbour in the Library tab")
+    path = client.post("/gradio_api/upload", files={"files": ("harbour.md", data)}).json()[0]
+    events = gradio_call(client, "ingest", [[{"path": path, "orig_name": "harbour.md",
+                                               "meta": {"_type": "gradio.FileData"}}]])
+    assert "event: complete" in events and "harbour.md" in events, events
+    (job,) = [json.loads(p.read_text()) for p in jobs_dir.glob("j*.json") if p.name not in before]
+    assert job["status"] == "done" and [f["name"] for f in job["files"]] == ["harbour.md"]
+    (result,) = job["results"]
+    assert result["status"] == "ok" and [a["status"] for a in result["articles"]] == ["added"]
+    assert client.get(f"/api/jobs/{job['id']}").json()["results"] == job["results"]
+    article = result["articles"][0]["id"]
+    assert library.article(article).title == "Valletta harbour in the Library tab"
+    assert "harbour.md" in kept_files(library)
+    client.delete(f"/api/articles/{article}")
+    assert "harbour.md" not in kept_files(library)

@@ -165,11 +165,18 @@ class Jobs:
                     self._save(job)
                 self._tell(job_id, "failed", NewsragError(error), last=True)
 
+    def kept(self, job_id: str) -> list[uploads.Kept]:
+        """The files a job ingests: their names and where they are kept."""
+        return self._kept(self._load(job_id))
+
+    def _kept(self, job: dict) -> list[uploads.Kept]:
+        home = self.library.settings.home
+        return [uploads.Kept(f["name"], home / f["stored"]) for f in job["files"]]
+
     def _run(self, job: dict) -> None:
         if job["status"] not in UNFINISHED:
             return
-        home = self.library.settings.home
-        kept = [uploads.Kept(f["name"], home / f["stored"]) for f in job["files"]]
+        kept = self._kept(job)
         job.update(status="running", started_at=job["started_at"] or time.time())
         self._save(job)
         last = 0.0

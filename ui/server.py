@@ -95,7 +95,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
 
     jobs = Jobs(pipeline.library)
     api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
-    blocks = build_blocks(pipeline=pipeline, serve=serve,
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
