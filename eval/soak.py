@@ -298,11 +298,14 @@ def latency(rows: list[tuple]) -> dict:
 
 
 def scenario_load(work: Path, clients: int, seconds: float, baseline: float, home: Path | None = None) -> dict:
-    """One client for ``baseline`` s, then ``clients`` for ``seconds``, on one server: the ratios
-    compare the two within the run (the machine is shared, absolute figures drift)."""
+    """One client for ``baseline`` s, ``clients`` for ``seconds``, one client again: on one server,
+    so the ratios compare within the run (the machine is shared, absolute figures drift). Each
+    phase asks other questions (no answer is cached), and the one-client figures are taken both
+    before and after the load (the sentence-embedding cache warms as the run goes on)."""
     import httpx
 
     home = home or dev_index(work)
+    phases = (("one", 1, baseline / 2), ("many", clients, seconds), ("one", 1, baseline / 2))
     runs: dict[str, list[tuple]] = {"warm-up": [], "one": [], "many": []}
     lock = threading.Lock()
     phase = {"name": "warm-up"}
@@ -314,11 +317,14 @@ def scenario_load(work: Path, clients: int, seconds: float, baseline: float, hom
     with newsrag_server(home, work / "load.log") as (process, url):
         articles = httpx.get(f"{url}/healthz", timeout=30).json()["articles"]
         asked = questions()
-        ask_loop(url, asked[:4], 4, lambda: len(runs["warm-up"]) >= 8, record)
-        for name, n, length in (("one", 1, baseline), ("many", clients, seconds)):
+        ask_loop(url, asked[-4:], 4, lambda: len(runs["warm-up"]) >= 8, record)
+        start = 0
+        for name, n, length in phases:
             phase["name"] = name
+            before = len(runs[name])
             deadline = time.monotonic() + length
-            ask_loop(url, asked, n, lambda d=deadline: time.monotonic() >= d, record)
+            ask_loop(url, asked[start:] + asked[:start], n, lambda d=deadline: time.monotonic() >= d, record)
+            start = (start + len(runs[name]) - before) % len(asked)
         took = stop(process)
     one, many = latency(runs["one"]), latency(runs["many"])
     errors = [r for r in runs["one"] + runs["many"] if r[1] != 200]
