@@ -14,7 +14,8 @@
         ``newsrag serve`` on a ``chroma run`` server (the articles uploaded over HTTP), the Chroma
         server stopped and restarted under load: the statuses while it is down (503 with the
         store's message, never a 500 or a hang), the seconds to recover without restarting
-        newsrag, and that nothing was lost.
+        newsrag, that an article uploaded while it is down is indexed once it is back, and that
+        nothing was lost.
     python -m eval.soak big [--mb 9] [--sigterm]
         an unpunctuated file of that size uploaded over HTTP while one client keeps asking: the
         time from upload to done, question latency during the job against before it; with
@@ -347,7 +348,8 @@ def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *
                     baseline: float = 0) -> dict:
     """The articles are uploaded over HTTP to ``newsrag serve`` on a fresh ``chroma run`` server;
     ``clients`` ask for ``up`` s (after one client alone for ``baseline`` s), then the Chroma server
-    is stopped for ``down`` s and restarted while they go on asking."""
+    is stopped for ``down`` s and restarted while they go on asking. An article uploaded while it
+    is down must be indexed once it is back (then it is removed, and the index compared)."""
     import httpx
 
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
@@ -400,10 +402,16 @@ def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *
             phase["name"] = "down"
             marks["stopped"] = time.monotonic()
             stop(server)
+            extra = sorted((ROOT / "data/articles").glob("*.txt"))[0]  # an article not in the index
+            during = httpx.post(f"{url}/api/articles", files={"files": (extra.name, extra.read_bytes())},
+                                timeout=60)
+            outage = {"accepted": during.status_code}
             time.sleep(down)
+            outage["while_down"] = {k: httpx.get(f"{url}/api/jobs/{during.json()['id']}", timeout=30).json()[k]
+                                    for k in ("status", "error")}
             phase["name"] = "restarting"
             server = start_chroma()
-            marks["restarted"] = time.monotonic()
+            marks["restarted"], restarted_at = time.monotonic(), time.time()
             phase["name"] = "recovering"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -417,6 +425,16 @@ def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *
             time.sleep(5)
             phase["name"] = "done"
             loader.join(180)
+            job = httpx.get(f"{url}/api/jobs/{during.json()['id']}", params={"wait": 60}, timeout=90).json()
+            while job["status"] in ("queued", "running") and time.monotonic() - marks["restarted"] < 180:
+                job = httpx.get(f"{url}/api/jobs/{job['id']}", params={"wait": 60}, timeout=90).json()
+            outage.update(status=job["status"], done_s_after_restart=round((job["finished_at"] or 0) - restarted_at, 1),
+                          added=[a["status"] for r in job["results"] or () for a in r["articles"]])
+            health_with = httpx.get(f"{url}/healthz", timeout=30).json()
+            for r in job["results"] or ():  # removed again: the index must be as it was
+                for a in r["articles"]:
+                    httpx.delete(f"{url}/api/articles/{a['id']}", timeout=60)
+            outage["articles_with_it"] = health_with["articles"]
             health_after = httpx.get(f"{url}/healthz", timeout=30).json()
             again = httpx.post(f"{url}/api/ask", json={"question": asked[0]}, timeout=120).json()
     finally:
@@ -439,9 +457,11 @@ def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *
                "up_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "up"]),
                "one_client_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "one"]),
                "recovery_s_after_restart": None if recovered is None else round(recovered - marks["restarted"], 1),
-               "health_before": health_before, "health_after": health_after, "same_answer_after": same_answer}
+               "health_before": health_before, "health_after": health_after, "same_answer_after": same_answer,
+               "upload_during_outage": outage}
     summary["ok"] = (not bad and recovered is not None and health_before == health_after and same_answer
                      and not summary["up_ms"]["errors"] and not summary["one_client_ms"]["errors"]
+                     and outage["status"] == "done" and outage["added"] == ["added"]
                      and any(k.startswith("503") for k in by_phase.get("down", {})))
     return summary
 

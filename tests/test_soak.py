@@ -32,4 +32,8 @@ def test_the_short_soak_passes_every_check(tmp_path):
                                                                  "chunks": chroma["health_before"]["chunks"]}
     assert chroma["same_answer_after"] and "503 StoreUnavailableError" in chroma["statuses_by_phase"]["down"]
     assert chroma["messages_503"] and all("unreachable" in m for m in chroma["messages_503"]), chroma
+    outage = chroma["upload_during_outage"]  # an upload while Chroma is down waits, then is indexed
+    assert outage["accepted"] == 202 and outage["while_down"]["status"] == "queued"
+    assert "unreachable" in outage["while_down"]["error"], outage
+    assert (outage["status"], outage["added"], outage["articles_with_it"]) == ("done", ["added"], 7)
     assert result.returncode == 0, result.stdout

@@ -8,7 +8,9 @@ next start and runs it again. Re-running is safe because ingestion is incrementa
 what was committed is unchanged, what was not is written, nothing is stored twice.
 
 States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
-why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed.
+why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed. While
+the store is unreachable (a Chroma server down) a job goes back to ``queued``, its ``error`` says
+so, and it is tried again a little later: an upload made during an outage is not lost.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from index.errors import NewsragError, NotFoundError
+from index.errors import NewsragError, NotFoundError, StoreUnavailableError
 from index.library import Library, Progress
 from ui import uploads
 
@@ -32,6 +34,7 @@ log = logging.getLogger("newsrag.jobs")
 
 KEEP_FINISHED = 200  # finished jobs kept on disk (the oldest are deleted)
 UNFINISHED = ("queued", "running")
+RETRY_SECONDS = (2, 5, 10, 30, 60)  # between tries of a job while the store is unreachable; then 60
 Listener = Callable[[str, object], None]
 
 
@@ -177,7 +180,7 @@ class Jobs:
         if job["status"] not in UNFINISHED:
             return
         kept = self._kept(job)
-        job.update(status="running", started_at=job["started_at"] or time.time())
+        job.update(status="running", started_at=job["started_at"] or time.time(), error=None)
         self._save(job)
         last = 0.0
 
@@ -194,6 +197,9 @@ class Jobs:
 
         try:
             report, results = uploads.ingest_kept(self.library, kept, progress=tick)
+        except StoreUnavailableError as exc:  # nothing is lost: the job waits for the store
+            self._retry_later(job, exc)
+            return
         except NewsragError as exc:
             job.update(status="failed", error=str(exc), finished_at=time.time())
             self._save(job)
@@ -209,6 +215,18 @@ class Jobs:
         self._save(job)
         self._tell(job["id"], "done", (report, results), last=True)
         self._prune()
+
+    def _retry_later(self, job: dict, exc: StoreUnavailableError) -> None:
+        """Queue the job again once the store had time to come back (sooner at first); the worker
+        waits meanwhile, as any other job would fail the same way."""
+        tries = job.get("tries", 0) + 1
+        delay = RETRY_SECONDS[min(tries, len(RETRY_SECONDS)) - 1]
+        job.update(status="queued", tries=tries, error=f"{exc} The upload is kept and tried again in {delay:g} s.")
+        self._save(job)
+        self._tell(job["id"], "failed", NewsragError(job["error"]), last=True)
+        log.warning("upload job %s waits %g s for the store: %s", job["id"], delay, exc)
+        if not self._stop.wait(delay):
+            self._queue.put(job["id"])
 
     # ---------------------------------------------------------------------------------- files
 
