@@ -10,7 +10,7 @@
         ``POST /api/ask`` of ``newsrag serve`` on the MultiHop-RAG dev slice: one client for
         ``--baseline`` s, then that many concurrent clients; errors, p50/p95 latency, throughput,
         and their ratios to the one client of the same run.
-    python -m eval.soak chroma [--clients 8] [--down 8] [--articles 12]
+    python -m eval.soak chroma [--clients 8] [--down 8] [--articles 12] [--up 10] [--baseline 10]
         ``newsrag serve`` on a ``chroma run`` server (the articles uploaded over HTTP), the Chroma
         server stopped and restarted under load: the statuses while it is down (503 with the
         store's message, never a 500 or a hang), the seconds to recover without restarting
@@ -575,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     chroma.add_argument("--clients", type=int, default=8)
     chroma.add_argument("--down", type=float, default=8)
     chroma.add_argument("--articles", type=int, default=12)
+    chroma.add_argument("--up", type=float, default=10, help="seconds of load before Chroma is stopped")
+    chroma.add_argument("--baseline", type=float, default=10, help="seconds of one client first")
     big = sub.add_parser("big")
     big.add_argument("--mb", type=float, default=9)
     big.add_argument("--sigterm", action="store_true", help="then stop the server in a second such upload")
@@ -599,14 +601,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "load":
             return emit([timed(scenario_load, work, args.clients, args.seconds, args.baseline)])
         if args.command == "chroma":
-            return emit([timed(scenario_chroma, work, args.clients, args.down, args.articles)])
+            return emit([timed(scenario_chroma, work, args.clients, args.down, args.articles, up=args.up,
+                               baseline=args.baseline)])
         if args.command == "big":
             return emit([timed(scenario_big, work, args.mb, args.sigterm)])
         if args.short:  # the load is the Chroma scenario's up phase: one server start fewer
             return emit([timed(scenario_kill, work, 1, 6, 8),
                          timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
         return emit([timed(scenario_kill, work, 20, 12, 8), timed(scenario_load, work, 32, 60, 30),
-                     timed(scenario_chroma, work, 8, 8, 12)])
+                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10)])
 
 
 def timed(scenario, *args, **kwargs) -> dict:
