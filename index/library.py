@@ -31,6 +31,7 @@ from index.errors import ConfigError
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
+from index.vectors import chunk_vectors
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 
@@ -124,11 +125,14 @@ class Library:
     @cached_property
     def embedder(self) -> Embedder:
         return self._embedder or make_embedder(model=self.settings.embed_model,
-                                               batch_size=self.settings.embed_batch_size)
+                                               batch_size=self.settings.embed_batch_size,
+                                               backend=self.settings.embed_backend,
+                                               cache_dir=self.settings.model_path)
 
     @cached_property
     def store(self) -> Store:
-        return Store(settings=self.settings, embed_model=self.embedder.name)
+        return Store(settings=self.settings, embed_model=self.embedder.name,
+                     embed_precision=self.embedder.precision)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -156,7 +160,7 @@ class Library:
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
         """The catalog and a BM25 index built from the same store content."""
         catalog = self.catalog()
-        self.lexical.ensure(catalog.fingerprint)
+        self.lexical.ensure(catalog)
         return catalog, self.lexical
 
     def articles(self) -> list[ArticleRecord]:
@@ -170,7 +174,8 @@ class Library:
     def stats(self) -> dict:
         counts = self.store.counts()
         return {**counts, "collection": self.settings.collection, "store": self.store.where,
-                "embed_model": self.embedder.name, "chunk_tokens": self.chunker.max_tokens,
+                "embed_model": self.embedder.name, "embed_backend": self.embedder.backend,
+                "chunk_tokens": self.chunker.max_tokens,
                 "chunk_overlap": self.chunker.overlap}
 
     # ------------------------------------------------------------------------------- writing
@@ -192,7 +197,7 @@ class Library:
         with self._ingest_lock():
             record = self.store.get_article(article_id)
             self.store.delete_article(article_id)
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         return record
 
     def repair(self) -> dict[str, int]:
@@ -240,8 +245,11 @@ class Library:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _version(self, article: Article) -> str:
+        model = self.embedder.name
+        if self.settings.chunk_vectors != "encode":
+            model += f"/{self.settings.chunk_vectors}"
         payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
-                              self.embedder.name], ensure_ascii=False)
+                              model], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
     def _drop_key(self, record: ArticleRecord, key: str) -> ArticleRecord | None:
@@ -274,7 +282,7 @@ class Library:
             self._write(writes, records, report, progress)
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -352,7 +360,8 @@ class Library:
             flush_at = _FLUSH_BATCHES * self.settings.embed_batch_size
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
-            vectors = self.embedder.embed([c.text for w in pending for c in w.chunks])
+            vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
+                                    how=self.settings.chunk_vectors)
             offset = 0
             for done in pending:
                 n = len(done.chunks)
