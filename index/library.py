@@ -349,6 +349,8 @@ class Library:
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
+        import numpy as np
+
         done_articles = done_chunks = 0
         _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
         if progress:
@@ -362,11 +364,11 @@ class Library:
                 continue
             vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
                                     how=self.settings.chunk_vectors)
-            offset = 0
+            bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
+            self.store.write_articles([(w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]])
+                                       for j, w in enumerate(pending)])
             for done in pending:
                 n = len(done.chunks)
-                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n])
-                offset += n
                 if done.existing is not None and done.existing.version != done.record.version:
                     old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
                     self.store.delete_chunks(old)

@@ -257,18 +257,31 @@ class Store:
 
     def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray) -> None:
         """Chunks first, then the article row that commits them."""
+        self.write_articles([(record, chunks, embeddings)])
+
+    def write_articles(self, items: Sequence[tuple[ArticleRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
+        """Several articles in as few store calls as possible: all their chunks first, then all
+        their article rows (each call is a transaction; one per article made ingestion wait on
+        the store). A crash in between leaves chunks without a row, which ``repair`` removes."""
         import numpy as np
 
+        chunks = [c for _, cs, _ in items for c in cs]
+        vectors = np.concatenate([e for _, _, e in items]) if items else np.zeros((0, 0))
         with _chroma("write chunks", self.where):
             for lo in range(0, len(chunks), self.max_batch):
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                                    metadatas=[c._metadata() for c in part],
-                                   embeddings=embeddings[lo:lo + len(part)].tolist())
-            mean = embeddings.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            self.articles.upsert(ids=[record.id], documents=[record.body or ""],
-                                 metadatas=[record._metadata()], embeddings=[mean.tolist()])
+                                   embeddings=vectors[lo:lo + len(part)].tolist())
+            means = []
+            for _, _, embeddings in items:
+                mean = embeddings.mean(axis=0)
+                means.append((mean / (np.linalg.norm(mean) or 1.0)).tolist())
+            for lo in range(0, len(items), self.max_batch):
+                part = items[lo:lo + self.max_batch]
+                self.articles.upsert(ids=[r.id for r, _, _ in part], documents=[r.body or "" for r, _, _ in part],
+                                     metadatas=[r._metadata() for r, _, _ in part],
+                                     embeddings=means[lo:lo + len(part)])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))
