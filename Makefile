@@ -15,7 +15,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev run serve test test-fast lint eval bench bench-scale bench-scale-smoke clean
+.PHONY: install install-dev run serve test test-fast lint eval bench bench-scale bench-scale-smoke soak soak-short clean
 
 $(STAMP_RUN): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -67,6 +67,14 @@ bench-scale: install-dev
 ## make bench-scale-smoke: the same measurements at a small size, about two minutes (CI runs it)
 bench-scale-smoke: install-dev
 	$(PY) -m eval.bench_scale --smoke
+
+## make soak: kill -9 at 20 random points, 32 clients for 60 s, a Chroma server restarted under load
+soak: install-dev
+	$(PY) -m eval.soak all
+
+## make soak-short: the same scenarios in a couple of minutes (CI runs it through tests/test_soak.py)
+soak-short: install-dev
+	$(PY) -m eval.soak all --short
 
 clean:
 	rm -rf .newsrag .pytest_cache

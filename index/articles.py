@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from index.chunking import split_sentences
 from index.errors import InputError, TooLargeError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
@@ -45,7 +46,7 @@ class Article:
     another name is recognised as the same article.
     """
 
-    title: str
+    title: str | None  # None when the file names none: never invented from its file name
     body: str
     origin: str
     path: str
@@ -67,11 +68,39 @@ class Article:
     def published_ts(self) -> int | None:
         return date_timestamp(self.published_at)
 
+    @property
+    def lead(self) -> str:
+        return lead_of(self.body)
+
+    @property
+    def display_title(self) -> str:
+        return display_title(self.title, self.lead)
+
     def metadata(self) -> dict[str, str]:
         """The descriptive fields that are set (used in headers, versions and records)."""
         fields = {"title": self.title, "source": self.source, "published_at": self.published_at,
                   "author": self.author, "url": self.url, "category": self.category}
         return {k: v for k, v in fields.items() if v}
+
+
+LEAD_CHARS = 48  # an untitled article is shown by this much of its first sentence
+
+
+def lead_of(body: str, limit: int = LEAD_CHARS) -> str:
+    """The opening of the body's first sentence, cut at a word and marked "…" when longer."""
+    spans = split_sentences(body[:4 * limit + 200])
+    first = " ".join(body[spans[0][0]:spans[0][1]].split()) if spans else ""
+    if len(first) <= limit:
+        return first
+    cut = first[:limit + 1].rsplit(" ", 1)[0] if " " in first[:limit + 1] else first[:limit]
+    return cut.rstrip(",;:—-– ") + " …"
+
+
+def display_title(title: str | None, lead: str | None) -> str:
+    """How an article is named to people: its title, else ``Untitled — "its lead …"``."""
+    if title:
+        return title
+    return f'Untitled — "{lead}"' if lead else "Untitled"
 
 
 def article_id(body: str) -> str:
@@ -224,7 +253,7 @@ def _text_field(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def make_article(fields: dict[str, object], *, origin: str, path: Path, fallback_title: str) -> Article:
+def make_article(fields: dict[str, object], *, origin: str, path: Path) -> Article:
     """An ``Article`` from loose fields; raises ``InputError`` when there is no usable body."""
     body = fields.get("body")
     if body is None:
@@ -236,7 +265,7 @@ def make_article(fields: dict[str, object], *, origin: str, path: Path, fallback
         raise InputError(f"{origin}: empty article body")
     raw_date = fields.get("published_at")
     return Article(
-        title=_text_field(fields.get("title")) or fallback_title,
+        title=_text_field(fields.get("title")),
         body=body,
         origin=origin,
         path=str(path),
@@ -253,7 +282,7 @@ def make_article(fields: dict[str, object], *, origin: str, path: Path, fallback
 
 def _load_txt(text: str, path: Path, origin: str) -> Iterator[Article]:
     meta, body = split_text_header(normalize_text(text))
-    yield make_article({**meta, "body": body}, origin=origin, path=path, fallback_title=path.stem)
+    yield make_article({**meta, "body": body}, origin=origin, path=path)
 
 
 def _load_md(text: str, path: Path, origin: str) -> Iterator[Article]:
@@ -278,7 +307,7 @@ def _load_md(text: str, path: Path, origin: str) -> Iterator[Article]:
     if heading and "title" not in meta:
         meta["title"] = heading.group(1).strip()
         text = text[heading.end():]
-    yield make_article({**meta, "body": text}, origin=origin, path=path, fallback_title=path.stem)
+    yield make_article({**meta, "body": text}, origin=origin, path=path)
 
 
 def _load_html(text: str, path: Path, origin: str) -> Iterator[Article]:
@@ -297,7 +326,7 @@ def _load_html(text: str, path: Path, origin: str) -> Iterator[Article]:
     fields = {"body": body, "title": title, "source": data.get("sitename"),
               "published_at": data.get("date"), "author": data.get("author"),
               "url": data.get("url"), "category": data.get("categories") or None}
-    yield make_article(fields, origin=origin, path=path, fallback_title=path.stem)
+    yield make_article(fields, origin=origin, path=path)
 
 
 def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputError]:
@@ -306,10 +335,12 @@ def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputEr
     except json.JSONDecodeError as exc:
         raise InputError(f"{origin}: malformed JSON at line {exc.lineno}, column {exc.colno} "
                          f"({exc.msg})") from exc
+    except RecursionError:
+        raise InputError(f"{origin}: the JSON is nested too deeply to be an article file") from None
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     if isinstance(data, dict):
-        yield make_article(_record_fields(data), origin=origin, path=path, fallback_title=path.stem)
+        yield make_article(_record_fields(data), origin=origin, path=path)
         return
     if not isinstance(data, list):
         raise InputError(f"{origin}: expected an article object or a list of them, "
@@ -320,8 +351,7 @@ def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputEr
             yield InputError(f"{item_origin}: item {n} is a JSON {type(item).__name__}, not an object")
             continue
         try:
-            yield make_article(_record_fields(item), origin=item_origin, path=path,
-                               fallback_title=f"{path.stem} #{n}")
+            yield make_article(_record_fields(item), origin=item_origin, path=path)
         except InputError as exc:
             yield exc
 
@@ -336,12 +366,14 @@ def _load_jsonl(text: str, path: Path, origin: str) -> Iterator[Article | InputE
         except json.JSONDecodeError as exc:
             yield InputError(f"{line_origin}: malformed JSON line ({exc.msg} at column {exc.colno})")
             continue
+        except RecursionError:
+            yield InputError(f"{line_origin}: the JSON is nested too deeply to be an article")
+            continue
         if not isinstance(item, dict):
             yield InputError(f"{line_origin}: a JSON {type(item).__name__}, not an article object")
             continue
         try:
-            yield make_article(_record_fields(item), origin=line_origin, path=path,
-                               fallback_title=f"{path.stem} line {lineno}")
+            yield make_article(_record_fields(item), origin=line_origin, path=path)
         except InputError as exc:
             yield exc
 
@@ -378,9 +410,19 @@ def read_text_file(path: Path, *, max_bytes: int, label: str | None = None) -> s
                          f"{exc.start}); re-save the file as UTF-8") from exc
 
 
-def load_file(path: Path, *, max_bytes: int, label: str | None = None) -> Iterator[Article | InputError]:
-    """Every article of one file, and an ``InputError`` per bad file, record or line."""
+def load_file(path: Path, *, max_bytes: int, label: str | None = None,
+              max_articles: int | None = None) -> Iterator[Article | InputError]:
+    """Every article of one file, and an ``InputError`` per bad file, record or line; a file
+    holding more than ``max_articles`` records is refused whole."""
     label = label or str(path)
+    if max_articles is not None:
+        results = list(load_file(path, max_bytes=max_bytes, label=label))
+        if len(results) > max_articles:
+            yield InputError(f"{label}: {len(results)} articles in one file; at most {max_articles} are "
+                             "accepted (split the file, or raise NEWSRAG_MAX_ARTICLES_PER_FILE)")
+            return
+        yield from results
+        return
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         yield InputError(f"{label}: unsupported file type '{path.suffix or '(none)'}' "

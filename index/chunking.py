@@ -107,9 +107,12 @@ class Chunk:
     n_tokens: int  # word pieces, header and special tokens included
 
 
-def make_header(title: str, source: str | None, published_at: str | None) -> str:
+def make_header(title: str | None, source: str | None, published_at: str | None) -> str:
+    """``title / outlet, date`` above the text; an untitled article gets no invented title (its
+    file name would only add noise words to retrieval), and one with no metadata no header."""
     details = ", ".join(p for p in (source, (published_at or "")[:10]) if p)
-    return f"{title}\n{details}\n\n" if details else f"{title}\n\n"
+    lines = [line for line in (title, details) if line]
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 class Chunker:
@@ -136,9 +139,9 @@ class Chunker:
         """Changes whenever the same article would be cut differently."""
         return f"sent-v1/t{self.max_tokens}/o{self.overlap}"
 
-    def header(self, title: str, source: str | None, published_at: str | None) -> str:
+    def header(self, title: str | None, source: str | None, published_at: str | None) -> str:
         header = make_header(title, source, published_at)
-        words = title.split()
+        words = (title or "").split()
         while self.counter.count_tokens(header) > _HEADER_MAX_TOKENS and len(words) > 1:
             words = words[:-1]
             header = make_header(" ".join(words) + " …", source, published_at)

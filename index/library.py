@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import threading
 import time
 from collections import defaultdict
@@ -25,15 +26,17 @@ from functools import cached_property
 from pathlib import Path
 
 from index.articles import Article, InputError, expand_paths, load_file
+from index.browse import ArticlePage, ArticleQuery, Listing
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
-from index.errors import ConfigError
+from index.errors import ConfigError, NotFoundError
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
 from index.vectors import chunk_vectors
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
+_MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class Progress:
     articles_total: int
     chunks_done: int
     chunks_total: int
-    current: str = ""
+    current: str = ""  # the article just written
+    path: str = ""  # the file it came from
 
 
 @dataclass
@@ -114,13 +118,18 @@ class Library:
     """Everything that reads or writes the index goes through one of these."""
 
     def __init__(self, settings: IndexSettings, *, embedder: Embedder | None = None,
-                 check_every: float = 2.0):
+                 check_every: float | None = None):
         self.settings = settings
         self._embedder = embedder
-        self.check_every = check_every  # seconds between checks for writes by other processes
+        # Seconds between full re-reads of the catalog when no write was signalled. Writers on this
+        # data directory signal theirs through a marker file (``mark_changed``), so the catalog is
+        # re-read at once after them; other writers of a Chroma server cannot, hence the shorter default.
+        self.check_every = (2.0 if settings.chroma_url else 60.0) if check_every is None else check_every
+        self._catalog_token: str | None = None
         self._catalog: Catalog | None = None
         self._catalog_at = 0.0
         self._catalog_lock = threading.Lock()
+        self._listing: tuple[str, Listing] | None = None
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -146,16 +155,35 @@ class Library:
     # ------------------------------------------------------------------------------- reading
 
     def catalog(self, *, fresh: bool = False) -> Catalog:
-        """The committed articles, re-read from the store at most every ``check_every`` seconds."""
+        """The committed articles, re-read from the store after a signalled write (by any process
+        on this data directory) or at most every ``check_every`` seconds."""
         with self._catalog_lock:
-            now = time.monotonic()
-            if fresh or self._catalog is None or now - self._catalog_at >= self.check_every:
+            token = self._marker_token()
+            if (fresh or self._catalog is None or token != self._catalog_token
+                    or time.monotonic() - self._catalog_at >= self.check_every):
                 records = self.store.list_articles()
                 current = fingerprint(records)
                 if self._catalog is None or self._catalog.fingerprint != current:
                     self._catalog = Catalog(current, {r.id: r for r in records})
-                self._catalog_at = now
+                self._catalog_at, self._catalog_token = time.monotonic(), token
             return self._catalog
+
+    @property
+    def _marker(self) -> Path:
+        return self.settings.home / f"changed-{self.settings.collection}"
+
+    def _marker_token(self) -> str | None:
+        try:
+            return self._marker.read_text()
+        except OSError:
+            return None
+
+    def mark_changed(self) -> None:
+        """Tell every reader of this data directory that the catalog changed (after a commit)."""
+        with contextlib.suppress(OSError):  # readers then notice within check_every
+            partial = self._marker.with_name(self._marker.name + ".part")
+            partial.write_text(f"{time.time_ns()}-{os.getpid()}")
+            partial.replace(self._marker)
 
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
         """The catalog and a BM25 index built from the same store content."""
@@ -166,10 +194,51 @@ class Library:
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article (without bodies), newest first, then by title."""
         records = self.store.list_articles()
-        return sorted(records, key=lambda r: (-(r.published_ts or 0), r.title.lower()))
+        return sorted(records, key=lambda r: (-(r.published_ts or 0), r.display_title.lower()))
+
+    def listing(self) -> Listing:
+        """The catalog sorted and keyed for browsing, rebuilt only when the catalog changes."""
+        catalog = self.catalog()
+        with self._catalog_lock:
+            if self._listing is None or self._listing[0] != catalog.fingerprint:
+                self._listing = (catalog.fingerprint, Listing(catalog.articles.values()))
+            return self._listing[1]
+
+    def browse(self, query: ArticleQuery) -> ArticlePage:
+        """One page of the articles matching ``query`` (see ``index.browse``)."""
+        return self.listing().page(query)
 
     def article(self, article_id: str) -> ArticleRecord:
-        return self.store.get_article(article_id)
+        """An indexed article, or an earlier version of one (``superseded_by`` set)."""
+        try:
+            return self.store.get_article(article_id)
+        except NotFoundError:
+            earlier = self.store.get_version(article_id)
+            if earlier is None:
+                raise
+            return earlier
+
+    def versions(self, article_id: str) -> dict:
+        """Where an article stands among its versions: ``{"number", "previous", "current"}``
+        (``current`` is the id of the indexed version, None when it was removed since)."""
+        earlier, seen, frontier = 0, {article_id}, [article_id]
+        previous = [r.id for r in self.store.versions_superseded_by(article_id)]
+        while frontier and earlier < _MAX_VERSIONS:
+            found = [r.id for aid in frontier for r in self.store.versions_superseded_by(aid)
+                     if r.id not in seen]
+            seen.update(found)
+            frontier = found
+            earlier += bool(found)
+        current, hops, live = article_id, 0, self.catalog().articles
+        while hops < _MAX_VERSIONS:
+            if current in live:
+                break
+            record = self.store.get_version(current)
+            if record is None or record.superseded_by is None:
+                current = None
+                break
+            current, hops = record.superseded_by, hops + 1
+        return {"number": earlier + 1, "previous": previous, "current": current}
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -194,11 +263,26 @@ class Library:
         return self._run([folder], progress=progress, mirror=folder.resolve())
 
     def remove(self, article_id: str) -> ArticleRecord:
+        """Delete an article, and its earlier versions with it."""
+        return self.remove_many([article_id])[0]
+
+    def remove_many(self, article_ids: Iterable[str]) -> list[ArticleRecord]:
+        """Delete articles and their earlier versions under one lock, with one update of the BM25
+        index; an unknown id fails before anything is removed."""
+        ids = list(dict.fromkeys(article_ids))
         with self._ingest_lock():
-            record = self.store.get_article(article_id)
-            self.store.delete_article(article_id)
+            records = [self.store.get_article(a) for a in ids]
+            for record in records:
+                self.store.delete_article(record.id)
+                earlier, frontier = set(), [record.id]
+                while frontier and len(earlier) < _MAX_VERSIONS:
+                    frontier = [r.id for aid in frontier for r in self.store.versions_superseded_by(aid)
+                                if r.id not in earlier and r.id != record.id]
+                    earlier.update(frontier)
+                self.store.delete_versions(sorted(earlier))
+            self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
-        return record
+        return records
 
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""
@@ -214,7 +298,7 @@ class Library:
             keep = max(holders, key=lambda r: r.ingested_at)
             for holder in holders:
                 if holder.id != keep.id and records[holder.id] is not None:
-                    records[holder.id] = self._drop_key(records[holder.id], key)
+                    records[holder.id] = self._drop_key(records[holder.id], key, superseded_by=keep.id)
                     fixed["duplicate_keys"] += 1
         live = {i: r for i, r in records.items() if r is not None}
         stale, counts = [], defaultdict(int)
@@ -252,11 +336,16 @@ class Library:
                               model], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
-    def _drop_key(self, record: ArticleRecord, key: str) -> ArticleRecord | None:
-        """Remove one origin from a record; delete the article when none is left."""
+    def _drop_key(self, record: ArticleRecord, key: str, *, superseded_by: str | None = None
+                  ) -> ArticleRecord | None:
+        """Remove one origin from a record; delete the article when none is left. An article
+        replaced by another (``superseded_by``) is kept as an earlier version first, so what was
+        quoted from it can still be read."""
         remaining = [o for o in record.origins if o["key"] != key]
         if remaining:
             return self.store.update_origins(record, remaining)
+        if superseded_by is not None and superseded_by != record.id:
+            self.store.archive_article(record.id, superseded_by=superseded_by, at=time.time())
         self.store.delete_article(record.id)
         return None
 
@@ -269,7 +358,8 @@ class Library:
             if isinstance(item, InputError):
                 report.failures.append(str(item))
                 continue
-            for result in load_file(item, max_bytes=self.settings.max_file_bytes):
+            for result in load_file(item, max_bytes=self.settings.max_file_bytes,
+                                    max_articles=self.settings.max_articles_per_file):
                 if isinstance(result, InputError):
                     report.failures.append(str(result))
                     failed_paths.add(str(item.resolve()))
@@ -282,6 +372,7 @@ class Library:
             self._write(writes, records, report, progress)
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+            self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
@@ -302,7 +393,10 @@ class Library:
                 setattr(report, status, getattr(report, status) + 1)
                 report.duplicates += len(arts) - 1
                 writes.append(_Write(first, [_origin(a) for a in arts], None))
-                report.articles.append({"id": aid, "title": first.title, "status": status})
+                entry = {"id": aid, "title": first.display_title, "status": status}
+                if status == "updated":  # another text held this key: it becomes an earlier version
+                    entry["replaces"] = owner[first.key]
+                report.articles.append(entry)
                 continue
             primary_key = existing.keys[0] if existing.keys else None
             primary = next((a for a in arts if a.key == primary_key), None)
@@ -312,7 +406,7 @@ class Library:
                 writes.append(_Write(primary, origins + [_origin(a) for a in fresh], existing))
                 report.updated += 1
                 report.unchanged += len(arts) - 1 - len(fresh)
-                report.articles.append({"id": aid, "title": primary.title, "status": "updated"})
+                report.articles.append({"id": aid, "title": primary.display_title, "status": "updated"})
             else:
                 if fresh:
                     records[aid] = self.store.update_origins(
@@ -320,7 +414,7 @@ class Library:
                 report.unchanged += len(arts) - len(fresh)
                 report.duplicates += len(fresh)
                 status = "duplicate" if fresh else "unchanged"
-                report.articles.append({"id": aid, "title": existing.title, "status": status})
+                report.articles.append({"id": aid, "title": existing.display_title, "status": status})
                 for article in fresh:  # a rewrite moves its keys itself, once committed
                     self._move_key(article.key, aid, owner, records)
         return writes
@@ -329,7 +423,7 @@ class Library:
                   records: dict[str, ArticleRecord | None]) -> None:
         previous = owner.get(key)
         if previous and previous != new_owner and records.get(previous) is not None:
-            records[previous] = self._drop_key(records[previous], key)
+            records[previous] = self._drop_key(records[previous], key, superseded_by=new_owner)
         owner[key] = new_owner
 
     def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None],
@@ -345,7 +439,7 @@ class Library:
                 for c in self.chunker.chunk(article.body, header)]
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
-                                         body=article.body, **article.metadata())
+                                         body=article.body, lead=article.lead, **article.metadata())
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
@@ -362,8 +456,14 @@ class Library:
             flush_at = _FLUSH_BATCHES * self.settings.embed_batch_size
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
-            vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
-                                    how=self.settings.chunk_vectors)
+            texts = [c.text for w in pending for c in w.chunks]
+            if self.settings.chunk_vectors == "encode":
+                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
+                                                                          total, write.record.display_title))
+            else:
+                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
+                                        how=self.settings.chunk_vectors)
+            embedded = done_chunks + len(texts)
             bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
             self.store.write_articles([(w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]])
                                        for j, w in enumerate(pending)])
@@ -378,15 +478,32 @@ class Library:
                 report.chunks_written += n
                 done_articles += 1
                 done_chunks += n
-                if progress:
-                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.title))
+                if progress:  # chunks embedded so far never go back
+                    progress(Progress(done_articles, len(writes), max(done_chunks, embedded), total,
+                                      done.record.display_title, done.article.path))
             pending = []
+            self.mark_changed()  # readers see a long ingest grow, batch by batch
+
+    def _embed(self, texts: list[str], step: int, progress, at: Progress):
+        """Embed in slices of ``step``, reporting chunks as they are embedded: one long article
+        shows progress (and can be stopped between slices) too."""
+        if len(texts) <= step or progress is None:
+            return self.embedder.embed(texts)
+        import numpy as np
+
+        parts = []
+        for lo in range(0, len(texts), step):
+            parts.append(self.embedder.embed(texts[lo:lo + step]))
+            progress(Progress(at.articles_done, at.articles_total, at.chunks_done + lo + len(parts[-1]),
+                              at.chunks_total, at.current))
+        return np.concatenate(parts)
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
                records: dict[str, ArticleRecord | None], report: IngestReport) -> None:
         for aid, record in list(records.items()):
             if record is None:
                 continue
+            record_title = record.display_title
             for origin in list(record.origins):
                 path = Path(origin["path"])
                 if (origin["key"] not in seen and str(path) not in failed_paths
@@ -394,6 +511,7 @@ class Library:
                     record = self._drop_key(record, origin["key"])
                     if record is None:
                         report.removed += 1
-                        report.articles.append({"id": aid, "title": origin["title"], "status": "removed"})
+                        report.articles.append({"id": aid, "title": origin["title"] or record_title,
+                                                "status": "removed"})
                         break
             records[aid] = record

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from index.articles import date_timestamp
+from index.articles import date_timestamp, display_title
 from index.errors import ConfigError, NewsragError, NotFoundError, StoreError, StoreUnavailableError
 from index.settings import IndexSettings
 
@@ -37,7 +37,8 @@ class ArticleRecord:
 
     id: str
     version: str
-    title: str
+    title: str | None = None  # None when the article names none
+    lead: str | None = None  # the opening of its first sentence (names an untitled article)
     source: str | None = None
     published_at: str | None = None
     author: str | None = None
@@ -46,11 +47,18 @@ class ArticleRecord:
     origins: tuple[dict, ...] = ()
     n_chunks: int = 0
     ingested_at: float = 0.0
+    superseded_by: str | None = None  # set on an earlier version: the article that replaced it
+    superseded_at: float | None = None
     body: str | None = field(default=None, repr=False)
 
     @property
     def published_ts(self) -> int | None:
         return date_timestamp(self.published_at)
+
+    @property
+    def display_title(self) -> str:
+        """The title, or ``Untitled — "lead …"``: never a file name."""
+        return display_title(self.title, self.lead)
 
     @property
     def sources(self) -> list[str]:
@@ -66,6 +74,10 @@ class ArticleRecord:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
+        data["display_title"] = self.display_title
+        for name in ("superseded_by", "superseded_at"):
+            if data[name] is None:
+                data.pop(name)
         if not with_body:
             data.pop("body")
         return data
@@ -81,8 +93,9 @@ class ArticleRecord:
 
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
-        fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
-                                           "url", "category", "n_chunks", "ingested_at")}
+        fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
+                                           "url", "category", "n_chunks", "ingested_at", "superseded_by",
+                                           "superseded_at")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -169,6 +182,9 @@ class Store:
                 f"{settings.collection}-chunks", metadata=meta, embedding_function=None)
             self.articles = self.client.get_or_create_collection(
                 f"{settings.collection}-articles", metadata=meta, embedding_function=None)
+            # earlier versions of updated articles, readable by id (never searched)
+            self.versions = self.client.get_or_create_collection(
+                f"{settings.collection}-versions", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
         recorded = self.chunks.metadata or {}
         built_with = recorded.get("newsrag:embed_model")
@@ -211,6 +227,25 @@ class Store:
         if not page["ids"]:
             raise NotFoundError(f"No article with id {article_id!r}: `newsrag articles list` shows the ids.")
         return ArticleRecord._from_row(page["ids"][0], page["metadatas"][0], page["documents"][0])
+
+    def get_version(self, article_id: str) -> ArticleRecord | None:
+        """An earlier version kept when its article was updated, or None."""
+        with _chroma("read an earlier version", self.where):
+            page = self.versions.get(ids=[article_id], include=["metadatas", "documents"])
+        if not page["ids"]:
+            return None
+        return ArticleRecord._from_row(page["ids"][0], page["metadatas"][0], page["documents"][0])
+
+    def versions_superseded_by(self, article_id: str) -> list[ArticleRecord]:
+        """The earlier versions that ``article_id`` replaced directly (without bodies)."""
+        with _chroma("read earlier versions", self.where):
+            page = self.versions.get(where={"superseded_by": article_id}, include=["metadatas"])
+        return [ArticleRecord._from_row(i, m) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
+    def list_versions(self) -> list[ArticleRecord]:
+        with _chroma("list earlier versions", self.where):
+            page = self._get_all(self.versions, ["metadatas"])
+        return [ArticleRecord._from_row(i, m) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         if not ids:
@@ -260,34 +295,46 @@ class Store:
         self.write_articles([(record, chunks, embeddings)])
 
     def write_articles(self, items: Sequence[tuple[ArticleRecord, Sequence[ChunkRecord], np.ndarray]]) -> None:
-        """Several articles in as few store calls as possible: all their chunks first, then all
-        their article rows (each call is a transaction; one per article made ingestion wait on
-        the store). A crash in between leaves chunks without a row, which ``repair`` removes."""
+        """Several articles in as few round trips as the store allows: every chunk first, then the
+        article rows that commit them (a crash in between leaves only orphans to sweep)."""
         import numpy as np
 
-        chunks = [c for _, cs, _ in items for c in cs]
-        vectors = np.concatenate([e for _, _, e in items]) if items else np.zeros((0, 0))
+        chunks = [c for _, part, _ in items for c in part]
+        vectors = [v for _, _, found in items for v in found.tolist()]
+        rows = []
+        for record, _, found in items:
+            mean = found.mean(axis=0)
+            rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
             for lo in range(0, len(chunks), self.max_batch):
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                   metadatas=[c._metadata() for c in part],
-                                   embeddings=vectors[lo:lo + len(part)].tolist())
-            means = []
-            for _, _, embeddings in items:
-                mean = embeddings.mean(axis=0)
-                means.append((mean / (np.linalg.norm(mean) or 1.0)).tolist())
-            for lo in range(0, len(items), self.max_batch):
-                part = items[lo:lo + self.max_batch]
-                self.articles.upsert(ids=[r.id for r, _, _ in part], documents=[r.body or "" for r, _, _ in part],
-                                     metadatas=[r._metadata() for r, _, _ in part],
-                                     embeddings=means[lo:lo + len(part)])
+                                   metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
+            for lo in range(0, len(rows), self.max_batch):
+                part = rows[lo:lo + self.max_batch]
+                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
+                                     metadatas=[r._metadata() for r, _ in part], embeddings=[v for _, v in part])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))
         with _chroma("update an article", self.where):
             self.articles.update(ids=[record.id], metadatas=[updated._metadata()])
         return updated
+
+    def archive_article(self, article_id: str, *, superseded_by: str, at: float) -> None:
+        """Keep an article's row (body, metadata) as an earlier version before it is deleted."""
+        with _chroma("keep an earlier version", self.where):
+            page = self.articles.get(ids=[article_id], include=["metadatas", "documents", "embeddings"])
+            if not page["ids"]:
+                return
+            meta = {**page["metadatas"][0], "superseded_by": superseded_by, "superseded_at": at}
+            self.versions.upsert(ids=[article_id], documents=[page["documents"][0]], metadatas=[meta],
+                                 embeddings=[list(page["embeddings"][0])])
+
+    def delete_versions(self, ids: Sequence[str]) -> None:
+        if ids:
+            with _chroma("delete earlier versions", self.where):
+                self.versions.delete(ids=list(ids))
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         with _chroma("delete chunks", self.where):

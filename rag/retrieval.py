@@ -78,7 +78,7 @@ def allowed_articles(catalog: Catalog, filters: Filters) -> list[str] | None:
 
 
 def location(record: ArticleRecord, chunk_id: str, start: int, end: int) -> Location:
-    return Location(article_id=record.id, title=record.title, source=", ".join(record.sources) or None,
+    return Location(article_id=record.id, title=record.display_title, source=", ".join(record.sources) or None,
                     published_at=record.published_at, url=record.url, chunk_id=chunk_id,
                     start=start, end=end)
 

@@ -88,6 +88,16 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
     return events
 
 
+def upload(client: httpx.Client, files, **options) -> dict:
+    """POST files, then follow the upload job to its end; returns the finished job."""
+    started = client.post("/api/articles", files=files, **options)
+    assert started.status_code == 202, started.text
+    assert started.headers["location"] == f"/api/jobs/{started.json()['id']}"
+    job = client.get(started.headers["location"], params={"wait": 60}).json()
+    assert job["status"] == "done", job
+    return job
+
+
 def error_of(response: httpx.Response) -> tuple[int, str, str]:
     body = response.json()
     assert set(body) == {"error", "type"}, body
@@ -165,6 +175,20 @@ def test_filters_and_follow_ups_reach_the_pipeline(api):
     ({"history": []}, "ConfigError", "Invalid request: question: Field required (see /docs)."),
     ({"question": DRONES, "history": [{"question": "q"}] * 21}, "ConfigError",
      "history has 21 turns; send at most the last 20."),
+    # strict types and dates: nothing is coerced or cut to fit
+    ({"question": DRONES, "top_k": True}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": "3"}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": 2.5}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": 42}, "ConfigError", "Invalid request: question: Input should be a valid string (see /docs)."),
+    ({"question": DRONES, "since": "2023-10-01garbage"}, "ConfigError",
+     "since='2023-10-01garbage' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "until": "2023-10-01T25:00"}, "ConfigError",
+     "until='2023-10-01T25:00' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "history": [{"question": "q", "articles": "a1"}]}, "ConfigError",
+     "Invalid request: history.0.articles: Input should be a valid list (see /docs)."),
 ])
 def test_bad_input_is_a_400_with_the_reason(api, body, kind, message):
     for path in ("/api/ask", "/api/ask/stream"):
@@ -205,14 +229,16 @@ def test_uploads_over_the_limits_are_refused_before_ingesting(api):
                            "NEWSRAG_MAX_UPLOAD_FILES).")
     huge = b"x" * 1_200_000  # the declared length alone exceeds 3 files x 0.05 MB + 1 MB
     status, kind, message = error_of(api.client.post("/api/articles", files={"files": ("huge.txt", huge)}))
-    assert (status, kind) == (413, "TooLargeError") and message.startswith("The upload is 1.2 MB; at most 1.15 MB")
+    assert (status, kind) == (413, "TooLargeError")
+    assert message == ("The request body is 1.2 MB; POST /api/articles accepts at most 1.15 MB (fewer or smaller "
+                       "files, or raise NEWSRAG_MAX_FILE_MB).")
     assert api.client.get("/healthz").json() == before
 
 
 def test_an_unreadable_file_is_reported_and_the_good_ones_still_indexed(api):
     files = [("files", ("ok.txt", b"Lighthouse keepers on Gozo counted 41 storm nights last winter.\n")),
              ("files", ("latin1.txt", "Caf\xe9 owners protested.".encode("latin-1")))]
-    report = api.client.post("/api/articles", files=files).json()
+    report = upload(api.client, files)["report"]
     assert (report["added"], report["failed"]) == (1, 1)
     assert report["failures"] == ["latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3); re-save the file as UTF-8"]
     assert api.client.delete(f"/api/articles/{report['articles'][0]['id']}").status_code == 200
@@ -222,12 +248,12 @@ def test_an_unreadable_file_is_reported_and_the_good_ones_still_indexed(api):
 
 
 def test_upload_then_ask_about_it_then_remove_it(api):
-    report = api.client.post("/api/articles", files={"files": ("valletta.md", UPLOAD_MD.encode())}).json()
+    report = upload(api.client, {"files": ("valletta.md", UPLOAD_MD.encode())})["report"]
     assert (report["added"], report["failed"], report["chunks_written"]) == (1, 0, 1)
     article_id = report["articles"][0]["id"]
     assert report["articles"][0] == {"id": article_id, "title": "Valletta harbour sets a container record",
                                      "status": "added"}
-    again = api.client.post("/api/articles", files={"files": ("valletta.md", UPLOAD_MD.encode())}).json()
+    again = upload(api.client, {"files": ("valletta.md", UPLOAD_MD.encode())})["report"]
     assert (again["added"], again["unchanged"]) == (0, 1)
 
     listed = {a["id"]: a for a in api.client.get("/api/articles").json()}
@@ -255,6 +281,67 @@ def test_upload_then_ask_about_it_then_remove_it(api):
     after = api.client.post("/api/ask", json={"question": "How many containers did the Port of Valletta "
                                                           "handle in 2023?"}).json()
     assert article_id not in {c["article_id"] for c in after["citations"]}
+
+
+DATED = [("harbour.md", "---\ntitle: Harbour reopens after the storm\noutlet: Gozo Gazette\ndate: 2024-02-11\n---\n"
+                         "The harbour of Mgarr reopened on Sunday. Ferries resumed at noon.\n"),
+         ("storm.md", "---\ntitle: Storm closes Mgarr harbour\noutlet: Malta Maritime Review\ndate: 2024-02-01\n"
+                      "---\nA storm closed the harbour of Mgarr on Thursday night.\n")]
+
+
+def test_articles_are_listed_a_page_at_a_time_searched_filtered_and_sorted(api, tmp_path):
+    for name, text in DATED:
+        (tmp_path / name).write_text(text)
+    added = [a["id"] for a in api.library.ingest([tmp_path]).articles]
+    try:
+        def titles(**params) -> tuple[list[str], str, str | None]:
+            response = api.client.get("/api/articles", params=params)
+            assert response.status_code == 200, response.text
+            return ([a["display_title"][:24] for a in response.json()], response.headers["x-total-count"],
+                    response.headers.get("link"))
+
+        assert titles() == (["Harbour reopens after th", "Storm closes Mgarr harbo", 'Untitled — "The Russian ',
+                             "Urgent Update: Russia In"], "4", None)  # newest first, undated last
+        first, total, link = titles(limit=1, sort="oldest")
+        assert (first, total) == (["Storm closes Mgarr harbo"], "4")
+        assert link == f'<{api.url}/api/articles?limit=1&sort=oldest&offset=1>; rel="next"'
+        assert titles(q="HARBOUR gozo")[:2] == (["Harbour reopens after th"], "1")
+        assert titles(q="ministry")[:2] == (['Untitled — "The Russian '], "1")  # found by its lead
+        assert titles(source=["Malta Maritime Review", "Gozo Gazette"], since="2024-02-02")[:2] == (
+            ["Harbour reopens after th"], "1")
+        assert titles(sort="title", offset=3)[:2] == (["Urgent Update: Russia In"], "4")
+        assert error_of(api.client.get("/api/articles", params={"sort": "size"})) == (
+            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title.")
+        assert error_of(api.client.get("/api/articles", params={"until": "Feb 1"})) == (
+            400, "ConfigError", "until='Feb 1' is not a date: use YYYY-MM-DD, e.g. 2023-10-01.")
+    finally:
+        api.library.remove_many(added)
+    assert len(api.client.get("/api/articles").json()) == 2
+
+
+def test_a_conversation_sent_by_the_client_comes_back_as_markdown_with_its_citations(api):
+    answer = api.client.post("/api/ask", json={"question": DRONES}).json()
+    response = api.client.post("/api/conversations/export", json={
+        "title": "Drones", "exchanges": [{"question": DRONES, "answer": answer}]})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert response.headers["content-disposition"] == 'attachment; filename="newsrag-drones.md"'
+    text = response.text
+    assert text.startswith("# Drones\n\n_Exported from newsrag on ")
+    assert f"## 1. {DRONES}\n\n> **⚠ Sources disagree:** 55 Ukrainian drones — Miami News, KMIA, undated [1]; " \
+           "64 Ukrainian drones — outlet unknown, undated [2]\n" in text
+    for c in answer["citations"]:
+        assert f"  - In newsrag: <{api.url}/articles/{c['article_id']}?start={c['start']}&end={c['end']}#hl>\n" \
+               f"  > {c['quote']}\n" in text
+    assert '- [2] **Untitled — "The Russian Ministry of Defense has confirmed …"** — outlet unknown, undated' in text
+
+    assert error_of(api.client.post("/api/conversations/export", json={
+        "exchanges": [{"question": DRONES, "answer": {"status": "answered", "sentences": [{}]}}]})) == (
+        400, "ConfigError", "exchanges[0] is not a question with an answer object from /api/ask (KeyError: 'text').")
+    status, kind, message = error_of(api.client.post("/api/conversations/export", json={
+        "exchanges": [{"question": "q", "answer": {}}] * 201}))
+    assert (status, kind) == (400, "ConfigError") and message.startswith("Invalid request: exchanges: List should "
+                                                                         "have at most 200 items")
 
 
 def gradio_call(client: httpx.Client, api_name: str, data: list) -> str:
@@ -287,7 +374,7 @@ def test_health_docs_and_openapi(api):
     assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8}
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
-                                  "/healthz"}
+                                  "/api/conversations/export", "/api/jobs/{job_id}", "/healthz"}
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home
@@ -416,7 +503,7 @@ def test_newsrag_serve_starts_the_chat_and_the_api(tmp_path):
                 assert page.status_code == 200 and "text/html" in page.headers["content-type"]
                 assert error_of(client.post("/api/ask", json={"question": DRONES}))[:2] == (409, "EmptyIndexError")
                 seed = (SEEDS / SEED_55).read_bytes()
-                assert client.post("/api/articles", files={"files": (SEED_55, seed)}).json()["added"] == 1
+                assert upload(client, {"files": (SEED_55, seed)})["report"]["added"] == 1
                 assert client.post("/api/ask", json={"question": DRONES}).json()["status"] == "answered"
         finally:
             stop(process)

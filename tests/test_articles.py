@@ -30,9 +30,10 @@ def test_sample_with_a_news_header_gives_outlet_section_and_headline():
     assert article.key == str((SEEDS / SEED_55).resolve()) or article.key == str(SEEDS / SEED_55)
 
 
-def test_sample_without_header_is_titled_by_its_file_name_and_keeps_its_first_sentence():
+def test_sample_without_header_is_untitled_and_named_by_its_lead_never_its_file_name():
     (article,), _ = load(SEEDS / SEED_64)
-    assert article.title == "000_720a81e2262be498"
+    assert article.title is None
+    assert article.display_title == 'Untitled — "The Russian Ministry of Defense has confirmed …"'
     assert article.source is None and article.published_at is None and article.author is None
     assert article.body.startswith("The Russian Ministry of Defense has confirmed")
     assert not article.body.endswith("\n")
@@ -203,3 +204,22 @@ def test_folders_are_read_recursively_in_order_skipping_hidden_files(tmp_path):
 ])
 def test_dates_are_normalized_or_dropped_never_invented(raw, expected):
     assert normalize_date(raw) == expected
+
+
+def test_the_lead_is_the_first_sentence_cut_at_a_word():
+    from index.articles import display_title, lead_of
+
+    assert lead_of("Stocks rose 3% on Monday. Bonds fell.") == "Stocks rose 3% on Monday."
+    assert lead_of("  A  very long opening sentence that goes on, and on, past the limit of the lead.") == \
+        "A very long opening sentence that goes on, and …"
+    assert lead_of("x" * 60) == "x" * 48 + " …"  # one unbroken word is cut where it must be
+    assert display_title("Bridge vote", "ignored") == "Bridge vote"
+    assert display_title(None, "") == "Untitled"
+
+
+def test_an_untitled_chunk_header_holds_only_what_is_known():
+    from index.chunking import make_header
+
+    assert make_header(None, None, None) == ""
+    assert make_header(None, "The Daily", "2024-03-05T10:00:00") == "The Daily, 2024-03-05\n\n"
+    assert make_header("Bridge vote", None, None) == "Bridge vote\n\n"

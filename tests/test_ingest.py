@@ -61,7 +61,7 @@ def test_a_changed_article_replaces_exactly_its_own_chunks(library, tmp_path):
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     records = {r.title: r for r in library.articles()}
     assert len(records) == 2
-    changed = records["000_720a81e2262be498"]
+    changed = records[None]  # the untitled report
     assert "66 Ukrainian drones" in library.article(changed.id).body
     assert records[other.title].version == other.version  # untouched
     assert_consistent(library)
@@ -117,9 +117,10 @@ def test_sync_mirrors_a_folder(library, tmp_path):
     (folder / SEED_55).write_bytes(b"\xff\xfe broken now")  # unreadable now: kept, not removed
     report = library.sync(folder)
     assert (report.added, report.updated, report.removed, report.failed) == (1, 1, 1, 1)
-    titles = sorted(r.title for r in library.articles())
-    assert titles == ["000_720a81e2262be498", "Fourth", "Urgent Update: Russia Intercepts 55 Ukrainian "
-                      "Drones in Largest Nighttime Operation, Fueling Fears of Escalation"]
+    titles = sorted(r.display_title for r in library.articles())
+    assert titles == ["Fourth", 'Untitled — "The Russian Ministry of Defense has confirmed …"',
+                      "Urgent Update: Russia Intercepts 55 Ukrainian Drones in Largest Nighttime Operation, "
+                      "Fueling Fears of Escalation"]
     assert_consistent(library)
     with pytest.raises(ConfigError, match="is not a folder"):
         library.sync(folder / "fourth.md")
@@ -186,4 +187,6 @@ def test_cli_ingest_shows_progress_and_a_summary_and_fails_on_bad_files(tmp_path
     assert "chunk/s" in result.stderr and "articles 2/2" in result.stderr  # the progress bar
     listing = subprocess.run([sys.executable, "-m", "ui.cli", "articles", "list", "--json"], cwd=ROOT,
                              env=env, capture_output=True, text=True, timeout=120)
-    assert sorted(a["title"][:14] for a in json.loads(listing.stdout)) == ["000_720a81e226", "Urgent Update:"]
+    listed = json.loads(listing.stdout)
+    assert sorted((a["title"] or "")[:14] for a in listed) == ["", "Urgent Update:"]
+    assert sorted(a["display_title"][:14] for a in listed) == ["Untitled — \"Th", "Urgent Update:"]

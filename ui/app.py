@@ -1,57 +1,49 @@
-"""The Gradio chat: ask, watch the cited answer stream in, check each source; and the Library tab.
+"""The Gradio chat: conversations in a sidebar, the cited answer streaming in beside its sources,
+stop / regenerate / edit-and-resend, Markdown export; and the Library tab (``ui.library_tab``).
 
-Only rendering and wiring live here: answering is ``Pipeline.stream``, uploads go through
-``ui.uploads`` (shared with the API), HTML comes from ``ui.views``. Per-session state is the
-conversation in ``gr.BrowserState`` (the browser's localStorage, encrypted): each exchange stores
-the question, ``Answer.to_dict()`` and the passages around its citations, so the chat and its
-citations come back after a page reload without asking the index again.
+Only rendering and wiring live here: answering is ``Pipeline.stream``, HTML comes from
+``ui.views`` / ``ui.sources``, the stored conversations are ``ui.conversations`` (kept in the
+browser's localStorage through ``gr.BrowserState``, encrypted). Each exchange stores the question,
+``Answer.to_dict()`` and the passages around its citations, so the chat and its citations come back
+after a page reload without asking the index again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import logging
-from collections.abc import Mapping
+import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from index.articles import SUPPORTED_SUFFIXES
-from index.errors import NewsragError
+from index.errors import EmptyIndexError, NewsragError, StoreUnavailableError
 from rag.answerers import ANSWERERS, DESCRIPTIONS
+from rag.errors import LLMError
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
-from ui import uploads, views
+from ui import conversations as convs
+from ui import export, library_tab, sources, views
+from ui.markup import user_error
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.ui")
 
-STATE_VERSION = 1
-MAX_STORED = 30  # exchanges kept in the browser
 HISTORY_TURNS = 6  # earlier exchanges passed to the pipeline for follow-ups
-ARTICLE_COLUMNS = ["Title", "Outlet", "Date", "Chunks", "Id"]
 CSS_PATH = Path(__file__).with_name("static") / "app.css"
+EXPORT_DIR = Path(tempfile.gettempdir()) / "newsrag-exports"
+PRIVATE = {"api_visibility": "private"}
+WIDE = 1024  # px: the conversations sidebar starts open on screens at least this wide
+OPEN_SIDEBAR_JS = (f"() => {{ if (window.innerWidth >= {WIDE}) "
+                   "document.querySelector('#nr-sidebar:not(.open) .toggle-button')?.click(); }")
 
 
 def theme() -> gr.themes.Base:
     system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"]
     return gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=system,
                              font_mono=["ui-monospace", "SFMono-Regular", "monospace"])
-
-
-def exchanges_of(state: object) -> list[dict]:
-    """The stored exchanges, or none when the browser holds something else (an older format)."""
-    if not isinstance(state, Mapping) or state.get("v") != STATE_VERSION:
-        return []
-    found = state.get("exchanges")
-    if not isinstance(found, list):
-        return []
-    return [e for e in found if isinstance(e, Mapping) and isinstance(e.get("answer"), Mapping)
-            and isinstance(e.get("question"), str)]
-
-
-def stored(exchanges: list[dict]) -> dict:
-    return {"v": STATE_VERSION, "exchanges": exchanges[-MAX_STORED:]}
 
 
 def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
@@ -65,8 +57,8 @@ def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
         chunk = chunks.get(c.chunk_id)
         if chunk is None:
             continue
-        lo = max(chunk.start, c.start - views.CONTEXT_CHARS - 1)
-        hi = min(chunk.end, c.end + views.CONTEXT_CHARS + 1)
+        lo = max(chunk.start, c.start - sources.CONTEXT_CHARS - 1)
+        hi = min(chunk.end, c.end + sources.CONTEXT_CHARS + 1)
         text = chunk.body_text[lo - chunk.start:hi - chunk.start]
         found[str(c.n)] = {"start": lo, "text": text}
     return found
@@ -77,130 +69,216 @@ def mode_html(mode: str) -> str:
             f'{views.esc(DESCRIPTIONS.get(mode, ""))}</div>')
 
 
+def for_people(exc: Exception) -> str:
+    """An error as the person at the chat needs it: what happened and what they can do."""
+    if isinstance(exc, EmptyIndexError):
+        return "The library is empty: add articles in the Library tab, then ask again."
+    if isinstance(exc, StoreUnavailableError):
+        return f"The article store cannot be reached right now; try again in a moment. ({exc})"
+    if isinstance(exc, LLMError):
+        return (f"The language model did not answer ({exc}). Choose the extractive mode under Settings "
+                "to answer without it.")
+    if isinstance(exc, NewsragError):
+        return str(exc)
+    return (f"Something went wrong on the server while answering ({type(exc).__name__}: {exc}); "
+            "the server log has the details.")
+
+
+def export_file(state: dict, base_url: str | None) -> str | None:
+    """The current conversation as a Markdown file for the download button (None when empty)."""
+    conversation = convs.current(state)
+    if not conversation["exchanges"]:
+        return None
+    text = export.conversation_markdown(conversation, base_url=base_url)
+    folder = EXPORT_DIR / hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = folder / export.file_name(conversation["title"])
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def base_url(request: gr.Request | None) -> str | None:
+    inner = getattr(request, "request", None)
+    return str(inner.base_url) if inner is not None and hasattr(inner, "base_url") else None
+
+
+def content_of(message: dict | None) -> str:
+    """A chat message's content as one string (Gradio hands it back as a list of parts)."""
+    content = (message or {}).get("content") or ""
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def question_of(message: dict | None) -> str:
+    """The question a user message shows (its content is the escaped question)."""
+    return html.unescape(content_of(message)).strip()
+
+
 def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr.Blocks:
     library = pipeline.library
     default_mode = pipeline.settings.mode
-    max_mb = library.settings.max_file_mb
 
     def outlet_choices() -> list[str]:
         try:
-            return sorted({s for r in library.catalog().articles.values() for s in r.sources})
+            return library.listing().outlets
         except NewsragError:
             return []
 
-    def restore(state):
-        exchanges = exchanges_of(state)
-        try:
-            shown, panel = views.messages(exchanges), views.sources_html(exchanges[-1] if exchanges else None)
-        except (KeyError, TypeError, ValueError):  # stored by another version: start afresh
-            shown, panel, state = [], views.sources_html(None), stored([])
-        return shown, panel, gr.update(choices=outlet_choices()), state
+    def view(state: dict, request: gr.Request | None, panel: dict | None = None) -> tuple:
+        """chatbot, sources, conversation list, name box, export button, stored state."""
+        found = convs.exchanges(state)
+        return (views.messages(found), sources.sources_html(panel or (found[-1] if found else None)),
+                gr.update(choices=convs.choices(state), value=state["current"]),
+                gr.update(value=convs.current(state)["title"] if found else ""),
+                gr.update(value=export_file(state, base_url(request)), interactive=bool(found)), state)
 
-    def respond(question, state, mode, top_k, outlets, since, until):
+    def restore(stored, request: gr.Request):
+        try:
+            state = convs.load(stored)
+            shown = view(state, request)
+        except (KeyError, TypeError, ValueError, AttributeError):  # stored by another version
+            state = convs.load(None)
+            shown = view(state, request)
+        return (*shown, gr.update(choices=outlet_choices()))
+
+    def respond(question, stored, mode, top_k, outlets, since, until, request: gr.Request):
         question = (question or "").strip()
         if not question:
-            raise gr.Error("Type a question about the indexed articles first.")
-        exchanges = exchanges_of(state)
-        shown = views.messages(exchanges) + [
+            yield *[gr.skip()] * 6, *idle()
+            raise user_error("Type a question about the articles first.")
+        state = convs.load(stored)
+        found = convs.exchanges(state)
+        shown = views.messages(found) + [
             {"role": "user", "content": views.question_html(question)},
             {"role": "assistant", "content": views.partial_html("")}]
-        yield shown, gr.skip(), gr.skip(), ""
+        yield shown, *[gr.skip()] * 7
         try:
             filters = make_filters(sources=outlets or None, since=since, until=until)
-            history = [Turn.of({**e["answer"], "question": e["question"]}) for e in exchanges[-HISTORY_TURNS:]]
+            history = [Turn.of({**e["answer"], "question": e["question"]}) for e in found[-HISTORY_TURNS:]]
             text, answer = "", None
             for event in pipeline.stream(question, history=history, mode=mode or None,
                                          top_k=int(top_k) if top_k else None, filters=filters):
                 if event.kind == "delta":
                     text += event.text
                     shown[-1] = {"role": "assistant", "content": views.partial_html(text)}
-                    yield shown, gr.skip(), gr.skip(), gr.skip()
+                    yield shown, *[gr.skip()] * 7
                 elif event.kind == "answer":
                     answer = event.answer
-        except NewsragError as exc:
-            shown[-1] = {"role": "assistant", "content": views.error_html(str(exc))}
-            yield shown, gr.skip(), gr.skip(), question
-            raise gr.Error(str(exc)) from exc
-        except Exception as exc:  # a bug: say so, keep serving
-            log.exception("answering %r failed", question)
-            message = f"Internal error ({type(exc).__name__}: {exc}); the server log has the traceback."
+        except Exception as exc:  # ours, or a bug: say so in the chat, keep serving
+            if not isinstance(exc, NewsragError):
+                log.exception("answering %r failed", question)
+            message = for_people(exc)
             shown[-1] = {"role": "assistant", "content": views.error_html(message)}
-            yield shown, gr.skip(), gr.skip(), question
-            raise gr.Error(message) from exc
+            yield shown, *[gr.skip()] * 5, *idle()
+            raise user_error(message) from exc
         exchange = {"question": question, "answer": answer.to_dict(), "passages": passages_for(pipeline, answer)}
-        exchanges.append(exchange)
-        yield views.messages(exchanges), views.sources_html(exchange), stored(exchanges), gr.skip()
+        yield *view(convs.append(state, exchange), request), *idle()
 
-    def show_sources(state, evt: gr.SelectData):
-        exchanges = exchanges_of(state)
+    def take(question):
+        """The question leaves the box for the answer to come (the box is free for the next one)."""
+        return (question or "").strip(), "", gr.update(visible=False), gr.update(visible=True)
+
+    def idle():
+        """Ask shown, Stop hidden: nothing is being answered."""
+        return gr.update(visible=True), gr.update(visible=False)
+
+    def stop(shown, pending):
+        """Stopped: the partial answer stays, marked; the question goes back into the box."""
+        shown = [{"role": m.get("role"), "content": content_of(m)} for m in shown or []]
+        if shown and shown[-1]["role"] == "assistant":
+            content = shown[-1]["content"]
+            note = '<div class="nr-stopped">Stopped. Regenerate, or edit the question and ask again.</div>'
+            if "nr-streaming" in content and content.endswith("</div>"):
+                shown[-1] = {"role": "assistant", "content": content[:-len("</div>")] + note + "</div>"}
+        return shown, pending, gr.update(visible=True), gr.update(visible=False)
+
+    def regenerate(shown, stored, evt: gr.RetryData):
+        """Ask the question of the retried answer again; it and any later exchange are dropped."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        if isinstance(index, int) and 0 <= index // 2 < len(exchanges):
-            return views.sources_html(exchanges[index // 2])
+        shown = list(shown or [])
+        at = next((i for i in range(min(index, len(shown) - 1), -1, -1) if shown[i].get("role") == "user"), None)
+        if at is None:
+            raise user_error("There is no question to regenerate.")
+        state, _ = convs.truncate(stored, at // 2)
+        return question_of(shown[at]), state, gr.update(visible=False), gr.update(visible=True)
+
+    def edit(stored, evt: gr.EditData):
+        """Ask an edited question in place of the original: it and every later exchange are replaced."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        state, _ = convs.truncate(stored, int(index) // 2)
+        question = question_of({"content": evt.value})
+        return question, state, gr.update(visible=False), gr.update(visible=True)
+
+    def show_sources(stored, evt: gr.SelectData):
+        found = convs.exchanges(convs.load(stored))
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if isinstance(index, int) and 0 <= index // 2 < len(found):
+            return sources.sources_html(found[index // 2])
         return gr.skip()
 
-    def library_view():
+    def new_conversation(stored, request: gr.Request):
+        return view(convs.new(stored), request)
+
+    def switch(conversation_id, stored, request: gr.Request):
+        if not conversation_id:
+            return (gr.skip(),) * 6
         try:
-            records = library.articles()
-            stats = library.stats()
+            return view(convs.select(stored, conversation_id), request)
         except NewsragError as exc:
-            return [], gr.update(choices=[]), views.error_html(str(exc))
-        rows = [[r.title, ", ".join(r.sources) or "—", views.when(r.published_at), r.n_chunks, r.id]
-                for r in records]
-        choices = [(f"{r.title[:80]} ({r.id})", r.id) for r in records]
-        outlets = len({s for r in records for s in r.sources})
-        items = [("Articles", stats["articles"]), ("Chunks", stats["chunks"]), ("Outlets", outlets),
-                 ("Embedding model", stats["embed_model"]),
-                 ("Chunk size", f"{stats['chunk_tokens']} word pieces, {stats['chunk_overlap']} sentence overlap"),
-                 ("Store", stats["store"]), ("Collection", stats["collection"])]
-        html = "".join(f"<dt>{views.esc(k)}</dt><dd>{views.esc(v)}</dd>" for k, v in items)
-        return rows, gr.update(choices=choices, value=None), f'<dl class="nr-stats">{html}</dl>'
+            raise user_error(exc) from exc
 
-    def ingest(paths, progress=gr.Progress()):  # noqa: B008 (how Gradio asks for a progress bar)
-        def tick(p):
-            if p.chunks_total:
-                progress((p.chunks_done, p.chunks_total), unit="chunks",
-                         desc=f"Embedding: {p.articles_done}/{p.articles_total} articles")
-
+    def rename(title, stored, request: gr.Request):
         try:
-            cache = Path(gr.utils.get_upload_folder())
-            files = [uploads.from_upload_cache(p, cache=cache, max_bytes=library.settings.max_file_bytes)
-                     for p in paths or []]
-            report = uploads.ingest(library, files, max_files=serve.max_upload_files, progress=tick)
+            return view(convs.rename(stored, title), request)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
-        lines = "".join(f"<li>{views.esc(f)}</li>" for f in report.failures)
-        status = (f'<div class="nr-report{" nr-report-failed" if report.failures else ""}">'
-                  f"{views.esc(report.summary())}{f'<ul>{lines}</ul>' if lines else ''}</div>")
-        return (status, None, *library_view())
+            raise user_error(exc) from exc
 
-    def remove(article_id):
-        if not article_id:
-            raise gr.Error("Choose the article to remove first.")
-        try:
-            record = library.remove(article_id)
-        except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
-        status = (f'<div class="nr-report">Removed “{views.esc(record.title)}” '
-                  f"({record.n_chunks} chunks).</div>")
-        return (status, *library_view())
+    def delete(stored, request: gr.Request):
+        return (*view(convs.delete(stored), request), gr.update(visible=False))
 
+    # only this browser's session: the login may be shared by several people
+    login = '<a class="nr-logout" href="logout?all_session=false">Log out</a>' if serve.auth else ""
     with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
-        conversation = gr.BrowserState(stored([]), storage_key="newsrag-conversation", secret=secret)
+        stored_state = gr.BrowserState({"v": convs.VERSION, "conversations": []},
+                                       storage_key="newsrag-conversation", secret=secret)
+        pending = gr.State("")
+        with gr.Sidebar(label="Conversations", open=False, elem_id="nr-sidebar", width=280):
+            new_btn = gr.Button("+ New conversation", size="sm", elem_id="nr-new")
+            conversation_list = gr.Radio(choices=[], show_label=False, elem_id="nr-conversations",
+                                         container=False)
+            with gr.Accordion("Rename, delete, export", open=False, elem_id="nr-manage"):
+                name = gr.Textbox(label="Name of this conversation", elem_id="nr-name", max_lines=1)
+                with gr.Row():
+                    rename_btn = gr.Button("Rename", size="sm", elem_id="nr-rename")
+                    delete_btn = gr.Button("Delete", size="sm", variant="stop", elem_id="nr-delete")
+                with gr.Row(visible=False, elem_id="nr-confirm-delete") as confirm_row:
+                    confirm_btn = gr.Button("Delete it", size="sm", variant="stop", elem_id="nr-delete-yes")
+                    keep_btn = gr.Button("Keep it", size="sm", elem_id="nr-delete-no")
+                export_btn = gr.DownloadButton("Export as Markdown", size="sm", elem_id="nr-export",
+                                               interactive=False)
+            gr.HTML('<p class="nr-side-note">Conversations are kept in this browser only.</p>', js_on_load=None)
         with gr.Row(elem_id="nr-header"):
             gr.HTML('<div class="nr-brand"><h1>newsrag</h1><p>Ask the news articles. Every sentence is '
-                    'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None)
-            mode_badge = gr.HTML(mode_html(default_mode), elem_id="nr-mode", js_on_load=None)
+                    'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None,
+                    min_width=300, scale=3)
+            mode_badge = gr.HTML(mode_html(default_mode) + login, elem_id="nr-mode", js_on_load=None,
+                                 min_width=260, scale=2)
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(elem_id="nr-chat", show_label=False, height=520,
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="nr-chat-row"):
+                with gr.Column(scale=3, min_width=320, elem_id="nr-chat-col"):
+                    chatbot = gr.Chatbot(elem_id="nr-chat", show_label=False, height="min(62vh, 640px)",
                                          feedback_options=None, buttons=["copy"], layout="panel",
-                                         group_consecutive_messages=False,
+                                         group_consecutive_messages=False, editable="user",
+                                         render_markdown=False,
                                          placeholder="Ask a question about the indexed articles.")
-                    with gr.Row():
+                    with gr.Row(elem_id="nr-ask-row"):
                         question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
                                               scale=5, elem_id="nr-question", max_lines=4, autofocus=True)
-                        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-ask")
+                        ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="nr-ask")
+                        stop_btn = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="nr-stop",
+                                             visible=False)
                     with gr.Row(elem_id="nr-examples"):
                         example_btns = [gr.Button(q, size="sm", variant="secondary") for q in serve.examples]
                     with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
@@ -216,51 +294,41 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                                                elem_id="nr-since")
                             until = gr.Textbox(label="Published on or before", placeholder="YYYY-MM-DD",
                                                elem_id="nr-until")
-                    clear_btn = gr.Button("New conversation", size="sm", elem_id="nr-clear")
-                with gr.Column(scale=2):
-                    sources = gr.HTML(views.sources_html(None), elem_id="nr-sources", js_on_load=None)
-            with gr.Tab("Library", id="library") as library_tab:
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2):
-                        files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
-                                        label=f"Add articles: {' '.join(SUPPORTED_SUFFIXES)} — up to {max_mb:g} MB "
-                                              f"each, {serve.max_upload_files} files at a time",
-                                        elem_id="nr-upload")
-                        ingest_btn = gr.Button("Ingest", variant="primary", elem_id="nr-ingest")
-                        report = gr.HTML(elem_id="nr-report", js_on_load=None)
-                    with gr.Column(scale=1):
-                        stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
-                table = gr.Dataframe(headers=ARTICLE_COLUMNS, interactive=False, wrap=True, elem_id="nr-articles",
-                                     type="array", column_widths=["44%", "18%", "12%", "8%", "18%"])
-                with gr.Row():
-                    pick = gr.Dropdown(choices=[], label="Article to remove", elem_id="nr-remove-pick", scale=4)
-                    remove_btn = gr.Button("Remove", variant="stop", elem_id="nr-remove", scale=1)
+                with gr.Column(scale=2, min_width=300, elem_id="nr-sources-col"):
+                    sources_panel = gr.HTML(sources.EMPTY, elem_id="nr-sources", js_on_load=None)
+            library_tab.build(library=library, serve=serve, chat_outlets=outlets, outlet_choices=outlet_choices)
         gr.HTML('<div class="nr-footer-links">HTTP API: <a href="docs" target="_blank">/docs</a> · '
                 'health: <a href="healthz" target="_blank">/healthz</a></div>', js_on_load=None)
 
-        private = {"api_visibility": "private"}
-        ask_inputs = [question, conversation, mode, top_k, outlets, since, until]
-        ask_outputs = [chatbot, sources, conversation, question]
-        demo.load(restore, inputs=[conversation], outputs=[chatbot, sources, outlets, conversation], **private)
-        question.submit(respond, ask_inputs, ask_outputs, **private)
-        ask_btn.click(respond, ask_inputs, ask_outputs, **private)
+        shown_outputs = [chatbot, sources_panel, conversation_list, name, export_btn, stored_state]
+        demo.load(None, js=OPEN_SIDEBAR_JS, **PRIVATE)
+        demo.load(restore, [stored_state], [*shown_outputs, outlets], **PRIVATE)
+        settings_inputs = [stored_state, mode, top_k, outlets, since, until]
+        busy = [ask_btn, stop_btn]
+        answer_it = {"fn": respond, "inputs": [pending, *settings_inputs], "outputs": [*shown_outputs, *busy],
+                     **PRIVATE}
+        answering = []
+        for trigger in (question.submit, ask_btn.click):
+            answering.append(trigger(take, question, [pending, question, *busy], queue=False, **PRIVATE)
+                             .then(**answer_it))
         for btn, text in zip(example_btns, serve.examples, strict=True):
-            btn.click(lambda text=text: text, None, question, queue=False, **private).then(
-                respond, ask_inputs, ask_outputs, **private)
-        chatbot.select(show_sources, [conversation], sources, queue=False, **private)
-        clear_btn.click(lambda: ([], views.sources_html(None), stored([])), None,
-                        [chatbot, sources, conversation], queue=False, **private)
-        chatbot.clear(lambda: (views.sources_html(None), stored([])), None, [sources, conversation],
-                      queue=False, **private)
-        mode.change(mode_html, mode, mode_badge, queue=False, **private)
-        library_outputs = [table, pick, stats]
-        library_tab.select(library_view, None, library_outputs, **private)
-        demo.load(library_view, None, library_outputs, **private)
-        ingest_btn.click(ingest, files, [report, files, *library_outputs], concurrency_limit=1,
-                         concurrency_id="library", **private).then(
-            lambda: gr.update(choices=outlet_choices()), None, outlets, **private)
-        remove_btn.click(remove, pick, [report, *library_outputs], concurrency_limit=1,
-                         concurrency_id="library", **private).then(
-            lambda: gr.update(choices=outlet_choices()), None, outlets, **private)
+            answering.append(btn.click(lambda text=text: take(text), None, [pending, question, *busy],
+                                       queue=False, **PRIVATE).then(**answer_it))
+        answering.append(chatbot.retry(regenerate, [chatbot, stored_state], [pending, stored_state, *busy],
+                                       queue=False, **PRIVATE).then(**answer_it))
+        answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False,
+                                      **PRIVATE).then(**answer_it))
+        # cancel first; once the answer can no longer write, mark what it had written as stopped
+        stop_btn.click(None, None, None, cancels=answering, queue=False, **PRIVATE).then(
+            stop, [chatbot, pending], [chatbot, question, *busy], queue=False, **PRIVATE)
+        chatbot.select(show_sources, [stored_state], sources_panel, queue=False, **PRIVATE)
+        new_btn.click(new_conversation, [stored_state], shown_outputs, queue=False, **PRIVATE)
+        conversation_list.input(switch, [conversation_list, stored_state], shown_outputs, queue=False, **PRIVATE)
+        rename_btn.click(rename, [name, stored_state], shown_outputs, queue=False, **PRIVATE)
+        name.submit(rename, [name, stored_state], shown_outputs, queue=False, **PRIVATE)
+        delete_btn.click(lambda: gr.update(visible=True), None, confirm_row, queue=False, **PRIVATE)
+        keep_btn.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, **PRIVATE)
+        confirm_btn.click(delete, [stored_state], [*shown_outputs, confirm_row], queue=False, **PRIVATE)
+        mode.change(lambda m: mode_html(m) + login, mode, mode_badge, queue=False, **PRIVATE)
     demo.queue(default_concurrency_limit=serve.concurrency)
     return demo

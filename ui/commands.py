@@ -84,7 +84,7 @@ def cmd_articles(args) -> int:
             return 0
         for r in records:
             date = (r.published_at or "")[:10] or "-"
-            print(f"{r.id}  {date:10}  {', '.join(r.sources) or '-':24.24}  {r.n_chunks:3d} chunks  {r.title}")
+            print(f"{r.id}  {date:10}  {', '.join(r.sources) or '-':24.24}  {r.n_chunks:3d} chunks  {r.display_title}")
         print(f"{len(records)} article{'s' if len(records) != 1 else ''}")
         return 0
     if args.articles_command == "show":
@@ -92,14 +92,14 @@ def cmd_articles(args) -> int:
         if args.json:
             print_json(record.to_dict(with_body=True))
         else:
-            print(record.title)
+            print(record.display_title)
             print(" · ".join(x for x in (", ".join(record.sources), record.published_at, record.author,
                                          record.url) if x))
             print()
             print(record.body)
         return 0
     record = library.remove(args.id)
-    print(f"removed {record.id} ({record.title}, {record.n_chunks} chunks)")
+    print(f"removed {record.id} ({record.display_title}, {record.n_chunks} chunks)")
     return 0
 
 

@@ -36,6 +36,10 @@ OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRAN
                "TOKENIZERS_PARALLELISM": "false", "GRADIO_RUN_HISTORY": "False"}
 
 
+LOGIN_MESSAGE = ("Welcome to newsrag: ask questions of the news articles and check every answer against "
+                 "its sources. Log in with the user name and password you were given.")
+
+
 def offline() -> None:
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
@@ -87,12 +91,15 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Ask questions of news articles; every answer cites the sentences it rests "
                               "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
-    api.install(app, pipeline=pipeline, serve=serve, session_user=_session_reader(app))
+    from ui.jobs import Jobs
+
+    jobs = Jobs(pipeline.library)
+    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
     blocks = build_blocks(pipeline=pipeline, serve=serve,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
-        auth_message="Log in with the NEWSRAG_AUTH user and password.", ssr_mode=False,
+        auth_message=LOGIN_MESSAGE, ssr_mode=False,
         footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
         theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
         show_error=True, server_name=serve.host, server_port=serve.port)
@@ -101,6 +108,8 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     # and handed to our upload function. Mounted is launched; only the user's uploads pass now.
     blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
+    app.state.jobs = jobs
+    jobs.start()  # uploads left unfinished by the last run go first
     return app
 
 
@@ -154,8 +163,22 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=GRACE_SECONDS)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
-    print("newsrag: stopped.", file=sys.stderr)
-    return 0
+    return stop(app)
+
+
+GRACE_SECONDS = 4  # for requests in flight, then up to JOB_STOP_SECONDS for the upload job: < 10 s
+JOB_STOP_SECONDS = 4
+
+
+def stop(app: FastAPI) -> int:
+    """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
+    leave without it: the index is crash-safe and the job resumes at the next start."""
+    if app.state.jobs.stop(JOB_STOP_SECONDS):
+        print("newsrag: stopped.", file=sys.stderr, flush=True)
+        return 0
+    print("newsrag: stopped; the running upload job resumes at the next start.", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)

@@ -1,98 +1,101 @@
-"""HTML for the chat, the sources panel and the article page, built from ``Answer.to_dict()``.
+"""HTML of the chat's messages and of the article page, built from ``Answer.to_dict()``.
 
-Every piece of article or user text goes through ``esc`` before it touches markup: article bodies
-and titles are data, never HTML (an article containing ``<script>`` shows those characters). The
-chat renders the very dictionaries the API returns, so a stored conversation re-renders after a
-page reload without asking the index again.
+An answer is drawn from its data: the direct answer line, the conflicts, then ``sentences`` with
+the citations each carries (``[n]`` links to the sentence in its article), never by searching the
+answer text for ``[n]``. Conversations stored before answers had ``sentences`` fall back to their
+text. Every piece of article or user text goes through ``esc`` before it touches markup: article
+bodies and titles are data, never HTML (an article containing ``<script>`` shows those characters).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
 
+from ui import timeline
+from ui.markup import (
+    OUTLET_UNKNOWN,
+    cite_link,
+    cite_links,
+    esc,
+    source_line,
+    when,
+)
+
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-CONTEXT_CHARS = 320  # characters of the passage shown on each side of a quoted sentence
+DISAGREE, DIFFER = "disagree", "differ"
+_KIND_TIPS = {  # how an answer sentence relates to its citations, for the tooltip
+    "quoted": "Quoted word for word from",
+    "cited": "Written by the model and checked against",
+    "attributed": "Written by the model without a valid citation; found in",
+}
 
 
-def esc(text: object) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+# ------------------------------------------------------------------------------- answer parts
 
 
-def when(published_at: str | None) -> str:
-    return (published_at or "")[:10] or "undated"
+def sentence_html(sentence: Mapping, cites: Mapping[int, Mapping]) -> str:
+    """One answer sentence and its citation links; an unsupported one is flagged with the reason
+    and carries no link (its citations would point at quotes that do not back it)."""
+    text = esc(sentence["text"])
+    kind = sentence.get("kind") or "quoted"
+    if not sentence.get("supported", True) or kind == "unsupported":
+        reason = sentence.get("reason") or "nothing in the articles supports it"
+        return f'<span class="nr-s nr-unsupported" title="Not supported: {esc(reason)}">⚠ {text}</span>'
+    numbers = [int(n) for n in sentence.get("citations") or ()]
+    tip = _KIND_TIPS.get(kind)
+    title = f' title="{tip} {esc(" ".join(f"[{n}]" for n in numbers))}"' if tip and numbers else ""
+    return f'<span class="nr-s nr-{esc(kind)}"{title}>{text}{cite_links(numbers, cites)}</span>'
 
 
-def outlets(item: Mapping) -> str:
-    names = [item.get("source")] + [a.get("source") for a in item.get("also") or ()]
-    return ", ".join(dict.fromkeys(n for n in names if n)) or "unknown outlet"
-
-
-def article_href(article_id: str, start: int | None = None, end: int | None = None) -> str:
-    """Relative link to the article page (works under any mount path), highlighted when given."""
-    href = f"articles/{quote(article_id, safe='')}"
-    if start is not None and end is not None:
-        href += f"?start={int(start)}&end={int(end)}#hl"
-    return href
-
-
-def _link(href: str, text: str, *, cls: str, title: str | None = None) -> str:
-    tip = f' title="{esc(title)}"' if title else ""
-    return f'<a class="{cls}" href="{esc(href)}" target="_blank" rel="noopener"{tip}>{text}</a>'
-
-
-def cite_link(n: int, citation: Mapping | None) -> str:
-    n = int(n)  # stored conversations come back from the browser: numbers must be numbers
-    if citation is None:
-        return f'<span class="nr-cite nr-cite-missing">[{n}]</span>'
-    title = f"{citation['title']} — {outlets(citation)}, {when(citation.get('published_at'))}"
-    return _link(article_href(citation["article_id"], citation["start"], citation["end"]), f"[{n}]",
-                 cls="nr-cite", title=title)
-
-
-def _inline(text: str, cites: Mapping[int, Mapping] | None) -> str:
-    """Escape ``text``; ``[n]`` markers become citation links (or inert spans while streaming)."""
-    out, pos = [], 0
-    for match in _MARKER.finditer(text):
-        out.append(esc(text[pos:match.start()]))
-        n = int(match.group(1))
-        if cites is None:
-            out.append(f'<span class="nr-cite nr-cite-pending">[{n}]</span>')
-        else:
-            out.append(cite_link(n, cites.get(n)))
-        pos = match.end()
-    out.append(esc(text[pos:]))
-    return "".join(out).replace("\n", "<br>")
-
-
-def _flag_unsupported(text: str, sentences: Sequence[Mapping], cites: Mapping[int, Mapping]) -> str:
-    """The answer text with sentences the cited passages do not back wrapped in a warning span."""
-    spans: list[tuple[int, int, str]] = []
+def sentences_html(answer: Mapping, cites: Mapping[int, Mapping]) -> str:
+    """The sentences, grouped under the parts of a multi-part question when the answer has them."""
+    sentences = answer["sentences"]
+    claims = [c for c in answer.get("claims") or () if isinstance(c, str)]
+    if len(claims) < 2 or not any(isinstance(s.get("claim"), int) for s in sentences):
+        return f'<div class="nr-text">{" ".join(sentence_html(s, cites) for s in sentences)}</div>'
+    groups: dict[int | None, list[str]] = {}
     for s in sentences:
-        if s.get("supported", True):
-            continue
-        at = text.find(s["text"])
-        if at >= 0 and all(at >= e or at + len(s["text"]) <= b for b, e, _ in spans):
-            spans.append((at, at + len(s["text"]), s.get("reason") or "not supported by its sources"))
-    out, pos = [], 0
-    for b, e, reason in sorted(spans):
-        out.append(_inline(text[pos:b], cites))
-        out.append(f'<span class="nr-unsupported" title="{esc(reason)}">⚠ {_inline(text[b:e], cites)}</span>')
-        pos = e
-    out.append(_inline(text[pos:], cites))
+        part = s.get("claim") if isinstance(s.get("claim"), int) and 0 <= s["claim"] < len(claims) else None
+        groups.setdefault(part, []).append(sentence_html(s, cites))
+    out = []
+    if None in groups:
+        out.append(f'<div class="nr-text">{" ".join(groups[None])}</div>')
+    for i, claim in enumerate(claims):
+        said = " ".join(groups.get(i, ())) or '<span class="nr-missing">The articles do not say.</span>'
+        out.append(f'<div class="nr-part"><div class="nr-part-q">{esc(claim)}</div>'
+                   f'<div class="nr-text">{said}</div></div>')
     return "".join(out)
 
 
-def conflict_banner(conflicts: Sequence[Mapping], cites: Mapping[int, Mapping]) -> str:
-    rows = []
-    for conflict in conflicts:
-        claims = " vs ".join(f"<b>{esc(c['text'])}</b> {cite_link(c['n'], cites.get(c['n']))}"
-                             for c in conflict["claims"])
-        rows.append(f"<div>{claims}</div>")
-    return ('<div class="nr-banner nr-conflict" role="alert"><strong>⚠ Sources disagree</strong>'
-            f'{"".join(rows)}</div>')
+def direct_html(direct: Mapping, cites: Mapping[int, Mapping]) -> str:
+    """The direct answer line: "**Sam Bankman-Fried** — named in 3 cited sentences … [1][2][3]"."""
+    values = [v for v in direct.get("values") or () if v.get("text")]
+    detail = f" — {esc(direct['detail'])}" if direct.get("detail") else ""
+    if len(values) == 1:
+        shown = f"<b>{esc(values[0]['text'])}</b>{detail}{cite_links(values[0].get('citations'), cites)}"
+    elif values:
+        shown = " / ".join(f"<b>{esc(v['text'])}</b>{cite_links(v.get('citations'), cites)}" for v in values)
+        shown += detail
+    else:
+        shown = f"<b>{esc(direct.get('text'))}</b>{detail}"
+    return f'<div class="nr-direct">{shown}</div>'
+
+
+def conflict_banner(conflict: Mapping, cites: Mapping[int, Mapping]) -> str:
+    """"Sources disagree" when the reports are about the same event, "Reports differ" when nothing
+    shows they are; each value with the outlet and date of its source and its citation."""
+    differ = conflict.get("kind") == DIFFER
+    head = "Reports differ" if differ else "Sources disagree"
+    items = "".join(f"<li><b>{esc(c['text'])}</b> — {esc(source_line(cites.get(int(c['n']))))} "
+                    f"{cite_link(c['n'], cites.get(int(c['n'])))}</li>" for c in conflict["claims"])
+    why = ('<div class="nr-why">Nothing shows these reports describe the same event: check their dates.</div>'
+           if differ else "")
+    return (f'<div class="nr-banner nr-conflict nr-{DIFFER if differ else DISAGREE}" role="alert">'
+            f"<strong>⚠ {head}</strong><ul>{items}</ul>{why}</div>")
 
 
 def _footer(answer: Mapping) -> str:
@@ -106,37 +109,73 @@ def _footer(answer: Mapping) -> str:
     return f'<div class="nr-footer">{" · ".join(parts)}</div>'
 
 
-def _excerpt(text: str, limit: int = 260) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
+def _verdict(v: Mapping) -> str:
+    ok = v.get("supported", False)
+    why = "supported by its passage" if ok else (v.get("reason") or "not supported")
+    return f'<li class="nr-verdict-{"ok" if ok else "bad"}">{esc(v.get("text"))} <i>— {esc(why)}</i></li>'
 
 
-def answer_html(answer: Mapping) -> str:
-    """The final assistant message: banner, text with clickable ``[n]``, mode line."""
-    if answer["status"] == "refused":
-        items = "".join(
-            f"<li>{_link(article_href(p['article_id'], p['start'], p['end']), esc(p['title']), cls='nr-title')}"
-            f' <span class="nr-meta">{esc(outlets(p))} · {esc(when(p.get("published_at")))}</span>'
-            f'<div class="nr-excerpt">{esc(_excerpt(p["text"]))}</div></li>'
-            for p in answer.get("closest") or ())
-        closest = (f'<div class="nr-closest"><div class="nr-closest-title">Closest passages (not citations)</div>'
-                   f"<ol>{items}</ol></div>") if items else ""
-        return ('<div class="nr-answer nr-refused"><div class="nr-banner nr-notfound" role="status">'
-                f'<strong>Not in the articles</strong> {esc(answer["answer"])}</div>{closest}{_footer(answer)}</div>')
-    cites = {c["n"]: c for c in answer.get("citations") or ()}
+def refusal_html(answer: Mapping) -> str:
+    """Not in the articles: the reason, a pointer to the closest passages (listed once, in the
+    Sources panel), and in LLM modes the model's own reply with its verdicts, collapsed."""
+    refusal = answer.get("refusal") or {}
+    parts = ['<div class="nr-banner nr-notfound" role="status"><strong>Not in the articles</strong> '
+             f'{esc(answer["answer"])}</div>']
+    if refusal.get("reason"):
+        parts.append(f'<div class="nr-reason">Why: {esc(refusal["reason"])}</div>')
+    n = len(answer.get("closest") or ())
+    if n:
+        parts.append(f'<div class="nr-note">The {n} closest passage{"s are" if n != 1 else " is"} under '
+                     "Sources, for you to check (not citations).</div>")
+    if refusal.get("reply"):
+        verdicts = "".join(_verdict(v) for v in refusal.get("verdicts") or ())
+        parts.append('<details class="nr-reply"><summary>What the model replied</summary>'
+                     f'<blockquote>{esc(refusal["reply"])}</blockquote>'
+                     + (f"<ul>{verdicts}</ul>" if verdicts else "") + "</details>")
+    return f'<div class="nr-answer nr-refused">{"".join(parts)}{_footer(answer)}</div>'
+
+
+def _legacy_text(answer: Mapping, cites: Mapping[int, Mapping]) -> str:
+    """An answer stored before it had ``sentences``: its text, markers made links."""
     text = answer["answer"]
     for conflict in answer.get("conflicts") or ():  # the banner says it; do not repeat the note
         text = text.replace(conflict["note"], "")
-    body = _flag_unsupported(text.strip(), answer.get("sentences") or (), cites)
-    banner = conflict_banner(answer["conflicts"], cites) if answer.get("conflicts") else ""
-    return f'<div class="nr-answer">{banner}<div class="nr-text">{body}</div>{_footer(answer)}</div>'
+    return f'<div class="nr-text">{_inline(text.strip(), cites)}</div>'
 
 
-def partial_html(text: str) -> str:
-    """The assistant message while the answer streams in."""
+def answer_html(answer: Mapping, *, question: str = "") -> str:
+    """The final assistant message: conflicts, direct line, sentences, timeline, mode line."""
+    if answer["status"] == "refused":
+        return refusal_html(answer)
+    cites = {int(c["n"]): c for c in answer.get("citations") or ()}
+    banners = "".join(conflict_banner(c, cites) for c in answer.get("conflicts") or ())
+    direct = direct_html(answer["direct"], cites) if answer.get("direct") else ""
+    body = sentences_html(answer, cites) if answer.get("sentences") else _legacy_text(answer, cites)
+    when_ = timeline.timeline_html(answer, open_=timeline.asks_about_time(question or answer.get("question", ""),
+                                                                          answer))
+    return f'<div class="nr-answer">{banners}{direct}{body}{when_}{_footer(answer)}</div>'
+
+
+def _inline(text: str, cites: Mapping[int, Mapping] | None) -> str:
+    """Escape ``text``; ``[n]`` markers become citation links (or inert spans while streaming)."""
+    out, pos = [], 0
+    for match in _MARKER.finditer(text):
+        out.append(esc(text[pos:match.start()]))
+        n = int(match.group(1))
+        out.append(f'<span class="nr-cite nr-cite-pending">[{n}]</span>' if cites is None
+                   else cite_link(n, cites.get(n)))
+        pos = match.end()
+    out.append(esc(text[pos:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+def partial_html(text: str, *, stopped: bool = False) -> str:
+    """The assistant message while the answer streams in (or where it was stopped)."""
+    note = '<div class="nr-stopped">Stopped. Regenerate, or edit the question and ask again.</div>' if stopped else ""
     if not text:
-        return '<div class="nr-answer nr-streaming"><span class="nr-pending">Searching the articles…</span></div>'
-    return f'<div class="nr-answer nr-streaming"><div class="nr-text">{_inline(text, None)}</div></div>'
+        pending = "" if stopped else '<span class="nr-pending">Searching the articles…</span>'
+        return f'<div class="nr-answer nr-streaming">{pending}{note}</div>'
+    return f'<div class="nr-answer nr-streaming"><div class="nr-text">{_inline(text, None)}</div>{note}</div>'
 
 
 def error_html(message: str) -> str:
@@ -144,7 +183,9 @@ def error_html(message: str) -> str:
 
 
 def question_html(question: str) -> str:
-    return f'<div class="nr-question">{esc(question)}</div>'.replace("\n", "<br>")
+    """A question as its message shows it: escaped text and nothing else, so the chat's edit box
+    shows the question itself (the stylesheet keeps its line breaks)."""
+    return html.escape(question, quote=False)
 
 
 def messages(exchanges: Iterable[Mapping]) -> list[dict]:
@@ -152,69 +193,9 @@ def messages(exchanges: Iterable[Mapping]) -> list[dict]:
     out: list[dict] = []
     for exchange in exchanges:
         out.append({"role": "user", "content": question_html(exchange["question"])})
-        out.append({"role": "assistant", "content": answer_html(exchange["answer"])})
+        out.append({"role": "assistant", "content": answer_html(exchange["answer"], question=exchange["question"])})
     return out
 
-
-# ------------------------------------------------------------------------------ sources panel
-
-
-def highlighted_passage(passage: Mapping | None, start: int, end: int, quote_text: str) -> str:
-    """The passage around a quoted sentence, the sentence in ``<mark>``; the quote alone if the
-    passage is unknown or no longer matches."""
-    if passage:
-        text, base = passage["text"], passage["start"]
-        a, b = start - base, end - base
-        if 0 <= a <= b <= len(text) and text[a:b] == quote_text:
-            before, after = text[max(0, a - CONTEXT_CHARS):a], text[b:b + CONTEXT_CHARS]
-            lead = "…" if a > CONTEXT_CHARS else ""
-            tail = "…" if b + CONTEXT_CHARS < len(text) else ""
-            return f"{lead}{esc(before)}<mark>{esc(quote_text)}</mark>{esc(after)}{tail}"
-    return f"<mark>{esc(quote_text)}</mark>"
-
-
-def _disputes(answer: Mapping) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for conflict in answer.get("conflicts") or ():
-        for claim in conflict["claims"]:
-            found.setdefault(claim["n"], []).append(claim["text"])
-    return found
-
-
-def sources_html(exchange: Mapping | None) -> str:
-    """One card per citation of an exchange (or its closest passages when it was refused)."""
-    if not exchange:
-        return ('<div class="nr-sources nr-empty">Sources appear here: every answer sentence is quoted '
-                "from an article, and [n] opens it at that sentence.</div>")
-    answer = exchange["answer"]
-    head = f'<div class="nr-sources-head">Sources for “{esc(_excerpt(exchange["question"], 120))}”</div>'
-    if answer["status"] == "refused":
-        cards = "".join(
-            f'<article class="nr-card nr-card-closest"><header>'
-            f"{_link(article_href(p['article_id'], p['start'], p['end']), esc(p['title']), cls='nr-title')}</header>"
-            f'<div class="nr-meta">{esc(outlets(p))} · {esc(when(p.get("published_at")))}</div>'
-            f'<blockquote class="nr-passage">{esc(_excerpt(p["text"], 600))}</blockquote></article>'
-            for p in answer.get("closest") or ())
-        return (f'<div class="nr-sources">{head}<div class="nr-note">Not in the articles: the closest '
-                f"passages, for you to check (they are not citations).</div>{cards}</div>")
-    disputes = _disputes(answer)
-    passages = exchange.get("passages") or {}
-    cards = []
-    for c in answer.get("citations") or ():
-        n = int(c["n"])
-        href = article_href(c["article_id"], c["start"], c["end"])
-        passage = highlighted_passage(passages.get(str(n)), c["start"], c["end"], c["quote"])
-        also = "".join(f"<li>{esc(a['title'])} — {esc(a.get('source') or 'unknown outlet')}</li>"
-                       for a in c.get("also") or ())
-        dispute = "".join(f'<span class="nr-tag">disputed: {esc(t)}</span>' for t in disputes.get(n, ()))
-        cards.append(
-            f'<article class="nr-card" id="nr-source-{n}"><header><span class="nr-n">[{n}]</span> '
-            f"{_link(href, esc(c['title']), cls='nr-title')}</header>"
-            f'<div class="nr-meta">{esc(outlets(c))} · {esc(when(c.get("published_at")))}{dispute}</div>'
-            f'<blockquote class="nr-passage">{passage}</blockquote>'
-            + (f'<div class="nr-also">Same sentence also in:<ul>{also}</ul></div>' if also else "")
-            + f'{_link(href, "Open the article at this sentence ↗", cls="nr-open")}</article>')
-    return f'<div class="nr-sources">{head}{"".join(cards)}</div>'
 
 
 # ------------------------------------------------------------------------------- article page
@@ -228,6 +209,8 @@ h1{font-size:1.6rem;line-height:1.3;margin:.2rem 0 .4rem}
 mark{background:#fde68a;padding:.1rem .15rem;border-radius:.2rem;scroll-margin-top:35vh;
 box-shadow:0 0 0 2px #f59e0b}
 .error{border:1px solid #fca5a5;background:#fef2f2;padding:1rem;border-radius:.4rem}
+.version{border-left:4px solid #93c5fd;background:#eff6ff;padding:.5rem .8rem;margin-bottom:1.2rem}
+.version.old{border-color:#f59e0b;background:#fffbeb}
 """
 
 
@@ -244,16 +227,39 @@ def safe_url(url: str | None) -> str | None:
     return url if parsed.scheme in {"http", "https"} and parsed.netloc else None
 
 
-def article_page(article: Mapping, start: int | None = None, end: int | None = None) -> str:
+def version_note(article: Mapping, versions: Mapping | None) -> str:
+    """Which version of an updated article this is, with a link to the indexed one (links are
+    relative to ``/articles/<id>``)."""
+    if not versions or (versions["number"] == 1 and not article.get("superseded_by")):
+        return ""
+    number, current = int(versions["number"]), versions.get("current")
+    if article.get("superseded_by"):
+        latest = (f'<a href="{esc(quote(current, safe=""))}">read the current version</a>' if current
+                  else "the article has been removed since")
+        return (f'<div class="version old" role="note">Version {number} of this article, replaced by a newer '
+                f"text on {esc(when_ts(article.get('superseded_at')))}: {latest}.</div>")
+    earlier = ", ".join(f'<a href="{esc(quote(p, safe=""))}">{esc(p)}</a>' for p in versions.get("previous") or ())
+    return f'<div class="version" role="note">Version {number} of this article (earlier: {earlier}).</div>'
+
+
+def when_ts(seconds: object) -> str:
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC).date().isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "an unknown date"
+
+
+def article_page(article: Mapping, start: int | None = None, end: int | None = None, *,
+                 versions: Mapping | None = None) -> str:
     """The full article as text, ``body[start:end]`` in ``<mark id="hl">`` (the URL's ``#hl``
-    scrolls to it without any script)."""
+    scrolls to it without any script); an earlier or updated version says so."""
     body = article.get("body") or ""
     if start is not None and end is not None:
         text = f'{esc(body[:start])}<mark id="hl">{esc(body[start:end])}</mark>{esc(body[end:])}'
     else:
         text = esc(body)
     url = safe_url(article.get("url"))
-    meta = [", ".join(article.get("sources") or []) or "unknown outlet", when(article.get("published_at"))]
+    meta = [", ".join(article.get("sources") or []) or OUTLET_UNKNOWN, when(article.get("published_at"))]
     if article.get("author"):
         meta.append(f"by {article['author']}")
     meta_html = " · ".join(esc(m) for m in meta)
@@ -261,9 +267,9 @@ def article_page(article: Mapping, start: int | None = None, end: int | None = N
         meta_html += f' · <a href="{esc(url)}" rel="noopener noreferrer nofollow">{esc(url)}</a>'
     elif article.get("url"):
         meta_html += f" · {esc(article['url'])}"
-    return page(article.get("title") or article.get("id", "article"),
-                f'<h1>{esc(article.get("title"))}</h1><div class="meta">{meta_html}</div>'
-                f'<div class="body">{text}</div>')
+    title = article.get("display_title") or article.get("title") or article.get("id", "article")
+    return page(title, f'<h1>{esc(title)}</h1><div class="meta">{meta_html}</div>'
+                f'{version_note(article, versions)}<div class="body">{text}</div>')
 
 
 def error_page(message: str) -> str:

@@ -1,0 +1,190 @@
+"""The Library tab: upload articles (with progress per file), browse the library a page at a time
+(search in titles and outlets, outlet, date range, order; all on the server), tick articles and
+remove them together, and the index statistics.
+
+Paging and search are ``Library.browse`` (``index/browse.py``), shared with ``GET /api/articles``;
+uploads go through ``ui.uploads``, shared with ``POST /api/articles``.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+
+from index.articles import SUPPORTED_SUFFIXES
+from index.browse import ArticleQuery
+from index.errors import NewsragError
+from index.library import Library
+from ui import library_view, uploads
+from ui.markup import user_error
+from ui.settings import ServeSettings
+
+PAGE_SIZE = 50
+PRIVATE = {"api_visibility": "private"}
+ALL_OUTLETS = ""
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
+          outlet_choices: Callable[[], list[str]]) -> None:
+    """The tab and its events, inside the app's ``gr.Tabs``; ``chat_outlets`` (the chat's outlet
+    filter) is refreshed when the library changes."""
+    max_mb = library.settings.max_file_mb
+
+    def listing(q, outlet, since, until, sort, offset):
+        """Table, pager, statistics, outlet choices, the offset actually shown, the Previous and
+        Next buttons."""
+        try:
+            query = ArticleQuery.of(q=q, sources=[outlet] if outlet else None, since=since, until=until,
+                                    sort=sort, offset=max(0, int(offset or 0)), limit=PAGE_SIZE)
+            page = library.browse(query)
+            if page.total and not page.articles:  # past the end (articles were removed): the last page
+                page = library.browse(ArticleQuery.of(q=q, sources=[outlet] if outlet else None, since=since,
+                                                      until=until, sort=sort, limit=PAGE_SIZE,
+                                                      offset=(page.total - 1) // PAGE_SIZE * PAGE_SIZE))
+            outlets = library.listing().outlets
+            stats = library_view.stats_html(library.stats(), len(outlets))
+        except NewsragError as exc:
+            return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 5)
+        pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
+        return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
+                page.query.offset, gr.update(interactive=page.query.offset > 0),
+                gr.update(interactive=page.last < page.total))
+
+    def first_page(q, outlet, since, until, sort):
+        return listing(q, outlet, since, until, sort, 0)
+
+    def typed_date(q, outlet, since, until, sort):
+        """Filter as a date is typed, once each box is empty or holds a whole YYYY-MM-DD (Enter
+        filters at once, and says what is wrong with a bad date)."""
+        if not all(DAY.fullmatch(d or "") or not (d or "").strip() for d in (since, until)):
+            return (gr.skip(),) * 7
+        return first_page(q, outlet, since, until, sort)
+
+    def turn(step: int):
+        def move(q, outlet, since, until, sort, offset):
+            return listing(q, outlet, since, until, sort, max(0, int(offset or 0) + step * PAGE_SIZE))
+        return move
+
+    def ingest(paths):
+        try:
+            cache = Path(gr.utils.get_upload_folder())
+            files = [uploads.from_upload_cache(p, cache=cache, max_bytes=library.settings.max_file_bytes)
+                     for p in paths or []]
+            uploads.check(files, max_files=serve.max_upload_files, max_bytes=library.settings.max_file_bytes)
+        except NewsragError as exc:
+            raise user_error(exc) from exc
+        names = [f.name for f in files]
+        kept = uploads.keep(library, files)
+        owner = {str(k.path.resolve()): k.name for k in kept}
+        events: queue.Queue = queue.Queue()
+
+        def work():
+            try:
+                done = uploads.ingest_kept(library, kept, progress=lambda p: events.put(("progress", p)))
+                events.put(("done", done))
+            except Exception as exc:  # reported below; the thread must always say it ended
+                events.put(("failed", exc))
+            finally:  # the files that failed, or came to nothing, are not kept
+                uploads.discard_unreferenced(library, [k.path for k in kept])
+
+        threading.Thread(target=work, name="newsrag-upload", daemon=True).start()
+        latest, written = None, {}
+        yield library_view.upload_html(names), gr.skip()
+        while True:
+            kind, value = events.get()
+            if kind == "progress":
+                latest = value
+                if value.path:
+                    name = owner.get(str(Path(value.path).resolve()))
+                    if name and value.current:
+                        written[name] = written.get(name, 0) + 1
+                if events.empty():  # only the newest state is worth drawing
+                    yield library_view.upload_html(names, latest=latest, written=written), gr.skip()
+                continue
+            if kind == "failed":
+                message = str(value) if isinstance(value, NewsragError) else \
+                    f"The upload failed ({type(value).__name__}: {value}); the server log has the details."
+                yield library_view.report_html(message, failed=True), gr.skip()
+                raise user_error(message)
+            report, results = value
+            chunks = {r.id: r.n_chunks for r in library.catalog().articles.values()}
+            yield library_view.upload_html(names, results=results, chunks=chunks, summary=report.summary()), None
+            return
+
+    def remove(selected):
+        if selected == "!cancel":
+            return gr.skip()
+        ids = (selected or "").split()
+        if not ids:
+            raise user_error("Tick the articles to remove first (the boxes at the start of each row).")
+        try:
+            removed = library.remove_many(ids)
+        except NewsragError as exc:
+            raise user_error(exc) from exc
+        uploads.discard_unreferenced(library, [p for r in removed for p in uploads.origin_paths(library, r)])
+        chunks = sum(r.n_chunks for r in removed)
+        passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
+        what = f"“{removed[0].display_title}”" if len(removed) == 1 else f"{len(removed)} articles"
+        text = f"Removed {what} ({passages})."
+        return library_view.report_html(text)
+
+    with gr.Tab("Library", id="library") as tab:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=300):
+                files = gr.File(file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                                label=f"Add articles: {' '.join(SUPPORTED_SUFFIXES)} — up to {max_mb:g} MB "
+                                      f"each, {serve.max_upload_files} files at a time", elem_id="nr-upload")
+                ingest_btn = gr.Button("Ingest", variant="primary", elem_id="nr-ingest")
+                status = gr.HTML(elem_id="nr-upload-status", js_on_load=None)
+            with gr.Column(scale=1, min_width=260):
+                stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
+        with gr.Row(elem_id="nr-lib-filters", equal_height=True):
+            q = gr.Textbox(label="Search titles and outlets", placeholder="e.g. drones Kursk", scale=3,
+                           min_width=200, elem_id="nr-lib-q", max_lines=1)
+            outlet = gr.Dropdown(choices=[("All outlets", ALL_OUTLETS)], value=ALL_OUTLETS, label="Outlet",
+                                 scale=2, min_width=160, elem_id="nr-lib-outlet")
+            since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", scale=1, min_width=120,
+                               elem_id="nr-lib-since", max_lines=1)
+            until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", scale=1, min_width=120,
+                               elem_id="nr-lib-until", max_lines=1)
+            sort = gr.Dropdown(choices=[("Newest first", "newest"), ("Oldest first", "oldest"),
+                                        ("Title A–Z", "title")], value="newest", label="Order", scale=1,
+                               min_width=170, elem_id="nr-lib-sort")
+        table = gr.HTML(elem_id="nr-articles", js_on_load=library_view.SELECTION_JS)
+        with gr.Row(elem_id="nr-lib-pager", equal_height=False):
+            prev_btn = gr.Button("‹ Previous", size="sm", elem_id="nr-prev", interactive=False, scale=0,
+                                 min_width=110)
+            pager = gr.HTML(elem_id="nr-pager", js_on_load=None, min_width=180)
+            next_btn = gr.Button("Next ›", size="sm", elem_id="nr-next", interactive=False, scale=0, min_width=90)
+            remove_btn = gr.Button("Remove selected", size="sm", variant="stop", elem_id="nr-remove", scale=0,
+                                   min_width=150)
+        report = gr.HTML(elem_id="nr-report", js_on_load=None)
+        offset = gr.State(0)
+        selected = gr.Textbox(visible=False)
+
+    filters = [q, outlet, since, until, sort]
+    shown = [table, pager, stats, outlet, offset, prev_btn, next_btn]
+    # browsing is a few milliseconds of work: straight calls, not through the queue
+    quick = {"queue": False, **PRIVATE}
+    refresh = {"fn": listing, "inputs": [*filters, offset], "outputs": shown, **quick}
+    tab.select(**refresh)
+    q.input(first_page, filters, shown, trigger_mode="always_last", **quick)
+    for box in (since, until):
+        box.submit(first_page, filters, shown, **quick)
+        box.input(typed_date, filters, shown, trigger_mode="always_last", **quick)
+    for pick in (outlet, sort):
+        pick.input(first_page, filters, shown, **quick)
+    prev_btn.click(turn(-1), [*filters, offset], shown, **quick)
+    next_btn.click(turn(+1), [*filters, offset], shown, **quick)
+    ingest_btn.click(ingest, files, [status, files], concurrency_limit=1, concurrency_id="library",
+                     **PRIVATE).then(**refresh).then(
+        lambda: gr.update(choices=outlet_choices()), None, chat_outlets, **PRIVATE)
+    remove_btn.click(remove, selected, report, js=library_view.REMOVE_JS, concurrency_limit=1,
+                     concurrency_id="library", **PRIVATE).then(**refresh).then(
+        lambda: gr.update(choices=outlet_choices()), None, chat_outlets, **PRIVATE)

@@ -1,0 +1,145 @@
+"""HTML of the Library tab: one page of articles with a checkbox each, the pager line, the index
+statistics and the progress of an upload, file by file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from index.browse import ArticlePage
+from index.library import Progress
+from ui.markup import OUTLET_UNKNOWN, article_href, esc, link, when
+
+SORT_LABELS = {"newest": "newest first", "oldest": "oldest first", "title": "by title"}
+
+# Event delegation on the table's root: the rows are re-rendered, the listener stays.
+SELECTION_JS = """
+element.addEventListener('change', (event) => {
+  const all = element.querySelector('.nr-pick-all');
+  if (event.target === all) {
+    element.querySelectorAll('.nr-pick').forEach((box) => { box.checked = all.checked; });
+  }
+  const picked = element.querySelectorAll('.nr-pick:checked').length;
+  const count = element.querySelector('.nr-picked');
+  if (count) count.textContent = picked ? `${picked} selected` : '';
+});
+"""
+# Runs in the browser before the removal: the ids ticked on the page, once the person confirms.
+REMOVE_JS = """
+(ignored) => {
+  const ids = [...document.querySelectorAll('#nr-articles .nr-pick:checked')].map((box) => box.value);
+  if (!ids.length) return '';
+  const what = ids.length === 1 ? 'this article' : `these ${ids.length} articles`;
+  return window.confirm(`Remove ${what} and their passages from the index?`) ? ids.join(' ') : '!cancel';
+}
+"""
+
+
+def table_html(page: ArticlePage) -> str:
+    if not page.articles:
+        what = "No article matches this search." if page.total == 0 and _filtered(page) else \
+            "No articles yet: add some above."
+        return f'<div class="nr-lib-empty">{what}</div>'
+    rows = []
+    for r in page.articles:
+        title = esc(r.display_title)
+        rows.append(
+            f'<tr><td class="nr-c-pick"><input type="checkbox" class="nr-pick" value="{esc(r.id)}" '
+            f'aria-label="Select {title}"></td>'
+            f'<td class="nr-c-title">{link(article_href(r.id), title, cls="nr-title")}'
+            f'<div class="nr-id">{esc(r.id)}</div></td>'
+            f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
+            f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
+            f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
+            "</span></td></tr>")
+    return ('<div class="nr-lib"><table class="nr-table"><thead><tr>'
+            '<th class="nr-c-pick"><input type="checkbox" class="nr-pick-all" aria-label="Select every article '
+            'on this page"></th><th>Title <span class="nr-picked"></span></th><th>Outlet</th><th>Date</th>'
+            f'<th class="nr-c-chunks">Passages</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _filtered(page: ArticlePage) -> bool:
+    q = page.query
+    return bool(q.q or q.sources or q.since or q.until)
+
+
+def pager_html(page: ArticlePage) -> str:
+    if not page.total:
+        return '<div class="nr-pager">0 articles</div>'
+    return (f'<div class="nr-pager">Articles <b>{page.first:,}–{page.last:,}</b> of <b>{page.total:,}</b>'
+            f"{' matching' if _filtered(page) else ''}, {SORT_LABELS[page.query.sort]}</div>")
+
+
+def stats_html(stats: Mapping, outlets: int) -> str:
+    items = [("Articles", f"{stats['articles']:,}"), ("Passages (chunks)", f"{stats['chunks']:,}"),
+             ("Outlets", f"{outlets:,}"), ("Embedding model", stats["embed_model"]),
+             ("Chunk size", f"{stats['chunk_tokens']} word pieces, {stats['chunk_overlap']} sentence overlap"),
+             ("Store", stats["store"]), ("Collection", stats["collection"])]
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
+    return f'<dl class="nr-stats">{body}</dl>'
+
+
+def report_html(text: str, *, failed: bool = False, lines: Sequence[str] = ()) -> str:
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return (f'<div class="nr-report{" nr-report-failed" if failed else ""}">{esc(text)}'
+            f"{f'<ul>{items}</ul>' if items else ''}</div>")
+
+
+_DONE = {"added": "added", "updated": "updated", "unchanged": "unchanged (already indexed)",
+         "duplicate": "already indexed under another name"}
+
+
+def _where(failure: str, name: str) -> str:
+    """"name:7: reason" -> "line 7: reason", "name#3: reason" -> "record 3: reason",
+    "name: reason" -> "reason"."""
+    rest = failure[len(name):] if failure.startswith(name) else failure
+    head, _, reason = rest.partition(": ")
+    if head.startswith(":") and head[1:].isdigit():
+        return f"line {head[1:]}: {reason}"
+    if head.startswith("#") and head[1:].isdigit():
+        return f"record {head[1:]}: {reason}"
+    return rest.lstrip(": ")
+
+
+def _result(result: Mapping, chunks: Mapping[str, int]) -> tuple[str, str]:
+    """The state line and style of a finished file (``ui.uploads.ingest_kept``'s result)."""
+    name, articles = result["file"], result["articles"]
+    failures = [_where(f, name) for f in result["failures"]]
+    if not articles:
+        return ("failed: " + "; ".join(failures), "failed") if failures else ("no article in it", "empty")
+    statuses = sorted({a["status"] for a in articles})
+    n, passages = len(articles), sum(chunks.get(a["id"], 0) for a in articles)
+    what = _DONE.get(statuses[0], statuses[0]) if len(statuses) == 1 else "indexed"
+    state = f"{what} · {n} article{'s' if n != 1 else ''}, {passages} passage{'s' if passages != 1 else ''}"
+    if failures:
+        state += f" · {len(failures)} bad record{'s' if len(failures) != 1 else ''}: " + "; ".join(failures[:3])
+    return state, "done"
+
+
+def upload_html(names: Sequence[str], *, latest: Progress | None = None, written: Mapping[str, int] | None = None,
+                results: Sequence[Mapping] | None = None, chunks: Mapping[str, int] | None = None,
+                summary: str = "") -> str:
+    """Each uploaded file with its state: queued, embedding (articles written so far), or its
+    result; above them the passages embedded out of all."""
+    written = written or {}
+    by_name = {r["file"]: r for r in results or ()}
+    items = []
+    for name in names:
+        result = by_name.get(name)
+        if result is not None:
+            state, cls = _result(result, chunks or {})
+        elif written.get(name):
+            n = written[name]
+            state, cls = f"embedding… {n} article{'s' if n != 1 else ''} written", "working"
+        else:
+            state, cls = "queued", "waiting"
+        items.append(f'<li class="nr-up nr-up-{cls}"><span class="nr-up-name">{esc(name)}</span> '
+                     f'<span class="nr-up-state">{esc(state)}</span></li>')
+    overall = ""
+    if latest is not None and latest.chunks_total and results is None:
+        overall = (f'<div class="nr-up-overall">Embedding {latest.chunks_done:,} of {latest.chunks_total:,} '
+                   f"passages · {latest.articles_done:,} of {latest.articles_total:,} articles</div>"
+                   f'<progress max="{latest.chunks_total}" value="{latest.chunks_done}"></progress>')
+    elif results is None:
+        overall = '<div class="nr-up-overall">Reading the files…</div>'
+    done = f'<div class="nr-up-summary">{esc(summary)}</div>' if summary else ""
+    return f'<div class="nr-upload-status">{overall}<ul>{"".join(items)}</ul>{done}</div>'
