@@ -7,6 +7,7 @@ PIP     := $(VENV)/bin/pip
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
+SERVE_ARGS ?=
 
 # Nothing calls home, nothing downloads a model at run time.
 export HF_HUB_OFFLINE := 1
@@ -37,10 +38,10 @@ install-dev: $(STAMP_DEV)
 ## make run: install, index data/articles, start the chat on http://127.0.0.1:7860
 run: install
 	$(VENV)/bin/newsrag ingest data/articles
-	$(VENV)/bin/newsrag serve
+	$(VENV)/bin/newsrag serve $(SERVE_ARGS)
 
 serve: install
-	$(VENV)/bin/newsrag serve
+	$(VENV)/bin/newsrag serve $(SERVE_ARGS)
 
 ## make test: the whole suite (offline tier, Chroma server, llama.cpp server, browser, MultiHop-RAG)
 test: install-dev

@@ -40,14 +40,14 @@ FULL = {"sizes": [10000, 100000], "source_articles": 60, "measure_chunks": 1000,
 
 
 class Scale:
-    def __init__(self, *, home: Path, out: Path, cache: Path, config: dict, seed: int = 7):
+    def __init__(self, *, home: Path, out: Path, cache: Path, config: dict, models: Path, seed: int = 7):
         from index.embedding import make_embedder
         from index.settings import IndexSettings
 
         self.home, self.out, self.cache, self.config, self.seed = home, out, cache, config, seed
         self.corpus = json.loads((DATA / "corpus.json").read_text())[:config["source_articles"]]
         self.questions = [q["query"] for q in json.loads((DATA / "MultiHopRAG.json").read_text())]
-        self.settings = IndexSettings(home=home, model_dir=cache / "models")
+        self.settings = IndexSettings(home=home, model_dir=models)
         self.encoder = make_embedder(model=self.settings.embed_model, backend=self.settings.embed_backend,
                                      cache_dir=self.settings.model_path)
         self.encoder.embed(["warm up"])
@@ -250,14 +250,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="report folder (default eval/runs/<timestamp>-scale)")
     parser.add_argument("--home", type=Path, help="library folder (default <out>/home; grown, never emptied)")
     parser.add_argument("--cache", type=Path, default=Path(".newsrag") / "bench-cache",
-                        help="the exported model and the sentence vectors, kept between runs")
+                        help="sentence vectors (and the exported model unless NEWSRAG_MODEL_DIR is set), kept "
+                             "between runs")
     args = parser.parse_args(argv)
     config = dict(SMOKE if args.smoke else FULL)
     if args.sizes:
         config["sizes"] = sorted(args.sizes)
     out = args.out or Path("eval/runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-scale"
     out.mkdir(parents=True, exist_ok=True)
-    scale = Scale(home=args.home or out / "home", out=out, cache=args.cache, config=config)
+    models = Path(os.environ.get("NEWSRAG_MODEL_DIR") or args.cache / "models")
+    scale = Scale(home=args.home or out / "home", out=out, cache=args.cache, config=config, models=models)
     rows = [scale.size(target) for target in config["sizes"]]
     report = {"config": config, "backend": scale.encoder.backend, "sizes": rows,
               "note": "absolute numbers depend on the machine's load; compare sizes within one run"}

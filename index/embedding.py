@@ -282,6 +282,8 @@ class OnnxEmbedder(_BaseEmbedder):
                               "set NEWSRAG_EMBED_BACKEND=torch.")
         self.pooling, self.normalize = pooling
         self.cache_dir = Path(cache_dir)
+        self._load_lock = threading.Lock()
+        self._loaded: OnnxRunner | None = None
 
     @cached_property
     def onnx_path(self) -> Path:
@@ -289,10 +291,19 @@ class OnnxEmbedder(_BaseEmbedder):
 
         return ensure_onnx(self.path, self.cache_dir, self.precision)
 
-    @cached_property
+    @property
     def _runner(self) -> OnnxRunner:
-        return OnnxRunner(self.onnx_path, model_path=self.path, pooling=self.pooling, normalize=True,
-                          max_tokens=self.max_tokens)
+        with self._load_lock:
+            if self._loaded is None:
+                self._loaded = OnnxRunner(self.onnx_path, model_path=self.path, pooling=self.pooling,
+                                          normalize=True, max_tokens=self.max_tokens)
+            return self._loaded
+
+    def preload(self) -> threading.Thread:
+        """Load the model in a background thread (a command opens the store meanwhile)."""
+        thread = threading.Thread(target=lambda: self._runner, name="load-encoder", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def dimension(self) -> int:
