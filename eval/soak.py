@@ -55,7 +55,7 @@ ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENA
 
 
 def env(**extra: str) -> dict:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
     return {**base, **ENV, "PYTHONPATH": str(ROOT), **extra}
 
 

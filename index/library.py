@@ -33,6 +33,7 @@ from index.errors import ConfigError, NotFoundError
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
+from index.vectors import chunk_vectors
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
@@ -133,11 +134,14 @@ class Library:
     @cached_property
     def embedder(self) -> Embedder:
         return self._embedder or make_embedder(model=self.settings.embed_model,
-                                               batch_size=self.settings.embed_batch_size)
+                                               batch_size=self.settings.embed_batch_size,
+                                               backend=self.settings.embed_backend,
+                                               cache_dir=self.settings.model_path)
 
     @cached_property
     def store(self) -> Store:
-        return Store(settings=self.settings, embed_model=self.embedder.name)
+        return Store(settings=self.settings, embed_model=self.embedder.name,
+                     embed_precision=self.embedder.precision)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -184,7 +188,7 @@ class Library:
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
         """The catalog and a BM25 index built from the same store content."""
         catalog = self.catalog()
-        self.lexical.ensure(catalog.fingerprint)
+        self.lexical.ensure(catalog)
         return catalog, self.lexical
 
     def articles(self) -> list[ArticleRecord]:
@@ -239,7 +243,8 @@ class Library:
     def stats(self) -> dict:
         counts = self.store.counts()
         return {**counts, "collection": self.settings.collection, "store": self.store.where,
-                "embed_model": self.embedder.name, "chunk_tokens": self.chunker.max_tokens,
+                "embed_model": self.embedder.name, "embed_backend": self.embedder.backend,
+                "chunk_tokens": self.chunker.max_tokens,
                 "chunk_overlap": self.chunker.overlap}
 
     # ------------------------------------------------------------------------------- writing
@@ -276,7 +281,7 @@ class Library:
                     earlier.update(frontier)
                 self.store.delete_versions(sorted(earlier))
             self.mark_changed()
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         return records
 
     def repair(self) -> dict[str, int]:
@@ -324,8 +329,11 @@ class Library:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _version(self, article: Article) -> str:
+        model = self.embedder.name
+        if self.settings.chunk_vectors != "encode":
+            model += f"/{self.settings.chunk_vectors}"
         payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
-                              self.embedder.name], ensure_ascii=False)
+                              model], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
     def _drop_key(self, record: ArticleRecord, key: str, *, superseded_by: str | None = None
@@ -365,7 +373,7 @@ class Library:
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
             self.mark_changed()
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -435,6 +443,8 @@ class Library:
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
+        import numpy as np
+
         done_articles = done_chunks = 0
         _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
         if progress:
@@ -447,14 +457,18 @@ class Library:
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
             texts = [c.text for w in pending for c in w.chunks]
-            vectors = self._embed(texts, flush_at, progress,
-                                  Progress(done_articles, len(writes), done_chunks, total, write.record.display_title))
+            if self.settings.chunk_vectors == "encode":
+                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
+                                                                          total, write.record.display_title))
+            else:
+                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
+                                        how=self.settings.chunk_vectors)
             embedded = done_chunks + len(texts)
-            offset = 0
+            bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
+            self.store.write_articles([(w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]])
+                                       for j, w in enumerate(pending)])
             for done in pending:
                 n = len(done.chunks)
-                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n])
-                offset += n
                 if done.existing is not None and done.existing.version != done.record.version:
                     old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
                     self.store.delete_chunks(old)

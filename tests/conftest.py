@@ -11,14 +11,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import atexit
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# One ONNX export of the embedding model per session, shared by every index and every subprocess.
+if "NEWSRAG_MODEL_DIR" not in os.environ:
+    os.environ["NEWSRAG_MODEL_DIR"] = tempfile.mkdtemp(prefix="newsrag-models-")
+    atexit.register(shutil.rmtree, os.environ["NEWSRAG_MODEL_DIR"], ignore_errors=True)
+MODEL_DIR = Path(os.environ["NEWSRAG_MODEL_DIR"])
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "articles"
@@ -61,7 +69,7 @@ def stop(process: subprocess.Popen) -> None:
 def embedder():
     from index.embedding import make_embedder
 
-    return make_embedder(model="all-MiniLM-L6-v2")
+    return make_embedder(model="all-MiniLM-L6-v2", cache_dir=MODEL_DIR)
 
 
 def make_library(home: Path, embedder, **settings):

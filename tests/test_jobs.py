@@ -151,7 +151,7 @@ def test_an_upload_claiming_another_articles_url_keeps_the_cited_text_readable(s
 
 @pytest.mark.slow
 def test_sigterm_stops_the_server_within_10_s_mid_job_and_the_restart_completes_it(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
     env.update(NEWSRAG_HOME=str(tmp_path / "home"), NEWSRAG_EMBED_BATCH="4")
     port = free_port()
     # 150 short articles in one file: a job of many commits, long enough to be stopped midway

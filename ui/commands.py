@@ -121,6 +121,9 @@ def cmd_ask(args) -> int:
 
     filters = parse_filters(args)
     pipeline = Pipeline(rag_settings(args, mode=args.mode))
+    preload = getattr(pipeline.library.embedder, "preload", None)
+    if preload is not None:  # the encoder loads while the store opens
+        preload()
     answer = pipeline.ask(args.question, mode=args.mode, top_k=args.top_k, filters=filters)
     if args.json:
         print_json(answer.to_dict())
