@@ -37,6 +37,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
 from ui.api import AuthRequiredError, bearer, token_ok
+from ui.render import sources_markdown
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.openai_api")
@@ -119,40 +120,6 @@ def conversation(messages: list[Message]) -> tuple[str, list[Turn]]:
             turns.append(Turn(question=asked, answer=text.split("\n\n**Sources**")[0]))
             asked = None
     return question, turns[-MAX_TURNS:]
-
-
-def _when(published_at: str | None) -> str:
-    return (published_at or "")[:10] or "undated"
-
-
-def _md(text: str) -> str:
-    return " ".join(text.replace("[", "(").replace("]", ")").split())
-
-
-def sources_block(answer: Answer, base_url: str) -> str:
-    """Markdown for clients that show only text: the citations, or why the answer was refused."""
-    lines: list[str] = []
-    if answer.status == "refused":
-        if answer.refusal is not None:
-            lines.append(f"_Why: {_md(answer.refusal.reason)}._")
-        if answer.closest:
-            lines += ["", "**Closest passages** (not citations)"]
-            for p in answer.closest:
-                loc = p.location
-                lines.append(f"- {_md(loc.title)} — {_md(loc.source or 'unknown outlet')}, {_when(loc.published_at)}: "
-                             f"“{_md(p.body)[:200]}…”")
-    else:
-        lines.append("**Sources**")
-        for c in answer.citations:
-            link = f"{base_url}articles/{c.article_id}?start={c.start}&end={c.end}"
-            also = "".join(f"; also {_md(o.source or o.title)}" for o in c.also)
-            lines.append(f"[{c.n}] {_md(c.source or 'unknown outlet')}, {_when(c.published_at)} — "
-                         f"“{_md(c.quote)}” ({_md(c.title)}{also}) <{link}>")
-        flagged = [s for s in answer.sentences if not s.supported]
-        if flagged:
-            lines += ["", "**Not supported by the articles**"]
-            lines += [f"- {_md(s.text)} ({_md(s.reason or 'no passage states it')})" for s in flagged]
-    return "\n\n" + "\n".join(lines) if lines else ""
 
 
 def openai_error(exc: NewsragError) -> JSONResponse:
@@ -241,7 +208,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings) -> APIRouter:
 def completion(answer: Answer, model: str, base_url: str) -> dict:
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": answer.answer + sources_block(answer, base_url)}}],
+                "role": "assistant", "content": answer.answer + sources_markdown(answer, base_url)}}],
             "newsrag": answer.to_dict()}
 
 
@@ -260,7 +227,7 @@ def chunks(events: Iterator, model: str, base_url: str) -> Iterator[str]:
             if item.kind == "delta":
                 yield event({"content": item.text})
             elif item.kind == "answer":
-                yield event({"content": sources_block(item.answer, base_url)})
+                yield event({"content": sources_markdown(item.answer, base_url)})
                 yield event({}, "stop", newsrag=item.answer.to_dict())
     except NewsragError as exc:
         yield f"data: {json.dumps(json.loads(openai_error(exc).body))}\n\n"
