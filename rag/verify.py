@@ -99,6 +99,20 @@ def only_markers(text: str) -> bool:
     return bool(MARKER.search(text)) and not _has_words(text)
 
 
+_FRAME = re.compile(r"^([^:]{1,80}):\s+(\S.*)$", re.DOTALL)
+
+
+def claimed(sentence: str) -> str:
+    """What a sentence claims: after a label that states nothing ("The answer to the question is:
+    400 kilometers." claims "400 kilometers"), the value; otherwise the sentence."""
+    frame = _FRAME.match(sentence)
+    if frame:
+        label = facts(frame.group(1))
+        if not (label.figures or label.names):
+            return frame.group(2)
+    return sentence
+
+
 @dataclass(frozen=True)
 class Verdict:
     kind: str  # CITED, ATTRIBUTED or UNSUPPORTED
@@ -218,7 +232,7 @@ class Verifier:
         return tuple((n, c) for n, c, _ in chosen)
 
     def judge(self, claim: ClaimSentence) -> Verdict:
-        stated = facts(claim.text)
+        stated = facts(claimed(claim.text))
         if stated.empty:
             return Verdict(UNSUPPORTED, reason="it states nothing a passage could support")
         vector = self._vector(claim.text)
