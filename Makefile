@@ -12,7 +12,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run serve test test-fast lint eval bench clean
+.PHONY: install run serve test test-fast lint eval bench soak soak-short clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -48,6 +48,14 @@ eval: install
 
 bench: install
 	$(PY) -m eval.bench
+
+## make soak: kill -9 at 20 random points, 32 clients for 60 s, a Chroma server restarted under load
+soak: install
+	$(PY) -m eval.soak all
+
+## make soak-short: the same scenarios in a couple of minutes (CI runs it through tests/test_soak.py)
+soak-short: install
+	$(PY) -m eval.soak all --short
 
 clean:
 	rm -rf .newsrag .pytest_cache

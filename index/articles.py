@@ -306,6 +306,8 @@ def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputEr
     except json.JSONDecodeError as exc:
         raise InputError(f"{origin}: malformed JSON at line {exc.lineno}, column {exc.colno} "
                          f"({exc.msg})") from exc
+    except RecursionError:
+        raise InputError(f"{origin}: the JSON is nested too deeply to be an article file") from None
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     if isinstance(data, dict):
@@ -335,6 +337,9 @@ def _load_jsonl(text: str, path: Path, origin: str) -> Iterator[Article | InputE
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             yield InputError(f"{line_origin}: malformed JSON line ({exc.msg} at column {exc.colno})")
+            continue
+        except RecursionError:
+            yield InputError(f"{line_origin}: the JSON is nested too deeply to be an article")
             continue
         if not isinstance(item, dict):
             yield InputError(f"{line_origin}: a JSON {type(item).__name__}, not an article object")
@@ -378,9 +383,19 @@ def read_text_file(path: Path, *, max_bytes: int, label: str | None = None) -> s
                          f"{exc.start}); re-save the file as UTF-8") from exc
 
 
-def load_file(path: Path, *, max_bytes: int, label: str | None = None) -> Iterator[Article | InputError]:
-    """Every article of one file, and an ``InputError`` per bad file, record or line."""
+def load_file(path: Path, *, max_bytes: int, label: str | None = None,
+              max_articles: int | None = None) -> Iterator[Article | InputError]:
+    """Every article of one file, and an ``InputError`` per bad file, record or line; a file
+    holding more than ``max_articles`` records is refused whole."""
     label = label or str(path)
+    if max_articles is not None:
+        results = list(load_file(path, max_bytes=max_bytes, label=label))
+        if len(results) > max_articles:
+            yield InputError(f"{label}: {len(results)} articles in one file; at most {max_articles} are "
+                             "accepted (split the file, or raise NEWSRAG_MAX_ARTICLES_PER_FILE)")
+            return
+        yield from results
+        return
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
         yield InputError(f"{label}: unsupported file type '{path.suffix or '(none)'}' "

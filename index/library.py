@@ -27,12 +27,13 @@ from pathlib import Path
 from index.articles import Article, InputError, expand_paths, load_file
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
-from index.errors import ConfigError
+from index.errors import ConfigError, NotFoundError
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, chunk_id, fingerprint
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
+_MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,36 @@ class Library:
         return sorted(records, key=lambda r: (-(r.published_ts or 0), r.title.lower()))
 
     def article(self, article_id: str) -> ArticleRecord:
-        return self.store.get_article(article_id)
+        """An indexed article, or an earlier version of one (``superseded_by`` set)."""
+        try:
+            return self.store.get_article(article_id)
+        except NotFoundError:
+            earlier = self.store.get_version(article_id)
+            if earlier is None:
+                raise
+            return earlier
+
+    def versions(self, article_id: str) -> dict:
+        """Where an article stands among its versions: ``{"number", "previous", "current"}``
+        (``current`` is the id of the indexed version, None when it was removed since)."""
+        earlier, seen, frontier = 0, {article_id}, [article_id]
+        previous = [r.id for r in self.store.versions_superseded_by(article_id)]
+        while frontier and earlier < _MAX_VERSIONS:
+            found = [r.id for aid in frontier for r in self.store.versions_superseded_by(aid)
+                     if r.id not in seen]
+            seen.update(found)
+            frontier = found
+            earlier += bool(found)
+        current, hops, live = article_id, 0, self.catalog().articles
+        while hops < _MAX_VERSIONS:
+            if current in live:
+                break
+            record = self.store.get_version(current)
+            if record is None or record.superseded_by is None:
+                current = None
+                break
+            current, hops = record.superseded_by, hops + 1
+        return {"number": earlier + 1, "previous": previous, "current": current}
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -189,9 +219,16 @@ class Library:
         return self._run([folder], progress=progress, mirror=folder.resolve())
 
     def remove(self, article_id: str) -> ArticleRecord:
+        """Delete an article, and its earlier versions with it."""
         with self._ingest_lock():
             record = self.store.get_article(article_id)
             self.store.delete_article(article_id)
+            earlier, frontier = set(), [article_id]
+            while frontier and len(earlier) < _MAX_VERSIONS:
+                frontier = [r.id for aid in frontier for r in self.store.versions_superseded_by(aid)
+                            if r.id not in earlier and r.id != article_id]
+                earlier.update(frontier)
+            self.store.delete_versions(sorted(earlier))
         self.lexical.ensure(self.catalog(fresh=True).fingerprint)
         return record
 
@@ -209,7 +246,7 @@ class Library:
             keep = max(holders, key=lambda r: r.ingested_at)
             for holder in holders:
                 if holder.id != keep.id and records[holder.id] is not None:
-                    records[holder.id] = self._drop_key(records[holder.id], key)
+                    records[holder.id] = self._drop_key(records[holder.id], key, superseded_by=keep.id)
                     fixed["duplicate_keys"] += 1
         live = {i: r for i, r in records.items() if r is not None}
         stale, counts = [], defaultdict(int)
@@ -244,11 +281,16 @@ class Library:
                               self.embedder.name], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
-    def _drop_key(self, record: ArticleRecord, key: str) -> ArticleRecord | None:
-        """Remove one origin from a record; delete the article when none is left."""
+    def _drop_key(self, record: ArticleRecord, key: str, *, superseded_by: str | None = None
+                  ) -> ArticleRecord | None:
+        """Remove one origin from a record; delete the article when none is left. An article
+        replaced by another (``superseded_by``) is kept as an earlier version first, so what was
+        quoted from it can still be read."""
         remaining = [o for o in record.origins if o["key"] != key]
         if remaining:
             return self.store.update_origins(record, remaining)
+        if superseded_by is not None and superseded_by != record.id:
+            self.store.archive_article(record.id, superseded_by=superseded_by, at=time.time())
         self.store.delete_article(record.id)
         return None
 
@@ -261,7 +303,8 @@ class Library:
             if isinstance(item, InputError):
                 report.failures.append(str(item))
                 continue
-            for result in load_file(item, max_bytes=self.settings.max_file_bytes):
+            for result in load_file(item, max_bytes=self.settings.max_file_bytes,
+                                    max_articles=self.settings.max_articles_per_file):
                 if isinstance(result, InputError):
                     report.failures.append(str(result))
                     failed_paths.add(str(item.resolve()))
@@ -294,7 +337,10 @@ class Library:
                 setattr(report, status, getattr(report, status) + 1)
                 report.duplicates += len(arts) - 1
                 writes.append(_Write(first, [_origin(a) for a in arts], None))
-                report.articles.append({"id": aid, "title": first.title, "status": status})
+                entry = {"id": aid, "title": first.title, "status": status}
+                if status == "updated":  # another text held this key: it becomes an earlier version
+                    entry["replaces"] = owner[first.key]
+                report.articles.append(entry)
                 continue
             primary_key = existing.keys[0] if existing.keys else None
             primary = next((a for a in arts if a.key == primary_key), None)
@@ -321,7 +367,7 @@ class Library:
                   records: dict[str, ArticleRecord | None]) -> None:
         previous = owner.get(key)
         if previous and previous != new_owner and records.get(previous) is not None:
-            records[previous] = self._drop_key(records[previous], key)
+            records[previous] = self._drop_key(records[previous], key, superseded_by=new_owner)
         owner[key] = new_owner
 
     def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None],
@@ -352,7 +398,10 @@ class Library:
             flush_at = _FLUSH_BATCHES * self.settings.embed_batch_size
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
-            vectors = self.embedder.embed([c.text for w in pending for c in w.chunks])
+            texts = [c.text for w in pending for c in w.chunks]
+            vectors = self._embed(texts, flush_at, progress,
+                                  Progress(done_articles, len(writes), done_chunks, total, write.record.title))
+            embedded = done_chunks + len(texts)
             offset = 0
             for done in pending:
                 n = len(done.chunks)
@@ -367,9 +416,24 @@ class Library:
                 report.chunks_written += n
                 done_articles += 1
                 done_chunks += n
-                if progress:
-                    progress(Progress(done_articles, len(writes), done_chunks, total, done.record.title))
+                if progress:  # chunks embedded so far never go back
+                    progress(Progress(done_articles, len(writes), max(done_chunks, embedded), total,
+                                      done.record.title))
             pending = []
+
+    def _embed(self, texts: list[str], step: int, progress, at: Progress):
+        """Embed in slices of ``step``, reporting chunks as they are embedded: one long article
+        shows progress (and can be stopped between slices) too."""
+        if len(texts) <= step or progress is None:
+            return self.embedder.embed(texts)
+        import numpy as np
+
+        parts = []
+        for lo in range(0, len(texts), step):
+            parts.append(self.embedder.embed(texts[lo:lo + step]))
+            progress(Progress(at.articles_done, at.articles_total, at.chunks_done + lo + len(parts[-1]),
+                              at.chunks_total, at.current))
+        return np.concatenate(parts)
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
                records: dict[str, ArticleRecord | None], report: IngestReport) -> None:

@@ -58,6 +58,7 @@ class IndexSettings:
     chunk_tokens: int | None = None
     chunk_overlap: int = 1
     max_file_mb: float = 10.0
+    max_articles_per_file: int = 1000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
@@ -80,6 +81,8 @@ class IndexSettings:
             raise ConfigError(f"chunk_overlap={self.chunk_overlap} must be 0 or more sentences.")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb={self.max_file_mb} must be positive.")
+        if self.max_articles_per_file < 1:
+            raise ConfigError(f"NEWSRAG_MAX_ARTICLES_PER_FILE={self.max_articles_per_file} must be at least 1.")
 
     @property
     def max_file_bytes(self) -> int:
@@ -108,6 +111,7 @@ class IndexSettings:
             chunk_tokens=env_value(env, "NEWSRAG_CHUNK_TOKENS", None, int),
             chunk_overlap=env_value(env, "NEWSRAG_CHUNK_OVERLAP", 1, int),
             max_file_mb=env_value(env, "NEWSRAG_MAX_FILE_MB", 10.0, float),
+            max_articles_per_file=env_value(env, "NEWSRAG_MAX_ARTICLES_PER_FILE", 1000, int),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

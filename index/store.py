@@ -46,6 +46,8 @@ class ArticleRecord:
     origins: tuple[dict, ...] = ()
     n_chunks: int = 0
     ingested_at: float = 0.0
+    superseded_by: str | None = None  # set on an earlier version: the article that replaced it
+    superseded_at: float | None = None
     body: str | None = field(default=None, repr=False)
 
     @property
@@ -66,6 +68,9 @@ class ArticleRecord:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
+        for name in ("superseded_by", "superseded_at"):
+            if data[name] is None:
+                data.pop(name)
         if not with_body:
             data.pop("body")
         return data
@@ -82,7 +87,8 @@ class ArticleRecord:
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
         fields = {k: meta.get(k) for k in ("version", "title", "source", "published_at", "author",
-                                           "url", "category", "n_chunks", "ingested_at")}
+                                           "url", "category", "n_chunks", "ingested_at", "superseded_by",
+                                           "superseded_at")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -167,6 +173,9 @@ class Store:
                 f"{settings.collection}-chunks", metadata=meta, embedding_function=None)
             self.articles = self.client.get_or_create_collection(
                 f"{settings.collection}-articles", metadata=meta, embedding_function=None)
+            # earlier versions of updated articles, readable by id (never searched)
+            self.versions = self.client.get_or_create_collection(
+                f"{settings.collection}-versions", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
         built_with = (self.chunks.metadata or {}).get("newsrag:embed_model")
         if built_with and built_with != embed_model:
@@ -201,6 +210,25 @@ class Store:
         if not page["ids"]:
             raise NotFoundError(f"No article with id {article_id!r}: `newsrag articles list` shows the ids.")
         return ArticleRecord._from_row(page["ids"][0], page["metadatas"][0], page["documents"][0])
+
+    def get_version(self, article_id: str) -> ArticleRecord | None:
+        """An earlier version kept when its article was updated, or None."""
+        with _chroma("read an earlier version", self.where):
+            page = self.versions.get(ids=[article_id], include=["metadatas", "documents"])
+        if not page["ids"]:
+            return None
+        return ArticleRecord._from_row(page["ids"][0], page["metadatas"][0], page["documents"][0])
+
+    def versions_superseded_by(self, article_id: str) -> list[ArticleRecord]:
+        """The earlier versions that ``article_id`` replaced directly (without bodies)."""
+        with _chroma("read earlier versions", self.where):
+            page = self.versions.get(where={"superseded_by": article_id}, include=["metadatas"])
+        return [ArticleRecord._from_row(i, m) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
+
+    def list_versions(self) -> list[ArticleRecord]:
+        with _chroma("list earlier versions", self.where):
+            page = self._get_all(self.versions, ["metadatas"])
+        return [ArticleRecord._from_row(i, m) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         if not ids:
@@ -265,6 +293,21 @@ class Store:
         with _chroma("update an article", self.where):
             self.articles.update(ids=[record.id], metadatas=[updated._metadata()])
         return updated
+
+    def archive_article(self, article_id: str, *, superseded_by: str, at: float) -> None:
+        """Keep an article's row (body, metadata) as an earlier version before it is deleted."""
+        with _chroma("keep an earlier version", self.where):
+            page = self.articles.get(ids=[article_id], include=["metadatas", "documents", "embeddings"])
+            if not page["ids"]:
+                return
+            meta = {**page["metadatas"][0], "superseded_by": superseded_by, "superseded_at": at}
+            self.versions.upsert(ids=[article_id], documents=[page["documents"][0]], metadatas=[meta],
+                                 embeddings=[list(page["embeddings"][0])])
+
+    def delete_versions(self, ids: Sequence[str]) -> None:
+        if ids:
+            with _chroma("delete earlier versions", self.where):
+                self.versions.delete(ids=list(ids))
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         with _chroma("delete chunks", self.where):

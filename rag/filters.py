@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from index.errors import ConfigError
 from rag.types import Filters
@@ -16,7 +16,8 @@ def parse_day(value: str | date | None, name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
+        # the whole value must be a date or an ISO date-time: "2023-10-01garbage" is neither
+        return date.fromisoformat(text) if len(text) <= 10 else datetime.fromisoformat(text).date()
     except ValueError:
         raise ConfigError(f"{name}={text!r} is not a date: use YYYY-MM-DD, e.g. 2023-10-01.") from None
 

@@ -88,6 +88,16 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
     return events
 
 
+def upload(client: httpx.Client, files, **options) -> dict:
+    """POST files, then follow the upload job to its end; returns the finished job."""
+    started = client.post("/api/articles", files=files, **options)
+    assert started.status_code == 202, started.text
+    assert started.headers["location"] == f"/api/jobs/{started.json()['id']}"
+    job = client.get(started.headers["location"], params={"wait": 60}).json()
+    assert job["status"] == "done", job
+    return job
+
+
 def error_of(response: httpx.Response) -> tuple[int, str, str]:
     body = response.json()
     assert set(body) == {"error", "type"}, body
@@ -165,6 +175,20 @@ def test_filters_and_follow_ups_reach_the_pipeline(api):
     ({"history": []}, "ConfigError", "Invalid request: question: Field required (see /docs)."),
     ({"question": DRONES, "history": [{"question": "q"}] * 21}, "ConfigError",
      "history has 21 turns; send at most the last 20."),
+    # strict types and dates: nothing is coerced or cut to fit
+    ({"question": DRONES, "top_k": True}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": "3"}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": DRONES, "top_k": 2.5}, "ConfigError",
+     "Invalid request: top_k: Input should be a valid integer (see /docs)."),
+    ({"question": 42}, "ConfigError", "Invalid request: question: Input should be a valid string (see /docs)."),
+    ({"question": DRONES, "since": "2023-10-01garbage"}, "ConfigError",
+     "since='2023-10-01garbage' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "until": "2023-10-01T25:00"}, "ConfigError",
+     "until='2023-10-01T25:00' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."),
+    ({"question": DRONES, "history": [{"question": "q", "articles": "a1"}]}, "ConfigError",
+     "Invalid request: history.0.articles: Input should be a valid list (see /docs)."),
 ])
 def test_bad_input_is_a_400_with_the_reason(api, body, kind, message):
     for path in ("/api/ask", "/api/ask/stream"):
@@ -205,14 +229,16 @@ def test_uploads_over_the_limits_are_refused_before_ingesting(api):
                            "NEWSRAG_MAX_UPLOAD_FILES).")
     huge = b"x" * 1_200_000  # the declared length alone exceeds 3 files x 0.05 MB + 1 MB
     status, kind, message = error_of(api.client.post("/api/articles", files={"files": ("huge.txt", huge)}))
-    assert (status, kind) == (413, "TooLargeError") and message.startswith("The upload is 1.2 MB; at most 1.15 MB")
+    assert (status, kind) == (413, "TooLargeError")
+    assert message == ("The request body is 1.2 MB; POST /api/articles accepts at most 1.15 MB (fewer or smaller "
+                       "files, or raise NEWSRAG_MAX_FILE_MB).")
     assert api.client.get("/healthz").json() == before
 
 
 def test_an_unreadable_file_is_reported_and_the_good_ones_still_indexed(api):
     files = [("files", ("ok.txt", b"Lighthouse keepers on Gozo counted 41 storm nights last winter.\n")),
              ("files", ("latin1.txt", "Caf\xe9 owners protested.".encode("latin-1")))]
-    report = api.client.post("/api/articles", files=files).json()
+    report = upload(api.client, files)["report"]
     assert (report["added"], report["failed"]) == (1, 1)
     assert report["failures"] == ["latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3); re-save the file as UTF-8"]
     assert api.client.delete(f"/api/articles/{report['articles'][0]['id']}").status_code == 200
@@ -222,12 +248,12 @@ def test_an_unreadable_file_is_reported_and_the_good_ones_still_indexed(api):
 
 
 def test_upload_then_ask_about_it_then_remove_it(api):
-    report = api.client.post("/api/articles", files={"files": ("valletta.md", UPLOAD_MD.encode())}).json()
+    report = upload(api.client, {"files": ("valletta.md", UPLOAD_MD.encode())})["report"]
     assert (report["added"], report["failed"], report["chunks_written"]) == (1, 0, 1)
     article_id = report["articles"][0]["id"]
     assert report["articles"][0] == {"id": article_id, "title": "Valletta harbour sets a container record",
                                      "status": "added"}
-    again = api.client.post("/api/articles", files={"files": ("valletta.md", UPLOAD_MD.encode())}).json()
+    again = upload(api.client, {"files": ("valletta.md", UPLOAD_MD.encode())})["report"]
     assert (again["added"], again["unchanged"]) == (0, 1)
 
     listed = {a["id"]: a for a in api.client.get("/api/articles").json()}
@@ -287,7 +313,7 @@ def test_health_docs_and_openapi(api):
     assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8}
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
-                                  "/healthz"}
+                                  "/api/jobs/{job_id}", "/healthz"}
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home
@@ -416,7 +442,7 @@ def test_newsrag_serve_starts_the_chat_and_the_api(tmp_path):
                 assert page.status_code == 200 and "text/html" in page.headers["content-type"]
                 assert error_of(client.post("/api/ask", json={"question": DRONES}))[:2] == (409, "EmptyIndexError")
                 seed = (SEEDS / SEED_55).read_bytes()
-                assert client.post("/api/articles", files={"files": (SEED_55, seed)}).json()["added"] == 1
+                assert upload(client, {"files": (SEED_55, seed)})["report"]["added"] == 1
                 assert client.post("/api/ask", json={"question": DRONES}).json()["status"] == "answered"
         finally:
             stop(process)

@@ -80,3 +80,25 @@ def test_examples_come_from_the_environment():
 def test_settings_are_keyword_only():
     with pytest.raises(TypeError):
         ServeSettings("0.0.0.0")  # type: ignore[misc]
+
+
+def test_the_host_allowlist_is_loopback_by_default_and_configurable():
+    assert ServeSettings.from_env({}).host_allowlist == {"localhost", "127.0.0.1", "::1"}
+    assert ServeSettings.from_env({}, host="127.0.0.2").host_allowlist == {"localhost", "127.0.0.1", "::1",
+                                                                            "127.0.0.2"}
+    named = ServeSettings.from_env({"NEWSRAG_ALLOWED_HOSTS": "News.Example.org, 10.0.0.5,[::1]"})
+    assert named.host_allowlist == {"news.example.org", "10.0.0.5", "::1"}
+    assert ServeSettings.from_env({"NEWSRAG_ALLOWED_HOSTS": "*"}).host_allowlist is None
+    public = {"NEWSRAG_AUTH": "editor:correct horse", "NEWSRAG_API_TOKEN": TOKEN}
+    assert ServeSettings.from_env(public, host="0.0.0.0").host_allowlist is None  # a login guards it
+    for bad in ("http://news.example.org", "news.example.org:80", "a b"):
+        with pytest.raises(ConfigError, match=r"^NEWSRAG_ALLOWED_HOSTS has .* which is not a host name"):
+            ServeSettings.from_env({"NEWSRAG_ALLOWED_HOSTS": bad})
+
+
+def test_request_limits_are_bounded():
+    assert (ServeSettings().max_request_kb, ServeSettings().body_timeout) == (2048, 30.0)
+    with pytest.raises(ConfigError, match=r"^NEWSRAG_MAX_REQUEST_KB=1 must be between 16 and 100000\.$"):
+        ServeSettings.from_env({"NEWSRAG_MAX_REQUEST_KB": "1"})
+    with pytest.raises(ConfigError, match=r"^NEWSRAG_BODY_TIMEOUT=0.0 must be between 0 and 3600 seconds\.$"):
+        ServeSettings.from_env({"NEWSRAG_BODY_TIMEOUT": "0"})

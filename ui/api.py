@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
@@ -20,14 +21,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.errors import ConfigError, NewsragError, NotFoundError, TooLargeError
+from index.errors import ConfigError, NewsragError, NotFoundError
+from index.store import ArticleRecord
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import uploads, views
+from ui.guard import Guard, GuardRules
+from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.api")
@@ -48,30 +52,43 @@ class AuthRequiredError(NewsragError):
     http_status = 401
 
 
+def unicode_text(value: str) -> str:
+    """Text that is valid Unicode: JSON can carry a lone surrogate (``"\\ud800"``), which no
+    tokenizer accepts."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(unicode_text)]
+
+
 class TurnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str
-    answer: str = ""
-    articles: list[str] = Field(default_factory=list,
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: Text
+    answer: Text = ""
+    articles: list[Text] = Field(default_factory=list,
                                 description="Ids of the articles that answer cited (a follow-up leans towards them).")
 
 
 class AskRequest(BaseModel):
     """A question and the options of ``newsrag ask``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
         {"question": "How many drones were intercepted?"},
         {"question": "And over which regions?", "history": [{"question": "How many drones were intercepted?",
                                                              "answer": "55 ... [1] 64 ... [2]"}],
          "mode": "extractive", "top_k": 8, "source": ["Miami News, KMIA"], "since": "2023-01-01"}]})
-    question: str = Field(description="The question, at most 2000 characters.")
+    question: Text = Field(description="The question, at most 2000 characters.")
     history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first.")
-    mode: str | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
+    mode: Text | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
     top_k: int | None = Field(None, description="Passages given to the answerer, 1-50 (default 8).")
-    source: list[str] | str | None = Field(None, description="Only these outlets (a list, or names "
+    source: list[Text] | Text | None = Field(None, description="Only these outlets (a list, or names "
                                                              "separated by '|').")
-    since: str | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")
-    until: str | None = Field(None, description="Only articles published on or before YYYY-MM-DD.")
+    since: Text | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")
+    until: Text | None = Field(None, description="Only articles published on or before YYYY-MM-DD.")
 
     def options(self) -> dict:
         if len(self.history) > MAX_HISTORY:
@@ -143,25 +160,6 @@ class CatchAll:
             await response(scope, receive, send)
 
 
-class UploadLimit:
-    """Refuse an upload whose declared size exceeds what the limits could ever accept, before
-    the multipart body is read (413); each file is checked again after parsing."""
-
-    def __init__(self, app, *, path: str, max_bytes: int):
-        self.app, self.path, self.max_bytes = app, path, max_bytes
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_bytes:
-                response = error_response(TooLargeError(
-                    f"The upload is {int(length) / 1e6:.1f} MB; at most {self.max_bytes / 1e6:g} MB are accepted "
-                    "in one request (fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB)."))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -176,7 +174,20 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def build_router(*, pipeline: Pipeline, serve: ServeSettings,
+def public_article(record: ArticleRecord, *, with_body: bool = False) -> dict:
+    """An article as the API shows it: where it came from by file name, never a server path."""
+    data = record.to_dict(with_body=with_body)
+    data["origins"] = [public_origin(o) for o in record.origins]
+    return data
+
+
+def public_origin(origin: dict) -> dict:
+    name = PurePath(origin.get("origin") or "").name
+    key = name if origin.get("key") == origin.get("origin") else origin.get("key")
+    return {"key": key, "origin": name, "title": origin.get("title"), "source": origin.get("source")}
+
+
+def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                  session_user: Callable[[Request], str | None]) -> tuple[APIRouter, APIRouter]:
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
@@ -223,17 +234,20 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
 
     @api.get("/articles", summary="Every indexed article (without bodies), newest first")
     def articles() -> list[dict]:
-        return [r.to_dict() for r in library.articles()]
+        return [public_article(r) for r in library.articles()]
 
-    @api.get("/articles/{article_id}", summary="One article with its body")
+    @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
+             response_description="The article, and `versions`: {number, previous: [ids], current: id of "
+                                  "the indexed version or null}. An updated article's earlier version stays "
+                                  "readable by its id, with `superseded_by` set.")
     def article(article_id: str) -> dict:
-        return library.article(article_id).to_dict(with_body=True)
+        return {**public_article(library.article(article_id), with_body=True),
+                "versions": library.versions(article_id)}
 
-    @api.post("/articles", summary="Upload and ingest article files",
-              response_description="The IngestReport: added/updated/unchanged/duplicates/failed counts, "
-                                   "one line per bad file in `failures`, and the articles touched.")
+    @api.post("/articles", status_code=202, summary="Upload article files; they are ingested in the background",
+              response_description="The upload job (status `queued`); follow it at `GET /api/jobs/{id}`.")
     def upload(files: Annotated[list[UploadFile], File(description="One or more .txt, .md, .html, .json "
-                                                                   "or .jsonl files.")]) -> dict:
+                                                                   "or .jsonl files.")]) -> JSONResponse:
         max_bytes = library.settings.max_file_bytes
         received = []
         for item in files:
@@ -241,11 +255,23 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
             if len(data) > max_bytes:
                 raise uploads.too_large(item.filename or "upload", item.size or len(data), max_bytes)
             received.append(uploads.Upload(item.filename or "upload.txt", data))
-        return uploads.ingest(library, received, max_files=serve.max_upload_files).to_dict()
+        job = jobs.submit(received, max_files=serve.max_upload_files)
+        return JSONResponse(job, status_code=202, headers={"Location": f"/api/jobs/{job['id']}"})
 
-    @api.delete("/articles/{article_id}", summary="Remove an article and its chunks")
+    @api.get("/jobs/{job_id}", summary="An upload job: progress, then the result of every file",
+             response_description="{id, status: queued|running|done|failed, progress: {articles_done, "
+                                  "articles_total, chunks_done, chunks_total}, results: [{file, status, "
+                                  "articles, failures}], report: the IngestReport, error}.")
+    def job(job_id: str, wait: Annotated[float, Query(ge=0, le=60, description="Wait up to this many seconds "
+                                                                              "for the job to finish.")] = 0
+            ) -> dict:
+        return jobs.get(job_id, wait=wait)
+
+    @api.delete("/articles/{article_id}", summary="Remove an article, its chunks and its earlier versions")
     def remove(article_id: str) -> dict:
-        return {"removed": library.remove(article_id).to_dict()}
+        record = library.remove(article_id)
+        jobs.discard(uploads.origin_paths(library, record))
+        return {"removed": public_article(record)}
 
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
@@ -279,7 +305,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings,
         if (start is None) != (end is None) or (start is not None and not 0 <= start <= end <= len(body)):
             return fail(ConfigError(f"start={start}, end={end} is not a range of this article: use "
                                     f"0 <= start <= end <= {len(body)}, or neither."))
-        return HTMLResponse(views.article_page(record.to_dict(with_body=True), start, end),
+        return HTMLResponse(views.article_page(record.to_dict(with_body=True), start, end,
+                                               versions=library.versions(article_id)),
                             headers=ARTICLE_PAGE_HEADERS)
 
     return api, root
@@ -318,14 +345,24 @@ def install_docs(app: FastAPI) -> None:
                                        'full OpenAPI description: <a href="openapi.json">openapi.json</a>.</p>'))
 
 
-def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings,
+def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
             session_user: Callable[[Request], str | None]) -> None:
-    """Routes, error translation and the upload limit on ``app`` (before Gradio is mounted)."""
-    api, root = build_router(pipeline=pipeline, serve=serve, session_user=session_user)
+    """Routes, error translation and the guard on ``app`` (before Gradio is mounted)."""
+    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
-    limit = serve.max_upload_files * pipeline.library.settings.max_file_bytes + 1_000_000
-    app.add_middleware(UploadLimit, path="/api/articles", max_bytes=limit)
     app.add_middleware(CatchAll)
+    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes))
+
+
+UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
+
+
+def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
+    """The limits of every request: an upload may carry its files plus 1 MB of form overhead."""
+    return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
+                      upload_paths=UPLOAD_PATHS,
+                      max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
+                      body_timeout=serve.body_timeout)

@@ -72,6 +72,12 @@ def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
     return found
 
 
+def user_error(exc: NewsragError) -> gr.Error:
+    """Bad input, told in one line: no traceback in the server log, and the message (which can
+    hold a file name) escaped, since Gradio renders it as HTML."""
+    return gr.Error(views.esc(str(exc)), print_exception=False)
+
+
 def mode_html(mode: str) -> str:
     return (f'<div class="nr-mode">Answering mode: <b>{views.esc(mode)}</b> — '
             f'{views.esc(DESCRIPTIONS.get(mode, ""))}</div>')
@@ -99,7 +105,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
     def respond(question, state, mode, top_k, outlets, since, until):
         question = (question or "").strip()
         if not question:
-            raise gr.Error("Type a question about the indexed articles first.")
+            raise gr.Error("Type a question about the indexed articles first.", print_exception=False)
         exchanges = exchanges_of(state)
         shown = views.messages(exchanges) + [
             {"role": "user", "content": views.question_html(question)},
@@ -120,7 +126,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
         except NewsragError as exc:
             shown[-1] = {"role": "assistant", "content": views.error_html(str(exc))}
             yield shown, gr.skip(), gr.skip(), question
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
         except Exception as exc:  # a bug: say so, keep serving
             log.exception("answering %r failed", question)
             message = f"Internal error ({type(exc).__name__}: {exc}); the server log has the traceback."
@@ -167,7 +173,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                      for p in paths or []]
             report = uploads.ingest(library, files, max_files=serve.max_upload_files, progress=tick)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
         lines = "".join(f"<li>{views.esc(f)}</li>" for f in report.failures)
         status = (f'<div class="nr-report{" nr-report-failed" if report.failures else ""}">'
                   f"{views.esc(report.summary())}{f'<ul>{lines}</ul>' if lines else ''}</div>")
@@ -175,11 +181,11 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
 
     def remove(article_id):
         if not article_id:
-            raise gr.Error("Choose the article to remove first.")
+            raise gr.Error("Choose the article to remove first.", print_exception=False)
         try:
             record = library.remove(article_id)
         except NewsragError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise user_error(exc) from exc
         status = (f'<div class="nr-report">Removed “{views.esc(record.title)}” '
                   f"({record.n_chunks} chunks).</div>")
         return (status, *library_view())

@@ -87,7 +87,10 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Ask questions of news articles; every answer cites the sentences it rests "
                               "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
-    api.install(app, pipeline=pipeline, serve=serve, session_user=_session_reader(app))
+    from ui.jobs import Jobs
+
+    jobs = Jobs(pipeline.library)
+    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
     blocks = build_blocks(pipeline=pipeline, serve=serve,
                           secret=secret or browser_secret(pipeline.library.settings.home))
@@ -102,6 +105,8 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     # and handed to our upload function. Mounted is launched; only the user's uploads pass now.
     blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
+    app.state.jobs = jobs
+    jobs.start()  # uploads left unfinished by the last run go first
     return app
 
 
@@ -155,8 +160,22 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=GRACE_SECONDS)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
-    print("newsrag: stopped.", file=sys.stderr)
-    return 0
+    return stop(app)
+
+
+GRACE_SECONDS = 4  # for requests in flight, then up to JOB_STOP_SECONDS for the upload job: < 10 s
+JOB_STOP_SECONDS = 4
+
+
+def stop(app: FastAPI) -> int:
+    """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
+    leave without it: the index is crash-safe and the job resumes at the next start."""
+    if app.state.jobs.stop(JOB_STOP_SECONDS):
+        print("newsrag: stopped.", file=sys.stderr, flush=True)
+        return 0
+    print("newsrag: stopped; the running upload job resumes at the next start.", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ DEFAULT_EXAMPLES = (
     "Which regions were the drones shot down over?",
     "Who won the World Cup?",
 )
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?")
 MIN_TOKEN_CHARS = 16
 MIN_PASSWORD_CHARS = 8
 _TOKEN_FIX = "python -c 'import secrets; print(secrets.token_urlsafe(24))'"
@@ -34,6 +37,14 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return True
     except ValueError:
         return False
 
@@ -57,6 +68,10 @@ class ServeSettings:
     the article pages when no login cookie is present. ``max_upload_files`` caps one upload; the
     size of each file is capped by the index setting ``max_file_mb`` (``NEWSRAG_MAX_FILE_MB``).
     ``concurrency`` is how many chat answers run at once (the API has its own thread pool).
+    ``allowed_hosts`` are the names the ``Host`` header may carry (empty: the loopback names and
+    the bound address, or any name on a public address, which needs a login anyway; ``("*",)``:
+    any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
+    seconds a client may pause while sending one.
     """
 
     host: str = DEFAULT_HOST
@@ -66,6 +81,9 @@ class ServeSettings:
     max_upload_files: int = 20
     concurrency: int = 4
     examples: tuple[str, ...] = DEFAULT_EXAMPLES
+    allowed_hosts: tuple[str, ...] = ()
+    max_request_kb: int = 2048
+    body_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -93,6 +111,25 @@ class ServeSettings:
             raise ConfigError(f"NEWSRAG_MAX_UPLOAD_FILES={self.max_upload_files} must be between 1 and 1000.")
         if not 1 <= self.concurrency <= 64:
             raise ConfigError(f"NEWSRAG_UI_CONCURRENCY={self.concurrency} must be between 1 and 64.")
+        if not 16 <= self.max_request_kb <= 100_000:
+            raise ConfigError(f"NEWSRAG_MAX_REQUEST_KB={self.max_request_kb} must be between 16 and 100000.")
+        if not 0 < self.body_timeout <= 3600:
+            raise ConfigError(f"NEWSRAG_BODY_TIMEOUT={self.body_timeout} must be between 0 and 3600 seconds.")
+        for name in self.allowed_hosts:
+            if name != "*" and not _is_ip(name) and not _HOST_NAME.fullmatch(name):
+                raise ConfigError(f"NEWSRAG_ALLOWED_HOSTS has {name!r}, which is not a host name: list names "
+                                  "without scheme or port, e.g. NEWSRAG_ALLOWED_HOSTS=news.example.org,10.0.0.5.")
+
+    @property
+    def host_allowlist(self) -> frozenset[str] | None:
+        """The names a request's ``Host`` may carry, lower case; None when any is accepted."""
+        if "*" in self.allowed_hosts:
+            return None
+        if self.allowed_hosts:
+            return frozenset(h.strip("[]").lower() for h in self.allowed_hosts)
+        if not is_loopback(self.host):
+            return None
+        return frozenset({*LOOPBACK_NAMES, self.host.strip("[]").lower()})
 
     @property
     def url(self) -> str:
@@ -110,6 +147,9 @@ class ServeSettings:
             max_upload_files=env_value(env, "NEWSRAG_MAX_UPLOAD_FILES", 20, int),
             concurrency=env_value(env, "NEWSRAG_UI_CONCURRENCY", 4, int),
             examples=tuple(q.strip() for q in examples.split("|") if q.strip()) if examples else DEFAULT_EXAMPLES,
+            allowed_hosts=tuple(h.strip() for h in env.get("NEWSRAG_ALLOWED_HOSTS", "").split(",") if h.strip()),
+            max_request_kb=env_value(env, "NEWSRAG_MAX_REQUEST_KB", 2048, int),
+            body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -5,17 +5,19 @@ Type, count and size are checked before anything is written (an ``InputError`` o
 ``TooLargeError`` names the file and the limit). Accepted files are kept under
 ``<home>/uploads/<content hash>/<name>``: the article's origin stays valid after the request, the
 same bytes uploaded twice are the same article (a no-op), and two different files that happen to
-share a name never replace each other.
+share a name never replace each other. A kept file that no article comes from (it failed to load,
+or its article was removed) is deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.articles import SUPPORTED_SUFFIXES
+from index.articles import SUPPORTED_SUFFIXES, Article, load_file
 from index.errors import InputError, TooLargeError
 from index.library import IngestReport, Library, Progress
 
@@ -81,30 +83,106 @@ def check(uploads: Sequence[Upload], *, max_files: int, max_bytes: int) -> None:
             raise too_large(upload.name, len(upload.data), max_bytes)
 
 
-def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
-           progress: Callable[[Progress], None] | None = None) -> IngestReport:
-    """Check, keep and ingest uploaded files; bad contents are reported per file, never fatal."""
-    max_bytes = library.settings.max_file_bytes
-    check(uploads, max_files=max_files, max_bytes=max_bytes)
-    root = library.settings.home / "uploads"
-    paths: list[Path] = []
-    labels: dict[str, str] = {}
+@dataclass(frozen=True)
+class Kept:
+    """An accepted upload on disk: the name the user gave it and where we keep it."""
+
+    name: str
+    path: Path
+
+
+def uploads_root(library: Library) -> Path:
+    return library.settings.home / "uploads"
+
+
+def keep(library: Library, uploads: Sequence[Upload]) -> list[Kept]:
+    """Write accepted uploads under ``<home>/uploads/<content hash>/<name>`` (atomically)."""
+    kept = []
     for upload in uploads:
         digest = hashlib.sha256(upload.data).hexdigest()[:16]
-        path = root / digest / safe_name(upload.name)
+        path = uploads_root(library) / digest / safe_name(upload.name)
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".part")
             partial.write_bytes(upload.data)
             partial.replace(path)
-        paths.append(path)
-        labels[str(path.resolve())] = upload.name
-        labels[str(path)] = upload.name
-    report = library.ingest(paths, progress=progress)
+        kept.append(Kept(upload.name, path))
+    return kept
+
+
+def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
+           progress: Callable[[Progress], None] | None = None) -> IngestReport:
+    """Check, keep and ingest uploaded files; bad contents are reported per file, never fatal."""
+    check(uploads, max_files=max_files, max_bytes=library.settings.max_file_bytes)
+    kept = keep(library, uploads)
+    report, _ = ingest_kept(library, kept, progress=progress)
+    discard_unreferenced(library, [k.path for k in kept])
+    return report
+
+
+def ingest_kept(library: Library, kept: Sequence[Kept], *, progress: Callable[[Progress], None] | None = None
+                ) -> tuple[IngestReport, list[dict]]:
+    """Ingest kept uploads; the report and one result per file (``{file, status, articles,
+    failures}``)."""
+    report = library.ingest([k.path for k in kept], progress=progress)
+    labels: dict[str, str] = {}
+    for item in kept:
+        labels[str(item.path.resolve())] = item.name
+        labels[str(item.path)] = item.name
     # Failures name the file as the user knows it, not where we keep it.
     for i, failure in enumerate(report.failures):
         for stored, name in sorted(labels.items(), key=lambda kv: -len(kv[0])):
             if failure.startswith(stored):
                 report.failures[i] = name + failure[len(stored):]
                 break
-    return report
+    by_id = {a["id"]: a for a in report.articles}
+    results = []
+    for item in kept:
+        ids = _article_ids(library, item.path)
+        failures = [f for f in report.failures if f.startswith(item.name + ":") or f.startswith(item.name + "#")]
+        articles = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+        status = "failed" if failures and not articles else "partial" if failures else "ok"
+        results.append({"file": item.name, "status": status, "articles": articles, "failures": failures})
+    return report, results
+
+
+def _article_ids(library: Library, path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [a.id for a in load_file(path, max_bytes=library.settings.max_file_bytes,
+                                    max_articles=library.settings.max_articles_per_file)
+            if isinstance(a, Article)]
+
+
+def discard_unreferenced(library: Library, paths: Iterable[Path], *, busy: Iterable[Path] = ()) -> list[Path]:
+    """Delete kept uploads that no indexed article comes from (failed files, removed articles),
+    except ``busy`` ones (waiting in a job); returns what was deleted."""
+    root = uploads_root(library).resolve()
+    referenced = {o.get("path") for r in library.store.list_articles() for o in r.origins}
+    keep_paths = {str(Path(p).resolve()) for p in busy}
+    gone = []
+    for path in paths:
+        real = Path(path).resolve()
+        if (not real.is_relative_to(root) or str(real) in referenced or str(real) in keep_paths
+                or not real.is_file()):
+            continue
+        real.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            real.parent.rmdir()
+        gone.append(real)
+    return gone
+
+
+def sweep(library: Library, *, busy: Iterable[Path] = ()) -> list[Path]:
+    """Delete every kept upload no article comes from (left by a crash or an older version)."""
+    root = uploads_root(library)
+    if not root.is_dir():
+        return []
+    return discard_unreferenced(library, [p for p in root.glob("*/*") if p.is_file()], busy=busy)
+
+
+def origin_paths(library: Library, record) -> list[Path]:
+    """The kept uploads an article came from."""
+    root = uploads_root(library).resolve()
+    return [Path(o["path"]) for o in record.origins
+            if o.get("path") and Path(o["path"]).resolve().is_relative_to(root)]

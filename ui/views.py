@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -228,6 +229,8 @@ h1{font-size:1.6rem;line-height:1.3;margin:.2rem 0 .4rem}
 mark{background:#fde68a;padding:.1rem .15rem;border-radius:.2rem;scroll-margin-top:35vh;
 box-shadow:0 0 0 2px #f59e0b}
 .error{border:1px solid #fca5a5;background:#fef2f2;padding:1rem;border-radius:.4rem}
+.version{border-left:4px solid #93c5fd;background:#eff6ff;padding:.5rem .8rem;margin-bottom:1.2rem}
+.version.old{border-color:#f59e0b;background:#fffbeb}
 """
 
 
@@ -244,9 +247,32 @@ def safe_url(url: str | None) -> str | None:
     return url if parsed.scheme in {"http", "https"} and parsed.netloc else None
 
 
-def article_page(article: Mapping, start: int | None = None, end: int | None = None) -> str:
+def version_note(article: Mapping, versions: Mapping | None) -> str:
+    """Which version of an updated article this is, with a link to the indexed one (links are
+    relative to ``/articles/<id>``)."""
+    if not versions or (versions["number"] == 1 and not article.get("superseded_by")):
+        return ""
+    number, current = int(versions["number"]), versions.get("current")
+    if article.get("superseded_by"):
+        latest = (f'<a href="{esc(quote(current, safe=""))}">read the current version</a>' if current
+                  else "the article has been removed since")
+        return (f'<div class="version old" role="note">Version {number} of this article, replaced by a newer '
+                f"text on {esc(when_ts(article.get('superseded_at')))}: {latest}.</div>")
+    earlier = ", ".join(f'<a href="{esc(quote(p, safe=""))}">{esc(p)}</a>' for p in versions.get("previous") or ())
+    return f'<div class="version" role="note">Version {number} of this article (earlier: {earlier}).</div>'
+
+
+def when_ts(seconds: object) -> str:
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC).date().isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "an unknown date"
+
+
+def article_page(article: Mapping, start: int | None = None, end: int | None = None, *,
+                 versions: Mapping | None = None) -> str:
     """The full article as text, ``body[start:end]`` in ``<mark id="hl">`` (the URL's ``#hl``
-    scrolls to it without any script)."""
+    scrolls to it without any script); an earlier or updated version says so."""
     body = article.get("body") or ""
     if start is not None and end is not None:
         text = f'{esc(body[:start])}<mark id="hl">{esc(body[start:end])}</mark>{esc(body[end:])}'
@@ -263,7 +289,7 @@ def article_page(article: Mapping, start: int | None = None, end: int | None = N
         meta_html += f" · {esc(article['url'])}"
     return page(article.get("title") or article.get("id", "article"),
                 f'<h1>{esc(article.get("title"))}</h1><div class="meta">{meta_html}</div>'
-                f'<div class="body">{text}</div>')
+                f'{version_note(article, versions)}<div class="body">{text}</div>')
 
 
 def error_page(message: str) -> str:

@@ -1,0 +1,176 @@
+"""The rules every request meets (ui/guard.py), over real HTTP against the whole app: the API, the
+article pages and the mounted Gradio app, including routes nobody lists by hand."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+from conftest import SEEDS, make_library
+from test_api import DRONES, TOKEN, build, error_of, serve_in_thread
+
+from ui.guard import origin_of, split_host
+
+EVIL = "http://evil.example"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, embedder):
+    library = make_library(tmp_path_factory.mktemp("guard") / "home", embedder)
+    assert library.ingest([SEEDS]).added == 2
+    app, _, port = build(library, max_request_kb=64, body_timeout=1.0)
+    with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield app, client, library, port
+
+
+def walk(routes, prefix: str = ""):
+    """(method, path) of every route, through included routers (FastAPI 0.165 wraps them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from walk(inner.routes, prefix + route.include_context.prefix)
+        for method in getattr(route, "methods", None) or ():
+            yield method, prefix + route.path
+
+
+def state_changing_routes(app) -> list[tuple[str, str]]:
+    """Every route of the app and of the mounted Gradio app that changes state, ids filled in."""
+    found = set()
+    for method, path in [*walk(app.routes), *walk(app.state.gradio.routes)]:
+        if method not in {"GET", "HEAD", "OPTIONS"}:
+            path = path.replace("{path:path}", "x")
+            while "{" in path:
+                path = path[:path.index("{")] + "x" + path[path.index("}") + 1:]
+            found.add((method, path))
+    return sorted(found)
+
+
+def test_every_state_changing_route_refuses_a_request_from_another_site(site):
+    app, client, library, _ = site
+    routes = state_changing_routes(app)
+    assert ("POST", "/api/articles") in routes and ("DELETE", "/api/articles/x") in routes
+    assert ("POST", "/gradio_api/queue/join") in routes and ("POST", "/gradio_api/upload") in routes
+    before = library.store.counts()
+    for method, path in routes:
+        for headers in ({"Origin": EVIL}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+                        {"Origin": EVIL.replace("evil.example", "127.0.0.1")}):  # another port is another site
+            response = client.request(method, path, headers=headers, json={"question": DRONES})
+            assert response.status_code == 403, (method, path, headers, response.text)
+            assert response.json()["type"] == "CrossOriginError"
+    assert library.store.counts() == before
+    upload = client.post("/api/articles", headers={"Origin": EVIL},
+                         files={"files": ("evil.md", b"Planted text. It should never be indexed.\n")})
+    assert error_of(upload) == (403, "CrossOriginError", "A POST from another site (http://evil.example) is "
+                                                         "refused: open the chat from this server's own address.")
+
+
+def test_the_same_origin_and_clients_without_an_origin_are_served(site):
+    _, client, _, port = site
+    for headers in ({}, {"Origin": f"http://127.0.0.1:{port}"}, {"Origin": f"http://localhost:{port}",
+                                                                "Host": f"localhost:{port}"},
+                    {"Sec-Fetch-Site": "same-origin"}):
+        response = client.post("/api/ask", json={"question": DRONES}, headers=headers)
+        assert response.status_code == 200 and response.json()["status"] == "answered", headers
+    assert client.get("/api/articles", headers={"Origin": EVIL}).status_code == 200  # reading is not changing
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/articles", "/docs", "/gradio_api/info", "/config"])
+def test_a_host_that_is_not_allowed_is_refused_everywhere(site, path):
+    _, client, _, port = site
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", ""):
+        response = client.get(path, headers={"Host": host})
+        assert error_of(response)[:2] == (400, "HostNotAllowedError"), (path, host)
+    assert error_of(client.get(path, headers={"Host": "evil.example"}))[2] == (
+        "Host 'evil.example' is not served here: this server answers 127.0.0.1, ::1, localhost (set "
+        "NEWSRAG_ALLOWED_HOSTS to add a name).")
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}"):
+        assert client.get(path, headers={"Host": host}).status_code == 200, (path, host)
+
+
+def test_every_request_body_is_bounded_declared_or_chunked(site):
+    app, client, _, _ = site
+    big = b'{"question": "' + b"a" * 100_000 + b'"}'
+    assert error_of(client.post("/api/ask", content=big, headers={"content-type": "application/json"})) == (
+        413, "TooLargeError", "The request body is 0.1 MB; POST /api/ask accepts at most 65.5 kB (send less, or "
+                              "raise NEWSRAG_MAX_REQUEST_KB).")
+
+    def chunked():
+        yield b'{"question": "'
+        for _ in range(20):
+            yield b"a" * 10_000
+        yield b'"}'
+
+    assert error_of(client.post("/api/ask", content=chunked(), headers={"content-type": "application/json"}))[:2] \
+        == (413, "TooLargeError")
+    for method, path in state_changing_routes(app):
+        if path not in {"/api/articles", "/gradio_api/upload"}:
+            response = client.request(method, path, content=big, headers={"content-type": "application/json"})
+            assert response.status_code == 413, (method, path, response.text)
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_frees_the_server(site):
+    _, client, _, port = site
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 200\r\n\r\n{\"question\": ")
+        started = time.monotonic()
+        reply = sock.recv(65536).decode()
+        waited = time.monotonic() - started
+    assert reply.startswith("HTTP/1.1 408 "), reply
+    assert '"type":"RequestTimeoutError"' in reply and "stopped arriving for 1 s" in reply
+    assert waited < 30  # the server did not wait for the body forever (its deadline is 1 s)
+    assert client.post("/api/ask", json={"question": DRONES}).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def guarded_site(tmp_path_factory, embedder):
+    library = make_library(tmp_path_factory.mktemp("guarded") / "home", embedder)
+    app, _, port = build(library, auth=("editor", "correct horse"), api_token=TOKEN)
+    with serve_in_thread(app, port) as url:
+        yield url
+
+
+def test_failed_logins_lock_out_their_address_only(guarded_site):
+    attacker = httpx.Client(base_url=guarded_site, timeout=60,
+                            transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+    with attacker, httpx.Client(base_url=guarded_site, timeout=60) as editor:
+        for _ in range(5):
+            assert attacker.post("/login", data={"username": "editor", "password": "guess"}).status_code == 400
+        locked = attacker.post("/login", data={"username": "editor", "password": "correct horse"})
+        status, kind, message = error_of(locked)
+        assert (status, kind) == (429, "TooManyAttemptsError")
+        assert message.startswith("Too many failed logins from 127.0.0.2: try again in ")
+        assert 55 <= int(locked.headers["retry-after"]) <= 61
+        assert attacker.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 429
+        # another address is not affected, and a good login is never counted
+        assert editor.post("/login", data={"username": "editor", "password": "correct horse"}).json() == {
+            "success": True}
+        assert editor.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_wrong_bearer_tokens_are_throttled_too(guarded_site):
+    with httpx.Client(base_url=guarded_site, timeout=60,
+                      transport=httpx.HTTPTransport(local_address="127.0.0.3")) as client:
+        wrong = {"Authorization": "Bearer " + "w" * 24}
+        for _ in range(5):
+            assert client.get("/api/articles", headers=wrong).status_code == 401
+        assert error_of(client.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"}))[:2] == (
+            429, "TooManyAttemptsError")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("127.0.0.1:7860", ("127.0.0.1", 7860)), ("LocalHost", ("localhost", None)), ("[::1]:80", ("::1", 80)),
+    ("evil.example/x", None), ("user@evil.example", None), ("", None), ("a b", None), ("host:port", None)])
+def test_split_host(value, expected):
+    assert split_host(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("http://127.0.0.1:7860", ("127.0.0.1", 7860)), ("https://news.example:443", ("news.example", None)),
+    ("http://news.example", ("news.example", None)), ("null", None), ("file://", None),
+    ("chrome-extension://abc", None)])
+def test_origin_of(value, expected):
+    assert origin_of(value) == expected

@@ -1,0 +1,232 @@
+"""Uploads over HTTP run as background jobs: ``POST /api/articles`` answers 202 at once, one
+worker thread ingests, ``GET /api/jobs/{id}`` shows progress and the result of every file.
+
+A job is a JSON file under ``<home>/jobs/`` (written atomically on every change of state and at
+most every ``save_every`` seconds of progress) naming the kept upload files it ingests, so a job
+survives the server: stopped (SIGTERM, Ctrl-C) or killed, the server finds it unfinished at its
+next start and runs it again. Re-running is safe because ingestion is incremental and crash-safe:
+what was committed is unchanged, what was not is written, nothing is stored twice.
+
+States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
+why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.errors import NewsragError, NotFoundError
+from index.library import Library, Progress
+from ui import uploads
+
+log = logging.getLogger("newsrag.jobs")
+
+KEEP_FINISHED = 200  # finished jobs kept on disk (the oldest are deleted)
+UNFINISHED = ("queued", "running")
+
+
+class Stopped(Exception):
+    """Raised inside an ingest when the server stops; the job resumes at the next start."""
+
+
+class Jobs:
+    """The job files of one data directory and the worker that runs them, oldest first."""
+
+    def __init__(self, library: Library, *, save_every: float = 0.5):
+        self.library = library
+        self.root = library.settings.home / "jobs"
+        self.save_every = save_every
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._files = threading.Lock()
+
+    # ---------------------------------------------------------------------------- the API side
+
+    def submit(self, files: Sequence[uploads.Upload], *, max_files: int) -> dict:
+        """Check and keep the files, then queue a job for them; returns the job (``queued``)."""
+        uploads.check(files, max_files=max_files, max_bytes=self.library.settings.max_file_bytes)
+        with self._files:  # kept and queued before any cleanup may look at the files
+            kept = uploads.keep(self.library, files)
+            job = self._new(kept)
+            self._save(job)
+        self._queue.put(job["id"])
+        return public(job)
+
+    def _new(self, kept: Sequence[uploads.Kept]) -> dict:
+        home = self.library.settings.home
+        return {"id": "j" + secrets.token_hex(8), "status": "queued", "created_at": time.time(),
+               "started_at": None, "finished_at": None, "resumed": 0,
+               "files": [{"name": k.name, "stored": str(k.path.relative_to(home)), "bytes": k.path.stat().st_size}
+                         for k in kept],
+               "progress": None, "results": None, "report": None, "error": None}
+
+    def get(self, job_id: str, *, wait: float = 0.0) -> dict:
+        """The job; with ``wait``, block up to that many seconds for it to finish."""
+        deadline = time.monotonic() + wait
+        with self._changed:
+            while True:
+                job = self._load(job_id)
+                left = deadline - time.monotonic()
+                if job["status"] not in UNFINISHED or left <= 0 or self._stop.is_set():
+                    return public(job)
+                self._changed.wait(min(left, 1.0))
+
+    def discard(self, paths: Sequence[Path], *, done: str | None = None) -> None:
+        """Delete kept uploads no article comes from, except those a job (other than ``done``)
+        still has to ingest."""
+        with self._files:
+            uploads.discard_unreferenced(self.library, paths, busy=self.busy_files(but=done))
+
+    def busy_files(self, *, but: str | None = None) -> list[Path]:
+        """Kept uploads that unfinished jobs (except ``but``) still have to ingest."""
+        home = self.library.settings.home
+        return [home / f["stored"] for job in self._all() if job["status"] in UNFINISHED and job["id"] != but
+                for f in job["files"]]
+
+    # ------------------------------------------------------------------------------ the worker
+
+    def start(self) -> None:
+        """Queue the jobs a previous run left unfinished, then start the worker."""
+        unfinished = sorted((j for j in self._all() if j["status"] in UNFINISHED), key=lambda j: j["created_at"])
+        for job in unfinished:
+            if job["status"] == "running":
+                job["resumed"] += 1
+                job["status"] = "queued"
+                self._save(job)
+            self._queue.put(job["id"])
+        if unfinished:
+            log.warning("resuming %d unfinished upload job(s)", len(unfinished))
+        try:  # files left by a crash between keeping an upload and ingesting it
+            with self._files:
+                uploads.sweep(self.library, busy=self.busy_files())
+        except NewsragError as exc:
+            log.warning("kept uploads not swept: %s", exc)
+        self._worker = threading.Thread(target=self._work, name="newsrag-jobs", daemon=True)
+        self._worker.start()
+
+    def stop(self, timeout: float) -> bool:
+        """Ask the worker to stop between two articles; True when it did within ``timeout``."""
+        self._stop.set()
+        self._queue.put(None)
+        with self._changed:
+            self._changed.notify_all()
+        if self._worker is None:
+            return True
+        self._worker.join(timeout)
+        return not self._worker.is_alive()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            job_id = self._queue.get()
+            if job_id is None or self._stop.is_set():
+                return
+            try:
+                job = self._load(job_id)
+                self._run(job)
+            except Stopped:
+                return
+            except Exception as exc:  # a bug: the job says so, the worker goes on
+                log.exception("upload job %s failed", job_id)
+                with contextlib.suppress(Exception):
+                    job.update(status="failed", finished_at=time.time(),
+                               error=f"Internal error ({type(exc).__name__}: {exc}); the server log has the "
+                                     "traceback.")
+                    self._save(job)
+
+    def _run(self, job: dict) -> None:
+        if job["status"] not in UNFINISHED:
+            return
+        home = self.library.settings.home
+        kept = [uploads.Kept(f["name"], home / f["stored"]) for f in job["files"]]
+        job.update(status="running", started_at=job["started_at"] or time.time())
+        self._save(job)
+        last = 0.0
+
+        def tick(p: Progress) -> None:
+            nonlocal last
+            job["progress"] = {"articles_done": p.articles_done, "articles_total": p.articles_total,
+                               "chunks_done": p.chunks_done, "chunks_total": p.chunks_total}
+            if time.monotonic() - last >= self.save_every:
+                last = time.monotonic()
+                self._save(job)
+            if self._stop.is_set():
+                raise Stopped
+
+        try:
+            report, results = uploads.ingest_kept(self.library, kept, progress=tick)
+        except NewsragError as exc:
+            job.update(status="failed", error=str(exc), finished_at=time.time())
+            self._save(job)
+            return
+        try:
+            self.discard([k.path for k in kept], done=job["id"])  # the files that failed, or came to nothing
+        except NewsragError as exc:
+            log.warning("kept uploads of job %s not cleaned up: %s", job["id"], exc)
+        job.update(status="done", report=report.to_dict(), results=results, finished_at=time.time(),
+                   progress=job["progress"] or {"articles_done": 0, "articles_total": 0, "chunks_done": 0,
+                                                 "chunks_total": 0})
+        self._save(job)
+        self._prune()
+
+    # ---------------------------------------------------------------------------------- files
+
+    def _path(self, job_id: str) -> Path:
+        if not (job_id.startswith("j") and len(job_id) == 17 and all(c in "0123456789abcdef" for c in job_id[1:])):
+            raise NotFoundError(f"No upload job {job_id[:40]!r}: POST /api/articles answers with the job id.")
+        return self.root / f"{job_id}.json"
+
+    def _load(self, job_id: str) -> dict:
+        path = self._path(job_id)
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            raise NotFoundError(f"No upload job {job_id!r}: it never existed or was cleaned up "
+                                f"(the last {KEEP_FINISHED} finished jobs are kept).") from None
+
+    def _save(self, job: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self._path(job["id"])
+        partial = path.with_name(path.name + ".part")
+        with open(partial, "w") as handle:
+            json.dump(job, handle, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(path)
+        with self._changed:
+            self._changed.notify_all()
+
+    def _all(self) -> list[dict]:
+        found = []
+        for path in sorted(self.root.glob("j*.json")) if self.root.is_dir() else ():
+            try:
+                found.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                log.warning("unreadable job file %s skipped", path)
+        return found
+
+    def _prune(self) -> None:
+        finished = sorted((j for j in self._all() if j["status"] not in UNFINISHED),
+                          key=lambda j: j["finished_at"] or 0)
+        for job in finished[:-KEEP_FINISHED]:
+            self._path(job["id"]).unlink(missing_ok=True)
+
+
+def public(job: dict) -> dict:
+    """The job as the API shows it: no server paths."""
+    return {"id": job["id"], "status": job["status"], "created_at": job["created_at"],
+            "started_at": job["started_at"], "finished_at": job["finished_at"], "resumed": job["resumed"],
+            "files": [{"name": f["name"], "bytes": f["bytes"]} for f in job["files"]],
+            "progress": job["progress"], "results": job["results"], "report": job["report"],
+            "error": job["error"]}
