@@ -69,15 +69,16 @@ def parse_reply(text: str, n_passages: int, *, final: bool = True) -> list[Claim
     the one before ("... drones. [1] The ..."). With ``final=False`` (a reply still streaming) the
     last sentence is left out: more words or markers may follow it."""
     groups: list[list[str]] = []
+    opening: list[str] = []  # markers before the first sentence ("[2]\nThe drones ...") are its own
     for piece in _pieces(text):
-        if groups and not _has_words(piece):
-            groups[-1].append(piece)  # markers alone: they close the sentence before
+        if not _has_words(piece):
+            (groups[-1] if groups else opening).append(piece)  # markers alone close the sentence before
             continue
         lead = re.match(r"^(\s*(?:\[[\d\s,;]*\]\s*)+)", piece)
         if lead and groups:
             groups[-1].append(lead.group(1))
             piece = piece[lead.end():]
-        groups.append([piece])
+        groups.append([*opening, piece] if not groups else [piece])
     if not final:
         groups = groups[:-1]
     out = []
