@@ -1,7 +1,7 @@
 """What an LLM is shown: the rules, one short worked example, and numbered passages.
 
 A numbered passage is an *excerpt*: the best evidence sentences of one article (``rag/evidence.py``
-scores them), in article order, under a line with the article's outlet, date and title. Excerpts
+scores them), best first, under a line with the article's outlet, date and title. Excerpts
 keep prompts short (a few hundred tokens instead of thousands, which on a small CPU is the
 difference between seconds and a minute) and keep a small model on the sentences that matter;
 sentences addressed to an AI assistant never reach it (``rag/injection.py`` removes them from the
@@ -51,7 +51,7 @@ Standalone question:"""
 
 @dataclass(frozen=True)
 class Excerpt:
-    """Passage ``n`` of the prompt: sentences of one article, in article order."""
+    """Passage ``n`` of the prompt: sentences of one article, best first."""
 
     n: int
     sentences: tuple[Candidate, ...]
@@ -99,13 +99,14 @@ def _flat(text: str) -> str:
 
 def excerpts(evidence: Sequence[Candidate], *, max_sentences: int) -> list[Excerpt]:
     """The ``max_sentences`` best evidence sentences, grouped by article; articles in the order of
-    their best sentence, sentences in article order."""
+    their best sentence, and each article's sentences best first (a small model leans on what it
+    reads first: on the sample questions SmolLM2-135M answered 6 of 12 right this way, 4 of 12 with
+    the sentences in article order; eval/README.md)."""
     best = sorted(evidence, key=lambda c: (-c.score, c.rank, c.location.start))[:max_sentences]
     groups: dict[str, list[Candidate]] = {}
     for c in best:
         groups.setdefault(c.location.article_id, []).append(c)
-    return [Excerpt(n, tuple(sorted(group, key=lambda c: c.location.start)))
-            for n, group in enumerate(groups.values(), start=1)]
+    return [Excerpt(n, tuple(group)) for n, group in enumerate(groups.values(), start=1)]
 
 
 def passage_block(excerpt: Excerpt) -> str:
