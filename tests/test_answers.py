@@ -121,7 +121,8 @@ def test_cli_json_is_the_python_answer(seed_pipeline):
     assert {**printed, "timings_ms": None} == {**ours, "timings_ms": None}
     text = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "Who won the World Cup?"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
-    assert text.stdout.startswith(f"{REFUSAL_TEXT}\n\nClosest passages (not citations):\n")
+    assert text.stdout.startswith(f"{REFUSAL_TEXT}\n\nWhy: the best evidence scores ")
+    assert "\n\nClosest passages (not citations):\n" in text.stdout
 
 
 def test_bad_requests_fail_before_any_work(seed_pipeline, library):
