@@ -22,9 +22,10 @@ SAMPLE_COLLECTION = "eval-sample"
 
 
 def eval_settings(settings: RagSettings, collection: str) -> RagSettings:
-    """``settings`` with the index moved to ``<home>/eval/<collection>``."""
+    """``settings`` with the index moved to ``<home>/eval/<collection>`` (the exported embedding
+    model stays where it is)."""
     index: IndexSettings = settings.index.with_(home=settings.index.home / "eval" / collection,
-                                                collection=collection)
+                                                collection=collection, model_dir=settings.index.model_path)
     return settings.with_(index=index)
 
 

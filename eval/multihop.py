@@ -100,6 +100,8 @@ def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None
                      "direct": answer.direct.text if answer.direct else None,
                      "citations": [{"quote": c.quote, "articles": _articles(c, c.also)} for c in answer.citations],
                      "conflicts": len(answer.conflicts),
+                     "sentences": [s.to_dict() for s in answer.sentences],
+                     "refusal": answer.refusal.to_dict() if answer.refusal else None,
                      "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}})
         if bar is not None:
             bar.update(1)
@@ -168,6 +170,25 @@ def _answer_summary(rows: Sequence[dict]) -> dict:
     }
 
 
+def sentence_summary(rows: Sequence[dict]) -> dict:
+    """How the answer sentences relate to their sources (shares of quoted, cited, attributed and
+    unsupported sentences in answered questions) and why questions were refused."""
+    kinds = [s["kind"] for r in rows if not r["answer"]["refused"] for s in r["answer"].get("sentences", [])]
+    reasons: dict[str, int] = {}
+    for r in rows:
+        refusal = r["answer"].get("refusal")
+        if r["answer"]["refused"] and refusal:
+            # the evidence gate refuses before any model runs; the answerer's refusals keep a reply
+            key = refusal["reason"] if refusal.get("reply") is not None else "the evidence gate, before the answerer"
+            reasons[key] = reasons.get(key, 0) + 1
+    return {"sentences": len(kinds),
+            "shares": {k: (kinds.count(k) / len(kinds) if kinds else None)
+                       for k in ("quoted", "cited", "attributed", "unsupported")},
+            "answered": sum(1 for r in rows if not r["answer"]["refused"]),
+            "refused": sum(1 for r in rows if r["answer"]["refused"]),
+            "refusal_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
+
+
 def summarize(rows: Sequence[dict], fusions: Sequence[str] = FUSIONS) -> dict:
     """Retrieval and answer metrics overall and per question type; refusal; latency."""
     types = sorted({r["type"] for r in rows})
@@ -184,7 +205,8 @@ def summarize(rows: Sequence[dict], fusions: Sequence[str] = FUSIONS) -> dict:
         values = [r["answer"]["timings_ms"][stage] for r in rows if stage in r["answer"]["timings_ms"]]
         latency[stage] = {"p50": m.percentile(values, 50), "p95": m.percentile(values, 95),
                           "mean": m.mean(values), "n": len(values)}
-    return {"retrieval": retrieval, "answers": answers, "refusal": refusal, "latency_ms": latency}
+    return {"retrieval": retrieval, "answers": answers, "refusal": refusal, "latency_ms": latency,
+            "sentences": sentence_summary(rows)}
 
 
 def directory_size(path: Path) -> int:

@@ -116,6 +116,15 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
     r = summary["refusal"]
     lines += table(["Precision", "Recall", "Refused", "Null questions", "Answerable refused"],
                    [[r["precision"], r["recall"], r["refused"], r["unanswerable"], r["false_refusals"]]])
+    kinds = summary.get("sentences")
+    if kinds and kinds["sentences"]:
+        lines += ["", "## Answer sentences", ""]
+        lines += table(["Answered", "Refused", "Sentences", "Quoted", "Cited", "Attributed", "Unsupported"],
+                       [[kinds["answered"], kinds["refused"], kinds["sentences"],
+                         *(kinds["shares"][k] for k in ("quoted", "cited", "attributed", "unsupported"))]])
+        if kinds["refusal_reasons"]:
+            lines += ["", "Refusals: " + "; ".join(f"{why} ({n})" for why, n in kinds["refusal_reasons"].items())
+                      + "."]
     lines += ["", "## Latency per question (ms)", ""]
     lines += table(["Stage", "p50", "p95", "mean"],
                    [[stage, fmt(v["p50"], 0), fmt(v["p95"], 0), fmt(v["mean"], 0)]

@@ -1,24 +1,32 @@
 """Faults and load against real processes (``make soak``; CI runs ``all --short``).
 
-    python -m eval.soak kill [--rounds 20]
+    python -m eval.soak kill [--rounds 20] [--articles 12]
         ``kill -9`` of ``newsrag ingest`` at random points of its write phase, each followed by a
         re-run; after every re-run: 0 orphan chunks, 0 keys owned twice, 0 incomplete articles;
         at the end the index (articles, versions, chunks, earlier versions) is identical to the
         one an uninterrupted run of the same ingests built. Every round updates a third of the
         articles (their URL stays, their text changes), so each round has work to interrupt.
-    python -m eval.soak load [--clients 32] [--seconds 60]
-        that many concurrent clients asking ``POST /api/ask`` of ``newsrag serve`` on the
-        MultiHop-RAG dev slice; errors, p50/p95 latency, throughput.
-    python -m eval.soak chroma [--clients 8] [--down 8]
-        ``newsrag serve`` on a ``chroma run`` server that is stopped and restarted under load:
-        the statuses while it is down (503 with the store's message, never a 500 or a hang), the
-        seconds to recover without restarting newsrag, and that nothing was lost.
-    python -m eval.soak big [--mb 9]
-        an unpunctuated file of that size uploaded over HTTP: the job's time, and question
-        latency while it runs; then SIGTERM mid-job.
+    python -m eval.soak load [--clients 32] [--seconds 60] [--baseline 30]
+        ``POST /api/ask`` of ``newsrag serve`` on the MultiHop-RAG dev slice: one client for
+        ``--baseline`` s, then that many concurrent clients; errors, p50/p95 latency, throughput,
+        and their ratios to the one client of the same run.
+    python -m eval.soak chroma [--clients 8] [--down 8] [--articles 12] [--up 10] [--baseline 10]
+        ``newsrag serve`` on a ``chroma run`` server (the articles uploaded over HTTP), the Chroma
+        server stopped and restarted under load: the statuses while it is down (503 with the
+        store's message, never a 500 or a hang), the seconds to recover without restarting
+        newsrag, that an article uploaded while it is down is indexed once it is back, and that
+        nothing was lost.
+    python -m eval.soak big [--mb 9] [--sigterm]
+        an unpunctuated file of that size uploaded over HTTP while one client keeps asking: the
+        time from upload to done, question latency during the job against before it; with
+        ``--sigterm`` a second such upload is stopped by SIGTERM mid-job and resumed by a restart.
+    python -m eval.soak all [--short]
+        kill, load and chroma (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
+        Chroma server, one client for 5 s, 8 clients for 10 s, then Chroma down 4 s under them).
 
-Each prints one JSON object per scenario and exits non-zero when a check fails. Figures taken on a
-shared, loaded machine are comparable within one run only.
+Each prints one JSON object per scenario (stdout at the end; stderr as each ends) and exits
+non-zero when a check fails. Figures taken on a shared, loaded machine are comparable within one
+run only: the load and big scenarios measure their own baseline.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENA
 
 
 def env(**extra: str) -> dict:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
     return {**base, **ENV, "PYTHONPATH": str(ROOT), **extra}
 
 
@@ -119,21 +127,24 @@ def snapshot(home: Path) -> dict:
 
 
 def cmd_state(args) -> int:
-    """(internal) repair what a killed run left, ingest each path in order, print the snapshot."""
+    """(internal) for each ``--plan HOME FEED [PATH ...]``: repair what a killed run left in HOME,
+    ingest each PATH in order (copied to FEED first, so every run reads the same file name), and
+    print the snapshot; one JSON list, one entry per plan. One process, so one model load."""
     from index.library import Library
     from index.settings import IndexSettings
 
-    home = Path(args.home)
-    library = Library(IndexSettings(home=home), check_every=0.0)
-    repaired = library.repair()
-    for path in args.ingest or ():
-        feed = Path(args.feed)
-        shutil.copy(path, feed)
-        report = library.ingest([feed])
-        if report.failures:
-            print(json.dumps({"failures": report.failures}))
-            return 1
-    print(json.dumps({"repaired": repaired, **snapshot(home)}))
+    out = []
+    for home, feed, *paths in args.plan:
+        library = Library(IndexSettings(home=Path(home)), check_every=0.0)
+        repaired = library.repair()
+        for path in paths:
+            shutil.copy(path, feed)
+            report = library.ingest([Path(feed)])
+            if report.failures:
+                print(json.dumps({"failures": report.failures}))
+                return 1
+        out.append({"repaired": repaired, **snapshot(Path(home))})
+    print(json.dumps(out))
     return 0
 
 
@@ -175,36 +186,39 @@ def kill_once(feed: Path, home: Path, at_least: int, extra: float, timeout: floa
     return {"killed_after": _committed(seen), "finished_first": finished}
 
 
-def run_state(home: Path, feed: Path, ingest: list[Path]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "eval.soak", "state", "--home", str(home), "--feed", str(feed),
-                          "--ingest", *map(str, ingest)], cwd=ROOT, env=env(), capture_output=True, text=True,
-                         timeout=1800)
+def run_state(*plans: tuple[Path, Path, list[Path]]) -> list[dict]:
+    """``cmd_state`` in a fresh process (the index is opened by no process of ours meanwhile)."""
+    argv = [sys.executable, "-m", "eval.soak", "state"]
+    for home, feed, ingest in plans:
+        argv += ["--plan", str(home), str(feed), *map(str, ingest)]
+    out = subprocess.run(argv, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"state failed: {out.stdout[-2000:]}{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def scenario_kill(rounds: int, articles: int, seed: int) -> dict:
+def scenario_kill(work: Path, rounds: int, articles: int, seed: int) -> dict:
+    """``rounds`` kills, each followed by a re-run; the final index is left in ``work/kill/home``."""
     rng = random.Random(seed)
-    with tempfile.TemporaryDirectory(prefix="soak-kill-") as tmp:
-        tmp = Path(tmp)
-        paths = variants(rounds, articles, tmp)
-        home, feed = tmp / "home", tmp / "feed.json"
-        started = time.monotonic()
-        base = run_state(home, feed, paths[:1])  # round 0: the corpus, ingested whole
-        kills, failures = [], []
-        for r in range(1, rounds + 1):
-            shutil.copy(paths[r], feed)
-            changed = sum(1 for j in range(articles) if (j + r) % 3 == 0 or (j + r - 1) % 3 == 0)
-            point = {"round": r, **kill_once(feed, home, rng.randrange(changed), rng.uniform(0, 0.4))}
-            after = run_state(home, feed, [paths[r]])
-            point["repaired"] = after["repaired"]
-            kills.append(point)
-            if any(after["invariants"].values()):
-                failures.append(f"round {r}: {after['invariants']}")
-        seconds = time.monotonic() - started
-        (tmp / "ref").mkdir()
-        reference = run_state(tmp / "ref" / "home", tmp / "ref" / "feed.json", paths)
+    tmp = work / "kill"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "ref").mkdir(parents=True)
+    paths = variants(rounds, articles, tmp)
+    home, feed = tmp / "home", tmp / "feed.json"
+    started = time.monotonic()
+    # round 0 (the corpus, ingested whole), and the reference: every round ingested uninterrupted
+    base, reference = run_state((home, feed, paths[:1]), (tmp / "ref" / "home", tmp / "ref" / "feed.json", paths))
+    kills, failures = [], []
+    for r in range(1, rounds + 1):
+        shutil.copy(paths[r], feed)
+        changed = sum(1 for j in range(articles) if (j + r) % 3 == 0 or (j + r - 1) % 3 == 0)
+        point = {"round": r, **kill_once(feed, home, rng.randrange(changed), rng.uniform(0, 0.4))}
+        (after,) = run_state((home, feed, [paths[r]]))
+        point["repaired"] = after["repaired"]
+        kills.append(point)
+        if any(after["invariants"].values()):
+            failures.append(f"round {r}: {after['invariants']}")
+    seconds = time.monotonic() - started
     same = {k: after[k] == reference[k] for k in ("articles", "versions", "chunks")}
     if not all(same.values()):
         failures.append(f"final state differs from the uninterrupted run: {same}")
@@ -212,6 +226,7 @@ def scenario_kill(rounds: int, articles: int, seed: int) -> dict:
     return {"scenario": "kill", "rounds": rounds, "articles": articles, "kills_mid_write": len(interrupted),
             "kill_points_committed": [k["killed_after"] for k in kills],
             "left_by_kills": {key: sum(k["repaired"][key] for k in kills) for key in base["repaired"]},
+            "rounds_leaving_damage": sum(1 for k in kills if any(k["repaired"].values())),
             "final_invariants": after["invariants"], "identical_to_uninterrupted": same,
             "articles_indexed": len(after["articles"]), "earlier_versions": len(after["versions"]),
             "seconds": round(seconds, 1), "failures": failures, "ok": not failures}
@@ -275,34 +290,66 @@ def questions() -> list[str]:
     return [q["query"] for q in json.loads(DATA['questions'].read_text())]
 
 
-def scenario_load(work: Path, clients: int, seconds: float) -> dict:
-    home = dev_index(work)
-    results: list[tuple] = []
+def latency(rows: list[tuple]) -> dict:
+    """p50/p95/max of the successful requests among ``rows`` (``(t, status, kind, ms, message)``)."""
+    ms = [r[3] for r in rows if r[1] == 200]
+    return {"requests": len(rows), "errors": sum(1 for r in rows if r[1] != 200),
+            "p50_ms": round(percentile(ms, 0.5)), "p95_ms": round(percentile(ms, 0.95)),
+            "max_ms": round(max(ms, default=0))}
+
+
+def scenario_load(work: Path, clients: int, seconds: float, baseline: float, home: Path | None = None) -> dict:
+    """One client for ``baseline`` s, ``clients`` for ``seconds``, one client again: on one server,
+    so the ratios compare within the run (the machine is shared, absolute figures drift). Each
+    phase asks other questions (no answer is cached), and the one-client figures are taken both
+    before and after the load (the sentence-embedding cache warms as the run goes on)."""
+    import httpx
+
+    home = home or dev_index(work)
+    phases = (("one", 1, baseline / 2), ("many", clients, seconds), ("one", 1, baseline / 2))
+    runs: dict[str, list[tuple]] = {"warm-up": [], "one": [], "many": []}
     lock = threading.Lock()
+    phase = {"name": "warm-up"}
 
     def record(*row):
         with lock:
-            results.append(row)
+            runs[phase["name"]].append(row)
 
     with newsrag_server(home, work / "load.log") as (process, url):
+        articles = httpx.get(f"{url}/healthz", timeout=30).json()["articles"]
         asked = questions()
-        ask_loop(url, asked[:4], 4, lambda: len(results) >= 8, record)  # warm-up
-        results.clear()
-        deadline = time.monotonic() + seconds
-        ask_loop(url, asked, clients, lambda: time.monotonic() >= deadline, record)
+        ask_loop(url, asked[-4:], 4, lambda: len(runs["warm-up"]) >= 8, record)
+        start = 0
+        for name, n, length in phases:
+            phase["name"] = name
+            before = len(runs[name])
+            deadline = time.monotonic() + length
+            ask_loop(url, asked[start:] + asked[:start], n, lambda d=deadline: time.monotonic() >= d, record)
+            start = (start + len(runs[name]) - before) % len(asked)
         took = stop(process)
-    latencies = [r[3] for r in results if r[1] == 200]
-    errors = [r for r in results if r[1] != 200]
-    summary = {"scenario": "load", "clients": clients, "seconds": seconds, "requests": len(results),
-               "errors": len(errors), "error_kinds": sorted({f"{r[1]} {r[2]}" for r in errors}),
-               "p50_ms": round(percentile(latencies, 0.5)), "p95_ms": round(percentile(latencies, 0.95)),
-               "max_ms": round(max(latencies, default=0)), "per_second": round(len(results) / seconds, 2),
+    one, many = latency(runs["one"]), latency(runs["many"])
+    errors = [r for r in runs["one"] + runs["many"] if r[1] != 200]
+    summary = {"scenario": "load", "index": home.name, "articles": articles, "clients": clients, "seconds": seconds,
+               "requests": many["requests"], "errors": len(errors),
+               "error_kinds": sorted({f"{r[1]} {r[2]}" for r in errors}),
+               "p50_ms": many["p50_ms"], "p95_ms": many["p95_ms"], "max_ms": many["max_ms"],
+               "per_second": round(many["requests"] / seconds, 2),
+               "baseline_1_client": {**one, "seconds": baseline,
+                                     "per_second": round(one["requests"] / baseline, 2) if baseline else 0},
+               "p50_ratio_to_1_client": round(many["p50_ms"] / one["p50_ms"], 2) if one["p50_ms"] else None,
+               "throughput_ratio_to_1_client": round(many["requests"] / seconds / (one["requests"] / baseline), 2)
+               if one["requests"] else None,
                "sigterm_exit_s": round(took, 1)}
-    summary["ok"] = not errors and bool(latencies) and took < 10
+    summary["ok"] = not errors and many["requests"] > 0 and took < 10
     return summary
 
 
-def scenario_chroma(work: Path, clients: int, down: float) -> dict:
+def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *, up: float = 5,
+                    baseline: float = 0) -> dict:
+    """The articles are uploaded over HTTP to ``newsrag serve`` on a fresh ``chroma run`` server;
+    ``clients`` ask for ``up`` s (after one client alone for ``baseline`` s), then the Chroma server
+    is stopped for ``down`` s and restarted while they go on asking. An article uploaded while it
+    is down must be indexed once it is back (then it is removed, and the index compared)."""
     import httpx
 
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
@@ -320,15 +367,18 @@ def scenario_chroma(work: Path, clients: int, down: float) -> dict:
     home = work / "chroma-home"
     shutil.rmtree(home, ignore_errors=True)
     server = start_chroma()
-    corpus = work / "corpus-12.json"
-    corpus.write_text(json.dumps(json.loads(DATA['corpus'].read_text())[:12]))
-    subprocess.run(cli("ingest", str(corpus), "--home", str(home), "--quiet"), cwd=ROOT, env=env(**url_env),
-                   check=True, stdout=subprocess.DEVNULL)
+    corpus = json.dumps(json.loads(DATA['corpus'].read_text())[:articles]).encode()
     results: list[tuple] = []
     lock = threading.Lock()
     asked = questions()[:40]
     try:
         with newsrag_server(home, work / "chroma-newsrag.log", **url_env) as (process, url):
+            job = httpx.post(f"{url}/api/articles", files={"files": ("corpus.json", corpus)}, timeout=60).json()
+            job = httpx.get(f"{url}/api/jobs/{job['id']}", params={"wait": 60}, timeout=90).json()
+            while job["status"] in ("queued", "running"):
+                job = httpx.get(f"{url}/api/jobs/{job['id']}", params={"wait": 60}, timeout=90).json()
+            if job["status"] != "done" or job["report"]["added"] != articles:
+                raise RuntimeError(f"the upload to the Chroma server failed: {job}")
             health_before = httpx.get(f"{url}/healthz", timeout=30).json()
             reference = httpx.post(f"{url}/api/ask", json={"question": asked[0]}, timeout=120).json()
             phase = {"name": "up"}
@@ -341,16 +391,27 @@ def scenario_chroma(work: Path, clients: int, down: float) -> dict:
             def until():
                 return phase["name"] == "done"
 
+            if baseline:  # one client first: the figure the up phase's latency is compared with
+                phase["name"] = "one"
+                deadline = time.monotonic() + baseline
+                ask_loop(url, asked, 1, lambda: time.monotonic() >= deadline, record, 60)
+                phase["name"] = "up"
             loader = threading.Thread(target=ask_loop, args=(url, asked, clients, until, record, 60), daemon=True)
             loader.start()
-            time.sleep(5)
+            time.sleep(up)
             phase["name"] = "down"
             marks["stopped"] = time.monotonic()
             stop(server)
+            extra = sorted((ROOT / "data/articles").glob("*.txt"))[0]  # an article not in the index
+            during = httpx.post(f"{url}/api/articles", files={"files": (extra.name, extra.read_bytes())},
+                                timeout=60)
+            outage = {"accepted": during.status_code}
             time.sleep(down)
+            outage["while_down"] = {k: httpx.get(f"{url}/api/jobs/{during.json()['id']}", timeout=30).json()[k]
+                                    for k in ("status", "error")}
             phase["name"] = "restarting"
             server = start_chroma()
-            marks["restarted"] = time.monotonic()
+            marks["restarted"], restarted_at = time.monotonic(), time.time()
             phase["name"] = "recovering"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -364,6 +425,16 @@ def scenario_chroma(work: Path, clients: int, down: float) -> dict:
             time.sleep(5)
             phase["name"] = "done"
             loader.join(180)
+            job = httpx.get(f"{url}/api/jobs/{during.json()['id']}", params={"wait": 60}, timeout=90).json()
+            while job["status"] in ("queued", "running") and time.monotonic() - marks["restarted"] < 180:
+                job = httpx.get(f"{url}/api/jobs/{job['id']}", params={"wait": 60}, timeout=90).json()
+            outage.update(status=job["status"], done_s_after_restart=round((job["finished_at"] or 0) - restarted_at, 1),
+                          added=[a["status"] for r in job["results"] or () for a in r["articles"]])
+            health_with = httpx.get(f"{url}/healthz", timeout=30).json()
+            for r in job["results"] or ():  # removed again: the index must be as it was
+                for a in r["articles"]:
+                    httpx.delete(f"{url}/api/articles/{a['id']}", timeout=60)
+            outage["articles_with_it"] = health_with["articles"]
             health_after = httpx.get(f"{url}/healthz", timeout=30).json()
             again = httpx.post(f"{url}/api/ask", json={"question": asked[0]}, timeout=120).json()
     finally:
@@ -374,54 +445,116 @@ def scenario_chroma(work: Path, clients: int, down: float) -> dict:
         by_phase.setdefault(name, {}).setdefault(key, 0)
         by_phase[name][key] += 1
     messages = sorted({r[5] for r in results if r[2] == 503})
+    refused_ms = [r[4] for r in results if r[2] == 503]
     bad = [r for r in results if r[2] not in (200, 503)]
     same_answer = {k: v for k, v in again.items() if k != "timings_ms"} == \
         {k: v for k, v in reference.items() if k != "timings_ms"}
     recovered = marks.get("recovered")
-    summary = {"scenario": "chroma", "clients": clients, "down_s": down, "statuses_by_phase": by_phase,
+    summary = {"scenario": "chroma", "clients": clients, "articles": articles, "down_s": down,
+               "statuses_by_phase": by_phase,
                "messages_503": messages[:3], "other_statuses": len(bad),
+               "ms_to_503": {"p50": round(percentile(refused_ms, 0.5)), "max": round(max(refused_ms, default=0))},
+               "up_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "up"]),
+               "one_client_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "one"]),
                "recovery_s_after_restart": None if recovered is None else round(recovered - marks["restarted"], 1),
-               "health_before": health_before, "health_after": health_after, "same_answer_after": same_answer}
+               "health_before": health_before, "health_after": health_after, "same_answer_after": same_answer,
+               "upload_during_outage": outage}
     summary["ok"] = (not bad and recovered is not None and health_before == health_after and same_answer
+                     and not summary["up_ms"]["errors"] and not summary["one_client_ms"]["errors"]
+                     and outage["status"] == "done" and outage["added"] == ["added"]
                      and any(k.startswith("503") for k in by_phase.get("down", {})))
     return summary
 
 
-def scenario_big(work: Path, mb: float) -> dict:
+def endless_text(mb: float, seed: int) -> str:
+    """``mb`` MB of words without a full stop (the words of the corpus, shuffled by ``seed``)."""
+    rng = random.Random(seed)
+    words = " ".join(a["body"] for a in json.loads(DATA['corpus'].read_text())[:20]).replace(".", " ").split()
+    out, size = [], 0
+    while size < mb * 1_000_000:
+        rng.shuffle(words)
+        out.append(" ".join(words))
+        size += len(out[-1]) + 1
+    return " ".join(out)[:int(mb * 1_000_000)]
+
+
+def follow(http, job_id: str, until: tuple[str, ...] = ("done", "failed"), timeout: float = 7200) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = http.get(f"/api/jobs/{job_id}", params={"wait": 30}).json()
+        if job["status"] in until or time.monotonic() > deadline:
+            return job
+
+
+def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
+    """An unpunctuated ``mb`` MB ``.txt`` uploaded over HTTP while one client keeps asking (one
+    question every 2 s); the same client's latency before the upload is the baseline. With
+    ``sigterm``: a second such file, the server stopped mid-job and started again."""
     import httpx
 
     home = work / "big-home"
     shutil.rmtree(home, ignore_errors=True)
-    words = " ".join(json.loads(DATA['corpus'].read_text())[0]["body"].replace(".", " ").split())
-    text = (words + " ") * int(mb * 1_000_000 / (len(words) + 1) + 1)
-    text = text[:int(mb * 1_000_000)]
-    latencies: list[float] = []
-    with newsrag_server(home, work / "big.log", NEWSRAG_MAX_FILE_MB=str(max(10, mb + 1))) as (process, url):
-        http = httpx.Client(base_url=url, timeout=120)
+    question = {"question": "How many drones were intercepted?"}
+    serve_env = {"NEWSRAG_MAX_FILE_MB": str(max(10, mb + 1))}
+    result: dict = {"scenario": "big", "mb": mb}
+    with newsrag_server(home, work / "big.log", **serve_env) as (process, url), \
+            httpx.Client(base_url=url, timeout=300) as http:
         seeds = [("files", (p.name, p.read_bytes())) for p in sorted((ROOT / "data/articles").glob("*.txt"))]
-        first = http.post("/api/articles", files=seeds).json()
-        http.get(f"/api/jobs/{first['id']}", params={"wait": 60})
-        started = time.monotonic()
-        job = http.post("/api/articles", files={"files": ("endless.txt", text.encode())})
-        accepted_ms = (time.monotonic() - started) * 1000
-        job_id = job.json()["id"]
-        status = "queued"
-        while status in ("queued", "running") and time.monotonic() - started < 3600:
+        follow(http, http.post("/api/articles", files=seeds).json()["id"])
+
+        def ask() -> float:
             t = time.monotonic()
-            answer = http.post("/api/ask", json={"question": "How many drones were intercepted?"})
-            latencies.append((time.monotonic() - t) * 1000)
-            assert answer.status_code == 200, answer.text
-            state = http.get(f"/api/jobs/{job_id}").json()
-            status = state["status"]
+            answer = http.post("/api/ask", json=question)
+            if answer.status_code != 200:
+                raise RuntimeError(f"/api/ask answered {answer.status_code}: {answer.text[:300]}")
+            return (time.monotonic() - t) * 1000
+
+        before = []
+        for _ in range(10):
+            before.append(ask())
+            time.sleep(2)
+        started = time.monotonic()
+        job = http.post("/api/articles", files={"files": ("endless.txt", endless_text(mb, 1).encode())})
+        accepted_ms = (time.monotonic() - started) * 1000
+        job_id, during, status = job.json()["id"], [], "queued"
+        while status in ("queued", "running") and time.monotonic() - started < 7200:
+            during.append(ask())
+            status = http.get(f"/api/jobs/{job_id}").json()["status"]
             time.sleep(2)
         took = time.monotonic() - started
         final = http.get(f"/api/jobs/{job_id}").json()
-        http.close()
-    return {"scenario": "big", "mb": mb, "accepted_ms": round(accepted_ms), "job_status": final["status"],
-            "job_seconds": round(took, 1), "chunks": (final["progress"] or {}).get("chunks_total"),
-            "asks_during_job": len(latencies), "ask_p50_ms": round(percentile(latencies, 0.5)),
-            "ask_max_ms": round(max(latencies, default=0)),
-            "ok": final["status"] == "done" and final["results"][0]["status"] == "ok"}
+        p50_before, p50_during = percentile(before, 0.5), percentile(during, 0.5)
+        result.update(accepted_ms=round(accepted_ms), job_status=final["status"], upload_to_done_s=round(took, 1),
+                      chunks=(final["progress"] or {}).get("chunks_total"),
+                      ask_before={"n": len(before), "p50_ms": round(p50_before),
+                                  "max_ms": round(max(before))},
+                      ask_during={"n": len(during), "p50_ms": round(p50_during),
+                                  "p95_ms": round(percentile(during, 0.95)), "max_ms": round(max(during, default=0))},
+                      ask_p50_ratio_during_to_before=round(p50_during / p50_before, 2))
+        result["ok"] = final["status"] == "done" and final["results"][0]["status"] == "ok"
+        if sigterm:
+            second = http.post("/api/articles", files={"files": ("endless-2.txt", endless_text(mb, 2).encode())})
+            second_id = second.json()["id"]
+            while True:  # stop it once it is embedding (chunking the whole file is done by then)
+                state = http.get(f"/api/jobs/{second_id}").json()
+                if state["status"] not in ("queued", "running") or (state["progress"] or {}).get("chunks_done"):
+                    break
+                time.sleep(0.5)
+            stopped_at = (state["progress"] or {}).get("chunks_done")
+            exit_s = stop(process)
+    if not sigterm:
+        return result
+    with newsrag_server(home, work / "big.log", **serve_env) as (process, url), \
+            httpx.Client(base_url=url, timeout=300) as http:
+        restarted = time.monotonic()
+        resumed = follow(http, second_id)
+        result["sigterm"] = {"stopped_at_chunks": stopped_at, "exit_s": round(exit_s, 1),
+                             "resumed": resumed["resumed"], "status": resumed["status"],
+                             "chunks": (resumed["progress"] or {}).get("chunks_total"),
+                             "done_s_after_restart": round(time.monotonic() - restarted, 1),
+                             "healthz": http.get("/healthz").json()}
+        result["ok"] = result["ok"] and exit_s < 10 and resumed["status"] == "done" and resumed["resumed"] == 1
+    return result
 
 
 # ------------------------------------------------------------------------------------ main
@@ -437,42 +570,54 @@ def main(argv: list[str] | None = None) -> int:
     load = sub.add_parser("load")
     load.add_argument("--clients", type=int, default=32)
     load.add_argument("--seconds", type=float, default=60)
+    load.add_argument("--baseline", type=float, default=30, help="seconds of one client first")
     chroma = sub.add_parser("chroma")
     chroma.add_argument("--clients", type=int, default=8)
     chroma.add_argument("--down", type=float, default=8)
+    chroma.add_argument("--articles", type=int, default=12)
+    chroma.add_argument("--up", type=float, default=10, help="seconds of load before Chroma is stopped")
+    chroma.add_argument("--baseline", type=float, default=10, help="seconds of one client first")
     big = sub.add_parser("big")
     big.add_argument("--mb", type=float, default=9)
+    big.add_argument("--sigterm", action="store_true", help="then stop the server in a second such upload")
     everything = sub.add_parser("all")
     everything.add_argument("--short", action="store_true", help="the CI form: a couple of minutes")
     state = sub.add_parser("state")
-    state.add_argument("--home", required=True)
-    state.add_argument("--feed", required=True)
-    state.add_argument("--ingest", nargs="*")
-    for p in (load, chroma, big, everything):
-        p.add_argument("--work", help="folder for indexes and logs (default: a temporary one)")
+    state.add_argument("--plan", nargs="+", action="append", required=True, metavar="HOME FEED [PATH]")
     for p in (kill, load, chroma, big, everything):
+        p.add_argument("--work", help="folder for indexes and logs (default: a temporary one)")
         p.add_argument("--data", type=Path, default=DEFAULT_CORPUS.parent,
                        help="the MultiHop-RAG dev slice (corpus.json, MultiHopRAG.json)")
     args = parser.parse_args(argv)
     os.environ.update(ENV)
-    if getattr(args, "data", None):
-        DATA.update(corpus=args.data / "corpus.json", questions=args.data / "MultiHopRAG.json")
     if args.command == "state":
         return cmd_state(args)
-    if args.command == "kill":
-        return emit([scenario_kill(args.rounds, args.articles, args.seed)])
+    DATA.update(corpus=args.data / "corpus.json", questions=args.data / "MultiHopRAG.json")
     with contextlib.ExitStack() as stack:
         work = Path(args.work) if args.work else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
         work.mkdir(parents=True, exist_ok=True)
+        if args.command == "kill":
+            return emit([timed(scenario_kill, work, args.rounds, args.articles, args.seed)])
         if args.command == "load":
-            return emit([scenario_load(work, args.clients, args.seconds)])
+            return emit([timed(scenario_load, work, args.clients, args.seconds, args.baseline)])
         if args.command == "chroma":
-            return emit([scenario_chroma(work, args.clients, args.down)])
+            return emit([timed(scenario_chroma, work, args.clients, args.down, args.articles, up=args.up,
+                               baseline=args.baseline)])
         if args.command == "big":
-            return emit([scenario_big(work, args.mb)])
-        if args.short:
-            return emit([scenario_kill(3, 6, 8), scenario_load(work, 8, 10), scenario_chroma(work, 4, 4)])
-        return emit([scenario_kill(20, 12, 8), scenario_load(work, 32, 60), scenario_chroma(work, 8, 8)])
+            return emit([timed(scenario_big, work, args.mb, args.sigterm)])
+        if args.short:  # the load is the Chroma scenario's up phase: one server start fewer
+            return emit([timed(scenario_kill, work, 1, 6, 8),
+                         timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
+        return emit([timed(scenario_kill, work, 20, 12, 8), timed(scenario_load, work, 32, 60, 30),
+                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10)])
+
+
+def timed(scenario, *args, **kwargs) -> dict:
+    started = time.monotonic()
+    result = scenario(*args, **kwargs)
+    result["wall_s"] = round(time.monotonic() - started, 1)
+    print(json.dumps(result), file=sys.stderr, flush=True)  # as it ends: a long run shows its progress
+    return result
 
 
 def emit(results: list[dict]) -> int:

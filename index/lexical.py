@@ -1,144 +1,368 @@
-"""A persistent BM25 index (bm25s) derived from the chunks in Chroma.
+"""The persistent BM25 index of the chunks in the store, updated in proportion to each change.
 
-It lives beside the store (``<home>/bm25/<collection>/``) with a manifest holding the fingerprint
-of the store content it was built from. ``ensure(fingerprint)`` loads it, or rebuilds it when it
-is missing or stale; it is never rebuilt per query (the library hands it the current fingerprint,
-which it re-reads at most every couple of seconds).
+It is a list of immutable segments (``index.segments``) plus, per segment, a mask of the chunks
+still live. Adding articles writes one new segment holding only their chunks; removing articles
+clears bits of the masks; idf and average length are computed at query time over the live chunks,
+so the scores are those of a full rebuild. Segments are merged in the background when there are
+too many, or too many dead chunks in one (``MERGE_FACTOR``, ``MAX_DEAD``).
+
+Each state is an immutable ``Snapshot``; an update builds a new one beside the old and swaps the
+reference, so a query always sees one whole state, never half an update. On disk
+(``<home>/bm25/<collection>/``): one ``.npz`` file per segment, never modified, and
+``manifest.json`` (segments, dead chunks, the articles covered), replaced atomically under a file
+lock shared by every process using the index. ``ensure(catalog)`` brings the index to the
+store content the catalog describes: it adopts what another process wrote, then indexes the
+difference.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-import math
+import os
 import shutil
 import threading
 import time
-from collections.abc import Collection
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.store import Store
+import numpy as np
+
+from index.segments import Segment, idf, score
 from index.text import ANALYZER, analyze
 
 if TYPE_CHECKING:
-    import numpy as np
+    from index.store import Store
 
 _MANIFEST = "manifest.json"
+_FORMAT = 2
+MERGE_FACTOR = 8  # merge when this many segments of one size class exist
+MAX_DEAD = 0.3  # rewrite a segment once this share of its chunks is deleted
+_READ_PAGE = 2000  # chunk texts read from the store per request
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One consistent state of the index; never modified after it is built."""
+
+    token: str  # changes with every manifest written
+    fingerprint: str | None  # of the catalog it matches
+    articles: dict[str, tuple[str, int]]  # article id -> (version, n_chunks) indexed
+    segments: tuple[Segment, ...] = ()
+    lives: tuple[np.ndarray, ...] = ()
+    position: dict[str, int] = field(default_factory=dict)  # chunk id -> column over all segments
+    n_live: int = 0
+    total_length: int = 0
+    _df: dict[str, int] = field(default_factory=dict, repr=False)  # memo for ``df``
+
+    @classmethod
+    def of(cls, token, fingerprint, articles, segments, lives) -> Snapshot:
+        position: dict[str, int] = {}
+        base = 0
+        for segment, live in zip(segments, lives, strict=True):
+            if live.all():
+                position.update(zip(segment.ids, range(base, base + segment.size), strict=True))
+            else:
+                position.update((segment.ids[i], base + i) for i in np.flatnonzero(live).tolist())
+            base += segment.size
+        n_live = sum(int(live.sum()) for live in lives)
+        total = sum(int(s.lengths[live].sum()) for s, live in zip(segments, lives, strict=True))
+        return cls(token, fingerprint, dict(articles), tuple(segments), tuple(lives), position, n_live, total)
+
+    def changed(self, token, fingerprint, articles, killed: Sequence[str], segments, lives) -> Snapshot:
+        """This snapshot with chunks ``killed`` and at most one segment appended (its columns
+        follow the existing ones), in time proportional to the change."""
+        position = dict(self.position)
+        total = self.total_length
+        starts = np.cumsum([0] + [s.size for s in self.segments])
+        for cid in killed:
+            col = position.pop(cid, None)
+            if col is not None:
+                seg = int(np.searchsorted(starts, col, side="right") - 1)
+                total -= int(self.segments[seg].lengths[col - starts[seg]])
+        n_live = len(position)
+        if len(segments) > len(self.segments):
+            new = segments[-1]
+            position.update(zip(new.ids, range(int(starts[-1]), int(starts[-1]) + new.size), strict=True))
+            n_live, total = len(position), total + int(new.lengths.sum())
+        return Snapshot(token, fingerprint, dict(articles), tuple(segments), tuple(lives), position, n_live, total)
+
+    @property
+    def avg_length(self) -> float:
+        return self.total_length / self.n_live if self.n_live else 0.0
+
+    def df(self, term: str) -> int:
+        if term not in self._df:
+            count = 0
+            for segment, live in zip(self.segments, self.lives, strict=True):
+                postings = segment.postings(term)
+                if postings is not None:
+                    count += int(live[postings[0]].sum())
+            self._df[term] = count
+        return self._df[term]
 
 
 class LexicalIndex:
-    def __init__(self, *, directory: Path, store: Store):
+    def __init__(self, *, directory: Path, store: Store, background: bool = True):
         self.directory = Path(directory)
         self.store = store
+        self.background = background  # merges in a thread (False: at once, for tests and tools)
         self._lock = threading.RLock()
-        self._bm25 = None
-        self._chunk_ids: list[str] = []
-        self._position: dict[str, int] = {}
-        self._fingerprint: str | None = None
-        self.rebuilds = 0  # how many times this process rebuilt it (tests and stats read it)
+        self._snapshot = Snapshot("", None, {})
+        self._merging: threading.Thread | None = None
+        self.rebuilds = 0  # full builds by this process (the first build, or a lost index)
+        self.last_update: dict = {}  # what the last ``ensure`` did: added, removed, seconds
 
-    def ensure(self, fingerprint: str) -> None:
-        """Make the in-memory index match the store content named by ``fingerprint``."""
-        with self._lock:
-            if self._bm25 is not None and fingerprint == self._fingerprint:
-                return
-            if not self._load(fingerprint):
-                self._build(fingerprint)
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
 
-    def _load(self, fingerprint: str) -> bool:
-        manifest_path = self.directory / _MANIFEST
-        if not manifest_path.is_file():
-            return False
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return False
-        if manifest.get("fingerprint") != fingerprint or manifest.get("analyzer") != ANALYZER:
-            return False  # other content, or words analysed another way: rebuild
-        ids = manifest["chunk_ids"]
-        if ids:
-            import bm25s
+    # ------------------------------------------------------------------------------ updates
 
+    def ensure(self, catalog) -> None:
+        """Make the index match ``catalog`` (an ``index.library.Catalog``: fingerprint + records)."""
+        if self._snapshot.fingerprint == catalog.fingerprint:
+            return
+        with self._lock, self._file_lock():
+            started = time.perf_counter()
+            snap = self._adopt_disk()
+            if snap.fingerprint != catalog.fingerprint:
+                snap = self._apply(snap, catalog)
+            self._snapshot = snap
+            self.last_update = {**self.last_update, "seconds": time.perf_counter() - started}
+        self._maybe_merge()
+
+    def _apply(self, snap: Snapshot, catalog) -> Snapshot:
+        want = {aid: (r.version, r.n_chunks) for aid, r in catalog.articles.items()}
+        gone = [aid for aid, held in snap.articles.items() if want.get(aid) != held]
+        new = [aid for aid, wanted in want.items() if snap.articles.get(aid) != wanted]
+        full = not snap.segments
+        lives = list(snap.lives)
+        articles = dict(snap.articles)
+        killed: list[str] = []
+        for aid in gone:
+            version, n = articles.pop(aid)
+            killed += [f"{version}-{i:04d}" for i in range(n)]
+        self._kill(snap, lives, killed)
+        segments = list(snap.segments)
+        added = 0
+        if new:
+            ids, texts = self._read_chunks(catalog, new)
+            segment = Segment.build(f"s{time.time_ns()}-{uuid.uuid4().hex[:6]}", ids,
+                                    [analyze(t) for t in texts])
+            segment.save(self._ensure_dir())
+            segments.append(segment)
+            lives.append(np.ones(segment.size, dtype=bool))
+            articles.update({aid: want[aid] for aid in new})
+            added = segment.size
+        token = self._write(catalog.fingerprint, articles, segments, lives)
+        self.last_update = {"added_chunks": added, "removed_articles": len(gone), "added_articles": len(new)}
+        if full:
+            self.rebuilds += 1 if new else 0
+            self._sweep({s.name for s in segments})
+            return Snapshot.of(token, catalog.fingerprint, articles, segments, lives)
+        return snap.changed(token, catalog.fingerprint, articles, killed, segments, lives)
+
+    @staticmethod
+    def _kill(snap: Snapshot, lives: list[np.ndarray], chunk_ids: Sequence[str]) -> None:
+        """Clear the live bits of ``chunk_ids`` in copies of the masks (the old ones stay intact)."""
+        starts = np.cumsum([0] + [s.size for s in snap.segments])
+        copied: set[int] = set()
+        for cid in chunk_ids:
+            col = snap.position.get(cid)
+            if col is None:
+                continue
+            seg = int(np.searchsorted(starts, col, side="right") - 1)
+            if seg not in copied:
+                lives[seg] = lives[seg].copy()
+                copied.add(seg)
+            lives[seg][col - starts[seg]] = False
+
+    def _read_chunks(self, catalog, article_ids: list[str]) -> tuple[list[str], list[str]]:
+        wanted = catalog.chunk_ids(article_ids)
+        ids, texts = [], []
+        for lo in range(0, len(wanted), _READ_PAGE):
+            found = self.store.get_chunks(wanted[lo:lo + _READ_PAGE])
+            for cid in wanted[lo:lo + _READ_PAGE]:
+                if cid in found:
+                    ids.append(cid)
+                    texts.append(found[cid].text)
+        return ids, texts
+
+    # ------------------------------------------------------------------------------ disk
+
+    def _ensure_dir(self) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        self._ensure_dir()
+        with open(self.directory / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                bm25 = bm25s.BM25.load(str(self.directory / "bm25"), show_progress=False)
-            except (OSError, ValueError, KeyError):
-                return False
-        else:
-            bm25 = _EmptyBM25()
-        self._install(bm25, ids, fingerprint)
-        return True
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _build(self, fingerprint: str) -> None:
-        ids, texts = self.store.chunk_texts()
-        if ids:
-            import bm25s
+    def _write(self, fingerprint, articles, segments, lives) -> str:
+        token = uuid.uuid4().hex
+        manifest = {"format": _FORMAT, "analyzer": ANALYZER, "token": token, "fingerprint": fingerprint,
+                    "articles": {aid: list(held) for aid, held in articles.items()},
+                    "segments": [{"name": s.name, "dead": np.flatnonzero(~live).tolist()}
+                                 for s, live in zip(segments, lives, strict=True)]}
+        partial = self._ensure_dir() / f".{_MANIFEST}.{os.getpid()}"
+        partial.write_text(json.dumps(manifest))
+        os.replace(partial, self.directory / _MANIFEST)
+        return token
 
-            bm25 = bm25s.BM25()
-            bm25.index([analyze(t) or ["\u2205"] for t in texts], show_progress=False)
-        else:
-            bm25 = _EmptyBM25()
-        staging = self.directory.with_name(self.directory.name + f".tmp{time.time_ns()}")
-        staging.mkdir(parents=True, exist_ok=True)
-        if ids:
-            bm25.save(str(staging / "bm25"), show_progress=False)
-        (staging / _MANIFEST).write_text(json.dumps({"fingerprint": fingerprint, "analyzer": ANALYZER, "chunk_ids": ids}))
-        old = self.directory.with_name(self.directory.name + f".old{time.time_ns()}")
-        if self.directory.exists():
-            self.directory.rename(old)
-        staging.rename(self.directory)
-        shutil.rmtree(old, ignore_errors=True)
-        self._install(bm25, ids, fingerprint)
-        self.rebuilds += 1
+    def _adopt_disk(self) -> Snapshot:
+        """The state on disk, reusing the segments already in memory; empty when there is none
+        (or it is unreadable, or of an older format: then the next update rebuilds it)."""
+        current = self._snapshot
+        try:
+            manifest = json.loads((self.directory / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            return Snapshot("", None, {})
+        if manifest.get("format") != _FORMAT or manifest.get("analyzer") != ANALYZER:
+            return Snapshot("", None, {})  # an older layout, or words analysed another way: rebuild
+        if manifest["token"] == current.token:
+            return current
+        loaded = {s.name: s for s in current.segments}
+        segments, lives = [], []
+        try:
+            for entry in manifest["segments"]:
+                segment = loaded.get(entry["name"]) or Segment.load(self.directory, entry["name"])
+                live = np.ones(segment.size, dtype=bool)
+                live[entry["dead"]] = False
+                segments.append(segment)
+                lives.append(live)
+        except (OSError, ValueError, KeyError):
+            return Snapshot("", None, {})
+        articles = {aid: (held[0], held[1]) for aid, held in manifest["articles"].items()}
+        return Snapshot.of(manifest["token"], manifest["fingerprint"], articles, segments, lives)
 
-    def _install(self, bm25, ids: list[str], fingerprint: str) -> None:
-        self._bm25 = bm25
-        self._chunk_ids = ids
-        self._position = {cid: i for i, cid in enumerate(ids)}
-        self._fingerprint = fingerprint
+    def _sweep(self, keep: Collection[str]) -> None:
+        """Delete segment files no manifest names (merged away, or left by a crash), and the
+        index of the format before segments."""
+        shutil.rmtree(self.directory / "bm25", ignore_errors=True)
+        for path in self.directory.glob("*.npz"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
+        for path in self.directory.glob(".*.npz"):
+            if time.time() - path.stat().st_mtime > 3600:
+                path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------------------ merging
+
+    def merge_plan(self, snap: Snapshot) -> list[str]:
+        """Names of the segments to merge now: ``MERGE_FACTOR`` of one size class (sizes within a
+        factor ``MERGE_FACTOR`` of each other), or one with too many dead chunks."""
+        classes: dict[int, list[str]] = {}
+        for segment, live in zip(snap.segments, snap.lives, strict=True):
+            alive = int(live.sum())
+            if segment.size and (segment.size - alive) / segment.size > MAX_DEAD:
+                return [segment.name]
+            level = int(np.log(max(alive, 1)) / np.log(MERGE_FACTOR))
+            classes.setdefault(level, []).append(segment.name)
+        for names in classes.values():
+            if len(names) >= MERGE_FACTOR:
+                return names
+        return []
+
+    def _maybe_merge(self) -> None:
+        if self._merging is not None and self._merging.is_alive():
+            return
+        if not self.merge_plan(self._snapshot):
+            return
+        if not self.background:
+            self.merge_now()
+            return
+        self._merging = threading.Thread(target=self.merge_now, name="bm25-merge", daemon=True)
+        self._merging.start()
+
+    def wait_merges(self) -> None:
+        if self._merging is not None:
+            self._merging.join()
+
+    def merge_now(self) -> None:
+        """Merge until the plan is empty. The merge itself runs outside the locks, on a snapshot;
+        chunks deleted meanwhile are carried over when the result is installed."""
+        while True:
+            base = self._snapshot
+            names = self.merge_plan(base)
+            if not names:
+                return
+            chosen = [(s, live) for s, live in zip(base.segments, base.lives, strict=True) if s.name in names]
+            merged = Segment.merge(f"m{time.time_ns()}-{uuid.uuid4().hex[:6]}", chosen)
+            with self._lock, self._file_lock():
+                snap = self._adopt_disk()
+                present = {s.name: live for s, live in zip(snap.segments, snap.lives, strict=True)}
+                if not all(name in present for name in names):
+                    return  # another process merged or rebuilt them first
+                merged.save(self._ensure_dir())
+                still = np.array([present[s.name][i] for s, live in chosen for i in np.flatnonzero(live)],
+                                 dtype=bool)
+                segments, lives, placed = [], [], False
+                for segment, live in zip(snap.segments, snap.lives, strict=True):
+                    if segment.name in names:
+                        if not placed and merged.size:
+                            segments.append(merged)
+                            lives.append(still)
+                            placed = True
+                        continue
+                    segments.append(segment)
+                    lives.append(live)
+                token = self._write(snap.fingerprint, snap.articles, segments, lives)
+                self._snapshot = Snapshot.of(token, snap.fingerprint, snap.articles, segments, lives)
+                self._sweep({s.name for s in segments})
 
     # ------------------------------------------------------------------------------ queries
 
     def search(self, query: str, k: int, allowed: Collection[str] | None = None) -> list[tuple[str, float]]:
         """Top ``k`` chunks as ``(chunk_id, bm25 score)``, score > 0, within ``allowed`` if given."""
-        import numpy as np
-
-        with self._lock:
-            bm25, ids, position = self._bm25, self._chunk_ids, self._position
-        scores = self._scores(bm25, analyze(query))
+        snap = self._snapshot  # one state for the whole query
+        scores = score(snap.segments, snap.lives, analyze(query), n_live=snap.n_live,
+                       avg_length=snap.avg_length)
         if scores is None:
             return []
         if allowed is not None:
-            mask = np.zeros(len(ids), dtype=bool)
-            mask[[position[c] for c in allowed if c in position]] = True
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[[snap.position[c] for c in allowed if c in snap.position]] = True
             scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        hits = np.flatnonzero(scores > 0)
+        top = hits[np.argsort(-scores[hits], kind="stable")[:k]]  # ties: earlier column first
+        ids = _ColumnIds(snap)
+        return [(ids[i], float(scores[i])) for i in top]
 
     def idf(self, term: str) -> float:
         """BM25's idf of an analysed term (0 for unknown terms); used to weight lexical overlap."""
-        with self._lock:
-            bm25, n = self._bm25, len(self._chunk_ids)
-        term_id = (getattr(bm25, "vocab_dict", None) or {}).get(term)
-        if term_id is None or n == 0:
-            return 0.0
-        indptr = bm25.scores["indptr"]
-        df = int(indptr[term_id + 1] - indptr[term_id])
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    @staticmethod
-    def _scores(bm25, terms: list[str]) -> np.ndarray | None:
-        vocab = getattr(bm25, "vocab_dict", None)
-        if not vocab:
-            return None
-        known = [t for t in terms if t in vocab]
-        if not known:
-            return None
-        return bm25.get_scores(known)
+        snap = self._snapshot
+        df = snap.df(term)
+        return idf(df, snap.n_live) if df and snap.n_live else 0.0
 
     @property
     def size(self) -> int:
-        return len(self._chunk_ids)
+        return self._snapshot.n_live
+
+    def stats(self) -> dict:
+        snap = self._snapshot
+        return {"chunks": snap.n_live, "segments": len(snap.segments),
+                "dead": sum(s.size for s in snap.segments) - snap.n_live}
 
 
-class _EmptyBM25:
-    vocab_dict: dict = {}
+class _ColumnIds:
+    """Chunk id of a column of a snapshot (columns run through the segments in order)."""
+
+    def __init__(self, snap: Snapshot):
+        self.snap = snap
+        self.starts = np.cumsum([0] + [s.size for s in snap.segments])
+
+    def __getitem__(self, col: int) -> str:
+        seg = int(np.searchsorted(self.starts, col, side="right") - 1)
+        return self.snap.segments[seg].ids[col - self.starts[seg]]
+

@@ -34,6 +34,7 @@ from index.language import ANNOTATOR_VERSION, annotate, name_index
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, SentenceRecord, Store, chunk_id, fingerprint, sentence_id
+from index.vectors import chunk_vectors
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 _SENTENCES = "sentences-v2"  # sentence rows (vector + facts) stored with every version
@@ -163,11 +164,14 @@ class Library:
     @cached_property
     def embedder(self) -> Embedder:
         return self._embedder or make_embedder(model=self.settings.embed_model,
-                                               batch_size=self.settings.embed_batch_size)
+                                               batch_size=self.settings.embed_batch_size,
+                                               backend=self.settings.embed_backend,
+                                               cache_dir=self.settings.model_path)
 
     @cached_property
     def store(self) -> Store:
-        return Store(settings=self.settings, embed_model=self.embedder.name)
+        return Store(settings=self.settings, embed_model=self.embedder.name,
+                     embed_precision=self.embedder.precision)
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -214,7 +218,7 @@ class Library:
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
         """The catalog and a BM25 index built from the same store content."""
         catalog = self.catalog()
-        self.lexical.ensure(catalog.fingerprint)
+        self.lexical.ensure(catalog)
         return catalog, self.lexical
 
     def articles(self) -> list[ArticleRecord]:
@@ -269,7 +273,8 @@ class Library:
     def stats(self) -> dict:
         counts = self.store.counts()
         return {**counts, "collection": self.settings.collection, "store": self.store.where,
-                "embed_model": self.embedder.name, "chunk_tokens": self.chunker.max_tokens,
+                "embed_model": self.embedder.name, "embed_backend": self.embedder.backend,
+                "chunk_tokens": self.chunker.max_tokens,
                 "chunk_overlap": self.chunker.overlap}
 
     # ------------------------------------------------------------------------------- writing
@@ -306,7 +311,7 @@ class Library:
                     earlier.update(frontier)
                 self.store.delete_versions(sorted(earlier))
             self.mark_changed()
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         return records
 
     def repair(self) -> dict[str, int]:
@@ -358,8 +363,11 @@ class Library:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _version(self, article: Article) -> str:
+        model = self.embedder.name
+        if self.settings.chunk_vectors != "encode":
+            model += f"/{self.settings.chunk_vectors}"
         payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
-                              self.embedder.name, _SENTENCES, ANNOTATOR_VERSION], ensure_ascii=False)
+                              model, _SENTENCES, ANNOTATOR_VERSION], ensure_ascii=False)
         return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
 
     def _drop_key(self, record: ArticleRecord, key: str, *, superseded_by: str | None = None
@@ -399,7 +407,7 @@ class Library:
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
             self.mark_changed()
-        self.lexical.ensure(self.catalog(fresh=True).fingerprint)
+        self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -470,6 +478,8 @@ class Library:
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
+        import numpy as np
+
         done_articles = done_chunks = 0
         _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
         if progress:
@@ -482,23 +492,29 @@ class Library:
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
             texts = [c.text for w in pending for c in w.chunks]
-            vectors = self._embed(texts, flush_at, progress,
-                                  Progress(done_articles, len(writes), done_chunks, total, write.record.display_title))
+            if self.settings.chunk_vectors == "encode":
+                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
+                                                                          total, write.record.display_title))
+            else:
+                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
+                                        how=self.settings.chunk_vectors)
             embedded = done_chunks + len(texts)
             # every sentence once, with its own vector and facts: a question embeds only itself
-            sentence_texts = [done.record.body[r.start:r.end] for done in pending for r in done.sentences]
+            sentence_texts = [w.record.body[r.start:r.end] for w in pending for r in w.sentences]
             sentence_vectors = self.embedder.embed(sentence_texts)
             facts = annotate(sentence_texts)
-            offset = s_offset = 0
+            bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
+            s_bounds = np.cumsum([0] + [len(w.sentences) for w in pending])
+            items = []
+            for j, w in enumerate(pending):
+                own = facts[s_bounds[j]:s_bounds[j + 1]]
+                rows = [replace(r, facts=f.to_json()) for r, f in zip(w.sentences, own, strict=True)]
+                w.record = replace(w.record, names=name_index(own))
+                items.append((w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]], rows,
+                              sentence_vectors[s_bounds[j]:s_bounds[j + 1]]))
+            self.store.write_articles(items)
             for done in pending:
-                n, m = len(done.chunks), len(done.sentences)
-                own = facts[s_offset:s_offset + m]
-                rows = [replace(r, facts=f.to_json()) for r, f in zip(done.sentences, own, strict=True)]
-                done.record = replace(done.record, names=name_index(own))
-                self.store.write_article(done.record, done.chunks, vectors[offset:offset + n], rows,
-                                         sentence_vectors[s_offset:s_offset + m])
-                offset += n
-                s_offset += m
+                n = len(done.chunks)
                 if done.existing is not None and done.existing.version != done.record.version:
                     old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
                     self.store.delete_chunks(old)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from index.errors import ConfigError
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+EMBED_BACKENDS = ("auto", "onnx-fp32", "onnx-int8", "torch")  # index.embedding.BACKENDS
 _COLLECTION_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,50}[a-zA-Z0-9]$")
 
 
@@ -55,6 +56,9 @@ class IndexSettings:
     collection: str = "newsrag"
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 32
+    embed_backend: str = "auto"  # index.embedding.BACKENDS
+    model_dir: Path | None = None  # ONNX exports of the embedding model; default <home>/models
+    chunk_vectors: str = "encode"  # index.vectors.CHUNK_VECTORS: encode chunks, or derive from sentences
     chunk_tokens: int | None = None
     chunk_overlap: int = 1
     max_file_mb: float = 10.0
@@ -72,6 +76,13 @@ class IndexSettings:
             raise ConfigError(
                 f"collection name {self.collection!r} is invalid: use 3-52 characters from "
                 "letters, digits, '.', '_' and '-', starting and ending with a letter or digit.")
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ConfigError(f"NEWSRAG_EMBED_BACKEND={self.embed_backend!r} is unknown: use one of "
+                              f"{', '.join(EMBED_BACKENDS)}.")
+        if self.chunk_vectors not in ("encode", "sentences"):
+            raise ConfigError(f"NEWSRAG_CHUNK_VECTORS={self.chunk_vectors!r} is unknown: use encode or sentences.")
+        if self.model_dir is not None:
+            object.__setattr__(self, "model_dir", Path(self.model_dir))
         if self.embed_batch_size < 1:
             raise ConfigError(f"embed_batch_size={self.embed_batch_size} must be at least 1.")
         if self.chunk_tokens is not None and self.chunk_tokens < 32:
@@ -93,6 +104,10 @@ class IndexSettings:
         return self.home / "chroma"
 
     @property
+    def model_path(self) -> Path:
+        return self.model_dir or self.home / "models"
+
+    @property
     def lexical_path(self) -> Path:
         return self.home / "bm25" / self.collection
 
@@ -108,6 +123,9 @@ class IndexSettings:
             collection=env_value(env, "NEWSRAG_COLLECTION", "newsrag", str),
             embed_model=env_value(env, "NEWSRAG_EMBED_MODEL", DEFAULT_EMBED_MODEL, str),
             embed_batch_size=env_value(env, "NEWSRAG_EMBED_BATCH", 32, int),
+            embed_backend=env_value(env, "NEWSRAG_EMBED_BACKEND", "auto", str),
+            model_dir=env_value(env, "NEWSRAG_MODEL_DIR", None, str),
+            chunk_vectors=env_value(env, "NEWSRAG_CHUNK_VECTORS", "encode", str),
             chunk_tokens=env_value(env, "NEWSRAG_CHUNK_TOKENS", None, int),
             chunk_overlap=env_value(env, "NEWSRAG_CHUNK_OVERLAP", 1, int),
             max_file_mb=env_value(env, "NEWSRAG_MAX_FILE_MB", 10.0, float),

@@ -194,9 +194,10 @@ def _chroma(action: str, where: str) -> Iterator[None]:
 class Store:
     """Chroma on disk (``PersistentClient`` under ``settings.home``) or a Chroma server."""
 
-    def __init__(self, *, settings: IndexSettings, embed_model: str):
+    def __init__(self, *, settings: IndexSettings, embed_model: str, embed_precision: str = "fp32"):
         self.settings = settings
         self.embed_model = embed_model
+        self.embed_precision = embed_precision
         self.where = settings.chroma_url or str(settings.chroma_path)
         with _chroma("open the store", self.where):
             import chromadb
@@ -211,7 +212,8 @@ class Store:
                 settings.chroma_path.mkdir(parents=True, exist_ok=True)
                 self.client = chromadb.PersistentClient(path=str(settings.chroma_path),
                                                         settings=chroma_settings)
-            meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model}
+            meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model,
+                    "newsrag:embed_precision": embed_precision}
             self.chunks = self.client.get_or_create_collection(
                 f"{settings.collection}-chunks", metadata=meta, embedding_function=None)
             self.articles = self.client.get_or_create_collection(
@@ -223,12 +225,20 @@ class Store:
             self.sentences = self.client.get_or_create_collection(
                 f"{settings.collection}-sentences", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
-        built_with = (self.chunks.metadata or {}).get("newsrag:embed_model")
+        recorded = self.chunks.metadata or {}
+        built_with = recorded.get("newsrag:embed_model")
         if built_with and built_with != embed_model:
             raise ConfigError(
                 f"The index '{settings.collection}' at {self.where} was built with the embedding model "
                 f"{built_with!r}, not {embed_model!r}: set NEWSRAG_EMBED_MODEL={built_with} or use a new "
                 "collection (NEWSRAG_COLLECTION=...) and ingest again.")
+        # indexes from before the ONNX backends were built by torch, in fp32
+        precision = recorded.get("newsrag:embed_precision", "fp32")
+        if precision != embed_precision:
+            raise ConfigError(
+                f"The index '{settings.collection}' at {self.where} holds {precision} vectors of "
+                f"{embed_model}, and this embedder makes {embed_precision} ones, which would not match: set "
+                f"NEWSRAG_EMBED_BACKEND=onnx-{precision} or use a new collection and ingest again.")
 
     # -------------------------------------------------------------------------------- reading
 

@@ -37,6 +37,7 @@ class RagSettings:
     llm_timeout: float = 60.0
     llm_max_tokens: int = 400
     llm_temperature: float = 0.0
+    llm_sentences: int = 8  # evidence sentences shown to an LLM, as excerpts of their articles
     ollama_url: str = "http://127.0.0.1:11434"
     gguf_path: str | None = None
 
@@ -57,6 +58,8 @@ class RagSettings:
             raise ConfigError(f"max_sentences={self.max_sentences} must be at least 1.")
         if self.unsupported not in UNSUPPORTED_POLICIES:
             raise ConfigError(f"unsupported={self.unsupported!r} is unknown: use 'flag' or 'drop'.")
+        if not 1 <= self.llm_sentences <= 50:
+            raise ConfigError(f"llm_sentences={self.llm_sentences} must be between 1 and 50.")
         if self.llm_timeout <= 0:
             raise ConfigError(f"llm_timeout={self.llm_timeout} must be a positive number of seconds.")
 
@@ -83,6 +86,7 @@ class RagSettings:
             llm_api_key=env_value(env, "NEWSRAG_LLM_API_KEY", "not-needed", str),
             llm_timeout=env_value(env, "NEWSRAG_LLM_TIMEOUT", 60.0, float),
             llm_max_tokens=env_value(env, "NEWSRAG_LLM_MAX_TOKENS", 400, int),
+            llm_sentences=env_value(env, "NEWSRAG_LLM_SENTENCES", 8, int),
             ollama_url=env_value(env, "NEWSRAG_OLLAMA_URL", "http://127.0.0.1:11434", str),
             gguf_path=env_value(env, "NEWSRAG_GGUF_PATH", None, str),
         )

@@ -1,26 +1,42 @@
-"""Checking an LLM's citations against the passages it cites.
+"""Checking what an LLM wrote against the numbered passages it was shown.
 
-The model writes sentences with ``[n]`` markers pointing at numbered passages. Unknown numbers are
-removed. A sentence is *supported* when its figures and names all occur in the passages it cites
-and most of its content words do; otherwise it is flagged with the reason (or dropped, by setting).
-Every cited passage is then narrowed to the one sentence of it that best backs the claim, so LLM
-answers carry the same sentence-level citations as extractive ones.
+The reply is split into sentences, each with the ``[n]`` markers that follow it (a marker after
+the full stop belongs to the sentence before; list items are sentences). Each sentence is judged:
+
+- ``cited``: the passages it cites state it;
+- ``attributed``: it cites nothing valid, or its passages do not state it, but one passage does
+  (its citation is found by matching, the product's citation replaces the model's);
+- ``unsupported``: no passage states it; the reason says what is missing.
+
+A passage *states* a sentence when every figure (digits or words: "fifty-five" is 55) and every
+name of the sentence occurs in the passage or in its outlet, date and title, and enough of the
+rest matches: at least half of its key terms, or an embedding similarity of ``SIMILAR`` with one
+of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
+a figure from one article to a place from another ("55 drones over Ryazan") is not supported by
+either. The citation is then narrowed to the sentences of the passage that carry the sentence's
+figures and names (the most similar one when its facts are all in the metadata).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index.chunking import split_sentences
-from index.language import word_keys as token_prefixes
-from index.text import STOPWORDS, analyze
-from rag.evidence import Candidate
+import numpy as np
 
-MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][\w’'-]*[\w]")
-MIN_TERM_SHARE = 0.5
+from index.chunking import split_sentences
+from rag.evidence import Candidate
+from rag.facts import NO_FACTS, Facts, facts, show
+from rag.prompts import Excerpt, spelt_date
+from rag.types import ATTRIBUTED, CITED, UNSUPPORTED
+
+MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+_LABEL = re.compile(r"^\s*(?:answer|a)\s*:\s*", re.IGNORECASE)
+MIN_TERM_SHARE = 0.5  # of a sentence's key terms the passage must hold ...
+SIMILAR = 0.6  # ... or the cosine of the sentence with one of the passage's sentences
+MAX_NARROWED = 3  # sentences of one passage a claim's citation may name
 
 
 @dataclass(frozen=True)
@@ -30,15 +46,48 @@ class ClaimSentence:
     unknown: tuple[int, ...] = ()  # numbers that point at no passage (removed)
 
 
-def parse_citations(text: str, n_passages: int) -> list[ClaimSentence]:
-    """Sentences of a generated answer with the passage numbers each cites."""
+def strip_label(text: str) -> str:
+    """The reply without an "Answer:" label copied from the prompt's example."""
+    return _LABEL.sub("", text.strip(), count=1)
+
+
+def _pieces(text: str) -> list[str]:
+    """Sentences and list items of a reply, markers still attached."""
     out = []
-    for start, end in split_sentences(text.strip()):
-        raw = text.strip()[start:end]
-        numbers = [int(n) for group in MARKER.findall(raw) for n in re.split(r"[,;]", group)]
-        clean = " ".join(MARKER.sub("", raw).split())
+    for line in strip_label(text).split("\n"):
+        line = _BULLET.sub("", line)
+        out += [line[s:e] for s, e in split_sentences(line)]
+    return out
+
+
+def _has_words(piece: str) -> bool:
+    return bool(re.search(r"\w", MARKER.sub("", piece)))
+
+
+def parse_reply(text: str, n_passages: int, *, final: bool = True) -> list[ClaimSentence]:
+    """The sentences of a reply with the passages each cites. Markers opening a sentence belong to
+    the one before ("... drones. [1] The ..."). With ``final=False`` (a reply still streaming) the
+    last sentence is left out: more words or markers may follow it."""
+    groups: list[list[str]] = []
+    opening: list[str] = []  # markers before the first sentence ("[2]\nThe drones ...") are its own
+    for piece in _pieces(text):
+        if not _has_words(piece):
+            (groups[-1] if groups else opening).append(piece)  # markers alone close the sentence before
+            continue
+        lead = re.match(r"^(\s*(?:\[[\d\s,;]*\]\s*)+)", piece)
+        if lead and groups:
+            groups[-1].append(lead.group(1))
+            piece = piece[lead.end():]
+        groups.append([*opening, piece] if not groups else [piece])
+    if not final:
+        groups = groups[:-1]
+    out = []
+    for group in groups:
+        raw = " ".join(group)
+        numbers = [int(n) for g in MARKER.findall(raw) for n in re.split(r"[,;]", g) if n.strip()]
+        clean = " ".join(MARKER.sub(" ", raw).split())
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
-        if not clean or clean in {".", "!", "?"}:
+        if not re.search(r"\w", clean):
             continue
         valid = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= n_passages))
         unknown = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= n_passages))
@@ -46,50 +95,177 @@ def parse_citations(text: str, n_passages: int) -> list[ClaimSentence]:
     return out
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+def only_markers(text: str) -> bool:
+    """A reply that is nothing but ``[n]`` markers ("[2]", "[1] [2]")."""
+    return bool(MARKER.search(text)) and not _has_words(text)
 
 
-def _names(sentence: str) -> list[str]:
-    names = []
-    for match in _NAME.finditer(sentence):
-        before = sentence[:match.start()].rstrip()
-        if not before or before[-1] in ".!?:\"“(":
-            continue  # capitalised only because a sentence starts here
-        if match.group().lower() not in STOPWORDS:
-            names.append(match.group())
-    return names
+_FRAME = re.compile(r"^([^:]{1,80}):\s+(\S.*)$", re.DOTALL)
 
 
-def support(sentence: str, passages: list[str]) -> tuple[bool, str | None]:
-    """Whether ``passages`` back ``sentence``: every figure and name, and most content words."""
-    if not passages:
-        return False, "it cites no passage"
-    sentence = MARKER.sub("", sentence)
-    evidence = " ".join(passages)
-    missing_figures = sorted(_numbers(sentence) - _numbers(evidence))
-    if missing_figures:
-        return False, f"the figure {missing_figures[0]} is not in the cited passages"
-    prefixes = token_prefixes(evidence)
-    for name in _names(sentence):
-        if not token_prefixes(name) <= prefixes:
-            return False, f"'{name}' is not in the cited passages"
-    terms = set(analyze(sentence))
-    if len(terms) >= 3:
-        found = terms & set(analyze(evidence))
-        if len(found) / len(terms) < MIN_TERM_SHARE:
-            return False, (f"only {len(found)} of its {len(terms)} key terms occur in the cited passages")
-    return True, None
+def claimed(sentence: str) -> str:
+    """What a sentence claims: after a label that states nothing ("The answer to the question is:
+    400 kilometers." claims "400 kilometers"), the value; otherwise the sentence."""
+    frame = _FRAME.match(sentence)
+    if frame:
+        label = facts(frame.group(1))
+        if not (label.figures or label.names):
+            return frame.group(2)
+    return sentence
 
 
-def best_quote(sentence: str, pool: list[Candidate]) -> Candidate | None:
-    """The evidence sentence (of one passage) that best backs ``sentence``: shared figures and
-    content words, then the retrieval score."""
-    if not pool:
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # CITED, ATTRIBUTED or UNSUPPORTED
+    evidence: tuple[tuple[int, Candidate], ...] = ()  # (passage n, sentence) the claim rests on
+    reason: str | None = None  # why it is unsupported
+
+
+@dataclass
+class _Check:
+    missing: str | None  # the first figure or name not stated
+    found: int  # key terms stated ...
+    terms: int  # ... of the claim's
+    cosine: float  # best similarity with one sentence
+    fit: float
+    weak: bool = False  # figures and names fine, but too little of the rest matches
+
+    @property
+    def ok(self) -> bool:
+        return self.missing is None and not self.weak
+
+    def weakness(self) -> str:
+        return (f"{self.found} of its {self.terms} key terms and no sentence close in meaning "
+                f"(best similarity {self.cosine:.2f})")
+
+
+@dataclass
+class _Source:
+    excerpt: Excerpt
+    meta: Facts  # outlet, date and title of every article the excerpt's sentences are in
+    facts: Facts  # the sentences and the metadata
+
+    @property
+    def n(self) -> int:
+        return self.excerpt.n
+
+
+def _meta_text(excerpt: Excerpt) -> str:
+    parts = []
+    for loc in excerpt.locations():
+        parts += [loc.title, loc.source or "", spelt_date(loc.published_at) or "", (loc.published_at or "")[:10]]
+    return ". ".join(p for p in parts if p)
+
+
+class Verifier:
+    """Judges the sentences of one reply against the passages of its prompt. ``embed`` maps texts
+    to unit vectors (the retrieval embedder); without it only figures, names and terms count."""
+
+    def __init__(self, passages: Sequence[Excerpt], *, embed: Callable[[list[str]], np.ndarray] | None = None):
+        self.sources = []
+        for excerpt in passages:
+            meta = facts(_meta_text(excerpt))
+            body = NO_FACTS
+            for c in excerpt.sentences:
+                body = body | facts(c.text)
+            self.sources.append(_Source(excerpt, meta, body | meta))
+        self.embed = embed
+
+    def _vector(self, text: str) -> np.ndarray | None:
+        return None if self.embed is None else self.embed([text])[0]
+
+    @staticmethod
+    def _cosine(vector: np.ndarray | None, c: Candidate) -> float:
+        if vector is None or c.vector is None:
+            return 0.0
+        return float(vector @ c.vector)
+
+    def _missing(self, claim: Facts, stated: Facts) -> str | None:
+        """The first figure or name of ``claim`` that ``stated`` lacks, as a phrase."""
+        for value in sorted(claim.figures - stated.figures):
+            return f"the figure {show(value)}"
+        for name in claim.names:
+            if not stated.has_name(name):
+                return f"'{name}'"
         return None
-    terms, figures = set(analyze(sentence)), _numbers(sentence)
 
-    def fit(c: Candidate) -> tuple:
-        return (len(figures & _numbers(c.text)), len(terms & set(analyze(c.text))), c.score)
+    def _states(self, claim: Facts, vector, sources: Sequence[_Source]) -> _Check:
+        """Whether ``sources`` together state ``claim``."""
+        stated = NO_FACTS
+        for source in sources:
+            stated = stated | source.facts
+        found = len(claim.terms & stated.terms)
+        share = found / len(claim.terms) if claim.terms else 1.0
+        cosine = max((self._cosine(vector, c) for s in sources for c in s.excerpt.sentences), default=0.0)
+        check = _Check(self._missing(claim, stated), found, len(claim.terms), cosine, share + cosine)
+        if check.missing is None and (len(claim.terms) >= 3 or not (claim.figures or claim.names)):
+            check.weak = share < MIN_TERM_SHARE and cosine < SIMILAR
+        return check
 
-    return max(pool, key=fit)
+    def _narrow(self, claim: Facts, vector, sources: Sequence[_Source]) -> tuple[tuple[int, Candidate], ...]:
+        """The sentences of ``sources`` that carry the claim's figures and names, fewest first; the
+        one most like the claim when the metadata alone carries them."""
+        pool = [(s.n, c, facts(c.text)) for s in sources for c in s.excerpt.sentences]
+        meta = NO_FACTS
+        for s in sources:
+            meta = meta | s.meta
+        needed = {("fig", v) for v in claim.figures} | {("name", n) for n in claim.names}
+
+        def covers(f: Facts) -> set:
+            return ({("fig", v) for v in claim.figures & f.figures}
+                    | {("name", n) for n in claim.names if f.has_name(n)})
+
+        def rank(item, todo) -> tuple:
+            n, c, f = item
+            # then close to the claim and to the question: for a claim whose facts are all in the
+            # metadata ("Miami News, KMIA reported it"), the sentence that answers the question
+            return (len(covers(f) & todo), len(claim.terms & f.terms), self._cosine(vector, c) + c.score)
+
+        chosen = [max(pool, key=lambda item: rank(item, needed))]
+        todo = needed - covers(chosen[0][2])
+        while todo and len(chosen) < MAX_NARROWED:
+            item = max(pool, key=lambda item: rank(item, todo))
+            gain = covers(item[2]) & todo
+            if not gain:
+                break  # the rest is in the metadata (an outlet, a date)
+            chosen.append(item)
+            todo -= gain
+        return tuple((n, c) for n, c, _ in chosen)
+
+    def judge(self, claim: ClaimSentence) -> Verdict:
+        stated = facts(claimed(claim.text))
+        if stated.empty:
+            return Verdict(UNSUPPORTED, reason="it states nothing a passage could support")
+        vector = self._vector(claim.text)
+        by_n = {s.n: s for s in self.sources}
+        cited = [by_n[n] for n in claim.cited if n in by_n]
+        cited_reason = None
+        if cited:
+            check = self._states(stated, vector, cited)
+            if check.ok:
+                return Verdict(CITED, self._narrow(stated, vector, cited))
+            where = ("the cited passages " if len(cited) > 1 else "the cited passage ") + \
+                " ".join(f"[{s.n}]" for s in cited)
+            cited_reason = (f"{check.missing} is not in {where}" if check.missing
+                            else f"{where} {'hold' if len(cited) > 1 else 'holds'} only {check.weakness()}")
+        checks = [(self._states(stated, vector, [source]), source) for source in self.sources]
+        fitting = [(check.fit, -source.n, source) for check, source in checks if check.ok]
+        if fitting:
+            best = max(fitting, key=lambda f: f[:2])[2]
+            return Verdict(ATTRIBUTED, self._narrow(stated, vector, [best]))
+        return Verdict(UNSUPPORTED, reason=cited_reason or self._why_unstated(stated, checks))
+
+    def _why_unstated(self, claim: Facts, checks: list[tuple[_Check, _Source]]) -> str:
+        everything = NO_FACTS
+        for s in self.sources:
+            everything = everything | s.facts
+        missing = self._missing(claim, everything)
+        if missing:
+            return f"{missing} is in no passage"
+        if any(check.missing for check, _ in checks):
+            parts = [show(v) for v in sorted(claim.figures)] + [f"'{n}'" for n in claim.names]
+            return "no single passage states " + ", ".join(parts[:-1]) + " and " + parts[-1] + " together"
+        best = max((check for check, _ in checks), key=lambda c: c.fit, default=None)
+        if best is None:
+            return "no passage was given"
+        return f"the closest passage holds only {best.weakness()}"

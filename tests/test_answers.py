@@ -4,6 +4,7 @@ the same answer from the Python API, the stream and `newsrag ask --json`."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -109,7 +110,7 @@ def test_the_answer_is_the_collected_stream(seed_pipeline):
 def test_cli_json_is_the_python_answer(seed_pipeline):
     question = "How many drones did Russian air defences intercept?"
     env = {"NEWSRAG_HOME": str(seed_pipeline.settings.index.home), "HF_HUB_OFFLINE": "1",
-           "PATH": str(ROOT / ".venv/bin")}
+           "PATH": str(ROOT / ".venv/bin"), "NEWSRAG_MODEL_DIR": os.environ["NEWSRAG_MODEL_DIR"]}
     result = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question, "--json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -120,7 +121,8 @@ def test_cli_json_is_the_python_answer(seed_pipeline):
     assert {**printed, "timings_ms": None} == {**ours, "timings_ms": None}
     text = subprocess.run([sys.executable, "-m", "ui.cli", "ask", "Who won the World Cup?"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=300)
-    assert text.stdout.startswith(f"{REFUSAL_TEXT}\n\nClosest passages (not citations):\n")
+    assert text.stdout.startswith(f"{REFUSAL_TEXT}\n\nWhy: the best evidence scores ")
+    assert "\n\nClosest passages (not citations):\n" in text.stdout
 
 
 def test_bad_requests_fail_before_any_work(seed_pipeline, library):

@@ -457,7 +457,7 @@ def test_an_unreachable_chroma_server_is_503_and_the_server_keeps_serving(tmp_pa
 
 
 def _env(tmp_path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
     return {**env, "NEWSRAG_HOME": str(tmp_path / "home"), **extra}
 
 

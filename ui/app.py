@@ -26,6 +26,7 @@ from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
 from ui import conversations as convs
 from ui import export, library_tab, sources, views
+from ui.jobs import Jobs
 from ui.markup import user_error
 from ui.settings import ServeSettings
 
@@ -116,7 +117,7 @@ def question_of(message: dict | None) -> str:
     return html.unescape(content_of(message)).strip()
 
 
-def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr.Blocks:
+def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs) -> gr.Blocks:
     library = pipeline.library
     default_mode = pipeline.settings.mode
 
@@ -296,7 +297,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str) -> gr
                                                elem_id="nr-until")
                 with gr.Column(scale=2, min_width=300, elem_id="nr-sources-col"):
                     sources_panel = gr.HTML(sources.EMPTY, elem_id="nr-sources", js_on_load=None)
-            library_tab.build(library=library, serve=serve, chat_outlets=outlets, outlet_choices=outlet_choices)
+            library_tab.build(library=library, serve=serve, jobs=jobs, chat_outlets=outlets,
+                              outlet_choices=outlet_choices)
         gr.HTML('<div class="nr-footer-links">HTTP API: <a href="docs" target="_blank">/docs</a> · '
                 'health: <a href="healthz" target="_blank">/healthz</a></div>', js_on_load=None)
 

@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     _add_index_options(serve)
 
+    mcp = commands.add_parser("mcp", help="serve the library to desktop assistants over MCP (stdio)")
+    mcp.add_argument("--mode", help="default answering mode of the `ask` tool (default extractive)")
+    _add_index_options(mcp)
+
     evaluate = commands.add_parser("eval", help="run the evaluation sets and compare runs")
     eval_commands = evaluate.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
     sample = eval_commands.add_parser("sample", help="the gold set over the sample articles")

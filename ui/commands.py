@@ -121,6 +121,9 @@ def cmd_ask(args) -> int:
 
     filters = parse_filters(args)
     pipeline = Pipeline(rag_settings(args, mode=args.mode))
+    preload = getattr(pipeline.library.embedder, "preload", None)
+    if preload is not None:  # the encoder loads while the store opens
+        preload()
     answer = pipeline.ask(args.question, mode=args.mode, top_k=args.top_k, filters=filters)
     if args.json:
         print_json(answer.to_dict())
@@ -135,6 +138,12 @@ def cmd_serve(args) -> int:
     return serve(rag_settings(args), host=args.host, port=args.port)
 
 
+def cmd_mcp(args) -> int:
+    from ui.mcp_server import run
+
+    return run(rag_settings(args, mode=args.mode))
+
+
 def cmd_eval(args) -> int:
     from eval.cli import run
 
@@ -142,7 +151,7 @@ def cmd_eval(args) -> int:
 
 
 HANDLERS = {"ingest": cmd_ingest, "sync": cmd_sync, "articles": cmd_articles, "ask": cmd_ask,
-            "serve": cmd_serve, "eval": cmd_eval}
+            "serve": cmd_serve, "mcp": cmd_mcp, "eval": cmd_eval}
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ Every refusal is the API's JSON error ``{"error", "type"}`` with its status.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ MAX_PATH = 1024  # bytes of a request's path: ids are 16 characters, no route ne
 MAX_QUERY = 4096
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+log = logging.getLogger("newsrag.server")
 
 
 def split_host(value: str) -> tuple[str, int | None] | None:
@@ -194,7 +196,7 @@ class Guard:
     async def _bounded(self, scope, receive, send, *, limit: tuple[int, str], client: str,
                        credentials: bool, login: bool) -> None:
         """Run the app, counting the body as it arrives and noting failed logins."""
-        state = {"received": 0, "more": True, "started": False, "refused": False}
+        state = {"received": 0, "more": True, "started": False, "refused": False, "complete": False}
 
         async def reply(status: int, kind: str, message: str) -> dict:
             state["refused"] = True
@@ -232,13 +234,24 @@ class Guard:
                     self.failures.failed(client, time.monotonic())
                 elif login and status < 400:
                     self.failures.succeeded(client)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state["complete"] = True
             await send(message)
 
         try:
             await self.app(scope, bounded_receive, tracked_send)
         except Exception:
-            if not state["refused"]:
-                raise  # a refused request's app may fail on the cut body; the client has its answer
+            if state["refused"]:
+                return  # a refused request's app may fail on the cut body; the client has its answer
+            if state["started"] and not state["complete"]:
+                raise  # half an answer sent: only closing the connection can tell the client
+            # A bug in a route (ours or Gradio's, which answers some garbage with an exception after
+            # sending its 500): log it here and answer, so the connection stays usable; re-raised,
+            # uvicorn would close it under the client's next request on it.
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            if not state["started"]:
+                await _error(500, "InternalError", "The server failed on this request; its log says why.")(
+                    scope, _disconnected, send)
 
 
 async def _disconnected():

@@ -8,7 +8,9 @@ next start and runs it again. Re-running is safe because ingestion is incrementa
 what was committed is unchanged, what was not is written, nothing is stored twice.
 
 States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
-why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed.
+why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed. While
+the store is unreachable (a Chroma server down) a job goes back to ``queued``, its ``error`` says
+so, and it is tried again a little later: an upload made during an outage is not lost.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from index.errors import NewsragError, NotFoundError
+from index.errors import NewsragError, NotFoundError, StoreUnavailableError
 from index.library import Library, Progress
 from ui import uploads
 
@@ -32,6 +34,8 @@ log = logging.getLogger("newsrag.jobs")
 
 KEEP_FINISHED = 200  # finished jobs kept on disk (the oldest are deleted)
 UNFINISHED = ("queued", "running")
+RETRY_SECONDS = (2, 5, 10, 30, 60)  # between tries of a job while the store is unreachable; then 60
+Listener = Callable[[str, object], None]
 
 
 class Stopped(Exception):
@@ -51,16 +55,24 @@ class Jobs:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._files = threading.Lock()
+        self._listeners: dict[str, Listener] = {}
 
     # ---------------------------------------------------------------------------- the API side
 
-    def submit(self, files: Sequence[uploads.Upload], *, max_files: int) -> dict:
-        """Check and keep the files, then queue a job for them; returns the job (``queued``)."""
+    def submit(self, files: Sequence[uploads.Upload], *, max_files: int, listener: Listener | None = None) -> dict:
+        """Check and keep the files, then queue a job for them; returns the job (``queued``).
+
+        ``listener(kind, value)``, if given, hears this run of the job from the worker thread:
+        ``("progress", Progress)`` as it goes, then once ``("done", (IngestReport, results))`` or
+        ``("failed", NewsragError)`` (also when the server stops: the job resumes at its next start).
+        """
         uploads.check(files, max_files=max_files, max_bytes=self.library.settings.max_file_bytes)
         with self._files:  # kept and queued before any cleanup may look at the files
             kept = uploads.keep(self.library, files)
             job = self._new(kept)
             self._save(job)
+        if listener is not None:
+            self._listeners[job["id"]] = listener
         self._queue.put(job["id"])
         return public(job)
 
@@ -122,10 +134,21 @@ class Jobs:
         self._queue.put(None)
         with self._changed:
             self._changed.notify_all()
+        stopping = NewsragError("The server is stopping; the upload resumes when it starts again.")
+        for job_id in list(self._listeners):
+            self._tell(job_id, "failed", stopping, last=True)
         if self._worker is None:
             return True
         self._worker.join(timeout)
         return not self._worker.is_alive()
+
+    def _tell(self, job_id: str, kind: str, value: object, *, last: bool = False) -> None:
+        listener = self._listeners.pop(job_id, None) if last else self._listeners.get(job_id)
+        if listener is not None:
+            try:
+                listener(kind, value)
+            except Exception:  # a listener's bug never stops the job
+                log.exception("listener of upload job %s failed", job_id)
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -139,18 +162,25 @@ class Jobs:
                 return
             except Exception as exc:  # a bug: the job says so, the worker goes on
                 log.exception("upload job %s failed", job_id)
+                error = f"Internal error ({type(exc).__name__}: {exc}); the server log has the traceback."
                 with contextlib.suppress(Exception):
-                    job.update(status="failed", finished_at=time.time(),
-                               error=f"Internal error ({type(exc).__name__}: {exc}); the server log has the "
-                                     "traceback.")
+                    job.update(status="failed", finished_at=time.time(), error=error)
                     self._save(job)
+                self._tell(job_id, "failed", NewsragError(error), last=True)
+
+    def kept(self, job_id: str) -> list[uploads.Kept]:
+        """The files a job ingests: their names and where they are kept."""
+        return self._kept(self._load(job_id))
+
+    def _kept(self, job: dict) -> list[uploads.Kept]:
+        home = self.library.settings.home
+        return [uploads.Kept(f["name"], home / f["stored"]) for f in job["files"]]
 
     def _run(self, job: dict) -> None:
         if job["status"] not in UNFINISHED:
             return
-        home = self.library.settings.home
-        kept = [uploads.Kept(f["name"], home / f["stored"]) for f in job["files"]]
-        job.update(status="running", started_at=job["started_at"] or time.time())
+        kept = self._kept(job)
+        job.update(status="running", started_at=job["started_at"] or time.time(), error=None)
         self._save(job)
         last = 0.0
 
@@ -161,14 +191,19 @@ class Jobs:
             if time.monotonic() - last >= self.save_every:
                 last = time.monotonic()
                 self._save(job)
+            self._tell(job["id"], "progress", p)
             if self._stop.is_set():
                 raise Stopped
 
         try:
             report, results = uploads.ingest_kept(self.library, kept, progress=tick)
+        except StoreUnavailableError as exc:  # nothing is lost: the job waits for the store
+            self._retry_later(job, exc)
+            return
         except NewsragError as exc:
             job.update(status="failed", error=str(exc), finished_at=time.time())
             self._save(job)
+            self._tell(job["id"], "failed", exc, last=True)
             return
         try:
             self.discard([k.path for k in kept], done=job["id"])  # the files that failed, or came to nothing
@@ -178,7 +213,20 @@ class Jobs:
                    progress=job["progress"] or {"articles_done": 0, "articles_total": 0, "chunks_done": 0,
                                                  "chunks_total": 0})
         self._save(job)
+        self._tell(job["id"], "done", (report, results), last=True)
         self._prune()
+
+    def _retry_later(self, job: dict, exc: StoreUnavailableError) -> None:
+        """Queue the job again once the store had time to come back (sooner at first); the worker
+        waits meanwhile, as any other job would fail the same way."""
+        tries = job.get("tries", 0) + 1
+        delay = RETRY_SECONDS[min(tries, len(RETRY_SECONDS)) - 1]
+        job.update(status="queued", tries=tries, error=f"{exc} The upload is kept and tried again in {delay:g} s.")
+        self._save(job)
+        self._tell(job["id"], "failed", NewsragError(job["error"]), last=True)
+        log.warning("upload job %s waits %g s for the store: %s", job["id"], delay, exc)
+        if not self._stop.wait(delay):
+            self._queue.put(job["id"])
 
     # ---------------------------------------------------------------------------------- files
 

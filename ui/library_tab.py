@@ -3,14 +3,13 @@
 remove them together, and the index statistics.
 
 Paging and search are ``Library.browse`` (``index/browse.py``), shared with ``GET /api/articles``;
-uploads go through ``ui.uploads``, shared with ``POST /api/articles``.
+uploads are upload jobs (``ui.jobs``), like ``POST /api/articles``.
 """
 
 from __future__ import annotations
 
 import queue
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from index.browse import ArticleQuery
 from index.errors import NewsragError
 from index.library import Library
 from ui import library_view, uploads
+from ui.jobs import Jobs
 from ui.markup import user_error
 from ui.settings import ServeSettings
 
@@ -30,10 +30,10 @@ ALL_OUTLETS = ""
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
+def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: gr.Dropdown,
           outlet_choices: Callable[[], list[str]]) -> None:
-    """The tab and its events, inside the app's ``gr.Tabs``; ``chat_outlets`` (the chat's outlet
-    filter) is refreshed when the library changes."""
+    """The tab and its events, inside the app's ``gr.Tabs``; uploads run as ``jobs`` (the API's);
+    ``chat_outlets`` (the chat's outlet filter) is refreshed when the library changes."""
     max_mb = library.settings.max_file_mb
 
     def listing(q, outlet, since, until, sort, offset):
@@ -72,28 +72,18 @@ def build(*, library: Library, serve: ServeSettings, chat_outlets: gr.Dropdown,
         return move
 
     def ingest(paths):
+        events: queue.Queue = queue.Queue()
         try:
             cache = Path(gr.utils.get_upload_folder())
             files = [uploads.from_upload_cache(p, cache=cache, max_bytes=library.settings.max_file_bytes)
                      for p in paths or []]
-            uploads.check(files, max_files=serve.max_upload_files, max_bytes=library.settings.max_file_bytes)
+            # the API's upload job: one writer, resumed after a restart, files cleaned up after it
+            job = jobs.submit(files, max_files=serve.max_upload_files,
+                              listener=lambda kind, value: events.put((kind, value)))
         except NewsragError as exc:
             raise user_error(exc) from exc
         names = [f.name for f in files]
-        kept = uploads.keep(library, files)
-        owner = {str(k.path.resolve()): k.name for k in kept}
-        events: queue.Queue = queue.Queue()
-
-        def work():
-            try:
-                done = uploads.ingest_kept(library, kept, progress=lambda p: events.put(("progress", p)))
-                events.put(("done", done))
-            except Exception as exc:  # reported below; the thread must always say it ended
-                events.put(("failed", exc))
-            finally:  # the files that failed, or came to nothing, are not kept
-                uploads.discard_unreferenced(library, [k.path for k in kept])
-
-        threading.Thread(target=work, name="newsrag-upload", daemon=True).start()
+        owner = {str(k.path.resolve()): k.name for k in jobs.kept(job["id"])}
         latest, written = None, {}
         yield library_view.upload_html(names), gr.skip()
         while True:

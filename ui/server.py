@@ -85,7 +85,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     from fastapi import FastAPI
     from starlette.routing import Mount
 
-    from ui import api
+    from ui import api, openai_api
     from ui.app import CSS_PATH, build_blocks, theme
 
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
@@ -95,7 +95,8 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
 
     jobs = Jobs(pipeline.library)
     api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
-    blocks = build_blocks(pipeline=pipeline, serve=serve,
+    openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=[serve.auth] if serve.auth else None,

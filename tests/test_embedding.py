@@ -1,0 +1,142 @@
+"""The encoder backends: ONNX (fp32, int8) against torch, one export reused, the question path
+without torch, and an index that refuses vectors of another precision."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
+
+from index.chunking import split_sentences
+from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
+from index.errors import ConfigError
+from index.onnx_export import cpu_has_fast_int8, ensure_onnx, pooling_of
+from index.settings import IndexSettings
+from index.store import Store
+
+QUERY = "How many drones were intercepted over the Ryazan region?"
+
+
+def _texts() -> list[str]:
+    body = (SEEDS / SEED_64).read_text()
+    sentences = [body[s:e] for s, e in split_sentences(body) if len(body[s:e].split()) > 3][:6]
+    assert len(sentences) == 6 and any("Ryazan" in s for s in sentences)
+    # a short text, and one far over the model's 256 word pieces (truncated the same way by both)
+    return [*sentences, "Drones.", " ".join([body] * 3)]
+
+
+@pytest.fixture(scope="module")
+def torch_vectors():
+    return SentenceTransformerEmbedder(model="all-MiniLM-L6-v2").embed(_texts())
+
+
+@pytest.mark.slow
+def test_onnx_fp32_gives_the_torch_vectors_in_one_padded_batch(embedder, torch_vectors):
+    assert embedder.backend == "onnx-fp32" or cpu_has_fast_int8()
+    fp32 = make_embedder(model="all-MiniLM-L6-v2", backend="onnx-fp32", cache_dir=MODEL_DIR)
+    ours = fp32.embed(_texts())
+    assert ours.shape == torch_vectors.shape == (8, 384) and ours.dtype == np.float32
+    cosines = np.sum(ours * torch_vectors, axis=1)
+    assert cosines.min() > 0.9999, cosines
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    # one at a time (no padding) gives the same vectors as the batch
+    assert np.allclose(fp32.embed(_texts()[-2:-1])[0], ours[-2], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_onnx_int8_is_close_to_fp32_and_ranks_the_same(torch_vectors):
+    int8 = make_embedder(model="all-MiniLM-L6-v2", backend="onnx-int8", cache_dir=MODEL_DIR)
+    assert (int8.backend, int8.precision) == ("onnx-int8", "int8")
+    ours = int8.embed(_texts())
+    assert np.sum(ours * torch_vectors, axis=1).min() > 0.97
+    query_int8 = int8.embed([QUERY])[0]
+    query_fp32 = SentenceTransformerEmbedder(model="all-MiniLM-L6-v2").embed([QUERY])[0]
+    assert np.argmax(ours[:6] @ query_int8) == np.argmax(torch_vectors[:6] @ query_fp32)
+    assert "Ryazan" in _texts()[int(np.argmax(ours[:6] @ query_int8))]
+
+
+def test_the_export_is_made_once_and_reused(embedder):
+    path = embedder.onnx_path
+    stamp = path.stat().st_mtime_ns
+    assert path.parent.parent == MODEL_DIR and path.name == f"{embedder.precision}.onnx"
+    assert ensure_onnx(embedder.path, MODEL_DIR, embedder.precision) == path
+    assert path.stat().st_mtime_ns == stamp
+    again = make_embedder(model="all-MiniLM-L6-v2", backend=embedder.backend, cache_dir=MODEL_DIR)
+    assert again.onnx_path == path
+    record = json.loads((path.parent / "export.json").read_text())
+    assert record["recipe"] == 1 and embedder.precision in record
+
+
+def test_embedding_a_question_imports_neither_torch_nor_sentence_transformers(embedder):
+    _ = embedder.onnx_path  # exported by this process (with torch), so the child only loads it
+    code = ("import sys; from pathlib import Path; from index.embedding import make_embedder; "
+            f"e = make_embedder(model='all-MiniLM-L6-v2', backend={embedder.backend!r}, "
+            f"cache_dir=Path({str(MODEL_DIR)!r})); v = e.embed_cached([{QUERY!r}]); "
+            "print(v.shape, sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 384) []"
+
+
+EPYC_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx f16c avx2 bmi2 sha_ni vaes\n"
+
+
+@pytest.mark.parametrize(("cpuinfo", "machine", "fast"), [
+    (EPYC_AVX2, "x86_64", False),
+    (EPYC_AVX2.replace("avx2", "avx2 avx512f avx512bw avx512_vnni"), "x86_64", True),
+    (EPYC_AVX2.replace("avx2", "avx2 avx_vnni"), "x86_64", True),
+    ("processor\t: 0\nFeatures\t: fp asimd aes crc32 atomics asimddp\n", "aarch64", True),
+    ("processor\t: 0\nFeatures\t: fp asimd aes crc32\n", "aarch64", False),
+])
+def test_int8_only_where_the_cpu_has_int8_dot_products(cpuinfo, machine, fast):
+    assert cpu_has_fast_int8(cpuinfo, machine) is fast
+
+
+def test_auto_picks_by_cpu_and_falls_back_to_torch_for_models_onnx_does_not_reproduce(tmp_path, monkeypatch,
+                                                                                     embedder):
+    import index.onnx_export as onnx_export
+
+    monkeypatch.setattr(onnx_export, "cpu_has_fast_int8", lambda: False)
+    assert resolve_backend("auto", embedder.path) == "onnx-fp32"
+    monkeypatch.setattr(onnx_export, "cpu_has_fast_int8", lambda: True)
+    assert resolve_backend("auto", embedder.path) == "onnx-int8"
+    dense = tmp_path / "dense-model"
+    dense.mkdir()
+    (dense / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}]))
+    assert pooling_of(dense) is None and pooling_of(embedder.path) == ("mean", True)
+    assert resolve_backend("auto", dense) == "torch"
+    with pytest.raises(ConfigError, match="has layers the ONNX backend does not reproduce: set "
+                                          "NEWSRAG_EMBED_BACKEND=torch."):
+        OnnxEmbedder(model=str(dense), precision="fp32", cache_dir=tmp_path)
+
+
+def test_an_unknown_backend_is_refused_with_the_known_names():
+    with pytest.raises(ConfigError) as caught:
+        IndexSettings.from_env({"NEWSRAG_EMBED_BACKEND": "gpu"})
+    assert str(caught.value) == ("NEWSRAG_EMBED_BACKEND='gpu' is unknown: use one of auto, onnx-fp32, "
+                                 "onnx-int8, torch.")
+    assert IndexSettings.from_env({"NEWSRAG_EMBED_BACKEND": "torch"}).embed_backend == "torch"
+    assert IndexSettings(home=ROOT / "x").model_path == ROOT / "x" / "models"
+
+
+def test_an_index_refuses_vectors_of_another_precision(seed_library):
+    settings = seed_library.settings
+    assert Store(settings=settings, embed_model=seed_library.embedder.name,
+                 embed_precision=seed_library.embedder.precision).counts()["articles"] == 2
+    other = "int8" if seed_library.embedder.precision == "fp32" else "fp32"
+    with pytest.raises(ConfigError) as caught:
+        Store(settings=settings, embed_model=seed_library.embedder.name, embed_precision=other)
+    assert str(caught.value) == (
+        f"The index 'newsrag' at {settings.chroma_path} holds {seed_library.embedder.precision} vectors of "
+        f"all-MiniLM-L6-v2, and this embedder makes {other} ones, which would not match: set "
+        f"NEWSRAG_EMBED_BACKEND=onnx-{seed_library.embedder.precision} or use a new collection and ingest again.")
