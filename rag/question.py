@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from index.language import NAME_LABELS, date_range, name_words, parse, word_key, word_keys
+from index.language import NAME_LABELS, PLACE_NOUNS, date_range, name_words, parse, word_key, word_keys
 from index.text import STOPWORDS, analyze
 from rag.types import Turn
 
@@ -36,7 +36,7 @@ _NOUN_TYPES = {
         club party group network corporation conglomerate manufacturer maker retailer airline
         operator provider service app website site sportsbook sportsbooks studio publisher
         university institution union league government""",
-    PLACE: "country countries city cities region regions state states place location area town province",
+    PLACE: " ".join(sorted(PLACE_NOUNS | {"place", "location"})),
     DATE: "year date day month time week",
     OUTLET: """outlet outlets source sources newspaper newspapers publication publications paper
         station channel media broadcaster magazine""",
@@ -179,7 +179,13 @@ def _wh_noun(doc, wh_token) -> object | None:
             noun = next((t for t in doc[many.i + 1:many.i + 5] if t.pos_ in {"NOUN", "PROPN"}), None)
     elif wh_token.dep_ == "det" and wh_token.head.pos_ in {"NOUN", "PROPN"}:
         noun = wh_token.head
-    elif wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject the copula names
+    elif wh_token.tag_ == "WDT" and wh_token.i + 1 < len(doc):
+        # a determiner the parser attached elsewhere ("And over which regions?" parses "which" as
+        # the object of "over"): the noun it precedes, over adjectives and compounds
+        after = doc[wh_token.i + 1:wh_token.i + 5]
+        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ"}), after.end)
+        noun = next((t for t in reversed(doc[wh_token.i + 1:stop]) if t.pos_ in {"NOUN", "PROPN"}), None)
+    if noun is None and wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject
         noun = next((c for c in wh_token.head.children
                      if c.dep_ in {"nsubj", "attr"} and c.i != wh_token.i and c.pos_ == "NOUN"), None)
     if noun is not None and noun.lemma_.lower() in _OF_NOUNS:
@@ -458,9 +464,13 @@ def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[st
             break
     before = _read(" ".join(earlier), outlets, newest)
     widened = " ".join([*earlier, asked])
-    said = tuple(s for turn in history[-len(earlier):] for s in _said(turn))
+    # a follow-up that names what it asks for ("Which systems did it say ...?", "And over which
+    # regions?") asks its own kind of question, and may find it in a sentence already quoted; one
+    # that does not ("And over Moscow?") asks the question before again, about something new
+    own = current.noun is not None
+    said = () if own else tuple(s for turn in history[-len(earlier):] for s in _said(turn))
     answer_type, unit, noun = current.answer_type, current.unit, current.noun
-    if answer_type == OPEN and before.answer_type != OPEN:
+    if not own and answer_type == OPEN and before.answer_type != OPEN:
         answer_type, unit, noun = before.answer_type, before.unit, before.noun
     names = current.names or before.names
     return replace(current, text=widened, answer_type=answer_type, unit=unit, noun=noun, names=names,

@@ -39,7 +39,9 @@ def test_ryazan_answers_25_with_the_sentence_that_says_so(seed_pipeline):
     answer = seed_pipeline.ask("How many drones were shot down over the Ryazan region?")
     assert answer.status == "answered" and answer.mode == "extractive"
     assert [c.quote for c in answer.citations] == [RYAZAN]
-    assert answer.answer == f"{RYAZAN} [1]"
+    assert answer.answer == f"**25 drones** [1].\n\n{RYAZAN} [1]"
+    assert (answer.direct.kind, answer.direct.values) == ("number", (("25 drones", (1,)),))
+    assert [(s.kind, s.text, s.citations) for s in answer.sentences] == [("quoted", RYAZAN, (1,))]
     assert answer.citations[0].title == 'Untitled — "The Russian Ministry of Defense has confirmed …"'
     assert answer.conflicts == ()
     assert_quotes_exact(seed_pipeline, answer)
@@ -50,9 +52,17 @@ def test_intercept_count_flags_the_64_55_conflict_with_a_citation_each(seed_pipe
     assert sorted(c.quote for c in answer.citations) == sorted([SAID_64, SAID_55])
     (conflict,) = answer.conflicts
     cited = {c.n: c.quote for c in answer.citations}
+
+    def describe(n):
+        return {SAID_55: "Miami News, KMIA", SAID_64: "outlet unknown"}[cited[n]]
+
     assert {cited[claim.n]: claim.text for claim in conflict.claims} == {
         SAID_64: "64 Ukrainian drones", SAID_55: "55 Ukrainian drones"}
-    assert conflict.note.startswith("Sources disagree: ")
+    # neither article is dated: two reports of "the night" may be of different nights
+    assert conflict.kind == "differ"
+    first, second = sorted(conflict.claims, key=lambda claim: claim.n)
+    assert conflict.note == (f"Reports differ: {first.text} — {describe(first.n)}, undated [{first.n}]; "
+                             f"{second.text} — {describe(second.n)}, undated [{second.n}].")
     assert answer.answer.endswith("\n\n" + conflict.note)
     assert_quotes_exact(seed_pipeline, answer)
 

@@ -41,6 +41,8 @@ TYPES = [
     ("Where did the Ukrainian counter-attack fail?", "place", None),
     ("Which country faces a starvation risk?", "place", None),
     ("When were the drones intercepted?", "date", None),
+    ("And over which regions?", "place", None),  # "which" parsed as the object of "over"
+    ("In which city did the summit take place?", "place", None),
     ("Which outlet reported 55 drones?", "outlet", None),
     ("What news outlet reported that 55 drones were intercepted?", "outlet", None),
     ("Who reported that S-300 and S-400 batteries were deployed?", "outlet", None),
@@ -208,5 +210,8 @@ def test_a_follow_up_keeps_the_frame_of_the_question_before_and_adds_its_own_nam
     # a turn without quotes (an API client sending text): its sentences, markers removed
     plain = read("And over Moscow?", history=[Turn(question=first, answer="Fifty. [1] Then more. [2]")])
     assert plain.said == ("Fifty.", "Then more.")
+    # a follow-up with a question word of its own asks its own kind of thing
+    outlet = [Turn(question="Which outlet reported 55 drones?", answer="Miami News [1]", articles=("a1",))]
+    assert read("And over which regions?", history=outlet).answer_type == "place"
     # not a follow-up: read on its own
     assert read("Who won the World Cup?", history=history).text == "Who won the World Cup?"
