@@ -492,17 +492,17 @@ class Library:
             if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
                 continue
             texts = [c.text for w in pending for c in w.chunks]
-            if self.settings.chunk_vectors == "encode":
-                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
-                                                                          total, write.record.display_title))
-            else:
-                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
-                                        how=self.settings.chunk_vectors)
-            embedded = done_chunks + len(texts)
             # every sentence once, with its own vector and facts: a question embeds only itself
             sentence_texts = [w.record.body[r.start:r.end] for w in pending for r in w.sentences]
             sentence_vectors = self.embedder.embed(sentence_texts)
             facts = annotate(sentence_texts)
+            if self.settings.chunk_vectors == "encode":
+                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
+                                                                          total, write.record.display_title))
+            else:  # from the sentence vectors just computed: one encoder pass per sentence
+                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
+                                        how=self.settings.chunk_vectors, sentence_vectors=sentence_vectors)
+            embedded = done_chunks + len(texts)
             bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
             s_bounds = np.cumsum([0] + [len(w.sentences) for w in pending])
             items = []

@@ -25,34 +25,39 @@ WEIGHTED = True  # word-piece weights (False: every sentence counts the same; a 
 
 def sentence_spans(chunks: Sequence[ChunkRecord]) -> list[tuple[int, int]]:
     """The distinct sentences of an article's chunks, in order, as body offsets."""
-    return list(dict.fromkeys(span for chunk in chunks for span in chunk.sentences))
+    return list(dict.fromkeys(tuple(span) for chunk in chunks for span in chunk.sentences))
 
 
 def chunk_vectors(embedder: Embedder, articles: Sequence[tuple[str, Sequence[ChunkRecord]]], *,
-                  how: str) -> np.ndarray:
-    """Vectors of the chunks of ``articles`` (``(body, chunks)`` pairs), in order."""
+                  how: str, sentence_vectors: np.ndarray | None = None) -> np.ndarray:
+    """Vectors of the chunks of ``articles`` (``(body, chunks)`` pairs), in order. Deriving them
+    reuses ``sentence_vectors`` when given: the vectors of every article's distinct sentences, in
+    the order of ``sentence_spans`` (the library computes them anyway, for the answerer)."""
     import numpy as np
 
     chunks = [c for _, cs in articles for c in cs]
     if how == "encode":
         return embedder.embed([c.text for c in chunks])
-    texts: list[str] = []
-    for body, cs in articles:
-        header = cs[0].text[:cs[0].header_len] if cs else ""
-        texts.append(header.strip())
-        texts.extend(body[s:e] for s, e in sentence_spans(cs))
-    vectors = embedder.embed(texts)
-    weights = np.array([max(embedder.count_tokens(t), 1) if WEIGHTED else 1 for t in texts], dtype=np.float32)
-    out = np.zeros((len(chunks), vectors.shape[1]), dtype=np.float32)
+    headers = [cs[0].text[:cs[0].header_len].strip() if cs else "" for _, cs in articles]
+    spans = [sentence_spans(cs) for _, cs in articles]
+    sentences = [body[s:e] for (body, _), own in zip(articles, spans, strict=True) for s, e in own]
+    if sentence_vectors is None:
+        sentence_vectors = embedder.embed(sentences)
+    header_vectors = embedder.embed(headers)
+
+    def weights(texts: list[str]) -> np.ndarray:
+        return np.array([max(embedder.count_tokens(t), 1) if WEIGHTED else 1 for t in texts], dtype=np.float32)
+
+    header_weights, sentence_weights = weights(headers), weights(sentences)
+    out = np.zeros((len(chunks), header_vectors.shape[1]), dtype=np.float32)
     row = at = 0
-    for _, cs in articles:
-        spans = sentence_spans(cs)
-        header, first = at, at + 1
-        index = {span: first + i for i, span in enumerate(spans)}
+    for j, (_, cs) in enumerate(articles):
+        index = {span: at + i for i, span in enumerate(spans[j])}
         for chunk in cs:
-            rows = [header] + [index[s] for s in chunk.sentences]
-            mean = (vectors[rows] * weights[rows, None]).sum(axis=0)
+            rows = [index[tuple(s)] for s in chunk.sentences]
+            mean = header_vectors[j] * header_weights[j] + (
+                sentence_vectors[rows] * sentence_weights[rows, None]).sum(axis=0)
             out[row] = mean / (np.linalg.norm(mean) or 1.0)
             row += 1
-        at = first + len(spans)
+        at += len(spans[j])
     return out

@@ -140,3 +140,30 @@ def test_an_index_refuses_vectors_of_another_precision(seed_library):
         f"The index 'newsrag' at {settings.chroma_path} holds {seed_library.embedder.precision} vectors of "
         f"all-MiniLM-L6-v2, and this embedder makes {other} ones, which would not match: set "
         f"NEWSRAG_EMBED_BACKEND=onnx-{seed_library.embedder.precision} or use a new collection and ingest again.")
+
+
+
+def test_chunk_vectors_derived_from_stored_sentence_vectors_are_those_derived_from_scratch(tmp_path, embedder):
+    """Ingest with NEWSRAG_CHUNK_VECTORS=sentences reuses the sentence vectors it stores for the
+    answerer: the chunk vectors equal a fresh derivation, and stay close to encoding each chunk."""
+    from conftest import make_library
+
+    from index.store import ChunkRecord, chunk_id
+    from index.vectors import chunk_vectors
+
+    lib = make_library(tmp_path / "home", embedder, chunk_vectors="sentences", chunk_tokens=64)
+    lib.ingest([SEEDS])
+    for listed in lib.articles():
+        record = lib.article(listed.id)
+        ids = [chunk_id(record.version, i) for i in range(record.n_chunks)]
+        header = lib.chunker.header(record.title or "", record.source, record.published_at)
+        chunks = [ChunkRecord(id=cid, article_id=record.id, version=record.version, index=c.index, text=c.text,
+                              header_len=c.header_len, start=c.start, end=c.end, sentences=c.sentences)
+                  for cid, c in zip(ids, lib.chunker.chunk(record.body, header), strict=True)]
+        page = lib.store.chunks.get(ids=ids, include=["embeddings"])
+        stored = np.array([page["embeddings"][page["ids"].index(cid)] for cid in ids])
+        fresh = chunk_vectors(embedder, [(record.body, chunks)], how="sentences")
+        encoded = chunk_vectors(embedder, [(record.body, chunks)], how="encode")
+        assert len(chunks) > 1
+        np.testing.assert_allclose(stored, fresh, atol=1e-5)
+        assert float(np.min(np.sum(fresh * encoded, axis=1))) > 0.8
