@@ -63,7 +63,7 @@ def test_ask_gives_the_answer_text_and_the_answer_object(results, seed_pipeline)
     (content,) = result.content
     text, sources = content.text.split("\n\n**Sources**\n")
     assert text == expected["answer"]
-    assert [line.split(" — ")[1] for line in sources.split("\n")] == \
+    assert [line.split(" — ", 1)[1] for line in sources.split("\n")] == \
         [f"“{c['quote']}” ({c['title']})" for c in expected["citations"]]
     refused = results["refused"]
     assert refused.structured_content["status"] == "refused"

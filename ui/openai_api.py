@@ -143,6 +143,8 @@ async def read_json(request: Request) -> object:
         return json.loads(data)
     except ValueError as exc:
         raise ConfigError(f"The request body is not JSON ({exc}).") from None
+    except RecursionError:
+        raise ConfigError("The request body nests too deeply: send a flat chat request.") from None
 
 
 def _invalid(exc: ValidationError) -> ConfigError:
