@@ -175,8 +175,10 @@ def _wh_noun(doc, wh_token) -> object | None:
     if wh_token.lower_ == "how":
         many = doc[wh_token.i + 1]
         noun = many.head if many.head.pos_ in {"NOUN", "PROPN"} and many.head.i > many.i else None
-        if noun is None:  # "How many of the drones ...": the noun after "of"
-            noun = next((t for t in doc[many.i + 1:many.i + 5] if t.pos_ in {"NOUN", "PROPN"}), None)
+        if noun is None and many.i + 1 < len(doc) and doc[many.i + 1].lower_ == "of":
+            # "How many of the drones ...": the noun after "of" (not "How many in the other report?",
+            # which counts what the question before counted)
+            noun = next((t for t in doc[many.i + 2:many.i + 6] if t.pos_ in {"NOUN", "PROPN"}), None)
     elif wh_token.dep_ == "det" and wh_token.head.pos_ in {"NOUN", "PROPN"}:
         noun = wh_token.head
     elif wh_token.tag_ == "WDT" and wh_token.i + 1 < len(doc):
@@ -470,7 +472,7 @@ def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[st
     own = current.noun is not None
     said = () if own else tuple(s for turn in history[-len(earlier):] for s in _said(turn))
     answer_type, unit, noun = current.answer_type, current.unit, current.noun
-    if not own and answer_type == OPEN and before.answer_type != OPEN:
+    if not own and before.answer_type != OPEN and answer_type in {OPEN, before.answer_type}:
         answer_type, unit, noun = before.answer_type, before.unit, before.noun
     names = current.names or before.names
     return replace(current, text=widened, answer_type=answer_type, unit=unit, noun=noun, names=names,

@@ -118,7 +118,10 @@ def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys):
     assert {c["quote"][:60] for c in answer["citations"]} == {
         "The Russian Air Defense Forces have intercepted 55 Ukrainian",
         "The Russian Ministry of Defense has confirmed that its air d"}
-    assert answer["conflicts"][0]["note"] == "Sources disagree: 55 Ukrainian drones [1] vs 64 Ukrainian drones [2]."
+    # the sample articles are undated: nothing shows the two reports are of the same night
+    assert (answer["conflicts"][0]["kind"], answer["conflicts"][0]["note"]) == (
+        "differ", "Reports differ: 55 Ukrainian drones — Miami News, KMIA, undated [1]; "
+                  "64 Ukrainian drones — outlet unknown, undated [2].")
     assert set(answer["timings_ms"]) == {"retrieve", "answer", "total"}
 
     assert main(["ask", DRONES, "--json", "--home", str(api.library.settings.home)]) == 0
@@ -262,7 +265,7 @@ def test_upload_then_ask_about_it_then_remove_it(api):
     assert "body" not in listed[article_id]
     full = api.client.get(f"/api/articles/{article_id}").json()
     assert full["body"].startswith("The Port of Valletta handled 3.2 million containers in 2023")
-    assert api.client.get("/healthz").json() == {"status": "ok", "articles": 3, "chunks": 9}
+    assert api.client.get("/healthz").json() == {"status": "ok", "articles": 3, "chunks": 9, "sentences": 41}
 
     answer = api.client.post("/api/ask", json={"question": "How many containers did the Port of Valletta "
                                                            "handle in 2023?"}).json()
@@ -328,7 +331,7 @@ def test_a_conversation_sent_by_the_client_comes_back_as_markdown_with_its_citat
     assert response.headers["content-disposition"] == 'attachment; filename="newsrag-drones.md"'
     text = response.text
     assert text.startswith("# Drones\n\n_Exported from newsrag on ")
-    assert f"## 1. {DRONES}\n\n> **⚠ Sources disagree:** 55 Ukrainian drones — Miami News, KMIA, undated [1]; " \
+    assert f"## 1. {DRONES}\n\n> **⚠ Reports differ:** 55 Ukrainian drones — Miami News, KMIA, undated [1]; " \
            "64 Ukrainian drones — outlet unknown, undated [2]\n" in text
     for c in answer["citations"]:
         assert f"  - In newsrag: <{api.url}/articles/{c['article_id']}?start={c['start']}&end={c['end']}#hl>\n" \
@@ -371,7 +374,7 @@ def test_article_page_rejects_a_range_outside_the_body(api):
 
 
 def test_health_docs_and_openapi(api):
-    assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8}
+    assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8, "sentences": 39}
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
                                   "/api/conversations/export", "/api/jobs/{job_id}", "/healthz",
@@ -499,7 +502,7 @@ def test_newsrag_serve_starts_the_chat_and_the_api(tmp_path):
         try:
             wait_for_port(port, timeout=90, process=process)
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0}
+                assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0, "sentences": 0}
                 page = client.get("/")
                 assert page.status_code == 200 and "text/html" in page.headers["content-type"]
                 assert error_of(client.post("/api/ask", json={"question": DRONES}))[:2] == (409, "EmptyIndexError")

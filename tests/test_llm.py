@@ -170,12 +170,12 @@ def test_conflicts_are_found_over_the_retrieved_evidence(drones):
     """The answer gives only one figure; the other outlet's figure is still shown, and cited."""
     answerer, context, passages = drones
     streamed, draft = run_check(answerer, context, passages, ["The answer is: 55"])
-    assert streamed == draft.text == ("The answer is: 55 [1]\n\nSources disagree: 55 Ukrainian drones [1] vs "
-                                      "64 Ukrainian drones [2].")
+    assert streamed == draft.text == ("The answer is: 55 [1]\n\nReports differ: 55 Ukrainian drones — Miami News, "
+                                      "KMIA, undated [1]; 64 Ukrainian drones — outlet unknown, undated [2].")
     assert [c.source for c in draft.citations] == ["Miami News, KMIA", None]
     assert draft.citations[1].quote.startswith("The Russian Ministry of Defense has confirmed")
     assert [(c.kind, [(cl.n, cl.text) for cl in c.claims]) for c in draft.conflicts] == [
-        ("disagree", [(1, "55 Ukrainian drones"), (2, "64 Ukrainian drones")])]
+        ("differ", [(1, "55 Ukrainian drones"), (2, "64 Ukrainian drones")])]
 
 
 @pytest.mark.parametrize(("reply", "reason"), [

@@ -210,6 +210,9 @@ def test_a_follow_up_keeps_the_frame_of_the_question_before_and_adds_its_own_nam
     # a turn without quotes (an API client sending text): its sentences, markers removed
     plain = read("And over Moscow?", history=[Turn(question=first, answer="Fifty. [1] Then more. [2]")])
     assert plain.said == ("Fifty.", "Then more.")
+    # "how many" with nothing counted counts what the question before counted
+    other = read("And how many in the other report?", history=history)
+    assert (other.answer_type, other.unit) == ("number", "drone")
     # a follow-up with a question word of its own asks its own kind of thing
     outlet = [Turn(question="Which outlet reported 55 drones?", answer="Miami News [1]", articles=("a1",))]
     assert read("And over which regions?", history=outlet).answer_type == "place"

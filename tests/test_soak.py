@@ -29,7 +29,8 @@ def test_the_short_soak_passes_every_check(tmp_path):
     assert chroma["one_client_ms"]["errors"] == chroma["up_ms"]["errors"] == chroma["other_statuses"] == 0
     assert chroma["recovery_s_after_restart"] is not None
     assert chroma["health_before"] == chroma["health_after"] == {"status": "ok", "articles": 6,
-                                                                 "chunks": chroma["health_before"]["chunks"]}
+                                                                 "chunks": chroma["health_before"]["chunks"],
+                                                                 "sentences": chroma["health_before"]["sentences"]}
     assert chroma["same_answer_after"] and "503 StoreUnavailableError" in chroma["statuses_by_phase"]["down"]
     assert chroma["messages_503"] and all("unreachable" in m for m in chroma["messages_503"]), chroma
     outage = chroma["upload_during_outage"]  # an upload while Chroma is down waits, then is indexed

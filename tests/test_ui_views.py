@@ -72,10 +72,11 @@ def test_the_conflict_banner_names_each_value_with_its_outlet_and_date(drones):
     html = views.answer_html(drones, question=DRONES)
     (conflict,) = drones["conflicts"]
     banner = text_of(views.conflict_banner(conflict, {c["n"]: c for c in drones["citations"]}))
-    assert banner == ("⚠ Sources disagree 55 Ukrainian drones — Miami News, KMIA, undated [1] "
-                      "64 Ukrainian drones — outlet unknown, undated [2]")
-    assert html.startswith('<div class="nr-answer"><div class="nr-banner nr-conflict nr-disagree" role="alert">')
-    assert "Sources disagree:" not in html  # the text's own note is not repeated
+    assert banner == ("⚠ Reports differ 55 Ukrainian drones — Miami News, KMIA, undated [1] "
+                      "64 Ukrainian drones — outlet unknown, undated [2] "
+                      "Nothing shows these reports describe the same event: check their dates.")
+    assert html.startswith('<div class="nr-answer"><div class="nr-banner nr-conflict nr-differ" role="alert">')
+    assert "Reports differ:" not in html  # the text's own note is not repeated
 
 
 def test_reports_that_may_describe_different_events_differ_rather_than_disagree():
@@ -198,7 +199,7 @@ def test_source_cards_highlight_the_quote_inside_its_passage(drones):
     panel = sources.sources_html({"question": DRONES, "answer": drones, "passages": {"1": passage}})
     assert (f'<blockquote class="nr-passage"><mark>{first["quote"]}</mark> This development &lt;marks&gt; one '
             "of the largest.</blockquote>") in panel
-    assert '<span class="nr-tag">disputed: 55 Ukrainian drones</span>' in panel
+    assert '<span class="nr-tag">differs: 55 Ukrainian drones</span>' in panel
     assert f"{UNTITLED_64.replace(chr(34), '&quot;')}</a></header><div class=\"nr-meta\">outlet unknown · undated" \
         in panel
     # no passage stored (or one that no longer matches): the quote alone
