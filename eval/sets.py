@@ -36,7 +36,7 @@ from pathlib import Path
 from index.articles import load_file
 from index.errors import ConfigError
 
-KINDS = ("fact", "conflict", "header", "syndicated", "unanswerable", "followup", "injection", "filter")
+KINDS = ("fact", "conflict", "header", "syndicated", "unanswerable", "followup", "injection", "filter", "paraphrase")
 _TURN_KEYS = {"question", "facts", "forbidden", "gold_articles", "forbidden_articles", "gold_sentences",
               "expect_refusal", "expect_conflict", "filters", "note"}
 _ITEM_KEYS = {"id", "kind", "turns", "note"} | _TURN_KEYS

@@ -104,7 +104,9 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         n, best = cited[0]
         return Direct(kind=OUTLET, values=((best.location.source, (n,)),)) if best.location.source else None
     if question.answer_type == NUMBER and question.unit:
-        return _figures(question.unit, cited)
+        # a figure for "shot down over the Ryazan region" comes from a sentence about that place
+        places = [n for n in question.names if n.place]
+        return _figures(question.unit, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)])
     if choice is None:
         return None
     numbers = tuple(sorted(n for n, c in cited if any(c is s for s in choice.sentences)))

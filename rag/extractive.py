@@ -114,12 +114,13 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
         if pick:
             chosen.append(Pick(pick, _claim_of(pick)))
             covered |= pick.names
-    # the other side of a figure the question asks about
+    # the other side of a figure the question asks about (about the same place, when it names one)
+    places = [n for n in question.names if n.place]
     if unit:
         values = set().union(*(_totals(p.candidate.text, unit) for p in chosen))
         articles = set().union(*(p.candidate.article_ids for p in chosen))
         for c in ranked:
-            if weight(c) < 0.75 * floor or c.article_ids & articles:
+            if weight(c) < 0.75 * floor or c.article_ids & articles or not all(p.found_in(c.keys) for p in places):
                 continue
             theirs = _totals(c.text, unit)
             if theirs and not theirs & values and fits(c):
