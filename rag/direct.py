@@ -31,7 +31,6 @@ AHEAD = 2.0  # the name shown must weigh at least this many times as much as the
 POOL = 15  # the best evidence sentences a name is counted in, cited or not
 CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[\w]")
-_DEBUG = False
 
 
 @dataclass
@@ -82,8 +81,6 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
         _type(group, names_of)
     groups = _merge_initials(groups)
     kept = sorted((g for g in groups if _of_type(g["typed"], labels)), key=_strength, reverse=True)
-    if _DEBUG:
-        print("   NAMES", [(g["forms"][0], round(_strength(g), 2), len(g["sentences"]), len({a for c, _ in g["sentences"].values() for a in c.article_ids})) for g in kept[:4]])
     if not kept:
         return None
     best = kept[0]
