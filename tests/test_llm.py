@@ -50,7 +50,8 @@ def llama_server(gguf, tmp_path_factory):
 
 
 def llm_pipeline(seed_library, **settings) -> Pipeline:
-    options = {"llm_max_tokens": 48, "top_k": 3, **settings}
+    # a busy machine (CI beside other jobs) may take minutes over what takes seconds when quiet
+    options = {"llm_max_tokens": 48, "top_k": 3, "llm_timeout": 300.0, **settings}
     return Pipeline(RagSettings(index=seed_library.settings, **options), library=seed_library)
 
 
