@@ -26,7 +26,7 @@ from rag.answering import AnswerContext, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.errors import LLMError, LLMTimeoutError, LLMUnavailableError
 from rag.evidence import Candidate
-from rag.extractive import citation_for
+from rag.extractive import citation_for, select
 from rag.facts import Facts, facts
 from rag.prompts import CONDENSE_PROMPT, NOT_FOUND, Excerpt, excerpts, messages
 from rag.question import Question
@@ -238,11 +238,15 @@ class LLMAnswerer:
 
     def stream(self, context: AnswerContext) -> Iterator[Event]:
         passages = self.passages(context)
-        yield from self.check(self.generate(messages(context.info.asked, passages)), context, passages)
+        yield from self.check(self.generate(messages(context.info, passages)), context, passages)
 
     def passages(self, context: AnswerContext) -> list[Excerpt]:
-        """The numbered passages of the prompt."""
-        return excerpts(context.candidates, max_sentences=self.settings.llm_sentences)
+        """The numbered passages of the prompt: the sentences the extractive answerer would quote
+        (each claim's best, the other side of a figure, every outlet and name asked about), at
+        most ``llm_sentences``. A small model given only these copies the right fact; given the
+        next best sentences too, it glues in their figures and names."""
+        picks = [p.candidate for p in select(context.info, context.candidates, self.settings)]
+        return excerpts(picks, max_sentences=self.settings.llm_sentences)
 
     def check(self, deltas: Iterable[str], context: AnswerContext, passages: Sequence[Excerpt]) -> Iterator[Event]:
         """The checked answer to a reply arriving as ``deltas``: text deltas of verified sentences,
