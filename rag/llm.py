@@ -92,9 +92,44 @@ def _llamacpp(settings: RagSettings):
         from llama_index.llms.llama_cpp import LlamaCPP
     except ImportError as exc:
         raise ConfigError("The llamacpp mode needs llama-cpp-python: `pip install 'newsrag[llamacpp]'`.") from exc
-    return LlamaCPP(model_path=str(path), temperature=max(settings.llm_temperature, 0.01),
-                    max_new_tokens=settings.llm_max_tokens, context_window=4096, verbose=False,
-                    model_kwargs={"n_threads": 2})
+    template: list = []  # the model's own chat format, read once the model is loaded
+    llm = LlamaCPP(model_path=str(path), temperature=max(settings.llm_temperature, 0.01),
+                   max_new_tokens=settings.llm_max_tokens, context_window=4096, verbose=False,
+                   model_kwargs={"n_threads": 2}, messages_to_prompt=lambda chat: template[0](chat))
+    template.append(gguf_chat_format(llm._model, fallback=_generic_prompt()))
+    stop = getattr(template[0], "stop", None)
+    if stop:
+        llm.generate_kwargs["stop"] = stop
+    return llm
+
+
+def _generic_prompt() -> Callable:
+    from llama_index.core.base.llms.generic_utils import messages_to_prompt
+
+    return messages_to_prompt
+
+
+def gguf_chat_format(model, *, fallback: Callable) -> Callable:
+    """Chat messages -> the prompt string, in the chat template stored in the GGUF file (the one
+    llama.cpp's server applies), so the in-process mode shows a model the turns it was trained on;
+    ``fallback`` (LlamaIndex's generic "user: ..." format) for a file without one. The function
+    carries the template's end-of-turn text as ``stop``."""
+    chat_template = model.metadata.get("tokenizer.chat_template")
+    if not chat_template:
+        return fallback
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return model.detokenize([token], special=True).decode("utf-8", "replace") if token != -1 else ""
+
+    formatter = Jinja2ChatFormatter(template=chat_template, eos_token=text(model.token_eos()),
+                                    bos_token=text(model.token_bos()))
+
+    def to_prompt(chat) -> str:
+        return formatter(messages=[{"role": m.role.value, "content": m.content or ""} for m in chat]).prompt
+
+    to_prompt.stop = [formatter.eos_token] if formatter.eos_token else []
+    return to_prompt
 
 
 # name -> (factory, where it runs, for messages)

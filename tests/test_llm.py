@@ -342,35 +342,27 @@ def smol(seed_library, llama_server):
 
 
 @pytest.mark.llm
-def test_smollm2_answers_are_checked_sentence_by_sentence(smol, seed_library):
-    """What a 135M-parameter model writes varies with its build; what newsrag does with it does
-    not: every sentence is judged against the passages it was shown, a supported one cites exact
-    sentences, and a reply with nothing
-    supported is refused with the reply and the verdicts kept. Over the three sample questions
-    the model gets at least one right (the right fact, cited from the right sentence)."""
+def test_smollm2_answers_the_sample_questions_with_the_right_citations(smol, seed_library):
+    """Issue 12's done-when: SmolLM2-135M-Instruct (greedy) answers the Ryazan, S-300/S-400 and outlet
+    questions, every sentence it writes is supported, the fact is in the answer and its citation
+    quotes the sentence that states it; the World Cup question is refused."""
     _, asked = smol
     expected = {RYAZAN: ("25", "According to the statement, 25 of these drones were shot down over the Ryazan region"),
                 SYSTEMS: ("S-300", "advanced air defense systems, including S-300 and S-400 batteries"),
-                OUTLET: ("Miami News, KMIA", "have intercepted 55 Ukrainian drones")}
-    right = []
+                OUTLET: ("Miami News", "have intercepted 55 Ukrainian drones")}
     for question, (fact, sentence) in expected.items():
         streamed, answer = asked[question]
         assert streamed == answer.answer and answer.mode == "openai"
-        if answer.status == "refused":
-            refusal = answer.refusal
-            assert refusal.reply and refusal.verdicts, (question, refusal)
-            assert not any(v.supported for v in refusal.verdicts)
-            assert all(v.reason for v in refusal.verdicts if v.kind == "unsupported")
-            continue
-        supported = [s for s in answer.sentences if s.supported]
-        assert supported and all(s.kind in {"cited", "attributed"} and s.citations for s in supported)
+        assert answer.status == "answered", (question, answer.refusal)
+        assert fact in answer.answer, (question, answer.answer)
+        assert answer.sentences and all(s.supported and s.kind in {"cited", "attributed"} and s.citations
+                                        for s in answer.sentences), (question, answer.sentences)
+        quotes = [answer.citations[n - 1].quote for s in answer.sentences for n in s.citations]
+        assert quotes and all(sentence in q for q in quotes), (question, quotes)
         for citation in answer.citations:
             body = seed_library.article(citation.article_id).body
             assert body[citation.start:citation.end] == citation.quote
-        quotes = [answer.citations[n - 1].quote for s in supported for n in s.citations]
-        if fact in answer.answer and any(sentence in q for q in quotes):
-            right.append(question)
-    assert right, {q: asked[q][1].answer or asked[q][1].refusal for q in expected}
+    assert asked[OUTLET][1].citations[0].source == "Miami News, KMIA"
     streamed, refused = asked["Who won the World Cup?"]
     assert refused.status == "refused" and streamed == "The indexed articles do not answer this."
     assert refused.refusal.reason.startswith("the best evidence scores")
