@@ -34,10 +34,10 @@ from rag.settings import RagSettings
 from rag.types import ANSWERED, REFUSED, UNSUPPORTED, AnswerSentence, Conflict, Refusal, Turn
 from rag.verify import ClaimSentence, Verdict, Verifier, only_markers, parse_reply, strip_label
 
-# A reply that starts a line the way the prompt does ("[3] Outlet ...", "Question:") has stopped
-# answering and is echoing the prompt's format: it is cut there and generation stops. (A marker
-# opening the reply, "[3] The drones ...", is a citation.)
-_ECHO = re.compile(r"\n\s*\[\d+\]\s+[A-Z]|(?:^|\n)\s*(?:Question|Passages?)\s*:")
+# A reply that starts a line the way the prompt does ("[3] Outlet ...", "[3] [1] Outlet ...",
+# "Question:") has stopped answering and is echoing the prompt's format: it is cut there and
+# generation stops. (A marker opening the reply, "[3] The drones ...", is a citation.)
+_ECHO = re.compile(r"\n\s*(?:\[\d+\]\s*)*\[\d+\]\s+[A-Z]|(?:^|\n)\s*(?:Question|Passages?)\s*:")
 SAID_NOT_FOUND = "the model said the passages do not contain the answer"
 NONE_SUPPORTED = "no sentence of the model's reply is supported by the passages"
 ONLY_MARKERS = "the model's reply was only citation markers"

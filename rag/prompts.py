@@ -1,15 +1,21 @@
-"""What an LLM is shown: the rules, one short worked example, and numbered passages.
+"""What an LLM is shown: short rules, one worked exchange, and numbered passages.
 
-A numbered passage is an *excerpt*: the best evidence sentences of one article (``rag/evidence.py``
-scores them), best first, under a line with the article's outlet, date and title. Excerpts
-keep prompts short (a few hundred tokens instead of thousands, which on a small CPU is the
+A numbered passage is an *excerpt*: the sentences of one article that the extractive answerer
+would quote (``rag/extractive.py`` ``select``: each claim's best sentence, the other side of a
+figure, every outlet and name asked about), best first, under a line with the article's outlet,
+date and title. Excerpts keep prompts short (a few hundred tokens, which on a small CPU is the
 difference between seconds and a minute) and keep a small model on the sentences that matter;
 sentences addressed to an AI assistant never reach it (``rag/injection.py`` removes them from the
 evidence). Passage text is data: it is flattened onto one line, so it can never open a line that
 looks like another passage or a question.
 
-The prompt ends with the question, never with a format line a model could copy ("Answer with [n]
-citations:" made a real model reply "[2]" and nothing else).
+The question is followed by what kind of answer it asks for, from the question's answer type and
+unit ("Answer with the number of drones."), and the worked exchange before it asks for the same
+kind of answer, as a user turn and the assistant's reply in the model's own chat format: a
+135M-parameter model copies an exchange far more faithfully than it follows a rule (with the rule
+and an example inside the system prompt, SmolLM2-135M-Instruct answered the Ryazan question with
+the example's own sentence). There is never a trailing format line a model could copy ("Answer
+with [n] citations:" made a real model reply "[2]" and nothing else).
 """
 
 from __future__ import annotations
@@ -89,10 +95,9 @@ def _flat(text: str) -> str:
 
 
 def excerpts(evidence: Sequence[Candidate], *, max_sentences: int) -> list[Excerpt]:
-    """The ``max_sentences`` best evidence sentences, grouped by article; articles in the order of
-    their best sentence, and each article's sentences best first (a small model leans on what it
-    reads first: on the sample questions SmolLM2-135M answered 6 of 12 right this way, 4 of 12 with
-    the sentences in article order; eval/README.md)."""
+    """The ``max_sentences`` best of the ``evidence`` sentences, grouped by article; articles in the
+    order of their best sentence, and each article's sentences best first (a small model leans on
+    what it reads first)."""
     best = sorted(evidence, key=lambda c: (-c.score, c.rank, c.location.start))[:max_sentences]
     groups: dict[str, list[Candidate]] = {}
     for c in best:

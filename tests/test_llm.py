@@ -214,6 +214,11 @@ def test_reading_stops_at_max_sentences_and_at_an_echo(drones):
                                                               " reports 80 drones."]))
     assert read == ["Russia destroyed 64 drones.", "\n[3] Made-up Times"]
     assert [s.text for s in draft.sentences] == ["Russia destroyed 64 drones."]
+    read.clear()  # the echo of a passage's heading after a run of markers
+    _, draft = run_check(answerer, context, passages, model(["Russia destroyed 64 drones.", "\n[3] [1] Miami News",
+                                                              ", KMIA. Title: Urgent Update"]))
+    assert read == ["Russia destroyed 64 drones.", "\n[3] [1] Miami News"]
+    assert [s.text for s in draft.sentences] == ["Russia destroyed 64 drones."]
     n64 = passage_with(passages, "destroyed 64 Ukrainian drones")
     _, draft = run_check(answerer, context, passages, [f"[{n64}]\nThe Russian ministry said 64 Ukrainian drones were "
                                                        "destroyed."])
