@@ -94,6 +94,12 @@ def test_figures_are_values_in_digits_or_words():
     assert figures("two hundred and ten people; five and six") == {210.0, 5.0, 6.0}
     assert figures("1.5 million") == figures("1,500,000") == {1.5e6}
     assert figures("one of the largest operations in a million years") == set()
+    # list numbering a model writes is no figure; a figure in brackets or before ")" after a word is
+    assert figures("Yes: 1) the first report, and 2) the second one.") == set()
+    assert figures("The article does not agree on the charges he faces: 1.") == set()
+    assert figures("The answer is: 55.") == {55.0}
+    assert figures("It cost 3 million dollars (about 2.7 million euros), and 2) in phase 4.") == {3e6, 2.7e6, 4.0}
+    assert figures("Russia said 55 drones (up from 40) were shot down.") == {55.0, 40.0}
     assert figures("Fifty-Five drones") == {55.0} and names("Fifty-Five drones fell.") == ()
     assert names("The S-300 and S-400 batteries of the Ministry of Defense were deployed by Russia.") == (
         "S-300", "S-400", "Ministry Defense", "Russia")
