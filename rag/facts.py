@@ -119,6 +119,7 @@ class Facts:
     names: tuple[str, ...]
     terms: frozenset[str]
     prefixes: frozenset[str]  # word prefixes, for matching names ("Russian" ~ "Russia")
+    negation: str | None = None  # the first negating word ("not", "never"): a claim that denies
 
     @property
     def empty(self) -> bool:
@@ -129,7 +130,7 @@ class Facts:
 
     def __or__(self, other: Facts) -> Facts:
         return Facts(self.figures | other.figures, tuple(dict.fromkeys(self.names + other.names)),
-                     self.terms | other.terms, self.prefixes | other.prefixes)
+                     self.terms | other.terms, self.prefixes | other.prefixes, self.negation or other.negation)
 
 
 NO_FACTS = Facts(frozenset(), (), frozenset(), frozenset())
@@ -137,7 +138,20 @@ NO_FACTS = Facts(frozenset(), (), frozenset(), frozenset())
 
 @lru_cache(maxsize=4096)
 def facts(text: str) -> Facts:
-    return Facts(figures(text), names(text), terms(text), frozenset(token_prefixes(text)))
+    return Facts(figures(text), names(text), terms(text), frozenset(token_prefixes(text)), negation(text))
+
+
+_NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without)\b|n[’']t\b", re.IGNORECASE)
+_ANSWER_WORD = re.compile(r"^\s*(?:yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
+
+
+def negation(text: str) -> str | None:
+    """The first word that negates what ``text`` says ("not", "never", "n't" as "not"), or ``None``.
+    A reply's opening "No," answers a yes/no question and negates nothing by itself."""
+    match = _NEGATION.search(_ANSWER_WORD.sub("", text, count=1))
+    if match is None:
+        return None
+    return (match.group(1) or "not").lower()
 
 
 def show(value: float) -> str:

@@ -139,6 +139,10 @@ def test_sentences_are_cited_attributed_or_flagged(seed_pipeline, drones):
     assert judge(f"They also shot down 99 balloons over Paris [{n64}].") == (
         "unsupported", [], f"the figure 99 is not in the cited passage [{n64}]")
     assert judge("Brazil won the 2014 World Cup.") == ("unsupported", [], "the figure 2014 is in no passage")
+    # a denial needs a denial in the passage; "No," answering a yes/no question denies nothing
+    assert judge(f"Russia's air defences never destroyed 64 Ukrainian drones [{n64}].") == (
+        "unsupported", [], f"the negation 'never' is not in the cited passage [{n64}]")
+    assert judge("No, the Russian Air Defense Forces intercepted 55 Ukrainian drones.")[0] == "attributed"
     assert judge("Weather forecasts predict heavy snowfall tomorrow morning.")[::2] == (
         "unsupported", "the closest passage holds only 0 of its 7 key terms and no sentence close in meaning "
                        "(best similarity 0.15)")
