@@ -114,11 +114,13 @@ def passage_block(excerpt: Excerpt) -> str:
     return "\n".join(lines)
 
 
-def _asked_word(question: Question, stem: str | None) -> str | None:
-    """The word of the question whose stem is ``stem``, as the user wrote it ("drones" for "drone")."""
-    if not stem:
+def _asked_word(question: Question, noun: str | None) -> str | None:
+    """The word of the question that is ``noun`` (a stem or a lemma), as the user wrote it:
+    "drones" for "drone", "systems" for "system"."""
+    stems = analyze(noun) if noun else []
+    if len(stems) != 1:
         return None
-    return next((w for w in words(question.asked) if analyze(w) == [stem]), None)
+    return next((w for w in words(question.asked) if analyze(w) == stems), None)
 
 
 def instruction(question: Question) -> str | None:
@@ -132,14 +134,13 @@ def instruction(question: Question) -> str | None:
         return "Answer with the name of the outlet."
     if kind == PERSON:
         return "Answer with the name of the person."
-    if kind in {ORGANISATION, PLACE}:
-        noun = _asked_word(question, analyze(question.noun)[0] if question.noun and analyze(question.noun) else None)
-        return f"Answer with the name of the {noun or ('organisation' if kind == ORGANISATION else 'place')}."
     if kind == DATE:
         return "Answer with the date."
     if kind == YES_NO:
         return "Answer yes or no, and say why."
-    noun = _asked_word(question, analyze(question.noun)[0] if question.noun and analyze(question.noun) else None)
+    noun = _asked_word(question, question.noun)
+    if kind in {ORGANISATION, PLACE}:
+        return f"Answer with the name of the {noun or ('organisation' if kind == ORGANISATION else 'place')}."
     return f"Name the {noun}." if noun else None
 
 
