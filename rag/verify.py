@@ -265,13 +265,12 @@ class Verifier:
         missing = self._missing(claim, everything)
         if missing:
             return f"{missing} is in no passage"
-        if any(check.missing for check, _ in checks):
-            parts = [show(v) for v in sorted(claim.figures)] + [f"'{n}'" for n in claim.names]
-            parts += [f"the negation '{claim.negation}'"] if claim.negation else []
-            if len(parts) == 1:
-                return f"no passage that states the rest holds {parts[0]}"
+        parts = [show(v) for v in sorted(claim.figures)] + [f"'{n}'" for n in claim.names]
+        parts += [f"the negation '{claim.negation}'"] if claim.negation else []
+        if len(parts) > 1 and any(check.missing for check, _ in checks):
             return "no single passage states " + ", ".join(parts[:-1]) + " and " + parts[-1] + " together"
-        best = max((check for check, _ in checks), key=lambda c: c.fit, default=None)
+        holding = [check for check, _ in checks if check.missing is None] or [check for check, _ in checks]
+        best = max(holding, key=lambda c: c.fit, default=None)
         if best is None:
             return "no passage was given"
         return f"the closest passage holds only {best.weakness()}"

@@ -143,6 +143,9 @@ def test_sentences_are_cited_attributed_or_flagged(seed_pipeline, drones):
     assert judge(f"Russia's air defences never destroyed 64 Ukrainian drones [{n64}].") == (
         "unsupported", [], f"the negation 'never' is not in the cited passage [{n64}]")
     assert judge("No, the Russian Air Defense Forces intercepted 55 Ukrainian drones.")[0] == "attributed"
+    # one name, held by a passage that says nothing else of it: the passage's weakness is the reason
+    kind, _, reason = judge("Miami News predicts heavy snowfall tomorrow morning in the mountains.")
+    assert (kind, reason.split(" of its")[0]) == ("unsupported", "the closest passage holds only 2")
     assert judge("Weather forecasts predict heavy snowfall tomorrow morning.")[::2] == (
         "unsupported", "the closest passage holds only 0 of its 7 key terms and no sentence close in meaning "
                        "(best similarity 0.15)")
