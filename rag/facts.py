@@ -25,6 +25,9 @@ _DIGITS = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)")
 _TOKEN = re.compile(r"[A-Za-z]+|\d[\d.,]*|[^\sA-Za-z\d]")
 _SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|trillion)\b|(bn|m)\b", re.IGNORECASE)
 _SHORT_SCALE = {"bn": 1e9, "m": 1e6}
+# List numbering, not a figure: "1) The report ...", "... and 2) the other", a list opened at the
+# end of a sentence ("... the charges he faces: 1.", a list starts at 1; "The answer is: 55." is a figure).
+_ENUMERATOR = re.compile(r"(^\s*|[:;,]\s*|\b(?:and|or)\s+)\(?\d{1,2}\)|:\s*1\.\s*$")
 _NAME = re.compile(r"(?<![\w.])[A-Z][\w’'-]*(?:\s+(?:[A-Z][\w’'-]*|(?:of|de|van|von|al)\b))*(?<![\s])")
 
 
@@ -67,8 +70,10 @@ def _spelt_value(run: list[str]) -> float:
 
 def figures(text: str) -> frozenset[float]:
     """The values ``text`` states, in digits or words. A lone "one" is a pronoun as often as a
-    number ("one of the largest"), and a lone "million" or "dozen" is vague, so neither counts."""
+    number ("one of the largest"), and a lone "million" or "dozen" is vague, so neither counts; list
+    numbering ("1) ...", "...: 2.") is no value."""
     found: set[float] = set()
+    text = _ENUMERATOR.sub(lambda m: (m.group(1) or "") + " ", text)
     for match in _DIGITS.finditer(text):
         value = float(match.group(1).replace(",", ""))
         scale = _SCALE_AFTER.match(text, match.end())
@@ -114,6 +119,7 @@ class Facts:
     names: tuple[str, ...]
     terms: frozenset[str]
     prefixes: frozenset[str]  # word prefixes, for matching names ("Russian" ~ "Russia")
+    negation: str | None = None  # the first negating word ("not", "never"): a claim that denies
 
     @property
     def empty(self) -> bool:
@@ -124,7 +130,7 @@ class Facts:
 
     def __or__(self, other: Facts) -> Facts:
         return Facts(self.figures | other.figures, tuple(dict.fromkeys(self.names + other.names)),
-                     self.terms | other.terms, self.prefixes | other.prefixes)
+                     self.terms | other.terms, self.prefixes | other.prefixes, self.negation or other.negation)
 
 
 NO_FACTS = Facts(frozenset(), (), frozenset(), frozenset())
@@ -132,7 +138,20 @@ NO_FACTS = Facts(frozenset(), (), frozenset(), frozenset())
 
 @lru_cache(maxsize=4096)
 def facts(text: str) -> Facts:
-    return Facts(figures(text), names(text), terms(text), frozenset(token_prefixes(text)))
+    return Facts(figures(text), names(text), terms(text), frozenset(token_prefixes(text)), negation(text))
+
+
+_NEGATION = re.compile(r"\b(not|never|no|none|nobody|nothing|neither|nor|without)\b|n[’']t\b", re.IGNORECASE)
+_ANSWER_WORD = re.compile(r"^\s*(?:yes|no)\b[\s,.:;!-]*", re.IGNORECASE)
+
+
+def negation(text: str) -> str | None:
+    """The first word that negates what ``text`` says ("not", "never", "n't" as "not"), or ``None``.
+    A reply's opening "No," answers a yes/no question and negates nothing by itself."""
+    match = _NEGATION.search(_ANSWER_WORD.sub("", text, count=1))
+    if match is None:
+        return None
+    return (match.group(1) or "not").lower()
 
 
 def show(value: float) -> str:

@@ -26,7 +26,7 @@ from rag.answering import AnswerContext, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.errors import LLMError, LLMTimeoutError, LLMUnavailableError
 from rag.evidence import Candidate
-from rag.extractive import citation_for
+from rag.extractive import citation_for, select
 from rag.facts import Facts, facts
 from rag.prompts import CONDENSE_PROMPT, NOT_FOUND, Excerpt, excerpts, messages
 from rag.question import Question
@@ -34,10 +34,10 @@ from rag.settings import RagSettings
 from rag.types import ANSWERED, REFUSED, UNSUPPORTED, AnswerSentence, Conflict, Refusal, Turn
 from rag.verify import ClaimSentence, Verdict, Verifier, only_markers, parse_reply, strip_label
 
-# A reply that starts a line the way the prompt does ("[3] Outlet ...", "Question:") has stopped
-# answering and is echoing the prompt's format: it is cut there and generation stops. (A marker
-# opening the reply, "[3] The drones ...", is a citation.)
-_ECHO = re.compile(r"\n\s*\[\d+\]\s+[A-Z]|(?:^|\n)\s*(?:Question|Passages?)\s*:")
+# A reply that starts a line the way the prompt does ("[3] Outlet ...", "[3] [1] Outlet ...",
+# "Question:") has stopped answering and is echoing the prompt's format: it is cut there and
+# generation stops. (A marker opening the reply, "[3] The drones ...", is a citation.)
+_ECHO = re.compile(r"\n\s*(?:\[\d+\]\s*)*\[\d+\]\s+[A-Z]|(?:^|\n)\s*(?:Question|Passages?)\s*:")
 SAID_NOT_FOUND = "the model said the passages do not contain the answer"
 NONE_SUPPORTED = "no sentence of the model's reply is supported by the passages"
 ONLY_MARKERS = "the model's reply was only citation markers"
@@ -92,9 +92,44 @@ def _llamacpp(settings: RagSettings):
         from llama_index.llms.llama_cpp import LlamaCPP
     except ImportError as exc:
         raise ConfigError("The llamacpp mode needs llama-cpp-python: `pip install 'newsrag[llamacpp]'`.") from exc
-    return LlamaCPP(model_path=str(path), temperature=max(settings.llm_temperature, 0.01),
-                    max_new_tokens=settings.llm_max_tokens, context_window=4096, verbose=False,
-                    model_kwargs={"n_threads": 2})
+    template: list = []  # the model's own chat format, read once the model is loaded
+    llm = LlamaCPP(model_path=str(path), temperature=max(settings.llm_temperature, 0.01),
+                   max_new_tokens=settings.llm_max_tokens, context_window=4096, verbose=False,
+                   model_kwargs={"n_threads": 2}, messages_to_prompt=lambda chat: template[0](chat))
+    template.append(gguf_chat_format(llm._model, fallback=_generic_prompt()))
+    stop = getattr(template[0], "stop", None)
+    if stop:
+        llm.generate_kwargs["stop"] = stop
+    return llm
+
+
+def _generic_prompt() -> Callable:
+    from llama_index.core.base.llms.generic_utils import messages_to_prompt
+
+    return messages_to_prompt
+
+
+def gguf_chat_format(model, *, fallback: Callable) -> Callable:
+    """Chat messages -> the prompt string, in the chat template stored in the GGUF file (the one
+    llama.cpp's server applies), so the in-process mode shows a model the turns it was trained on;
+    ``fallback`` (LlamaIndex's generic "user: ..." format) for a file without one. The function
+    carries the template's end-of-turn text as ``stop``."""
+    chat_template = model.metadata.get("tokenizer.chat_template")
+    if not chat_template:
+        return fallback
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return model.detokenize([token], special=True).decode("utf-8", "replace") if token != -1 else ""
+
+    formatter = Jinja2ChatFormatter(template=chat_template, eos_token=text(model.token_eos()),
+                                    bos_token=text(model.token_bos()))
+
+    def to_prompt(chat) -> str:
+        return formatter(messages=[{"role": m.role.value, "content": m.content or ""} for m in chat]).prompt
+
+    to_prompt.stop = [formatter.eos_token] if formatter.eos_token else []
+    return to_prompt
 
 
 # name -> (factory, where it runs, for messages)
@@ -238,11 +273,15 @@ class LLMAnswerer:
 
     def stream(self, context: AnswerContext) -> Iterator[Event]:
         passages = self.passages(context)
-        yield from self.check(self.generate(messages(context.info.asked, passages)), context, passages)
+        yield from self.check(self.generate(messages(context.info, passages)), context, passages)
 
     def passages(self, context: AnswerContext) -> list[Excerpt]:
-        """The numbered passages of the prompt."""
-        return excerpts(context.candidates, max_sentences=self.settings.llm_sentences)
+        """The numbered passages of the prompt: the sentences the extractive answerer would quote
+        (each claim's best, the other side of a figure, every outlet and name asked about), at
+        most ``llm_sentences``. A small model given only these copies the right fact; given the
+        next best sentences too, it glues in their figures and names."""
+        picks = [p.candidate for p in select(context.info, context.candidates, self.settings)]
+        return excerpts(picks, max_sentences=self.settings.llm_sentences)
 
     def check(self, deltas: Iterable[str], context: AnswerContext, passages: Sequence[Excerpt]) -> Iterator[Event]:
         """The checked answer to a reply arriving as ``deltas``: text deltas of verified sentences,

@@ -9,7 +9,8 @@ the full stop belongs to the sentence before; list items are sentences). Each se
 - ``unsupported``: no passage states it; the reason says what is missing.
 
 A passage *states* a sentence when every figure (digits or words: "fifty-five" is 55) and every
-name of the sentence occurs in the passage or in its outlet, date and title, and enough of the
+name of the sentence occurs in the passage or in its outlet, date and title, a sentence that
+denies something ("does not", "never") finds a denial in the passage too, and enough of the
 rest matches: at least half of its key terms, or an embedding similarity of ``SIMILAR`` with one
 of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
 a figure from one article to a place from another ("55 drones over Ryazan") is not supported by
@@ -187,6 +188,8 @@ class Verifier:
         for name in claim.names:
             if not stated.has_name(name):
                 return f"'{name}'"
+        if claim.negation and not stated.negation:
+            return f"the negation '{claim.negation}'"
         return None
 
     def _states(self, claim: Facts, vector, sources: Sequence[_Source]) -> _Check:
@@ -262,10 +265,12 @@ class Verifier:
         missing = self._missing(claim, everything)
         if missing:
             return f"{missing} is in no passage"
-        if any(check.missing for check, _ in checks):
-            parts = [show(v) for v in sorted(claim.figures)] + [f"'{n}'" for n in claim.names]
+        parts = [show(v) for v in sorted(claim.figures)] + [f"'{n}'" for n in claim.names]
+        parts += [f"the negation '{claim.negation}'"] if claim.negation else []
+        if len(parts) > 1 and any(check.missing for check, _ in checks):
             return "no single passage states " + ", ".join(parts[:-1]) + " and " + parts[-1] + " together"
-        best = max((check for check, _ in checks), key=lambda c: c.fit, default=None)
+        holding = [check for check, _ in checks if check.missing is None] or [check for check, _ in checks]
+        best = max(holding, key=lambda c: c.fit, default=None)
         if best is None:
             return "no passage was given"
         return f"the closest passage holds only {best.weakness()}"
