@@ -27,12 +27,12 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mu
 def retrieval_quality(library, data) -> dict:
     from eval import metrics as m
     from eval.multihop import FUSIONS, rank_chunks
-    from rag.retrieval import HybridRetriever
+    from rag.pipeline import Pipeline
     from rag.settings import RagSettings
 
-    retriever = HybridRetriever(library=library, settings=RagSettings(index=library.settings))
+    pipeline = Pipeline(RagSettings(index=library.settings), library=library)
     questions = list(data.questions)
-    ranked = rank_chunks(retriever, questions)
+    ranked = rank_chunks(pipeline, questions)  # "rrf" is the ranking the answerer reads
     out = {}
     for fusion in FUSIONS:
         scores = [m.retrieval_scores(row["texts"], q.facts) for q, row in zip(questions, ranked[fusion], strict=True)
