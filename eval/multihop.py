@@ -94,8 +94,17 @@ def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None
     """Ask every question; what the answer metrics need, per question."""
     rows = []
     bar = _bar(len(questions), "Answers", progress)
+    from rag.errors import LLMTimeoutError
+
     for q in questions:
-        answer = pipeline.ask(q.query, mode=mode)
+        try:
+            answer = pipeline.ask(q.query, mode=mode)
+        except LLMTimeoutError as exc:  # one slow reply is that question's error, not the run's end
+            rows.append({"status": "error", "error": str(exc), "answer": "", "direct": None, "citations": [],
+                         "conflicts": 0, "sentences": [], "refusal": None, "timings_ms": {}})
+            if bar is not None:
+                bar.update(1)
+            continue
         rows.append({"status": answer.status, "answer": answer.answer,
                      "direct": answer.direct.text if answer.direct else None,
                      "citations": [{"quote": c.quote, "articles": _articles(c, c.also)} for c in answer.citations],
@@ -184,8 +193,9 @@ def sentence_summary(rows: Sequence[dict]) -> dict:
     return {"sentences": len(kinds),
             "shares": {k: (kinds.count(k) / len(kinds) if kinds else None)
                        for k in ("quoted", "cited", "attributed", "unsupported")},
-            "answered": sum(1 for r in rows if not r["answer"]["refused"]),
+            "answered": sum(1 for r in rows if r["answer"]["status"] == "answered"),
             "refused": sum(1 for r in rows if r["answer"]["refused"]),
+            "errors": sum(1 for r in rows if r["answer"]["status"] == "error"),
             "refusal_reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))}
 
 

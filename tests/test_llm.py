@@ -388,6 +388,19 @@ def test_smollm2_answers_the_sample_questions_with_the_right_citations(smol, see
 
 
 @pytest.mark.llm
+def test_an_evaluation_records_a_timed_out_reply_as_that_questions_error_and_goes_on(seed_library, llama_server):
+    from types import SimpleNamespace
+
+    from eval.multihop import ask_all
+
+    pipeline = llm_pipeline(seed_library, llm_base_url=llama_server, llm_timeout=0.01)
+    rows = ask_all(pipeline, [SimpleNamespace(query=QUESTION), SimpleNamespace(query=RYAZAN)], mode="openai")
+    assert [r["status"] for r in rows] == ["error", "error"]
+    assert all(r["error"].startswith(f"The LLM at {llama_server} did not answer within 0.01 s (") for r in rows)
+    assert (rows[0]["answer"], rows[0]["citations"], rows[0]["timings_ms"]) == ("", [], {})
+
+
+@pytest.mark.llm
 def test_openai_mode_timeout_is_a_clear_error(seed_library, llama_server):
     pipeline = llm_pipeline(seed_library, llm_base_url=llama_server, llm_timeout=0.01)
     with pytest.raises(LLMTimeoutError) as caught:
