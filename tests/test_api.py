@@ -6,19 +6,16 @@ a token, and a library whose Chroma server is down.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import httpx
 import pytest
-from conftest import SEED_55, SEEDS, VENV_BIN, free_port, make_library, stop, wait_for_port
+from conftest import SEED_55, SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
 
 DRONES = "How many drones were intercepted?"
 WORLD_CUP = "Who won the World Cup?"
@@ -32,25 +29,6 @@ date: 2024-02-03
 The Port of Valletta handled 3.2 million containers in 2023, a record for the harbour.
 Officials credited the new deep-water berth opened in the spring.
 """
-
-
-@contextlib.contextmanager
-def serve_in_thread(app, port: int):
-    """Run ``app`` in uvicorn on 127.0.0.1:``port`` in a thread; yields the base URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def build(library, **serve_options):

@@ -440,7 +440,7 @@ def test_ollama_mode_streams_through_the_ollama_protocol(seed_library, llama_ser
 def test_newsrag_openai_through_the_openai_client(seed_library, llama_server, smol):
     """A chat client asks newsrag, which asks SmolLM2: the official client, streaming."""
     import openai
-    from test_openai_api import serve_in_thread
+    from conftest import serve_in_thread
 
     from ui.server import create_app
     from ui.settings import ServeSettings

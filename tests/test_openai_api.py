@@ -3,37 +3,15 @@ uvicorn, over the sample articles, streaming and not."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-
 import httpx
 import openai
 import pytest
-from conftest import free_port
+from conftest import free_port, serve_in_thread
 
 from rag.types import Turn
 
 TOKEN = "openai-token-" + "z" * 16
 DRONES = "How many drones were intercepted?"
-
-
-@contextlib.contextmanager
-def serve_in_thread(app, port: int):
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 @pytest.fixture(scope="module")
