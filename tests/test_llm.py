@@ -242,17 +242,20 @@ def test_reading_stops_at_max_sentences_and_at_an_echo(drones):
 def test_the_eval_counts_sentence_kinds_and_refusal_reasons():
     from eval.multihop import sentence_summary
 
-    def row(refused, kinds=(), reason=None, reply=None):
+    def row(status, kinds=(), reason=None, reply=None):
+        # the fields score_question keeps from what answer_questions records
         refusal = {"reason": reason, "reply": reply, "verdicts": []} if reason else None
-        return {"answer": {"refused": refused, "sentences": [{"kind": k} for k in kinds], "refusal": refusal}}
+        return {"answer": {"status": status, "refused": status == "refused",
+                           "sentences": [{"kind": k} for k in kinds], "refusal": refusal}}
 
-    rows = [row(False, ["cited", "attributed", "unsupported"]), row(False, ["attributed"]),
-            row(True, reason="no sentence of the model's reply is supported by the passages", reply="Brazil."),
-            row(True, reason="the best evidence scores 0.1, under the threshold 0.2"),
-            row(True, reason="the model said the passages do not contain the answer", reply="NOT IN ARTICLES")]
+    rows = [row("answered", ["cited", "attributed", "unsupported"]), row("answered", ["attributed"]),
+            row("refused", reason="no sentence of the model's reply is supported by the passages", reply="Brazil."),
+            row("refused", reason="the best evidence scores 0.1, under the threshold 0.2"),
+            row("refused", reason="the model said the passages do not contain the answer", reply="NOT IN ARTICLES"),
+            row("error")]
     assert sentence_summary(rows) == {
         "sentences": 4, "shares": {"quoted": 0.0, "cited": 0.25, "attributed": 0.5, "unsupported": 0.25},
-        "answered": 2, "refused": 3, "refusal_reasons": {
+        "answered": 2, "refused": 3, "errors": 1, "refusal_reasons": {
             "no sentence of the model's reply is supported by the passages": 1,
             "the evidence gate, before the answerer": 1,
             "the model said the passages do not contain the answer": 1}}

@@ -9,10 +9,14 @@ SmolLM2-135M-Instruct GGUF), started only for it.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -80,20 +84,58 @@ def server(tmp_path_factory, embedder, llm_port):
         yield url
 
 
+class _Paced(BaseHTTPRequestHandler):
+    """Forwards a request to the llama.cpp server and its streamed reply back one event at a time,
+    ``PACE`` seconds apart: SmolLM2 writes its short reply in well under a second, too fast for a
+    stop to land mid-reply on a busy machine; at this pace it is a slow model's stream."""
+
+    upstream = 0
+    PACE = 0.25
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        connection = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=120)
+        try:
+            connection.request("POST", self.path, body, {"Content-Type": self.headers.get("Content-Type", "")})
+            reply = connection.getresponse()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.getheader("Content-Type", "application/json"))
+            self.end_headers()  # HTTP/1.0: the body ends when this connection closes
+            for line in reply:
+                self.wfile.write(line)
+                self.wfile.flush()
+                if line.startswith(b"data:"):
+                    time.sleep(self.PACE)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: the stop the test is about
+        finally:
+            connection.close()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
 def llama(llm_port, tmp_path_factory):
-    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct, on ``llm_port``."""
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2-135M-Instruct on a port of its own,
+    reached through ``_Paced`` on ``llm_port``."""
     folder = tmp_path_factory.mktemp("llama")
     gguf = smollm2_gguf()
+    port = free_port()
+    handler = type("Paced", (_Paced,), {"upstream": port})
+    proxy = ThreadingHTTPServer(("127.0.0.1", llm_port), handler)
+    threading.Thread(target=proxy.serve_forever, name="paced-llama", daemon=True).start()
     with open(folder / "server.log", "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-                                    "127.0.0.1", "--port", str(llm_port), "--n_ctx", "4096", "--n_threads", "2",
+                                    "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
                                     "--verbose", "False"], stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
         try:
-            wait_for_port(llm_port, timeout=120, process=process)
+            wait_for_port(port, timeout=120, process=process)
             yield
         finally:
             stop(process)
+            proxy.shutdown()
+            proxy.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -429,15 +471,21 @@ def test_stop_keeps_the_partial_answer_and_gives_the_question_back(llama, deskto
     page.click("[role=option]:has-text('openai')")
     page.fill("#nr-top-k input[type=number]", "1")
     page.press("#nr-top-k input[type=number]", "Enter")
+    # Stop the moment the first checked sentence shows, in the page itself (an observer sees every
+    # change of the chat, however briefly it lasts)
+    page.evaluate("""() => { window.__stopped = null; new MutationObserver((_, observer) => {
+        const t = document.querySelector('#nr-chat .message.bot .nr-streaming .nr-text');
+        if (!t || !t.innerText.trim().length) return;
+        observer.disconnect(); window.__stopped = t.innerText;
+        document.querySelector('#nr-stop button, button#nr-stop').click();
+      }).observe(document.querySelector('#nr-chat'), {childList: true, subtree: true, characterData: true}); }""")
     ask(page, DRONES)
     page.wait_for_selector("#nr-stop", state="visible")
     assert not page.is_visible("#nr-ask")
-    # Stop as soon as the first words show, in the page itself: SmolLM2 writes its short reply in
-    # about a second, faster than a click from here that waits for the button to settle
-    page.wait_for_function("(() => { const t = document.querySelector('#nr-chat .message.bot .nr-streaming .nr-text');"
-                           " if (!t || !t.innerText.trim().length) return false;"
-                           " document.querySelector('#nr-stop button, button#nr-stop').click(); return true; })()",
-                           timeout=120_000)
+    try:
+        page.wait_for_function("window.__stopped !== null", timeout=120_000)
+    except Exception:
+        pytest.fail(f"no sentence showed while the answer streamed; the chat shows: {last_answer(page).inner_text()!r}")
     page.wait_for_selector(f"{BOT} .nr-stopped")
     partial = last_answer(page).locator(".nr-text").inner_text()
     assert partial.strip()
