@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from index.errors import ConfigError, NewsragError
+from index.imports import torch as import_torch
 from index.settings import EMBED_BACKENDS
 
 if TYPE_CHECKING:
@@ -176,6 +177,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
+            import_torch()  # first, so a spaCy import meanwhile cannot hide it
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 

