@@ -260,10 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     models = Path(os.environ.get("NEWSRAG_MODEL_DIR") or args.cache / "models")
     scale = Scale(home=args.home or out / "home", out=out, cache=args.cache, config=config, models=models)
-    rows = [scale.size(target) for target in config["sizes"]]
-    report = {"config": config, "backend": scale.encoder.backend, "sizes": rows,
-              "note": "absolute numbers depend on the machine's load; compare sizes within one run"}
-    (out / "scale.json").write_text(json.dumps(report, indent=2))
+    rows: list[dict] = []
+    for target in config["sizes"]:  # the report is rewritten after each size: a long run keeps what it measured
+        rows.append(scale.size(target))
+        report = {"config": config, "backend": scale.encoder.backend, "sizes": rows,
+                  "note": "absolute numbers depend on the machine's load; compare sizes within one run"}
+        (out / "scale.json").write_text(json.dumps(report, indent=2))
+        print(f"{target} chunks: {json.dumps(rows[-1])}", flush=True)
     plot(rows, out / "scale.png")
     print(f"report: {out / 'scale.json'}, plot: {out / 'scale.png'}")
     return 0
