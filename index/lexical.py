@@ -36,7 +36,7 @@ from index.segments import Segment, idf, score
 from index.text import ANALYZER, analyze
 
 if TYPE_CHECKING:
-    from index.store import Store
+    from index.store import VectorStore
 
 _MANIFEST = "manifest.json"
 _FORMAT = 2
@@ -107,7 +107,7 @@ class Snapshot:
 
 
 class LexicalIndex:
-    def __init__(self, *, directory: Path, store: Store, background: bool = True):
+    def __init__(self, *, directory: Path, store: VectorStore, background: bool = True):
         self.directory = Path(directory)
         self.store = store
         self.background = background  # merges in a thread (False: at once, for tests and tools)

@@ -33,7 +33,16 @@ from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, annotate, name_index
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
-from index.store import ArticleRecord, ChunkRecord, SentenceRecord, Store, chunk_id, fingerprint, sentence_id
+from index.store import (
+    ArticleRecord,
+    ChunkRecord,
+    SentenceRecord,
+    Store,
+    VectorStore,
+    chunk_id,
+    fingerprint,
+    sentence_id,
+)
 from index.vectors import chunk_vectors
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
@@ -169,7 +178,7 @@ class Library:
                                                cache_dir=self.settings.model_path)
 
     @cached_property
-    def store(self) -> Store:
+    def store(self) -> VectorStore:
         return Store(settings=self.settings, embed_model=self.embedder.name,
                      embed_precision=self.embedder.precision)
 

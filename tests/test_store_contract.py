@@ -59,3 +59,71 @@ def test_an_unreachable_server_is_a_one_line_error_naming_the_fix(tmp_path, embe
     assert message.startswith(f"Chroma at {url} is unreachable while trying to open the store (")
     assert message.endswith("start the server or unset NEWSRAG_CHROMA_URL.")
     assert "\n" not in message and caught.value.http_status == 503
+
+
+class ProtocolOnly:
+    """A store seen only through ``VectorStore``: every other attribute asked for is recorded (and
+    refused), so a test through it shows what ``Library``, the lexical index and the answerer need."""
+
+    def __init__(self, inner):
+        from index.store import VectorStore
+
+        self._inner = inner
+        self._members = {n for n in dir(VectorStore) if not n.startswith("_")} | set(VectorStore.__annotations__)
+        self.outside: list[str] = []
+
+    def __getattr__(self, name: str):
+        if name not in self._members:
+            self.outside.append(name)
+            raise AttributeError(f"{name!r} is not part of VectorStore")
+        return getattr(self._inner, name)
+
+
+HARBOUR = """---
+title: Harbour strike
+outlet: Gozo Gazette
+date: 2024-03-01
+url: https://gozo.example/strike
+---
+Dockers at the Mgarr harbour struck for {days} days over night-shift pay, the union said.
+
+Ferries ran on a reduced timetable while the strike lasted.
+"""
+
+
+@pytest.mark.server
+def test_library_lexical_index_and_answerer_need_only_the_protocol(any_library, tmp_path):
+    from rag.filters import make_filters
+
+    seen = ProtocolOnly(any_library.store)
+    any_library.__dict__["store"] = seen  # before the lexical index and the pipeline reach it
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "strike.md").write_text(HARBOUR.format(days=3))
+    assert any_library.ingest([SEEDS, folder]).added == 3
+    (folder / "strike.md").write_text(HARBOUR.format(days=4))  # the same url, a new version
+    report = any_library.ingest([folder])
+    assert (report.added, report.updated) == (0, 1)
+    strike = next(r for r in any_library.articles() if r.source == "Gozo Gazette")
+    assert len(any_library.versions(strike.id)["previous"]) == 1
+
+    pipeline = Pipeline(RagSettings(index=any_library.settings), library=any_library)
+    answer = pipeline.ask("How many days did the dockers strike?", filters=make_filters(sources="Gozo Gazette"))
+    assert answer.status == "answered" and "struck for 4 days" in answer.citations[0].quote
+    assert {c.article_id for c in answer.citations} == {strike.id}  # the filter reaches the store's queries
+    any_library.remove(strike.id)
+    assert any_library.store.counts()["articles"] == 2
+    assert any_library.repair() == any_library.repair()  # nothing left to sweep the second time
+    assert seen.outside == []
+
+
+def test_the_chroma_store_implements_every_method_of_the_protocol_with_its_parameters():
+    import inspect
+
+    from index.store import Store, VectorStore
+
+    methods = [n for n, v in vars(VectorStore).items() if callable(v) and not n.startswith("_")]
+    assert len(methods) == 21
+    for name in methods:
+        ours = list(inspect.signature(getattr(Store, name)).parameters)
+        assert ours == list(inspect.signature(getattr(VectorStore, name)).parameters), name
