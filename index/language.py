@@ -42,7 +42,6 @@ ANNOTATOR_VERSION = "ner-sm380-v2"
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
-_INGEST_ONLY = ("tok2vec", "ner")  # what annotation at ingest runs: entities, not the parser
 
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()  # one document at a time through the shared pipeline
@@ -304,12 +303,21 @@ def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:
     if not sentences:
         return []
     nlp = pipeline()
-    disabled = [name for name in nlp.pipe_names if name not in _INGEST_ONLY]
+    disabled = _not_needed_for_entities(nlp)
     with _run_lock:
         docs = list(nlp.pipe(sentences, batch_size=batch_size, disable=disabled))
     return [Facts(entities=tuple(Mention(e.text, _place_label(doc, e), e.start_char, e.end_char) for e in doc.ents),
                   figures=tuple(figures(text)))
             for text, doc in zip(sentences, docs, strict=True)]
+
+
+def _not_needed_for_entities(nlp: Language) -> list[str]:
+    """Every component but the recognizer and a shared ``tok2vec`` it listens to. In
+    en_core_web_sm the recognizer embeds its own, and the shared one (for the tagger and the parser)
+    would double the cost of annotating at ingest for the same entities."""
+    needed = {"ner"} | {name for name, pipe in nlp.pipeline
+                        if "ner" in getattr(pipe, "listening_components", ())}
+    return [name for name in nlp.pipe_names if name not in needed]
 
 
 # Common nouns that make the name before them a place: "the Kursk and Belgorod regions", "Ryazan

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conftest import SEEDS
 
 from rag.question import analyse, outlet_mentions
 from rag.types import Turn
@@ -218,3 +219,19 @@ def test_a_follow_up_keeps_the_frame_of_the_question_before_and_adds_its_own_nam
     assert read("And over which regions?", history=outlet).answer_type == "place"
     # not a follow-up: read on its own
     assert read("Who won the World Cup?", history=history).text == "Who won the World Cup?"
+
+
+def test_ingest_annotation_runs_the_recognizer_alone_and_finds_what_the_whole_pipeline_finds():
+    """The recognizer of en_core_web_sm embeds its own tok2vec: annotating at ingest skips the shared
+    one (half the cost) and loses no entity."""
+    from index import language
+
+    nlp = language.pipeline()
+    assert language._not_needed_for_entities(nlp) == ["tok2vec", "tagger", "parser", "attribute_ruler",
+                                                      "lemmatizer"]
+    sentences = [line.strip() for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text().splitlines()
+                 if len(line.split()) > 6][:12]
+    assert len(sentences) == 12
+    whole = [[(e.text, e.start_char, e.end_char) for e in nlp(s).ents] for s in sentences]
+    alone = [[(m.text, m.start, m.end) for m in facts.entities] for facts in language.annotate(sentences)]
+    assert alone == whole and sum(map(len, alone)) > 12
