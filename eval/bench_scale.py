@@ -41,7 +41,9 @@ FULL = {"sizes": [10000, 100000], "source_articles": 60, "measure_chunks": 1000,
 
 class Scale:
     def __init__(self, *, home: Path, out: Path, cache: Path, config: dict, models: Path, seed: int = 7):
+        from eval.synthetic import FactTable
         from index.embedding import make_embedder
+        from index.language import annotate
         from index.settings import IndexSettings
 
         self.home, self.out, self.cache, self.config, self.seed = home, out, cache, config, seed
@@ -51,6 +53,7 @@ class Scale:
         self.encoder = make_embedder(model=self.settings.embed_model, backend=self.settings.embed_backend,
                                      cache_dir=self.settings.model_path)
         self.encoder.embed(["warm up"])
+        self.facts = FactTable(annotate)  # one for every size: each corpus sentence annotated once
         self.next_number = 0
 
     def _articles(self, count: int) -> list[Path]:
@@ -61,25 +64,25 @@ class Scale:
         self.next_number += count
         return paths
 
-    def library(self, embedder, **settings):
+    def library(self, embedder, annotator=None, **settings):
         from index.library import Library
 
-        return Library(self.settings.with_(**settings), embedder=embedder)
+        return Library(self.settings.with_(**settings), embedder=embedder, annotator=annotator)
 
     def fill(self, target: int) -> dict:
-        """Grow the library to ``target`` chunks with sentence vectors from the table."""
+        """Grow the library to ``target`` chunks with sentence vectors and facts from tables."""
         from eval.synthetic import SentenceTable, corpus_sentences
 
         table = SentenceTable(self.encoder, [s for sents in corpus_sentences(self.corpus) for s in sents],
                               cache=self.cache / f"sentences-{self.config['source_articles']}.npz")
-        library = self.library(table, chunk_vectors="sentences")
+        library = self.library(table, self.facts, chunk_vectors="sentences")
         started, written = time.perf_counter(), 0
         while (have := library.store.counts()["chunks"]) < target:
             batch = max(1, min(600, (target - have) // 12 + 1))
             written += library.ingest(self._articles(batch)).chunks_written
         seconds = time.perf_counter() - started
         return {"chunks_per_s": round(written / seconds, 1) if written else None, "seconds": round(seconds, 1),
-                "encoded_outside_table": table.misses}
+                "encoded_outside_table": table.misses, "annotated_sentences": self.facts.misses}
 
     def measure_ingest(self) -> dict:
         library = self.library(self.encoder)

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +30,7 @@ from index.browse import ArticlePage, ArticleQuery, Listing
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.errors import ConfigError, NotFoundError
-from index.language import ANNOTATOR_VERSION, annotate, name_index
+from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
 from index.lexical import LexicalIndex
 from index.settings import IndexSettings
 from index.store import (
@@ -157,9 +157,13 @@ class Library:
     """Everything that reads or writes the index goes through one of these."""
 
     def __init__(self, settings: IndexSettings, *, embedder: Embedder | None = None,
-                 check_every: float | None = None):
+                 check_every: float | None = None,
+                 annotator: Callable[[Sequence[str]], list[Facts]] | None = None):
         self.settings = settings
         self._embedder = embedder
+        # what finds each sentence's entities and figures at ingest (spaCy's; the scale benchmark
+        # passes one that remembers the sentences of its recombined corpus)
+        self.annotate = annotator or annotate
         # Seconds between full re-reads of the catalog when no write was signalled. Writers on this
         # data directory signal theirs through a marker file (``mark_changed``), so the catalog is
         # re-read at once after them; other writers of a Chroma server cannot, hence the shorter default.
@@ -504,7 +508,7 @@ class Library:
             # every sentence once, with its own vector and facts: a question embeds only itself
             sentence_texts = [w.record.body[r.start:r.end] for w in pending for r in w.sentences]
             sentence_vectors = self.embedder.embed(sentence_texts)
-            facts = annotate(sentence_texts)
+            facts = self.annotate(sentence_texts)
             if self.settings.chunk_vectors == "encode":
                 vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
                                                                           total, write.record.display_title))
