@@ -54,7 +54,8 @@ class Scale:
                                      cache_dir=self.settings.model_path)
         self.encoder.embed(["warm up"])
         self.facts = FactTable(annotate)  # one for every size: each corpus sentence annotated once
-        self.next_number = 0
+        # a library grown by an earlier run holds articles 0 .. n-1: go on from there
+        self.next_number = self.library(self.encoder).store.counts()["articles"] if home.exists() else 0
 
     def _articles(self, count: int) -> list[Path]:
         from eval.synthetic import synthetic_articles, write_jsonl

@@ -2,8 +2,9 @@
 
     python -m eval.soak kill [--rounds 20] [--articles 12]
         ``kill -9`` of ``newsrag ingest`` at random points of its write phase, each followed by a
-        re-run; after every re-run: 0 orphan chunks, 0 keys owned twice, 0 incomplete articles;
-        at the end the index (articles, versions, chunks, earlier versions) is identical to the
+        re-run; after every re-run: 0 orphan or missing chunks and sentence rows, 0 keys owned
+        twice, 0 incomplete articles;
+        at the end the index (articles, versions, chunks, sentences, earlier versions) is identical to the
         one an uninterrupted run of the same ingests built. Every round updates a third of the
         articles (their URL stays, their text changes), so each round has work to interrupt.
     python -m eval.soak load [--clients 32] [--seconds 60] [--baseline 30]
@@ -101,7 +102,7 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> float:
 
 def snapshot(home: Path) -> dict:
     """The index's content (no timestamps) and its invariants, read in this process."""
-    from index.library import Library
+    from index.library import Library, _sentences
     from index.settings import IndexSettings
     from index.store import chunk_id
 
@@ -112,18 +113,33 @@ def snapshot(home: Path) -> dict:
     live = {(r.version, i) for r in records.values() for i in range(r.n_chunks)}
     present = {cid for cid, _, _ in chunks}
     owners = [k for r in records.values() for k in r.keys]
+    # the sentence rows each committed version's chunks call for (what a question reads)
+    stored = store.sentence_versions()
+    held = {sid for sid, _, _ in stored}
+    expected = set()
+    for r in records.values():
+        own = store.get_chunks([chunk_id(r.version, i) for i in range(r.n_chunks)])
+        expected |= {s.id for s in _sentences(r.id, r.version, list(own.values()))}
     return {
         "articles": sorted([r.id, r.version, r.keys, r.n_chunks] for r in records.values()),
         "chunks": sorted(present),
+        "sentences": sorted(held),
         "versions": sorted([v.id, v.superseded_by] for v in store.list_versions()),
         "invariants": {
             "orphan_chunks": sum(1 for _, aid, version in chunks
                                  if aid not in records or records[aid].version != version),
             "missing_chunks": sum(1 for v, i in live if chunk_id(v, i) not in present),
+            "orphan_sentences": sum(1 for _, aid, version in stored
+                                    if aid not in records or records[aid].version != version),
+            "missing_sentences": len(expected - held),
             "duplicate_keys": len(owners) - len(set(owners)),
             "duplicate_chunks": len(chunks) - len(present),
+            "duplicate_sentences": len(stored) - len(held),
         },
     }
+
+
+REPAIRS = ("orphan_chunks", "orphan_sentences", "duplicate_keys", "incomplete_articles")
 
 
 def cmd_state(args) -> int:
@@ -136,14 +152,16 @@ def cmd_state(args) -> int:
     out = []
     for home, feed, *paths in args.plan:
         library = Library(IndexSettings(home=Path(home)), check_every=0.0)
-        repaired = library.repair()
+        repaired = None  # the ingest repairs when it finds the journal of an interrupted write
         for path in paths:
             shutil.copy(path, feed)
             report = library.ingest([Path(feed)])
             if report.failures:
                 print(json.dumps({"failures": report.failures}))
                 return 1
-        out.append({"repaired": repaired, **snapshot(Path(home))})
+            repaired = repaired or report.repaired
+        out.append({"journal_found": repaired is not None, "repaired": repaired or dict.fromkeys(REPAIRS, 0),
+                    **snapshot(Path(home))})
     print(json.dumps(out))
     return 0
 
@@ -214,12 +232,14 @@ def scenario_kill(work: Path, rounds: int, articles: int, seed: int) -> dict:
         changed = sum(1 for j in range(articles) if (j + r) % 3 == 0 or (j + r - 1) % 3 == 0)
         point = {"round": r, **kill_once(feed, home, rng.randrange(changed), rng.uniform(0, 0.4))}
         (after,) = run_state((home, feed, [paths[r]]))
-        point["repaired"] = after["repaired"]
+        point["repaired"], point["journal_found"] = after["repaired"], after["journal_found"]
         kills.append(point)
         if any(after["invariants"].values()):
             failures.append(f"round {r}: {after['invariants']}")
+        if not point["finished_first"] and not point["journal_found"]:
+            failures.append(f"round {r}: killed mid-write, but the re-run found no journal to repair from")
     seconds = time.monotonic() - started
-    same = {k: after[k] == reference[k] for k in ("articles", "versions", "chunks")}
+    same = {k: after[k] == reference[k] for k in ("articles", "versions", "chunks", "sentences")}
     if not all(same.values()):
         failures.append(f"final state differs from the uninterrupted run: {same}")
     interrupted = [k for k in kills if not k["finished_first"]]
@@ -227,6 +247,7 @@ def scenario_kill(work: Path, rounds: int, articles: int, seed: int) -> dict:
             "kill_points_committed": [k["killed_after"] for k in kills],
             "left_by_kills": {key: sum(k["repaired"][key] for k in kills) for key in base["repaired"]},
             "rounds_leaving_damage": sum(1 for k in kills if any(k["repaired"].values())),
+            "rounds_repaired_from_journal": sum(1 for k in kills if k["journal_found"]),
             "final_invariants": after["invariants"], "identical_to_uninterrupted": same,
             "articles_indexed": len(after["articles"]), "earlier_versions": len(after["versions"]),
             "seconds": round(seconds, 1), "failures": failures, "ok": not failures}

@@ -71,6 +71,7 @@ class IngestReport:
     chunks_written: int = 0
     seconds: float = 0.0
     articles: list[dict] = field(default_factory=list)  # {id, title, status} per article touched
+    repaired: dict[str, int] | None = None  # what an interrupted earlier write left (None: nothing was)
 
     @property
     def failed(self) -> int:
@@ -313,7 +314,7 @@ class Library:
         """Delete articles and their earlier versions under one lock, with one update of the BM25
         index; an unknown id fails before anything is removed."""
         ids = list(dict.fromkeys(article_ids))
-        with self._ingest_lock():
+        with self._ingest_lock(), self._writing():
             records = [self.store.get_article(a) for a in ids]
             for record in records:
                 self.store.delete_article(record.id)
@@ -375,6 +376,22 @@ class Library:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[dict[str, int] | None]:
+        """Under the ingest lock, around every write: a journal file says a write is under way,
+        and is removed only when it completes. A writer that finds one was interrupted (kill -9,
+        Ctrl-C, a store error) repairs first and yields what it fixed. ``repair`` reads every row
+        of the store, so a library of any size pays for it only after an interruption, not on
+        every upload."""
+        journal = self.settings.home / f"writing-{self.settings.collection}"
+        repaired = self.repair() if journal.exists() else None
+        with open(journal, "w") as handle:
+            handle.write(f"{os.getpid()} {time.time():.0f}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        yield repaired
+        journal.unlink()
+
     def _version(self, article: Article) -> str:
         model = self.embedder.name
         if self.settings.chunk_vectors != "encode":
@@ -412,8 +429,8 @@ class Library:
                     failed_paths.add(str(item.resolve()))
                 else:
                     loaded.append(result)
-        with self._ingest_lock():
-            self.repair()
+        with self._ingest_lock(), self._writing() as repaired:
+            report.repaired = repaired
             records = {r.id: r for r in self.store.list_articles()}
             writes = self._plan(loaded, records, report)
             self._write(writes, records, report, progress)

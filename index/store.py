@@ -220,10 +220,11 @@ class VectorStore(Protocol):
     def chunk_texts(self) -> tuple[list[str], list[str]]: ...
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]: ...
     def sentence_versions(self) -> list[tuple[str, str, str]]: ...
-    def query(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-              ) -> list[tuple[str, float]]: ...
-    def query_sentences(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-                        ) -> list[tuple[SentenceRecord, float]]: ...
+    # one ranking per row of ``embeddings`` (several queries in one round trip)
+    def query(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+              ) -> list[list[tuple[str, float]]]: ...
+    def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                        ) -> list[list[tuple[SentenceRecord, float]]]: ...
 
     # writes: chunks and sentences before the article row that commits them; deletes the other way
     def write_articles(self, items: Sequence[tuple]) -> None: ...
@@ -347,30 +348,32 @@ class Store:
             page = self._get_all(self.chunks, ["documents"])
         return page["ids"], page["documents"]
 
-    def query(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-              ) -> list[tuple[str, float]]:
-        """Nearest chunks as ``(chunk_id, cosine similarity)``, optionally within some articles."""
-        if article_ids is not None and not article_ids:
-            return []
-        where = None
-        if article_ids is not None:
-            where = {"article_id": {"$in": list(article_ids)}}
+    def query(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+              ) -> list[list[tuple[str, float]]]:
+        """For each row of ``embeddings``, the nearest chunks as ``(chunk_id, cosine similarity)``,
+        optionally within some articles; all rows in one round trip."""
+        if not len(embeddings) or (article_ids is not None and not article_ids):
+            return [[] for _ in embeddings]
+        where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
         with _chroma("search", self.where):  # Chroma returns fewer than k when it holds fewer
-            result = self.chunks.query(query_embeddings=[embedding.tolist()], n_results=k,
+            result = self.chunks.query(query_embeddings=embeddings.tolist(), n_results=k,
                                        where=where, include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        return [[(i, 1.0 - d) for i, d in zip(ids, distances, strict=True)]
+                for ids, distances in zip(result["ids"], result["distances"], strict=True)]
 
-    def query_sentences(self, embedding: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-                        ) -> list[tuple[SentenceRecord, float]]:
-        """Nearest sentences as ``(record, cosine similarity)``, optionally within some articles."""
-        if article_ids is not None and not article_ids:
-            return []
+    def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                        ) -> list[list[tuple[SentenceRecord, float]]]:
+        """For each row of ``embeddings``, the nearest sentences as ``(record, cosine
+        similarity)``, optionally within some articles; all rows in one round trip."""
+        if not len(embeddings) or (article_ids is not None and not article_ids):
+            return [[] for _ in embeddings]
         where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
         with _chroma("search sentences", self.where):
-            result = self.sentences.query(query_embeddings=[embedding.tolist()], n_results=k,
+            result = self.sentences.query(query_embeddings=embeddings.tolist(), n_results=k,
                                           where=where, include=["distances", "metadatas"])
-        return [(SentenceRecord._from_row(i, meta), 1.0 - d) for i, meta, d
-                in zip(result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True)]
+        return [[(SentenceRecord._from_row(i, meta), 1.0 - d) for i, meta, d in zip(ids, metas, distances, strict=True)]
+                for ids, metas, distances in zip(result["ids"], result["metadatas"], result["distances"],
+                                                 strict=True)]
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
         """Stored sentences by id, each with its vector (missing ids are left out)."""
@@ -399,12 +402,6 @@ class Store:
             self.client.heartbeat()
 
     # -------------------------------------------------------------------------------- writing
-
-    def write_article(self, record: ArticleRecord, chunks: Sequence[ChunkRecord], embeddings: np.ndarray,
-                      sentences: Sequence[SentenceRecord] = (), sentence_vectors: np.ndarray | None = None
-                      ) -> None:
-        """Chunks and sentences first, then the article row that commits them."""
-        self.write_articles([(record, chunks, embeddings, sentences, sentence_vectors)])
 
     def write_articles(self, items: Sequence[tuple]) -> None:
         """Several articles, each ``(record, chunks, chunk vectors[, sentences, sentence vectors])``,

@@ -153,20 +153,30 @@ class HybridRetriever:
     def rankings(self, query: str, *, filters: Filters = NO_FILTERS, candidates: int | None = None
                  ) -> dict[str, list[tuple[str, float]]]:
         """The dense and BM25 candidate lists, each best first, as ``(chunk_id, score)``."""
+        return self.rankings_many([query], filters=filters, candidates=candidates)[0]
+
+    def rankings_many(self, queries: Sequence[str], *, filters: Filters = NO_FILTERS, candidates: int | None = None
+                      ) -> list[dict[str, list[tuple[str, float]]]]:
+        """``rankings`` of each query; the queries embedded in one batch and searched in one
+        round trip per collection."""
         catalog, lexical = self.library.search_index()
         n = candidates or self.settings.candidates
         allowed = allowed_articles(catalog, filters)
-        vector = self.library.embedder.embed_cached([query])[0]
-        dense = self.library.store.query(vector, n, allowed)
+        vectors = self.library.embedder.embed_cached(list(queries))
+        dense = self.library.store.query(vectors, n, allowed)
+        sentences = self.library.store.query_sentences(vectors, n * 2, allowed)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
-        found = {"dense": dense, "bm25": lexical.search(query, n, allowed_chunks)}
-        best: dict[str, float] = {}  # chunks by their best sentence
-        for record, score in self.library.store.query_sentences(vector, n * 2, allowed):
-            for cid in record.chunk_ids:
-                best.setdefault(cid, score)
-        if best:
-            found["sentences"] = sorted(best.items(), key=lambda pair: -pair[1])[:n]
-        return found
+        out = []
+        for query, nearest, nearest_sentences in zip(queries, dense, sentences, strict=True):
+            found = {"dense": nearest, "bm25": lexical.search(query, n, allowed_chunks)}
+            best: dict[str, float] = {}  # chunks by their best sentence
+            for record, score in nearest_sentences:
+                for cid in record.chunk_ids:
+                    best.setdefault(cid, score)
+            if best:
+                found["sentences"] = sorted(best.items(), key=lambda pair: -pair[1])[:n]
+            out.append(found)
+        return out
 
     def retrieve_question(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS
                           ) -> list[Passage]:
@@ -180,8 +190,8 @@ class HybridRetriever:
         if len(question.parts) > 1:
             queries += [(p.text, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []
-        for text, outlets, days in queries:
-            found = self.rankings(text, filters=filters, candidates=n)
+        searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n)
+        for (_, outlets, days), found in zip(queries, searched, strict=True):
             fused = boost(fuse(found, method=self.settings.fusion, rrf_k=self.settings.rrf_k,
                                dense_weight=self.settings.dense_weight), catalog, outlets=outlets, days=days)
             lists.append([item for item, _ in fused])

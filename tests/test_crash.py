@@ -67,12 +67,58 @@ def test_interrupted_ingest_is_consistent_and_a_rerun_completes_it(corpus, tmp_p
     lib = make_library(home, embedder)
     committed = lib.store.counts()["articles"]
     assert 3 <= committed < ARTICLES
+    assert (home / "writing-newsrag").is_file()  # the journal of the interrupted write
     report = lib.ingest([corpus])  # the re-run: repair, then finish
-    assert report.ok
+    assert report.ok and report.repaired is not None and not (home / "writing-newsrag").exists()
     assert (report.added, report.unchanged) == (ARTICLES - committed, committed)
     assert lib.store.counts()["articles"] == ARTICLES
     assert_consistent(lib)
     assert lib.repair() == {"orphan_chunks": 0, "orphan_sentences": 0, "duplicate_keys": 0,
                             "incomplete_articles": 0}
     third = lib.ingest([corpus])
-    assert (third.unchanged, third.chunks_written) == (ARTICLES, 0)
+    assert (third.unchanged, third.chunks_written, third.repaired) == (ARTICLES, 0, None)
+
+
+class Failing:
+    """The real embedder, failing on its ``fail_at``-th call (a write interrupted mid-way)."""
+
+    def __init__(self, real, fail_at: int):
+        self.real, self.fail_at, self.calls = real, fail_at, 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def embed(self, texts):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise OSError("disk full")
+        return self.real.embed(texts)
+
+
+def test_only_a_write_left_unfinished_makes_the_next_one_repair(tmp_path, embedder, monkeypatch):
+    from index.library import Library
+
+    articles = 4
+    corpus = tmp_path / "four.json"
+    corpus.write_text(json.dumps(json.loads((MULTIHOP / "corpus.json").read_text())[:articles]))
+    home = tmp_path / "home"
+    first = make_library(home, Failing(embedder, fail_at=3), embed_batch_size=2)
+    with pytest.raises(OSError, match="disk full"):
+        first.ingest([corpus])
+    assert (home / "writing-newsrag").is_file()
+    committed = first.store.counts()["articles"]
+    assert 0 < committed < articles
+
+    repairs = []
+    real_repair = Library.repair
+    monkeypatch.setattr(Library, "repair", lambda self: repairs.append(1) or real_repair(self))
+    lib = make_library(home, embedder)
+    report = lib.ingest([corpus])
+    assert repairs == [1] and report.repaired is not None and report.ok
+    assert (report.added, report.unchanged) == (articles - committed, committed)
+    assert not (home / "writing-newsrag").exists()
+    assert_consistent(lib)
+    again = lib.ingest([corpus])  # nothing interrupted: no full scan of the store
+    assert (repairs, again.repaired, again.unchanged) == ([1], None, articles)
+    lib.remove(lib.articles()[0].id)
+    assert repairs == [1] and not (home / "writing-newsrag").exists()

@@ -85,6 +85,19 @@ def test_date_range_is_inclusive_and_undated_articles_are_excluded(dated):
     assert titles(retriever(dated).retrieve("strike deal", k=10, filters=only_day)) == ["B story"]
 
 
+def test_several_queries_in_one_batch_rank_as_each_alone(dated):
+    queries = ["port strike", "When did the bridge open?", "apple harvest record"]
+    together = retriever(dated).rankings_many(queries, filters=make_filters(since="2023-10-01"))
+    for query, batched in zip(queries, together, strict=True):
+        dated.embedder._cache.clear()
+        alone = retriever(dated).rankings(query, filters=make_filters(since="2023-10-01"))
+        assert set(batched) == set(alone) == {"dense", "bm25", "sentences"}
+        for name, ranking in alone.items():
+            assert [cid for cid, _ in batched[name]] == [cid for cid, _ in ranking], (query, name)
+            assert [s for _, s in batched[name]] == pytest.approx([s for _, s in ranking], abs=1e-5)
+    assert dated.catalog().article_of(together[2]["bm25"][0][0]).title == "D story"
+
+
 def test_bad_filters_are_refused_with_the_fix(dated):
     with pytest.raises(ConfigError, match=r"No articles from outlet 'Bloomberg': known outlets are Coast "
                                           r"Courier, Inland Times, The Harbor Post, Valley Ledger\."):

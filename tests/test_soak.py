@@ -22,9 +22,12 @@ def test_the_short_soak_passes_every_check(tmp_path):
     assert [r["scenario"] for r in lines] == ["kill", "chroma"], result.stdout + result.stderr[-3000:]
     kill, chroma = lines
     assert kill["kills_mid_write"] == 1, kill  # the kill landed while the ingest was writing
-    assert kill["final_invariants"] == {"orphan_chunks": 0, "missing_chunks": 0, "duplicate_keys": 0,
-                                        "duplicate_chunks": 0}
-    assert kill["identical_to_uninterrupted"] == {"articles": True, "versions": True, "chunks": True}
+    assert kill["rounds_repaired_from_journal"] == 1, kill  # and the re-run repaired first
+    assert kill["final_invariants"] == {"orphan_chunks": 0, "missing_chunks": 0, "orphan_sentences": 0,
+                                        "missing_sentences": 0, "duplicate_keys": 0, "duplicate_chunks": 0,
+                                        "duplicate_sentences": 0}
+    assert kill["identical_to_uninterrupted"] == {"articles": True, "versions": True, "chunks": True,
+                                                  "sentences": True}
     assert chroma["one_client_ms"]["requests"] > 0 and chroma["up_ms"]["requests"] > 0
     assert chroma["one_client_ms"]["errors"] == chroma["up_ms"]["errors"] == chroma["other_statuses"] == 0
     assert chroma["recovery_s_after_restart"] is not None

@@ -44,9 +44,9 @@ def test_dense_results_are_identical_on_both_stores(tmp_path, embedder, chroma_s
     served = make_library(tmp_path / "b", embedder, chroma_url=chroma_server, collection="dense-parity")
     for lib in (embedded, served):
         lib.ingest([SEEDS])
-    vector = embedder.embed(["Which air defence systems were deployed?"])[0]
-    ours = embedded.store.query(vector, 5)
-    theirs = served.store.query(vector, 5)
+    vectors = embedder.embed(["Which air defence systems were deployed?"])
+    (ours,) = embedded.store.query(vectors, 5)
+    (theirs,) = served.store.query(vectors, 5)
     assert [cid for cid, _ in ours] == [cid for cid, _ in theirs]
     assert [round(s, 4) for _, s in ours] == [round(s, 4) for _, s in theirs]
 
