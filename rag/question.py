@@ -163,6 +163,8 @@ def _wh(doc) -> tuple[str | None, object | None]:
 
 _OF_NOUNS = frozenset({"type", "kind", "sort", "group", "category", "number", "amount", "total", "count"})
 _COUNT_NOUNS = frozenset({"number", "amount", "total", "count"})
+# "What is the name of the organization ...?" asks for the organization: its name is how it is mentioned
+_NAME_NOUNS = frozenset({"name", "identity"})
 
 
 def _wh_noun(doc, wh_token) -> object | None:
@@ -190,7 +192,7 @@ def _wh_noun(doc, wh_token) -> object | None:
     if noun is None and wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject
         noun = next((c for c in wh_token.head.children
                      if c.dep_ in {"nsubj", "attr"} and c.i != wh_token.i and c.pos_ == "NOUN"), None)
-    if noun is not None and noun.lemma_.lower() in _OF_NOUNS:
+    if noun is not None and noun.lemma_.lower() in _OF_NOUNS | _NAME_NOUNS:
         of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
         inner = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
         if inner is not None and inner.pos_ in {"NOUN", "PROPN"}:
@@ -420,12 +422,18 @@ def is_followup(question: str) -> bool:
 
 def _attribute(doc, wh_token) -> str | None:
     """"mayor" in "Who is the mayor of Ryazan?": the role a copular who/what question asks about,
-    when it is tied to something by a preposition. The articles must mention it."""
+    when it is tied to something by a preposition. The articles must mention it; not so "the name
+    of the organization", which any mention of the organization gives."""
     if wh_token is None or wh_token.lower_ not in {"who", "what"} or wh_token.head.lemma_ != "be":
         return None
     for child in wh_token.head.children:
         if child is wh_token or child.pos_ != "NOUN" or child.dep_ not in {"nsubj", "attr"}:
             continue
+        if child.lemma_.lower() in _NAME_NOUNS:  # "the name of the mayor of Ryazan": the mayor
+            of = next((c for c in child.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+            child = next((c for c in of.children if c.dep_ == "pobj" and c.pos_ == "NOUN"), None) if of else None
+            if child is None:
+                continue
         if any(c.dep_ == "prep" and c.lower_ in {"of", "for", "at", "in"} for c in child.children):
             terms = analyze(child.text)
             return terms[0] if terms else None

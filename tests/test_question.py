@@ -56,6 +56,9 @@ TYPES = [
     ("What did NATO say about the escalation?", "open", None),
     ("How did the Russian defence ministry describe the counter-attack?", "open", None),
     ("What type of establishments modify betting odds?", "open", None),
+    ("What is the name of the company that reported $394 million in operating income?", "organisation", None),
+    ("What is the identity of the individual facing a criminal trial for fraud?", "person", None),
+    ("What is the first letter of the city where the company is based?", "open", None),
 ]
 
 
@@ -198,6 +201,10 @@ def test_the_attribute_asked_about_must_be_mentioned():
     assert read("Who is the mayor of Ryazan?").attribute == "mayor"
     assert read("What is the capital of France?").attribute == "capit"
     assert read("Who won the World Cup?").attribute is None
+    assert read("What is the first letter of the city where the company is based?").attribute == "letter"
+    # the name of a thing is how the articles mention it: not an attribute to find
+    assert read("What is the name of the organization promoting an app store for AI?").attribute is None
+    assert read("What is the name of the mayor of Ryazan?").attribute == "mayor"
 
 
 def test_a_follow_up_keeps_the_frame_of_the_question_before_and_adds_its_own_names():
