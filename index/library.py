@@ -6,8 +6,8 @@ nothing; a changed article (same key: URL, else path) replaces exactly its own c
 text under another key is stored once with both origins recorded.
 
 Crash safety comes from the write order (chunks, then the article row; deletes the other way
-round) plus ``repair``, which runs at the start of every ingest and removes what an interrupted run
-left half-done. Ingests into one data directory are serialized by a file lock.
+round) plus ``repair``, which removes what an interrupted run left half-done: the run after one
+finds its journal file and repairs first. Ingests into one data directory are serialized by a file lock.
 """
 
 from __future__ import annotations

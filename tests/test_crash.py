@@ -51,17 +51,23 @@ def wait_for_committed(process, at_least: int, timeout: float = 240) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
 def test_interrupted_ingest_is_consistent_and_a_rerun_completes_it(corpus, tmp_path, embedder, how):
-    home = tmp_path / "home"
-    process = start_ingest(corpus, home)
-    wait_for_committed(process, 3)
-    process.send_signal(getattr(signal, how))
-    os.set_blocking(process.stderr.fileno(), True)
-    _, err = process.communicate(timeout=60)
-    err = err.decode("utf-8", "replace")
+    for attempt in range(3):
+        home = tmp_path / f"home-{attempt}"
+        process = start_ingest(corpus, home)
+        wait_for_committed(process, 3)
+        process.send_signal(getattr(signal, how))
+        os.set_blocking(process.stderr.fileno(), True)
+        out, err = process.communicate(timeout=60)
+        out, err = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        if process.returncode != 0:
+            break
+        # Python drops a KeyboardInterrupt raised inside a finalizer ("Exception ignored in ..."):
+        # then the ingest simply finished; that is no interruption to test, so try again
+        assert how == "SIGINT" and f"{ARTICLES} added" in out, out + err[-2000:]
     if how == "SIGKILL":
         assert process.returncode == -signal.SIGKILL
     else:
-        assert process.returncode == 130
+        assert process.returncode == 130, err[-2000:]
         assert "interrupted: the index is consistent; run the same command again to finish." in err
 
     lib = make_library(home, embedder)
