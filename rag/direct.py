@@ -19,15 +19,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from index.language import Figure, Mention, counts, surname, word_keys
+from index.language import Figure, Mention, counts, name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
+from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question, outlet_mentions
 from rag.types import Direct
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
 AHEAD = 2.0  # the name shown must weigh at least this many times as much as the next one
+# ... or this many times, when it is corroborated: named in evidence from at least two articles and
+# from every outlet the question names (a multi-hop question's answer is what its reports share)
+AHEAD_CORROBORATED = 1.4
 POOL = 15  # the best evidence sentences a name is counted in, cited or not
 CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[\w]")
@@ -58,14 +61,16 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     if labels is None:
         return None
     names_of = names_of or (lambda _: {})
-    asked = word_keys(question.text) | {k for o in outlets for k in word_keys(o)}
+    asked = _asked(question.text, outlets)
+    outlet_names = [k for k in (word_keys(_outlet_name(o)) for o in outlets) if k]
     cited_ids = {id(c) for c in cited}
     sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:POOL]]}.values())
     groups: list[dict] = []
     for candidate in sentences:
         for mention in _mentions(candidate, names_of):
             keys = word_keys(mention.text)
-            if not keys or keys & asked or not mention.text[:1].isupper() and not mention.text[:1].isdigit():
+            if not keys or keys & asked or any(keys <= o for o in outlet_names) \
+                    or not mention.text[:1].isupper() and not mention.text[:1].isdigit():
                 continue  # the question's own names, the outlets, and lower-case misreadings are not answers
             group = next((g for g in groups if _same(g, mention, keys)), None)
             if group is None:
@@ -85,11 +90,33 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
         return None
     best = kept[0]
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
-    if len(best["sentences"]) < 2 or _strength(best) < AHEAD * rival:
+    ahead = AHEAD_CORROBORATED if _corroborated(best, question.outlets) else AHEAD
+    if len(best["sentences"]) < 2 or _strength(best) < ahead * rival:
         return None
     naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
     kind = question.answer_type if question.answer_type in LABELS else "entity"
     return NameChoice(name=_clean(_display(best)), kind=kind, sentences=naming)
+
+
+def _asked(text: str, outlets: Sequence[str]) -> set[str]:
+    """The word keys of the question's own words, outside the outlets it names: "Which country ...
+    in headlines from 'Globes English | Israel Business Arena'?" does not name Israel."""
+    for start, end, _ in sorted(outlet_mentions(text, outlets), reverse=True):
+        text = text[:start] + " " + text[end:]
+    return word_keys(text)
+
+
+def _outlet_name(outlet: str) -> str:
+    """An outlet's name without its tagline: "Globes English" for "Globes English | Israel Business
+    Arena"."""
+    return outlet.split(" | ")[0]
+
+
+def _corroborated(group: dict, outlets: Sequence[str]) -> bool:
+    """Named in evidence from two articles or more, and from every outlet the question names."""
+    sentences = [c for c, _ in group["sentences"].values()]
+    articles = {a for c in sentences for a in c.article_ids}
+    return len(articles) >= 2 and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
 
 
 def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
@@ -212,6 +239,16 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
                     forms[form] = forms.get(form, 0) + count
     group["typed"] = typed or {label: group["labels"].count(label) for label in group["labels"]}
     group["known_forms"] = forms
+    # how the group's articles introduce it: the first full form of its main word, one vote each
+    main = _main_key(group)
+    intros: dict[str, dict[str, int]] = {"p": {}, "o": {}}
+    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+        entry = names_of(article).get(main or "", {})
+        for kind in ("p", "o"):
+            if entry.get(kind):
+                form = _clean(entry[kind])
+                intros[kind][form] = intros[kind].get(form, 0) + 1
+    group["intros"] = intros
 
 
 def _strength(group: dict) -> float:
@@ -225,16 +262,34 @@ def _of_type(typed: dict[str, int], labels: set[str]) -> bool:
     return any(typed.get(label, 0) for label in labels)
 
 
+def _main_key(group: dict) -> str | None:
+    """The key of the group's most frequent form: "trump" for "Trump" beside "Trump Park Avenue"."""
+    forms = [f for f in group["forms"] if not _initials(f)] or group["forms"]  # "SBF" is no name to look up
+    return surname(max(forms, key=lambda f: (forms.count(f), -len(f)))) if forms else None
+
+
 def _display(group: dict) -> str:
-    """How the articles most often write the name: a person in full ("Sam Bankman-Fried"),
-    anything else in its most frequent form ("Uber", not "Uber Freight")."""
-    person = "PERSON" in group["typed"]
-    known = {f: n for f, n in group["known_forms"].items() if word_keys(f) & group["keys"]
-             and f.split()[0].lower() not in STOPWORDS}
-    if person:
-        full = {f: n for f, n in known.items() if len(f.split()) > 1}
+    """How the articles name it in full. A person: the full form of the group's main name that its
+    own sentences use and its articles introduce ("Sam Bankman-Fried"; "Donald Trump", not "Ivanka
+    Trump", for a group of "Trump"). Anything else: the full form its articles introduce it by
+    ("Alameda Research" for "Alameda"), or else its fullest frequent form ("Uber")."""
+    main = _main_key(group)
+    if "PERSON" in group["typed"]:
+        votes: dict[str, int] = dict(group["intros"]["p"])
+        for form in group["forms"]:
+            if len(form.split()) > 1 and surname(form) == main:
+                votes[_clean(form)] = votes.get(_clean(form), 0) + 1
+        if votes:
+            return max(votes, key=lambda f: (votes[f], group["known_forms"].get(f, 0), len(f)))
+        full = {f: n for f, n in group["known_forms"].items() if len(f.split()) > 1 and surname(f) == main}
         if full:
             return max(full, key=lambda f: (full[f], len(f)))
+    else:
+        intros = {f: n for f, n in group["intros"]["o"].items() if word_key(name_words(f)[0]) == main}
+        if intros:
+            return max(intros, key=lambda f: (intros[f], len(f)))
+    known = {f: n for f, n in group["known_forms"].items() if word_keys(f) & group["keys"]
+             and f.split()[0].lower() not in STOPWORDS}
     if known:  # the fullest of the frequent forms ("Alameda Research", not "Alameda"; "Uber")
         top = max(known.values())
         return max((f for f, n in known.items() if n * 2 >= top), key=lambda f: (len(f.split()), known[f]))
@@ -242,6 +297,7 @@ def _display(group: dict) -> str:
 
 
 def _clean(name: str) -> str:
-    """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"."""
-    name = re.sub(r"['’]s?$", "", name.strip())
+    """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"; "Caesars Sportsbook: Caesars"
+    (a heading read as one name) -> "Caesars Sportsbook"."""
+    name = re.sub(r"['’]s?$", "", name.split(": ")[0].strip())
     return re.sub(r"^(the|The)\s+", "", name)

@@ -90,6 +90,75 @@ def test_initials_join_the_name_they_abbreviate():
     assert choice.name == "Sam Bankman-Fried" and sbf in choice.sentences
 
 
+TRUMP_ARTICLE = ["Former President Donald Trump testified on Monday in New York.",
+                 "His son Eric Trump testified on Wednesday.",
+                 "Eric Trump told the court he did not recall the numbers.", "Trump said the case was a sham."]
+
+
+def test_the_name_index_keeps_the_full_form_an_article_introduces_a_name_by():
+    index = json.loads(name_index(annotate([*TRUMP_ARTICLE, "Alameda Research lost billions of dollars last year.",
+                                            "Alameda was run by Caroline Ellison."])))
+    # "Eric Trump" is more frequent; "Donald Trump" comes first
+    assert index["trump"]["f"] == {"Eric Trump": 2, "Donald Trump": 1, "Trump": 1}
+    assert index["trump"]["p"] == "Donald Trump"
+    assert index["alame"]["o"] == "Alameda Research"  # an organisation begins with its short form
+    assert index["ellis"]["p"] == "Caroline Ellison"
+    assert "o" not in index["trump"] and "p" not in index["alame"]
+
+
+def test_a_surname_alone_is_shown_by_the_full_name_its_articles_introduce():
+    cands = [sentence("Trump inflated the value of the apartment, the judge found.", source="Fortune", article="a"),
+             sentence("Trump said the valuation was fair.", source="The Age", article="b", score=0.7)]
+    index = json.loads(name_index(annotate(TRUMP_ARTICLE)))
+    choice = choose_name(analyse("Which individual inflated the value of the apartment?"), cands, cands,
+                         names_of=lambda article: index)
+    assert choice.name == "Donald Trump"
+
+
+def test_an_organisation_is_shown_by_the_full_name_its_articles_introduce():
+    cands = [sentence("Caesars offers a cash-out option.", article="a"),
+             sentence("Caesars will launch in Vermont.", article="b", score=0.7)]
+    index = json.loads(name_index(annotate(["Caesars Sportsbook offers new users a $1,000 bonus bet.",
+                                            "Caesars also runs NBA promotions."])))
+    choice = choose_name(analyse("Which company offers a cash-out option?"), cands, cands,
+                         names_of=lambda article: index)
+    assert (choice.name, choice.kind) == ("Caesars Sportsbook", "organisation")
+
+
+@pytest.mark.parametrize("sources, articles, shown", [
+    # 1.5 times its rival, named by both outlets the question names, in two articles: shown
+    (("Fortune", "TechCrunch"), ("a", "b"), "Caroline Ellison"),
+    # the same weights, one outlet: not corroborated, and 1.5 is under AHEAD
+    (("Fortune", "Fortune"), ("a", "b"), None),
+    # the same weights, one article: not corroborated either
+    (("Fortune", "TechCrunch"), ("a", "a"), None),
+])
+def test_a_name_corroborated_across_the_named_outlets_needs_a_smaller_lead(sources, articles, shown):
+    cands = [sentence("Caroline Ellison ran the trading firm for two years.", source=sources[0], article=articles[0],
+                      score=0.5),
+             sentence("Caroline Ellison testified that she had committed fraud.", source=sources[1],
+                      article=articles[1], score=0.4),
+             sentence("Gary Wang wrote the code that hid the losses.", source="Fortune", article="c", score=0.6)]
+    question = analyse("Who, according to Fortune and TechCrunch, ran the firm and testified?", outlets=OUTLETS)
+    choice = choose_name(question, [], cands, outlets=OUTLETS)
+    assert (choice.name if choice else None) == shown
+
+
+def test_a_word_of_an_outlet_tagline_can_be_the_answer():
+    outlet = "Globes English | Israel Business Arena"
+    cands = [sentence("Israel controls the supplies that go into Gaza, officials said.", source=outlet),
+             sentence("Israel reached a ceasefire with Hamas in 2021.", source="Fortune", score=0.7)]
+    question = analyse(f"Which country, often in headlines from '{outlet}' and Fortune, controls supplies into a "
+                       "blockaded region?", outlets=[*OUTLETS, outlet])
+    choice = choose_name(question, cands, cands, outlets=[*OUTLETS, outlet])
+    assert (choice.name, choice.kind) == ("Israel", "place")
+    # the outlet's own name still is no answer
+    globes = [sentence("Globes English reported the figures on Monday.", source=outlet, score=0.9),
+              sentence("Globes English said the figures were revised.", source=outlet, score=0.8)]
+    assert choose_name(analyse(f"Which company did '{outlet}' report on?", outlets=[outlet]), globes, globes,
+                       outlets=[outlet]) is None
+
+
 @pytest.mark.parametrize("question, texts, why", [
     # two people with one sentence each: no name is ahead of the other
     ("Who won the election?", ["Alice Smith won the election, the Star said.", "Bob Jones won the election."],
