@@ -167,7 +167,7 @@ class Scorer:
         if not cands:
             return []
         parts = question.parts if len(question.parts) > 1 else ()
-        texts = [question.text, *(p.text for p in parts)]
+        texts = [question.text, *(p.search for p in parts)]
         if question.text != question.asked:
             texts.append(question.asked)
         vectors = self.embedder.embed_cached(texts)

@@ -77,10 +77,17 @@ class Part:
     outlets: tuple[str, ...] = ()
     days: tuple[tuple[date, date], ...] = ()
     names: tuple[int, ...] = ()  # indexes into Question.names
+    # what evidence for it is searched with, when not its own words: a report pinned only by its
+    # outlet or day ("and the one on 2023-11-06") is about what the other claims say
+    about: str = ""
+
+    @property
+    def search(self) -> str:
+        return f"{self.text} {self.about}" if self.about else self.text
 
     @property
     def terms(self) -> list[str]:
-        return analyze(self.text)
+        return analyze(self.search)
 
 
 @dataclass(frozen=True)
@@ -373,12 +380,14 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
         content = [w for w in analyze(rest) if w not in _ATTRIBUTION and w not in asked_for]
         # a report pinned by its day ("and the TechCrunch report published on October 7") is a
         # claim of its own even with no other words; a bare attribution is not
-        pieces.append([text, outlets, part_days, bool(content) or bool(part_days)])
+        pieces.append([text, outlets, part_days, bool(content) or bool(part_days), bool(content),
+                       " ".join(rest.split()).strip(" ,;?")])
     # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
     runs: list[list] = []
     for piece in pieces:
         if runs and not piece[3] and not runs[-1][3]:
-            runs[-1] = [runs[-1][0] + " " + piece[0], runs[-1][1] + piece[1], runs[-1][2] + piece[2], False]
+            runs[-1] = [runs[-1][0] + " " + piece[0], runs[-1][1] + piece[1], runs[-1][2] + piece[2], False, False,
+                        runs[-1][5] + " " + piece[5]]
         else:
             runs.append(piece)
     merged: list[list] = []
@@ -392,17 +401,20 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
             m[1] = tuple(dict.fromkeys(m[1] + piece[1]))
             m[2] = tuple(dict.fromkeys(m[2] + piece[2]))
         merged[-1][0] += " " + piece[0]
+        merged[-1][5] += " " + piece[5]
     # a claim with no content of its own ("Which company", "Who, according to Sporting News") is the
     # beginning of the next one
     while len(merged) > 1 and not merged[0][3]:
         first = merged.pop(0)
         merged[0] = [first[0] + " " + merged[0][0], tuple(dict.fromkeys(first[1] + merged[0][1])),
-                     first[2] + merged[0][2], True]
+                     first[2] + merged[0][2], True, first[4] or merged[0][4], first[5] + " " + merged[0][5]]
+    topic = " ".join(m[5] for m in merged if m[4])  # what the claims with words of their own say
     out = []
-    for text, outlets, part_days, _ in merged:
+    for text, outlets, part_days, _, has_content, _ in merged:
         keys = word_keys(text)
         out.append(Part(text=text, outlets=outlets, days=part_days,
-                        names=tuple(i for i, n in enumerate(names) if n.keys <= keys)))
+                        names=tuple(i for i, n in enumerate(names) if n.keys <= keys),
+                        about="" if has_content or len(merged) < 2 else topic))
     return out
 
 
@@ -410,7 +422,7 @@ _ATTRIBUTION = frozenset(analyze("as reported by according to article articles r
                                  "published publication piece story both second first another other news "
                                  "suggest suggests said says claim claims featured covered coverage "
                                  "mentioned noted stated detailed per outlet outlets source sources including "
-                                 "includes"))
+                                 "includes one ones subsequent later earlier previous prior following latest"))
 
 
 def is_followup(question: str) -> bool:

@@ -188,7 +188,7 @@ class HybridRetriever:
         n = max(k, self.settings.candidates)
         queries = [(question.text, question.outlets, question.days)]
         if len(question.parts) > 1:
-            queries += [(p.text, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
+            queries += [(p.search, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []
         searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n)
         for (_, outlets, days), found in zip(queries, searched, strict=True):

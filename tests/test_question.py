@@ -146,6 +146,24 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
         question.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
 
 
+@pytest.mark.parametrize("question, abouts", [
+    # a report pinned only by its outlet or day is searched with what the other claims say
+    ("Between the article published by TechCrunch on 2023-10-02 and the one on 2023-11-06, has the "
+     "explanation of what bettors can place prop bets on remained consistent?",
+     ["has the explanation of what bettors can place prop bets on remained consistent"] * 2 + [""]),
+    ("Was there inconsistency between the TechCrunch report published on October 1, 2023, and the TechCrunch "
+     "report published on October 7, 2023?",
+     ["", "Was there inconsistency between report published on"]),
+    # every claim says something of its own: each is searched with its own words only
+    ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
+     "article discusses the roles of Matt Huang and Gary Wang?", ["", ""]),
+])
+def test_a_claim_with_no_words_of_its_own_is_about_what_the_others_say(question, abouts):
+    parts = read(question).parts
+    assert [p.about for p in parts] == abouts
+    assert [p.search for p in parts] == [f"{p.text} {p.about}" if p.about else p.text for p in parts]
+
+
 # Each sample question with paraphrases and spelling variants: the same reading.
 SAMPLES = [
     ("number", "drone", [], [
