@@ -49,7 +49,9 @@ class IngestBar:
             self.bar = tqdm(total=event.chunks_total, unit="chunk", desc="Indexing", file=sys.stderr,
                             dynamic_ncols=True)
         self.bar.update(event.chunks_done - self.bar.n)
-        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}", refresh=True)
+        reading = f" · sentences {event.sentences_done:,}/{event.sentences_total:,}" if not event.chunks_done \
+            and event.sentences_done else ""  # a long article is read before its passages are embedded
+        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}{reading}", refresh=True)
 
     def close(self) -> None:
         if self.bar is not None:

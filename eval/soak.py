@@ -558,10 +558,11 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
             second_id = second.json()["id"]
             while True:  # stop it once it is embedding (chunking the whole file is done by then)
                 state = http.get(f"/api/jobs/{second_id}").json()
-                if state["status"] not in ("queued", "running") or (state["progress"] or {}).get("chunks_done"):
+                done = state["progress"] or {}
+                if state["status"] not in ("queued", "running") or done.get("chunks_done") or done.get("sentences_done"):
                     break
                 time.sleep(0.5)
-            stopped_at = (state["progress"] or {}).get("chunks_done")
+            stopped_at = {k: (state["progress"] or {}).get(k) for k in ("chunks_done", "sentences_done")}
             exit_s = stop(process)
     if not sigterm:
         return result

@@ -58,6 +58,9 @@ class Progress:
     chunks_total: int
     current: str = ""  # the article just written
     path: str = ""  # the file it came from
+    # sentences embedded and annotated (each sentence is, before its chunks are embedded)
+    sentences_done: int = 0
+    sentences_total: int = 0
 
 
 @dataclass
@@ -508,12 +511,13 @@ class Library:
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return
+        n_sentences = sum(len(w.sentences) for w in writes)
         import numpy as np
 
-        done_articles = done_chunks = 0
+        done_articles = done_chunks = done_sentences = 0
         _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
         if progress:
-            progress(Progress(0, len(writes), 0, total))
+            progress(Progress(0, len(writes), 0, total, sentences_total=n_sentences))
         owner = {key: r.id for r in records.values() if r for key in r.keys}
         pending: list[_Write] = []
         for i, write in enumerate(writes):
@@ -524,11 +528,13 @@ class Library:
             texts = [c.text for w in pending for c in w.chunks]
             # every sentence once, with its own vector and facts: a question embeds only itself
             sentence_texts = [w.record.body[r.start:r.end] for w in pending for r in w.sentences]
-            sentence_vectors = self.embedder.embed(sentence_texts)
-            facts = self.annotate(sentence_texts)
-            if self.settings.chunk_vectors == "encode":
-                vectors = self._embed(texts, flush_at, progress, Progress(done_articles, len(writes), done_chunks,
-                                                                          total, write.record.display_title))
+            encode = self.settings.chunk_vectors == "encode"
+            at = Progress(done_articles, len(writes), done_chunks, total, write.record.display_title,
+                          sentences_done=done_sentences, sentences_total=n_sentences)
+            sentence_vectors, facts = self._sentence_work(sentence_texts, flush_at, progress, at)
+            done_sentences += len(sentence_texts)
+            if encode:
+                vectors = self._embed(texts, flush_at, progress, replace(at, sentences_done=done_sentences))
             else:  # from the sentence vectors just computed: one encoder pass per sentence
                 vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
                                         how=self.settings.chunk_vectors, sentence_vectors=sentence_vectors)
@@ -557,9 +563,25 @@ class Library:
                 done_chunks += n
                 if progress:  # chunks embedded so far never go back
                     progress(Progress(done_articles, len(writes), max(done_chunks, embedded), total,
-                                      done.record.display_title, done.article.path))
+                                      done.record.display_title, done.article.path, done_sentences, n_sentences))
             pending = []
             self.mark_changed()  # readers see a long ingest grow, batch by batch
+
+    def _sentence_work(self, texts: list[str], step: int, progress, at: Progress):
+        """Embed and annotate sentences in slices of ``step``, reporting after each: one long
+        article (a 9 MB file: 8,000 chunks, 9,000 sentences) shows progress, and can be stopped,
+        before any of its chunks is embedded."""
+        if len(texts) <= step or progress is None:
+            return self.embedder.embed(texts), self.annotate(texts)
+        import numpy as np
+
+        vectors, facts = [], []
+        for lo in range(0, len(texts), step):
+            part = texts[lo:lo + step]
+            vectors.append(self.embedder.embed(part))
+            facts.extend(self.annotate(part))
+            progress(replace(at, sentences_done=at.sentences_done + lo + len(part)))
+        return np.concatenate(vectors), facts
 
     def _embed(self, texts: list[str], step: int, progress, at: Progress):
         """Embed in slices of ``step``, reporting chunks as they are embedded: one long article
@@ -571,8 +593,7 @@ class Library:
         parts = []
         for lo in range(0, len(texts), step):
             parts.append(self.embedder.embed(texts[lo:lo + step]))
-            progress(Progress(at.articles_done, at.articles_total, at.chunks_done + lo + len(parts[-1]),
-                              at.chunks_total, at.current))
+            progress(replace(at, chunks_done=at.chunks_done + lo + len(parts[-1])))
         return np.concatenate(parts)
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],

@@ -179,6 +179,26 @@ def test_an_index_built_with_another_model_is_refused(tmp_path, embedder):
 
 
 @pytest.mark.slow
+def test_a_long_article_reports_its_sentences_before_any_chunk_is_embedded(tmp_path, embedder):
+    # one article of 40 sentences, batches of 2: sentences are read in slices of 8, then chunks embedded
+    body = " ".join(f"Harbour crane {i} moved {100 + i} containers on the night shift, the port said." for i in range(40))
+    (tmp_path / "long.txt").write_text(f"Port night shifts\n\n{body}\n", encoding="utf-8")
+    lib = make_library(tmp_path / "home", embedder, embed_batch_size=2)
+    events = []
+    report = lib.ingest([tmp_path / "long.txt"], progress=events.append)
+    stored = len(lib.store.sentence_versions())
+    chunks = report.chunks_written
+    assert stored >= 40 and chunks >= 2
+    reading = [(e.sentences_done, e.chunks_done) for e in events if e.chunks_done == 0]
+    # the first event announces the work; then each slice of 8 sentences, before any chunk
+    assert reading == [(0, 0)] + [(min(n, stored), 0) for n in range(8, stored + 8, 8)]
+    assert all(e.sentences_total == stored and e.chunks_total == chunks for e in events)
+    done = [e.chunks_done for e in events]
+    assert done == sorted(done) and done[-1] == chunks
+    assert (events[-1].sentences_done, events[-1].articles_done) == (stored, 1)
+    assert_consistent(lib)
+
+
 def test_cli_ingest_shows_progress_and_a_summary_and_fails_on_bad_files(tmp_path):
     folder = copy_seeds(tmp_path / "articles")
     (folder / "bad.json").write_text("{nope")

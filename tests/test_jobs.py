@@ -70,7 +70,8 @@ def test_an_upload_answers_202_at_once_and_questions_are_answered_while_it_runs(
     (result,) = done["results"]
     assert result["file"] == "valletta.md" and result["status"] == "ok" and result["failures"] == []
     assert [a["status"] for a in result["articles"]] == ["added"]
-    assert done["progress"] == {"articles_done": 1, "articles_total": 1, "chunks_done": 1, "chunks_total": 1}
+    assert done["progress"] == {"articles_done": 1, "articles_total": 1, "chunks_done": 1, "chunks_total": 1,
+                                "sentences_done": 2, "sentences_total": 2}
     assert done["report"]["added"] == 1
     assert client.post("/api/ask", json={"question": HARBOUR}).json()["citations"][0]["article_id"] == \
         result["articles"][0]["id"]

@@ -294,7 +294,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
 
     @api.get("/jobs/{job_id}", summary="An upload job: progress, then the result of every file",
              response_description="{id, status: queued|running|done|failed, progress: {articles_done, "
-                                  "articles_total, chunks_done, chunks_total}, results: [{file, status, "
+                                  "articles_total, chunks_done, chunks_total, sentences_done, sentences_total}, results: [{file, status, "
                                   "articles, failures}], report: the IngestReport, error}.")
     def job(job_id: str, wait: Annotated[float, Query(ge=0, le=60, description="Wait up to this many seconds "
                                                                               "for the job to finish.")] = 0
