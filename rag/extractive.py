@@ -18,7 +18,7 @@ from rag.answering import AnswerContext, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.direct import choose_name, direct_answer
 from rag.evidence import Candidate
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
+from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, YES_NO, Question
 from rag.settings import RagSettings
 from rag.types import ANSWERED, AnswerSentence, Citation, Direct
 
@@ -30,7 +30,8 @@ NO_NUMBER = 0.6  # "how many X": the weight of a sentence that gives no number o
 # (The same weight for sentences naming no entity of the asked type was measured and dropped: on the
 # dev slice's inference questions containment 0.750 vs 0.762, evidence coverage 0.632 vs 0.677 —
 # the sentence describing a company often names it only in the sentence before.)
-PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one)
+PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one) ...
+PER_REPORT = 1  # ... or this many, for a yes/no question: each report it compares gives its one claim
 NAMING_CITED = 2  # a name given as the direct answer is cited in at least this many sentences
 
 
@@ -59,6 +60,9 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
     chosen = [Pick(best, _claim_of(best))]
     floor = max(settings.refusal_threshold, RELATIVE_FLOOR * weight(best))
     single_article = len({c.location.article_id for c in ranked}) == 1
+    # a name or figure often sits in the sentence beside the one describing it; a yes/no question
+    # is answered by what each report says, so it reads one sentence from each of more reports
+    per_article = PER_REPORT if question.answer_type == YES_NO else PER_ARTICLE
     limit = settings.max_sentences + max(0, len(parts) - 2)
 
     def taken(c: Candidate) -> bool:
@@ -71,7 +75,7 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
                and float(c.vector @ p.candidate.vector) > REDUNDANT for p in chosen):
             return False
         same = sum(1 for p in chosen if p.candidate.location.article_id == c.location.article_id)
-        return single_article or same < PER_ARTICLE
+        return single_article or same < per_article
 
     # every claim its best sentence, before any claim gets a second one
     for j in range(len(parts)):
