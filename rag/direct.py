@@ -5,12 +5,13 @@ named in 3 cited sentences from Fortune and TechCrunch [1][2][3]"); "How many X 
 figure of X with its citation ("**25 drones** [1]"), every one of them when outlets differ; "Which
 outlet ...?" gets the outlet of the best sentence. Yes/no and open questions get none: no guessed
 verdict. No line rather than a wrong one: a name must be of the type asked for, named in at least
-two evidence sentences, and weigh clearly more than any rival (``AHEAD``); its line cites the
-sentences that name it.
+two evidence sentences, and weigh clearly more than any rival (``AHEAD``; less when several
+articles and every outlet the question names say it); its line cites the sentences that name it.
 
 Names are read from the facts stored at ingest, completed by how each article names its people
 (``index.language.name_index``): news writes "Sam Bankman-Fried" once and "Bankman-Fried" after, and
-the recognizer types the surname alone as it likes; the article's own usage decides.
+the recognizer types the surname alone as it likes; the article's own usage decides, and the name is
+shown in the full form the articles introduce it by.
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ def _display(group: dict) -> str:
         if full:
             return max(full, key=lambda f: (full[f], len(f)))
     else:
-        intros = {f: n for f, n in group["intros"]["o"].items() if word_key(name_words(f)[0]) == main}
+        intros = {f: n for f, n in group["intros"]["o"].items() if word_key((name_words(f) or [""])[0]) == main}
         if intros:
             return max(intros, key=lambda f: (intros[f], len(f)))
     known = {f: n for f, n in group["known_forms"].items() if word_keys(f) & group["keys"]
@@ -299,5 +300,5 @@ def _display(group: dict) -> str:
 def _clean(name: str) -> str:
     """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"; "Caesars Sportsbook: Caesars"
     (a heading read as one name) -> "Caesars Sportsbook"."""
-    name = re.sub(r"['’]s?$", "", name.split(": ")[0].strip())
+    name = re.sub(r"['’]s?$", "", name.split(": ")[0].strip() or name.strip())
     return re.sub(r"^(the|The)\s+", "", name)
