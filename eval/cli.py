@@ -9,12 +9,12 @@ user's index is never touched (``--collection`` names it instead).
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from eval.compare import compare, gate_applies, gate_failures, load_run, load_thresholds
 from eval.report import default_run_dir, fmt, write_run
 from index.errors import ConfigError
+from index.progress import ProgressBar
 from index.settings import IndexSettings
 from rag.settings import RagSettings
 
@@ -32,31 +32,6 @@ def eval_settings(settings: RagSettings, collection: str) -> RagSettings:
 def multihop_collection(data: Path) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(data).resolve().name).strip("-._")[:36] or "data"
     return f"eval-multihop-{name}"
-
-
-class IngestBar:
-    """A tqdm bar over the chunks being embedded (nothing when the index is up to date)."""
-
-    def __init__(self):
-        self.bar = None
-
-    def __call__(self, event) -> None:
-        if event.chunks_total == 0:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=event.chunks_total, unit="chunk", desc="Indexing", file=sys.stderr,
-                            dynamic_ncols=True)
-        self.bar.update(event.chunks_done - self.bar.n)
-        reading = f" · sentences {event.sentences_done:,}/{event.sentences_total:,}" if not event.chunks_done \
-            and event.sentences_done else ""  # a long article is read before its passages are embedded
-        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}{reading}", refresh=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _pipeline(settings: RagSettings):
@@ -90,7 +65,7 @@ def run_multihop_set(settings: RagSettings, *, data: Path, out: Path, mode: str 
 
     dataset = load_multihop(data, limit=limit)
     pipeline = _pipeline(eval_settings(settings, collection or multihop_collection(data)))
-    bar = IngestBar()
+    bar = ProgressBar(desc="Indexing")
     try:
         results = run_multihop(dataset, pipeline=pipeline, mode=mode, progress=True, ingest_progress=bar)
     finally:

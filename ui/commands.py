@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from index.progress import ProgressBar
 from index.settings import IndexSettings
 from ui.cli import EXIT_FAILED, print_json
 
@@ -18,31 +19,6 @@ def open_library(args: argparse.Namespace):
     from index.library import Library
 
     return Library(index_settings(args))
-
-
-class ProgressBar:
-    """A tqdm bar over chunks (rate in chunks/s, ETA) with the article count beside it."""
-
-    def __init__(self, *, enabled: bool):
-        self.enabled = enabled
-        self.bar = None
-
-    def __call__(self, event) -> None:
-        if not self.enabled or event.chunks_total == 0:
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=event.chunks_total, unit="chunk", desc="Embedding", file=sys.stderr,
-                            dynamic_ncols=True, smoothing=0.1)
-        self.bar.update(event.chunks_done - self.bar.n)
-        reading = f" · sentences {event.sentences_done:,}/{event.sentences_total:,}" if not event.chunks_done \
-            and event.sentences_done else ""  # a long article is read before its passages are embedded
-        self.bar.set_postfix_str(f"articles {event.articles_done}/{event.articles_total}{reading}", refresh=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _report(report, args) -> int:
