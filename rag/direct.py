@@ -238,7 +238,8 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
                     typed[label] = typed.get(label, 0) + count
                 for form, count in entry.get("f", {}).items():
                     forms[form] = forms.get(form, 0) + count
-    group["typed"] = typed or {label: group["labels"].count(label) for label in group["labels"]}
+    typed = typed or {label: group["labels"].count(label) for label in group["labels"]}
+    group["typed"] = typed
     group["known_forms"] = forms
     # how the group's articles introduce it: the first full form of its main word, one vote each
     main = _main_key(group)
@@ -249,6 +250,10 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
             if entry.get(kind):
                 form = _clean(entry[kind])
                 intros[kind][form] = intros[kind].get(form, 0) + 1
+        # a short form is of the type of the name it shortens ("Alameda" of "Alameda Research": an
+        # organisation, whatever the recognizer makes of the word alone), unless it is a person's
+        if entry.get("ot") and "PERSON" not in entry.get("l", {}):
+            typed[entry["ot"]] = typed.get(entry["ot"], 0) + sum(entry["l"].values())
     group["intros"] = intros
 
 

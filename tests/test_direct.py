@@ -101,7 +101,7 @@ def test_the_name_index_keeps_the_full_form_an_article_introduces_a_name_by():
     # "Eric Trump" is more frequent; "Donald Trump" comes first
     assert index["trump"]["f"] == {"Eric Trump": 2, "Donald Trump": 1, "Trump": 1}
     assert index["trump"]["p"] == "Donald Trump"
-    assert index["alame"]["o"] == "Alameda Research"  # an organisation begins with its short form
+    assert (index["alame"]["o"], index["alame"]["ot"]) == ("Alameda Research", "ORG")  # it begins with its short form
     assert index["ellis"]["p"] == "Caroline Ellison"
     assert "o" not in index["trump"] and "p" not in index["alame"]
 
@@ -123,6 +123,19 @@ def test_an_organisation_is_shown_by_the_full_name_its_articles_introduce():
     choice = choose_name(analyse("Which company offers a cash-out option?"), cands, cands,
                          names_of=lambda article: index)
     assert (choice.name, choice.kind) == ("Caesars Sportsbook", "organisation")
+
+
+def test_a_short_form_has_the_type_of_the_name_it_shortens():
+    # the recognizer reads "Alameda" alone as a place (a city in California) in every sentence here
+    cands = [sentence("The losses at Alameda were hidden by FTX.", article="a"),
+             sentence("Alameda, the trading firm, lost money.", article="b", score=0.7)]
+    assert all(m.label == "GPE" for c in cands for m in c.facts.names() if m.text == "Alameda")
+    index = json.loads(name_index(annotate(["Alameda Research lost billions of dollars last year.",
+                                            "Alameda was run by Caroline Ellison."])))
+    choice = choose_name(analyse("Which company hid the losses?"), cands, cands, names_of=lambda article: index)
+    assert (choice.name, choice.kind) == ("Alameda Research", "organisation")
+    # without the article's introduction it stays a place, and no company is named
+    assert choose_name(analyse("Which company hid the losses?"), cands, cands) is None
 
 
 @pytest.mark.parametrize("sources, articles, shown", [
