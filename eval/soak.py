@@ -562,7 +562,7 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
                 if state["status"] not in ("queued", "running") or done.get("chunks_done") or done.get("sentences_done"):
                     break
                 time.sleep(0.5)
-            stopped_at = {k: (state["progress"] or {}).get(k) for k in ("chunks_done", "sentences_done")}
+            stopped_at = {k: done.get(k) for k in ("chunks_done", "sentences_done")}
             exit_s = stop(process)
     if not sigterm:
         return result

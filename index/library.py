@@ -21,7 +21,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -61,6 +61,10 @@ class Progress:
     # sentences embedded and annotated (each sentence is, before its chunks are embedded)
     sentences_done: int = 0
     sentences_total: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """What a job reports: every count, without the article being written."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
 
 
 @dataclass
@@ -568,33 +572,20 @@ class Library:
             self.mark_changed()  # readers see a long ingest grow, batch by batch
 
     def _sentence_work(self, texts: list[str], step: int, progress, at: Progress):
-        """Embed and annotate sentences in slices of ``step``, reporting after each: one long
-        article (a 9 MB file: 8,000 chunks, 9,000 sentences) shows progress, and can be stopped,
-        before any of its chunks is embedded."""
-        if len(texts) <= step or progress is None:
-            return self.embedder.embed(texts), self.annotate(texts)
+        """Embed and annotate sentences: one long article (a 9 MB file: 8,000 chunks, 9,000
+        sentences) shows progress, and can be stopped, before any of its chunks is embedded."""
         import numpy as np
 
-        vectors, facts = [], []
-        for lo in range(0, len(texts), step):
-            part = texts[lo:lo + step]
-            vectors.append(self.embedder.embed(part))
-            facts.extend(self.annotate(part))
-            progress(replace(at, sentences_done=at.sentences_done + lo + len(part)))
-        return np.concatenate(vectors), facts
+        done = _in_slices(texts, step, lambda part: (self.embedder.embed(part), self.annotate(part)), progress,
+                          lambda n: replace(at, sentences_done=at.sentences_done + n))
+        return np.concatenate([v for v, _ in done]), [f for _, facts in done for f in facts]
 
     def _embed(self, texts: list[str], step: int, progress, at: Progress):
-        """Embed in slices of ``step``, reporting chunks as they are embedded: one long article
-        shows progress (and can be stopped between slices) too."""
-        if len(texts) <= step or progress is None:
-            return self.embedder.embed(texts)
+        """Embed chunks, reporting them as they are embedded."""
         import numpy as np
 
-        parts = []
-        for lo in range(0, len(texts), step):
-            parts.append(self.embedder.embed(texts[lo:lo + step]))
-            progress(replace(at, chunks_done=at.chunks_done + lo + len(parts[-1])))
-        return np.concatenate(parts)
+        return np.concatenate(_in_slices(texts, step, self.embedder.embed, progress,
+                                         lambda n: replace(at, chunks_done=at.chunks_done + n)))
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
                records: dict[str, ArticleRecord | None], report: IngestReport) -> None:
@@ -613,3 +604,16 @@ class Library:
                                                 "status": "removed"})
                         break
             records[aid] = record
+
+
+def _in_slices(texts: list[str], step: int, work: Callable, progress, at: Callable[[int], Progress]) -> list:
+    """``work`` over ``texts`` in slices of ``step`` (one slice without ``progress``), reporting
+    ``at(texts done)`` after each slice; the job runner checks for a stop request on every report."""
+    if len(texts) <= step or progress is None:
+        return [work(texts)]
+    results = []
+    for lo in range(0, len(texts), step):
+        part = texts[lo:lo + step]
+        results.append(work(part))
+        progress(at(lo + len(part)))
+    return results

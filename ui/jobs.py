@@ -186,9 +186,7 @@ class Jobs:
 
         def tick(p: Progress) -> None:
             nonlocal last
-            job["progress"] = {"articles_done": p.articles_done, "articles_total": p.articles_total,
-                               "chunks_done": p.chunks_done, "chunks_total": p.chunks_total,
-                               "sentences_done": p.sentences_done, "sentences_total": p.sentences_total}
+            job["progress"] = p.counts()
             if time.monotonic() - last >= self.save_every:
                 last = time.monotonic()
                 self._save(job)
@@ -211,8 +209,7 @@ class Jobs:
         except NewsragError as exc:
             log.warning("kept uploads of job %s not cleaned up: %s", job["id"], exc)
         job.update(status="done", report=report.to_dict(), results=results, finished_at=time.time(),
-                   progress=job["progress"] or {"articles_done": 0, "articles_total": 0, "chunks_done": 0,
-                                                 "chunks_total": 0, "sentences_done": 0, "sentences_total": 0})
+                   progress=job["progress"] or Progress(0, 0, 0, 0).counts())
         self._save(job)
         self._tell(job["id"], "done", (report, results), last=True)
         self._prune()

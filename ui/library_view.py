@@ -135,15 +135,14 @@ def upload_html(names: Sequence[str], *, latest: Progress | None = None, written
         items.append(f'<li class="nr-up nr-up-{cls}"><span class="nr-up-name">{esc(name)}</span> '
                      f'<span class="nr-up-state">{esc(state)}</span></li>')
     overall = ""
-    if latest is not None and latest.chunks_total and not latest.chunks_done and latest.sentences_done \
-            and results is None:  # a long article: its sentences are read before any passage is embedded
-        overall = (f'<div class="nr-up-overall">Reading {latest.sentences_done:,} of {latest.sentences_total:,} '
-                   f"sentences · {latest.articles_done:,} of {latest.articles_total:,} articles</div>"
-                   f'<progress max="{latest.sentences_total}" value="{latest.sentences_done}"></progress>')
-    elif latest is not None and latest.chunks_total and results is None:
-        overall = (f'<div class="nr-up-overall">Embedding {latest.chunks_done:,} of {latest.chunks_total:,} '
-                   f"passages · {latest.articles_done:,} of {latest.articles_total:,} articles</div>"
-                   f'<progress max="{latest.chunks_total}" value="{latest.chunks_done}"></progress>')
+    if latest is not None and latest.chunks_total and results is None:
+        # a long article: its sentences are read before any passage is embedded
+        reading = not latest.chunks_done and latest.sentences_done
+        what, done, total = (("Reading", latest.sentences_done, latest.sentences_total) if reading else
+                             ("Embedding", latest.chunks_done, latest.chunks_total))
+        overall = (f'<div class="nr-up-overall">{what} {done:,} of {total:,} {"sentences" if reading else "passages"} '
+                   f"· {latest.articles_done:,} of {latest.articles_total:,} articles</div>"
+                   f'<progress max="{total}" value="{done}"></progress>')
     elif results is None:
         overall = '<div class="nr-up-overall">Reading the files…</div>'
     done = f'<div class="nr-up-summary">{esc(summary)}</div>' if summary else ""
