@@ -33,6 +33,10 @@ NO_NUMBER = 0.6  # "how many X": the weight of a sentence that gives no number o
 PER_ARTICLE = 2  # at most this many sentences from one article (unless it is the only one) ...
 PER_REPORT = 1  # ... or this many, for a yes/no question: each report it compares gives its one claim
 NAMING_CITED = 2  # a name given as the direct answer is cited in at least this many sentences
+CLAIM_SHARE = 0.5  # a multi-claim question: a sentence's weight is half the question's score, half
+# its best claim's (which counts the outlet and day that claim names). On the dev slice, measured
+# against 0: citation precision 0.328 -> 0.339, evidence coverage 0.723 -> 0.737; 0.3-1.0 within
+# 0.005 of these.
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
     unit = question.unit if question.answer_type == NUMBER else None
 
     def weight(c: Candidate) -> float:  # "how many X": a sentence giving a number of X answers better
-        return c.score * (1.0 if not unit or counts(c.text, unit) else NO_NUMBER)
+        relevance = (1 - CLAIM_SHARE) * c.score + CLAIM_SHARE * max(c.parts) if c.parts else c.score
+        return relevance * (1.0 if not unit or counts(c.text, unit) else NO_NUMBER)
 
     ranked = sorted(cands, key=lambda c: (-weight(c), c.rank, c.location.start))
     if not ranked:
@@ -64,6 +69,12 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
     # is answered by what each report says, so it reads one sentence from each of more reports
     per_article = PER_REPORT if question.answer_type == YES_NO else PER_ARTICLE
     limit = settings.max_sentences + max(0, len(parts) - 2)
+
+    # A question naming its outlets asks what those outlets said. On the dev slice the name step had
+    # quoted 16 sentences, none gold evidence, 13 of them from outlets the question did not name;
+    # with this, citation precision 0.339 -> 0.350 (comparison questions 0.369 -> 0.396).
+    def named(c: Candidate) -> bool:
+        return not question.outlets or any(c.from_outlet(o) for o in question.outlets)
 
     def taken(c: Candidate) -> bool:
         return any(p.candidate is c for p in chosen)
@@ -86,8 +97,10 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
                      if c.parts[j] >= CLAIM_FLOOR * top and weight(c) >= 0.5 * floor and fits(c)), None)
         if pick is not None:
             chosen.append(Pick(pick, j))
-    # "how many X": further sentences give a number of X too; a total asks for other totals,
-    # not for parts of it ("25 of these drones")
+    # further sentences: from the outlets the question names, if it names some (the best sentence
+    # and each claim's may come from any: an outlet's report can be carried by another). "How many
+    # X": they give a number of X too; a total asks for other totals, not for parts of it ("25 of
+    # these drones")
     needs_figure = bool(unit) and bool(counts(best.text, unit))
     needs_total = bool(unit) and bool(_totals(best.text, unit))
     for c in ranked[1:]:
@@ -97,7 +110,7 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
         follows = c.before == best.text and c.location.article_id == best.location.article_id
         if weight(c) < (max(settings.refusal_threshold, NEXT_FLOOR * weight(best)) if follows else floor):
             continue
-        if not fits(c) or needs_figure and not counts(c.text, unit):
+        if not fits(c) or not named(c) or needs_figure and not counts(c.text, unit):
             continue
         if needs_total and not _totals(c.text, unit):
             continue
@@ -109,12 +122,12 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
         pick = next((c for c in ranked if c.from_outlet(outlet) and weight(c) >= 0.5 * floor and fits(c)), None)
         if pick:
             chosen.append(Pick(pick, _claim_of(pick)))
-    # every name some evidence covers
+    # every name some evidence from the named outlets covers
     covered = set().union(*(p.candidate.names for p in chosen))
     for i in range(len(question.names)):
         if i in covered:
             continue
-        pick = next((c for c in ranked if i in c.names and weight(c) >= 0.5 * floor and fits(c)), None)
+        pick = next((c for c in ranked if i in c.names and weight(c) >= 0.5 * floor and fits(c) and named(c)), None)
         if pick:
             chosen.append(Pick(pick, _claim_of(pick)))
             covered |= pick.names

@@ -3,6 +3,8 @@ evidence sentences (annotated by the real spaCy model) and which of them are quo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from test_direct import sentence
 
@@ -36,3 +38,38 @@ def test_one_report_alone_gives_as_many_sentences_as_it_has():
     cands = [sentence(text, article="a", score=score) for text, _, score in EVIDENCE]
     picks = select(analyse("Did the ministry say that drones were intercepted?"), cands, RagSettings(max_sentences=4))
     assert [cands.index(p.candidate) for p in picks] == [0, 1, 2, 3]
+
+
+# the best report of each outlet, then a further sentence of each
+OUTLETS = [("Air defences intercepted 20 drones over Moscow overnight.", "TechCrunch", "a", 0.80),
+           ("Drones were intercepted over Moscow, officials confirmed.", "The Verge", "b", 0.78),
+           ("The drones over Moscow were intercepted by air defences.", "TechCrunch", "c", 0.70)]
+
+
+@pytest.mark.parametrize("question, outlets, quoted", [
+    # a question naming an outlet reads further sentences from it only
+    ("Did TechCrunch report that drones were intercepted over Moscow?", ("TechCrunch",), [0, 2]),
+    ("Did The Verge report that drones were intercepted over Moscow?", ("The Verge",), [0, 1]),
+    # (its best sentence comes from anywhere: an outlet's report may be carried by another)
+    ("Did the Verge say that drones were intercepted over Moscow?", ("The Verge",), [0, 1]),
+    # naming none, it reads every report
+    ("Were drones intercepted over Moscow?", (), [0, 1, 2]),
+])
+def test_further_sentences_come_from_the_outlets_the_question_names(question, outlets, quoted):
+    cands = [sentence(text, source=source, article=article, score=score) for text, source, article, score in OUTLETS]
+    info = analyse(question, outlets=["TechCrunch", "The Verge"])
+    assert info.outlets == outlets
+    picks = select(info, cands, RagSettings(max_sentences=4))
+    assert [cands.index(p.candidate) for p in picks] == quoted
+
+
+def test_a_sentence_answering_one_claim_well_outranks_one_matching_the_question_loosely():
+    info = analyse("Did TechCrunch report that drones were intercepted over Moscow, while The Verge reported "
+                   "that the ministry blamed Ukraine?", outlets=["TechCrunch", "The Verge"])
+    assert len(info.parts) == 2
+    loose = replace(sentence("Drones and air defences were in the news in Moscow.", source="TechCrunch",
+                             score=0.80), parts=(0.30, 0.30))  # weighs (0.80 + 0.30) / 2 = 0.55
+    claim = replace(sentence("The ministry blamed Ukraine for the attack on Moscow.", source="The Verge",
+                             score=0.60), parts=(0.20, 0.90))  # weighs (0.60 + 0.90) / 2 = 0.75
+    picks = select(info, [loose, claim], RagSettings(max_sentences=4))
+    assert [(p.candidate.text, p.claim) for p in picks] == [(claim.text, 1), (loose.text, 0)]
