@@ -99,7 +99,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     return NameChoice(name=_clean(_display(best)), kind=kind, sentences=naming)
 
 
-def _asked(text: str, outlets: Sequence[str]) -> set[str]:
+def _asked(text: str, outlets: Sequence[str]) -> frozenset[str]:
     """The word keys of the question's own words, outside the outlets it names: "Which country ...
     in headlines from 'Globes English | Israel Business Arena'?" does not name Israel."""
     for start, end, _ in sorted(outlet_mentions(text, outlets), reverse=True):
@@ -185,7 +185,7 @@ def _mentions(candidate: Candidate, names_of: Callable[[str], dict]) -> list[Men
     return found
 
 
-def _same(group: dict, mention: Mention, keys: set[str]) -> bool:
+def _same(group: dict, mention: Mention, keys: frozenset[str]) -> bool:
     """One name under several forms: "Sam Bankman-Fried" and "Bankman-Fried" (the same surname,
     whatever type the recognizer gave each), "Caesars Sportsbook" and "Caesars" (one form's words
     inside the other's)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,7 @@ class Candidate:
         return min((d for d in days if d is not None), default=None)
 
     @property
-    def keys(self) -> set[str]:
+    def keys(self) -> frozenset[str]:
         return word_keys(self.text)
 
 
@@ -183,7 +184,7 @@ class Scorer:
         part_semantic = matrix @ np.asarray(part_vectors).T if parts else None
         out = []
         for i, candidate in enumerate(cands):
-            terms, before = set(analyze(candidate.text)), set(analyze(candidate.before))
+            terms, before = _terms(candidate.text), _terms(candidate.before)
             lexical = _coverage(weights, terms, before)
             score = SEMANTIC_WEIGHT * float(semantic[i]) + LEXICAL_WEIGHT * lexical
             keys, near = candidate.keys | candidate.meta, word_keys(candidate.before)
@@ -205,7 +206,14 @@ class Scorer:
         return out
 
 
-def _coverage(weights: dict[str, float], terms: set[str], before: set[str]) -> float:
+@lru_cache(maxsize=1 << 14)
+def _terms(sentence: str) -> frozenset[str]:
+    """The analyzed words of an evidence sentence, remembered: the sentences of the articles a
+    conversation is about come back question after question."""
+    return frozenset(analyze(sentence))
+
+
+def _coverage(weights: dict[str, float], terms: frozenset[str], before: frozenset[str]) -> float:
     total = sum(weights.values()) or 1.0
     return sum(w if t in terms else PREVIOUS_SENTENCE * w if t in before else 0.0 for t, w in weights.items()) / total
 
