@@ -226,10 +226,10 @@ class OnnxRunner:
         self.tokenizer.enable_truncation(max_tokens or _max_tokens(model_path))
         self.tokenizer.no_padding()
 
-    def batch(self, texts: list[str]) -> dict[str, np.ndarray]:
+    def batch(self, texts: list[str], encodings: list | None = None) -> dict[str, np.ndarray]:
         import numpy as np
 
-        encodings = self.tokenizer.encode_batch(texts)
+        encodings = encodings or self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -255,18 +255,37 @@ class OnnxRunner:
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         import numpy as np
 
-        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(texts)] if len(texts) > batch_size else None
-        order = sorted(range(len(texts)), key=lambda i: lengths[i]) if lengths else list(range(len(texts)))
+        encodings = self.tokenizer.encode_batch(texts)
         out: np.ndarray | None = None
-        for lo in range(0, len(texts), batch_size):
-            rows = order[lo:lo + batch_size]
-            batch = self.batch([texts[i] for i in rows])
+        for rows in length_batches([len(e.ids) for e in encodings], batch_size):
+            batch = self.batch([texts[i] for i in rows], [encodings[i] for i in rows])
             hidden = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
             vectors = self.pool(hidden, batch["attention_mask"])
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
         return out
+
+
+PADDING = 1.25  # a batch computes at most this many token positions per real token
+
+
+def length_batches(lengths: Sequence[int], size: int) -> list[list[int]]:
+    """Indexes of texts in batches of similar length, shortest first: a batch grows while it holds
+    fewer than ``size`` texts and padding to its longest adds at most a quarter. A question and its
+    claims (one long text, three short ones) were one batch padded to the question: 44-52 ms
+    against 35 ms for the four one by one."""
+    batches: list[list[int]] = []
+    real = 0
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        batch = batches[-1] if batches else None
+        if batch and len(batch) < size and (len(batch) + 1) * lengths[i] <= PADDING * (real + lengths[i]):
+            batch.append(i)
+            real += lengths[i]
+        else:
+            batches.append([i])
+            real = lengths[i]
+    return batches
 
 
 class OnnxEmbedder(_BaseEmbedder):

@@ -13,6 +13,7 @@ import pytest
 from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
 
 from index.chunking import split_sentences
+from index import embedding
 from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
 from index.errors import ConfigError
 from index.onnx_export import cpu_has_fast_int8, ensure_onnx, pooling_of
@@ -36,10 +37,13 @@ def torch_vectors():
 
 
 @pytest.mark.slow
-def test_onnx_fp32_gives_the_torch_vectors_in_one_padded_batch(embedder, torch_vectors):
+def test_onnx_fp32_gives_the_torch_vectors_in_one_padded_batch(embedder, torch_vectors, monkeypatch):
     assert embedder.backend == "onnx-fp32" or cpu_has_fast_int8()
     fp32 = make_embedder(model="all-MiniLM-L6-v2", backend="onnx-fp32", cache_dir=MODEL_DIR)
+    monkeypatch.setattr(embedding, "PADDING", float("inf"))  # every text in one batch, padded
     ours = fp32.embed(_texts())
+    monkeypatch.undo()  # and in batches of similar length
+    assert np.allclose(fp32.embed(_texts()), ours, atol=1e-5)
     assert ours.shape == torch_vectors.shape == (8, 384) and ours.dtype == np.float32
     cosines = np.sum(ours * torch_vectors, axis=1)
     assert cosines.min() > 0.9999, cosines
@@ -58,6 +62,18 @@ def test_onnx_int8_is_close_to_fp32_and_ranks_the_same(torch_vectors):
     query_fp32 = SentenceTransformerEmbedder(model="all-MiniLM-L6-v2").embed([QUERY])[0]
     assert np.argmax(ours[:6] @ query_int8) == np.argmax(torch_vectors[:6] @ query_fp32)
     assert "Ryazan" in _texts()[int(np.argmax(ours[:6] @ query_int8))]
+
+
+@pytest.mark.parametrize(("lengths", "size", "batches"), [
+    ([], 32, []),
+    ([60, 12, 14, 13], 32, [[1, 3, 2], [0]]),  # a question and its claims: the question alone
+    ([12, 13, 14, 60], 2, [[0, 1], [2], [3]]),  # at most ``size`` texts
+    ([256] * 5, 2, [[0, 1], [2, 3], [4]]),
+    ([10, 17], 32, [[0], [1]]),  # 2 x 17 = 34 positions for 27 tokens: over a quarter more
+    ([10, 16], 32, [[0, 1]]),  # 32 for 26
+])
+def test_texts_are_batched_by_length_with_little_padding(lengths, size, batches):
+    assert embedding.length_batches(lengths, size) == batches
 
 
 def test_the_export_is_made_once_and_reused(embedder):
