@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
@@ -164,6 +166,9 @@ class SentenceRecord:
                    facts=meta.get("facts") or "")
 
 
+PLACEMENTS = 1 << 16  # sentence records a store remembers for its searches (~300 bytes each)
+
+
 def sentence_id(version: str, start: int) -> str:
     return f"{version}-s{start}"
 
@@ -223,6 +228,7 @@ class VectorStore(Protocol):
     # one ranking per row of ``embeddings`` (several queries in one round trip)
     def query(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
               ) -> list[list[tuple[str, float]]]: ...
+    # (the records of a sentence search carry no facts: ``get_sentences`` reads them)
     def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
                         ) -> list[list[tuple[SentenceRecord, float]]]: ...
 
@@ -267,6 +273,10 @@ class Store:
             self.sentences = self.client.get_or_create_collection(
                 f"{settings.collection}-sentences", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
+        # where each sentence a search returns lies (article, version, chunks), by sentence id: a
+        # version's sentences never change, and reading them with every search cost a question 19 ms
+        self._placements: OrderedDict[str, SentenceRecord] = OrderedDict()
+        self._placements_lock = threading.Lock()
         recorded = self.chunks.metadata or {}
         built_with = recorded.get("newsrag:embed_model")
         if built_with and built_with != embed_model:
@@ -364,16 +374,36 @@ class Store:
     def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
                         ) -> list[list[tuple[SentenceRecord, float]]]:
         """For each row of ``embeddings``, the nearest sentences as ``(record, cosine
-        similarity)``, optionally within some articles; all rows in one round trip."""
+        similarity)``, optionally within some articles; all rows in one round trip. The records
+        say where each sentence lies, without its facts."""
         if not len(embeddings) or (article_ids is not None and not article_ids):
             return [[] for _ in embeddings]
         where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
         with _chroma("search sentences", self.where):
             result = self.sentences.query(query_embeddings=embeddings.tolist(), n_results=k,
-                                          where=where, include=["distances", "metadatas"])
-        return [[(SentenceRecord._from_row(i, meta), 1.0 - d) for i, meta, d in zip(ids, metas, distances, strict=True)]
-                for ids, metas, distances in zip(result["ids"], result["metadatas"], result["distances"],
-                                                 strict=True)]
+                                          where=where, include=["distances"])
+        placed = self._placed({i for ids in result["ids"] for i in ids})
+        return [[(placed[i], 1.0 - d) for i, d in zip(ids, distances, strict=True) if i in placed]
+                for ids, distances in zip(result["ids"], result["distances"], strict=True)]
+
+    def _placed(self, ids: Iterable[str]) -> dict[str, SentenceRecord]:
+        """The sentences' records without their facts, remembered (the last ``PLACEMENTS``); a
+        sentence deleted since the search is left out."""
+        with self._placements_lock:
+            found = {i: self._placements[i] for i in ids if i in self._placements}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            with _chroma("read sentences", self.where):
+                page = self.sentences.get(ids=missing, include=["metadatas"])
+            found.update((i, replace(SentenceRecord._from_row(i, meta), facts=""))
+                         for i, meta in zip(page["ids"], page["metadatas"], strict=True))
+        with self._placements_lock:
+            for i, record in found.items():
+                self._placements[i] = record
+                self._placements.move_to_end(i)
+            while len(self._placements) > PLACEMENTS:
+                self._placements.popitem(last=False)
+        return found
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
         """Stored sentences by id, each with its vector (missing ids are left out)."""

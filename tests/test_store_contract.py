@@ -51,6 +51,27 @@ def test_dense_results_are_identical_on_both_stores(tmp_path, embedder, chroma_s
     assert [round(s, 4) for _, s in ours] == [round(s, 4) for _, s in theirs]
 
 
+@pytest.mark.server
+def test_a_sentence_search_places_each_sentence_and_forgets_deleted_ones(any_library, embedder):
+    any_library.ingest([SEEDS])
+    store = any_library.store
+    vectors = embedder.embed(["How many drones were shot down over the Ryazan region?", "Kyiv"])
+    first = store.query_sentences(vectors, 5)
+    assert [len(row) for row in first] == [5, 5]
+    (record, score), *_ = first[0]
+    stored, _ = store.get_sentences([record.id])[record.id]
+    body = any_library.store.get_article(record.article_id).body
+    assert body[record.start:record.end].startswith("According to the statement, 25 of these drones")
+    assert (record.version, record.chunks, record.facts) == (stored.version, stored.chunks, "")  # no facts
+    assert stored.facts and round(score, 4) == round(float(vectors[0] @ store.get_sentences(
+        [record.id])[record.id][1]), 4)
+    assert store.query_sentences(vectors, 5) == first  # the second time from what the store remembers
+    store.delete_sentences(version=record.version)
+    rows = store.query_sentences(vectors, 5)
+    assert all(r.version != record.version for row in rows for r, _ in row)
+    assert [len(row) for row in rows] == [5, 5]
+
+
 def test_an_unreachable_server_is_a_one_line_error_naming_the_fix(tmp_path, embedder):
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(StoreUnavailableError) as caught:
