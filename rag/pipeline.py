@@ -6,6 +6,7 @@ HTTP API and the chat call these.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -91,6 +92,17 @@ class Pipeline:
             evidence = scorer.score(question, with_stored(candidates(passages), self.library))
         return evidence
 
+    def _embed_ahead(self, text: str) -> threading.Thread:
+        """The question embedded while spaCy parses it (the encoder leaves the GIL; two cores):
+        the search then finds its vector cached. An error is left for the search to raise."""
+        def embed() -> None:
+            with contextlib.suppress(Exception):
+                self.library.embedder.embed_cached([text])
+
+        thread = threading.Thread(target=embed, name="newsrag-embed-ahead", daemon=True)
+        thread.start()
+        return thread
+
     def stream(self, question: str, *, history: Sequence[Turn] = (), mode: str | None = None,
                top_k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[Event]:
         """Text deltas, then one ``Event`` of kind "answer" carrying the ``Answer``."""
@@ -108,7 +120,9 @@ class Pipeline:
         if not catalog.articles:
             raise EmptyIndexError(f"No articles indexed in {self.library.store.where} — run "
                                   "`newsrag ingest data/articles` first.")
+        ahead = self._embed_ahead(question)
         info = self.understand(question, history=history)
+        ahead.join()
         condense = getattr(answerer, "condense", None)
         if history and condense is not None and is_followup(question):
             standalone = condense(question, history)  # LLM modes; the extractive one widens instead

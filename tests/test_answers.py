@@ -117,6 +117,23 @@ def test_the_answer_is_the_collected_stream(seed_pipeline):
     assert set(streamed.timings_ms) == {"retrieve", "answer", "total"}
 
 
+def test_the_question_is_embedded_once_while_it_is_parsed(seed_pipeline, monkeypatch):
+    embedder = seed_pipeline.library.embedder
+    question = ("Which air defence systems were deployed against the drones near Ryazan, while Moscow "
+                "reported how many drones it intercepted?")  # two claims: searched as three texts
+    batches, embed = [], embedder.embed
+
+    def spy(texts):
+        batches.append(list(texts))
+        return embed(texts)
+
+    monkeypatch.setattr(embedder, "embed", spy)
+    answer = seed_pipeline.ask(question)
+    assert answer.status == "answered" and len(answer.claims) == 2
+    assert batches[0] == [question]  # ahead of the search, on its own
+    assert sum(b.count(question) for b in batches) == 1  # the search found it cached
+
+
 def test_cli_json_is_the_python_answer(seed_pipeline):
     question = "How many drones did Russian air defences intercept?"
     env = {"NEWSRAG_HOME": str(seed_pipeline.settings.index.home), "HF_HUB_OFFLINE": "1",
