@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
@@ -167,6 +167,33 @@ class SentenceRecord:
 
 
 PLACEMENTS = 1 << 16  # sentence records a store remembers for its searches (~300 bytes each)
+STORED_SENTENCES = 1 << 13  # ... and stored sentences, with vector and facts (~2.5 kB each)
+
+
+class _Recent:
+    """The last ``size`` values read by key, for reads of values that never change; thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._values: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keys: Iterable[str], read: Callable[[list[str]], dict]) -> dict:
+        """The values of ``keys``: those remembered, and the others from ``read(missing keys)``
+        (which leaves out keys it has no value for)."""
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            found = {k: self._values[k] for k in keys if k in self._values}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            found.update(read(missing))
+        with self._lock:
+            for key, value in found.items():
+                self._values[key] = value
+                self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return found
 
 
 def sentence_id(version: str, start: int) -> str:
@@ -273,10 +300,11 @@ class Store:
             self.sentences = self.client.get_or_create_collection(
                 f"{settings.collection}-sentences", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
-        # where each sentence a search returns lies (article, version, chunks), by sentence id: a
-        # version's sentences never change, and reading them with every search cost a question 19 ms
-        self._placements: OrderedDict[str, SentenceRecord] = OrderedDict()
-        self._placements_lock = threading.Lock()
+        # Sentences by id (a version's sentences never change): where each one a search returns
+        # lies, without its facts (reading them with every search cost a question 19 ms), and the
+        # stored rows a question's evidence reads, with vector and facts.
+        self._placements = _Recent(PLACEMENTS)
+        self._stored_sentences = _Recent(STORED_SENTENCES)
         recorded = self.chunks.metadata or {}
         built_with = recorded.get("newsrag:embed_model")
         if built_with and built_with != embed_model:
@@ -387,34 +415,32 @@ class Store:
                 for ids, distances in zip(result["ids"], result["distances"], strict=True)]
 
     def _placed(self, ids: Iterable[str]) -> dict[str, SentenceRecord]:
-        """The sentences' records without their facts, remembered (the last ``PLACEMENTS``); a
-        sentence deleted since the search is left out."""
-        with self._placements_lock:
-            found = {i: self._placements[i] for i in ids if i in self._placements}
-        missing = [i for i in ids if i not in found]
-        if missing:
+        """The sentences' records without their facts; a sentence deleted since the search is left out."""
+        def read(missing: list[str]) -> dict[str, SentenceRecord]:
             with _chroma("read sentences", self.where):
                 page = self.sentences.get(ids=missing, include=["metadatas"])
-            found.update((i, replace(SentenceRecord._from_row(i, meta), facts=""))
-                         for i, meta in zip(page["ids"], page["metadatas"], strict=True))
-        with self._placements_lock:
-            for i, record in found.items():
-                self._placements[i] = record
-                self._placements.move_to_end(i)
-            while len(self._placements) > PLACEMENTS:
-                self._placements.popitem(last=False)
-        return found
+            return {i: replace(SentenceRecord._from_row(i, meta), facts="")
+                    for i, meta in zip(page["ids"], page["metadatas"], strict=True)}
+
+        return self._placements.get(ids, read)
 
     def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
-        """Stored sentences by id, each with its vector (missing ids are left out)."""
+        """Stored sentences by id, each with its vector (read-only; missing ids are left out). The
+        last ones read are remembered, so one read before its version was deleted may still be
+        given: a version's sentences never change."""
         import numpy as np
 
-        if not ids:
-            return {}
-        with _chroma("read sentences", self.where):
-            page = self.sentences.get(ids=list(dict.fromkeys(ids)), include=["metadatas", "embeddings"])
-        return {i: (SentenceRecord._from_row(i, meta), np.asarray(vector, dtype=np.float32))
-                for i, meta, vector in zip(page["ids"], page["metadatas"], page["embeddings"], strict=True)}
+        def read(missing: list[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
+            with _chroma("read sentences", self.where):
+                page = self.sentences.get(ids=missing, include=["metadatas", "embeddings"])
+            out = {}
+            for i, meta, vector in zip(page["ids"], page["metadatas"], page["embeddings"], strict=True):
+                vector = np.asarray(vector, dtype=np.float32)
+                vector.flags.writeable = False  # shared by every question that reads it
+                out[i] = (SentenceRecord._from_row(i, meta), vector)
+            return out
+
+        return self._stored_sentences.get(ids, read) if ids else {}
 
     def sentence_versions(self) -> list[tuple[str, str, str]]:
         """``(sentence_id, article_id, version)`` of every stored sentence."""

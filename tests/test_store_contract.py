@@ -59,7 +59,10 @@ def test_a_sentence_search_places_each_sentence_and_forgets_deleted_ones(any_lib
     first = store.query_sentences(vectors, 5)
     assert [len(row) for row in first] == [5, 5]
     (record, score), *_ = first[0]
-    stored, _ = store.get_sentences([record.id])[record.id]
+    stored, vector = store.get_sentences([record.id])[record.id]
+    assert not vector.flags.writeable  # shared by the questions that read it
+    again, same = store.get_sentences([record.id, record.id])[record.id]  # remembered
+    assert again == stored and same is vector
     body = any_library.store.get_article(record.article_id).body
     assert body[record.start:record.end].startswith("According to the statement, 25 of these drones")
     assert (record.version, record.chunks, record.facts) == (stored.version, stored.chunks, "")  # no facts
