@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from index.language import Facts, annotate, word_keys

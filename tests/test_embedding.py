@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
 
-from index.chunking import split_sentences
 from index import embedding
+from index.chunking import split_sentences
 from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
 from index.errors import ConfigError
 from index.onnx_export import cpu_has_fast_int8, ensure_onnx, pooling_of
