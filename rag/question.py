@@ -380,42 +380,54 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
         content = [w for w in analyze(rest) if w not in _ATTRIBUTION and w not in asked_for]
         # a report pinned by its day ("and the TechCrunch report published on October 7") is a
         # claim of its own even with no other words; a bare attribution is not
-        pieces.append([text, outlets, part_days, bool(content) or bool(part_days), bool(content),
-                       " ".join(rest.split()).strip(" ,;?")])
+        pieces.append(_Piece(text, outlets, part_days, claim=bool(content) or bool(part_days),
+                             content=bool(content), words=" ".join(rest.split()).strip(" ,;?")))
     # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
-    runs: list[list] = []
+    runs: list[_Piece] = []
     for piece in pieces:
-        if runs and not piece[3] and not runs[-1][3]:
-            runs[-1] = [runs[-1][0] + " " + piece[0], runs[-1][1] + piece[1], runs[-1][2] + piece[2], False, False,
-                        runs[-1][5] + " " + piece[5]]
+        if runs and not piece.claim and not runs[-1].claim:
+            runs[-1] = runs[-1].then(piece)
         else:
             runs.append(piece)
-    merged: list[list] = []
+    merged: list[_Piece] = []
     for i, piece in enumerate(runs):
-        if piece[3] or not merged:
+        if piece.claim or not merged:
             merged.append(piece)
             continue
         last = i == len(runs) - 1
-        targets = ([m for m in merged if not m[1]] or merged) if last else [merged[-1]]
+        targets = ([m for m in merged if not m.outlets] or merged) if last else [merged[-1]]
         for m in targets:
-            m[1] = tuple(dict.fromkeys(m[1] + piece[1]))
-            m[2] = tuple(dict.fromkeys(m[2] + piece[2]))
-        merged[-1][0] += " " + piece[0]
-        merged[-1][5] += " " + piece[5]
+            m.outlets = tuple(dict.fromkeys(m.outlets + piece.outlets))
+            m.days = tuple(dict.fromkeys(m.days + piece.days))
+        merged[-1].text += " " + piece.text
+        merged[-1].words += " " + piece.words
     # a claim with no content of its own ("Which company", "Who, according to Sporting News") is the
     # beginning of the next one
-    while len(merged) > 1 and not merged[0][3]:
+    while len(merged) > 1 and not merged[0].claim:
         first = merged.pop(0)
-        merged[0] = [first[0] + " " + merged[0][0], tuple(dict.fromkeys(first[1] + merged[0][1])),
-                     first[2] + merged[0][2], True, first[4] or merged[0][4], first[5] + " " + merged[0][5]]
-    topic = " ".join(m[5] for m in merged if m[4])  # what the claims with words of their own say
-    out = []
-    for text, outlets, part_days, _, has_content, _ in merged:
-        keys = word_keys(text)
-        out.append(Part(text=text, outlets=outlets, days=part_days,
-                        names=tuple(i for i, n in enumerate(names) if n.keys <= keys),
-                        about="" if has_content or len(merged) < 2 else topic))
-    return out
+        merged[0] = first.then(merged[0])
+    topic = " ".join(m.words for m in merged if m.content)  # what the claims with words of their own say
+    return [Part(text=m.text, outlets=m.outlets, days=m.days,
+                 names=tuple(i for i, n in enumerate(names) if n.keys <= word_keys(m.text)),
+                 about="" if m.content or len(merged) < 2 else topic) for m in merged]
+
+
+@dataclass
+class _Piece:
+    """A piece of the question while it is cut into claims."""
+
+    text: str
+    outlets: tuple[str, ...]
+    days: tuple[tuple[date, date], ...]
+    claim: bool  # a claim of its own: words of its own, or a day pinning a report
+    content: bool  # words of its own, beyond attribution and the outlets and days it names
+    words: str  # its text without the outlets and days it names
+
+    def then(self, other: _Piece) -> _Piece:
+        """This piece and ``other`` after it, as one."""
+        return _Piece(f"{self.text} {other.text}", tuple(dict.fromkeys(self.outlets + other.outlets)),
+                      tuple(dict.fromkeys(self.days + other.days)), self.claim or other.claim,
+                      self.content or other.content, f"{self.words} {other.words}")
 
 
 _ATTRIBUTION = frozenset(analyze("as reported by according to article articles report reports reported "
