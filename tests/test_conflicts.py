@@ -24,6 +24,19 @@ def test_parts_years_and_model_names_are_not_rival_figures():
         (25.0, "25 of these drones", True), (1200.0, "1,200 shells", False)]
 
 
+@pytest.mark.parametrize("sentence, expected", [
+    ("Microsoft agreed a $5bn deal with OpenAI.", [(5e9, "$5bn deal", ["$", "deal"])]),
+    ("Two hundred and ten people and fifty-five drones.", [(210.0, "Two hundred and ten people", ["peopl"]),
+                                                          (55.0, "fifty-five drones", ["drone"])]),
+    ("Seven hundred thousand people in the city fled.", [(7e5, "Seven hundred thousand people", ["peopl"])]),
+    ("The charges: 1) fraud and 2) conspiracy, over 3 years.", [(3.0, "3 years", ["year"])]),
+    ("One of the largest raids, with one drone.", [(1.0, "one drone", ["drone"])]),
+    ("A 5m wall cost £3m.", [(3e6, "£3m", ["$"])]),
+])
+def test_figures_in_words_with_scales_and_not_list_numbers(sentence, expected):
+    assert [(f.value, f.phrase, sorted(f.units)) for f in figures(sentence)] == expected
+
+
 @pytest.fixture(scope="module")
 def election(tmp_path_factory, embedder):
     folder = tmp_path_factory.mktemp("election")
