@@ -140,7 +140,7 @@ _UNITS_WORDS = ("zero one two three four five six seven eight nine ten eleven tw
                 "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _NUMBER_WORDS = {w: i for i, w in enumerate(_UNITS_WORDS)} | {w: 10 * (i + 2) for i, w in enumerate(_TENS_WORDS)}
-_SCALE_WORDS = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_SCALE_WORDS = {w: _SCALE[w] for w in ("hundred", "thousand", "million", "billion", "trillion")}
 # Words that stand for a vague number by themselves.
 _COLLECTIVE = {"a dozen": 12, "dozens": 24, "hundreds": 200, "thousands": 2000, "millions": 2e6}
 _COLLECTIVE_RE = re.compile(r"(?<![\w-])(" + "|".join(_COLLECTIVE) + r")(?![\w-])", re.IGNORECASE)
