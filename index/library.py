@@ -32,21 +32,13 @@ from index.embedding import Embedder, make_embedder
 from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
 from index.lexical import LexicalIndex
+from index.sentences import pack
 from index.settings import IndexSettings
-from index.store import (
-    ArticleRecord,
-    ChunkRecord,
-    SentenceRecord,
-    Store,
-    VectorStore,
-    chunk_id,
-    fingerprint,
-    sentence_id,
-)
-from index.vectors import chunk_vectors
+from index.store import ArticleRecord, ChunkRecord, Store, VectorStore, chunk_id, fingerprint
+from index.vectors import chunk_vectors, sentence_spans
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
-_SENTENCES = "sentences-v2"  # sentence rows (vector + facts) stored with every version
+_SENTENCES = "sentences-v2"  # sentence vectors and facts stored with every version
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 
 
@@ -142,18 +134,20 @@ class _Write:
     origins: list[dict]
     existing: ArticleRecord | None
     chunks: list[ChunkRecord] = field(default_factory=list)
-    sentences: list[SentenceRecord] = field(default_factory=list)
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # every sentence of the chunks once
     record: ArticleRecord | None = None
 
 
-def _sentences(article_id: str, version: str, chunks: list[ChunkRecord]) -> list[SentenceRecord]:
-    """Every sentence of the chunks once, with the indexes of the chunks that hold it."""
-    holders: dict[tuple[int, int], list[int]] = {}
+def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str]
+                    ) -> list[ChunkRecord]:
+    """The chunks, each holding the vectors and facts of its sentences (``spans`` lists an
+    article's sentences once, in the order of ``vectors`` and ``facts``)."""
+    row = {span: i for i, span in enumerate(spans)}
+    out = []
     for chunk in chunks:
-        for span in chunk.sentences:
-            holders.setdefault(tuple(span), []).append(chunk.index)
-    return [SentenceRecord(id=sentence_id(version, start), article_id=article_id, version=version, start=start,
-                           end=end, chunks=tuple(indexes)) for (start, end), indexes in holders.items()]
+        rows = [row[tuple(span)] for span in chunk.sentences]
+        out.append(replace(chunk, vectors=pack(vectors[rows]), facts="\n".join(facts[i] for i in rows)))
+    return out
 
 
 def _origin(article: Article) -> dict:
@@ -181,6 +175,8 @@ class Library:
         self._catalog_at = 0.0
         self._catalog_lock = threading.Lock()
         self._listing: tuple[str, Listing] | None = None
+        self._held = threading.RLock()  # this process's hold of the ingest lock
+        self._depth = 0
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -191,8 +187,11 @@ class Library:
 
     @cached_property
     def store(self) -> VectorStore:
-        return Store(settings=self.settings, embed_model=self.embedder.name,
-                     embed_precision=self.embedder.precision)
+        store = Store(settings=self.settings, embed_model=self.embedder.name, embed_precision=self.embedder.precision)
+        if store.outdated():  # an index of an earlier layout: upgraded once, before anything reads it
+            with self._ingest_lock():
+                store.upgrade()
+        return store
 
     @cached_property
     def lexical(self) -> LexicalIndex:
@@ -338,7 +337,7 @@ class Library:
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""
         records = {r.id: r for r in self.store.list_articles()}
-        fixed = {"orphan_chunks": 0, "orphan_sentences": 0, "duplicate_keys": 0, "incomplete_articles": 0}
+        fixed = {"orphan_chunks": 0, "duplicate_keys": 0, "incomplete_articles": 0}
         owners: dict[str, list[ArticleRecord]] = defaultdict(list)
         for record in records.values():
             for key in record.keys:
@@ -361,10 +360,6 @@ class Library:
                 counts[aid] += 1
         self.store.delete_chunks(stale)
         fixed["orphan_chunks"] = len(stale)
-        orphans = [sid for sid, aid, version in self.store.sentence_versions()
-                   if live.get(aid) is None or live[aid].version != version]
-        self.store.delete_sentences(orphans)
-        fixed["orphan_sentences"] = len(orphans)
         for aid, record in live.items():
             if counts[aid] != record.n_chunks:
                 self.store.delete_article(aid)
@@ -375,13 +370,23 @@ class Library:
 
     @contextlib.contextmanager
     def _ingest_lock(self) -> Iterator[None]:
-        self.settings.home.mkdir(parents=True, exist_ok=True)
-        with open(self.settings.home / f"ingest-{self.settings.collection}.lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        """The data directory's ingest lock, across processes; re-entered by the thread holding it
+        (an ingest's first use of the store may upgrade it, under the same lock)."""
+        with self._held:
+            self._depth += 1
             try:
-                yield
+                if self._depth > 1:
+                    yield
+                    return
+                self.settings.home.mkdir(parents=True, exist_ok=True)
+                with open(self.settings.home / f"ingest-{self.settings.collection}.lock", "w") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(handle, fcntl.LOCK_UN)
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                self._depth -= 1
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[dict[str, int] | None]:
@@ -508,7 +513,7 @@ class Library:
                             index=c.index, text=c.text, header_len=c.header_len, start=c.start,
                             end=c.end, sentences=c.sentences)
                 for c in self.chunker.chunk(article.body, header)]
-            write.sentences = _sentences(article.id, version, write.chunks)
+            write.sentences = sentence_spans(write.chunks)
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
                                          body=article.body, lead=article.lead, **article.metadata())
@@ -531,7 +536,7 @@ class Library:
                 continue
             texts = [c.text for w in pending for c in w.chunks]
             # every sentence once, with its own vector and facts: a question embeds only itself
-            sentence_texts = [w.record.body[r.start:r.end] for w in pending for r in w.sentences]
+            sentence_texts = [w.record.body[start:end] for w in pending for start, end in w.sentences]
             encode = self.settings.chunk_vectors == "encode"
             at = Progress(done_articles, len(writes), done_chunks, total, write.record.display_title,
                           sentences_done=done_sentences, sentences_total=n_sentences)
@@ -548,17 +553,16 @@ class Library:
             items = []
             for j, w in enumerate(pending):
                 own = facts[s_bounds[j]:s_bounds[j + 1]]
-                rows = [replace(r, facts=f.to_json()) for r, f in zip(w.sentences, own, strict=True)]
                 w.record = replace(w.record, names=name_index(own))
-                items.append((w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]], rows,
-                              sentence_vectors[s_bounds[j]:s_bounds[j + 1]]))
+                w.chunks = _with_sentences(w.chunks, w.sentences, sentence_vectors[s_bounds[j]:s_bounds[j + 1]],
+                                           [f.to_json() for f in own])
+                items.append((w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]]))
             self.store.write_articles(items)
             for done in pending:
                 n = len(done.chunks)
                 if done.existing is not None and done.existing.version != done.record.version:
                     old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
                     self.store.delete_chunks(old)
-                    self.store.delete_sentences(version=done.existing.version)
                 records[done.record.id] = done.record
                 for origin in done.origins:
                     self._move_key(origin["key"], done.record.id, owner, records)

@@ -6,6 +6,9 @@ it never goes stale: idf and the average length come from the live chunks of all
 query time (``score``), and the scores equal those of one BM25 index built over all of them
 (bm25s' "lucene" variant, k1 = 1.5, b = 0.75). A new segment is cheap to build for a few new
 chunks; ``merge`` rewrites several into one, dropping deleted chunks.
+
+A segment also carries the sentences of its chunks, with their vectors and facts
+(``index.sentences.SentenceTable``), so the searches read them from the same snapshot.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from index.sentences import SentenceTable
 
 K1 = 1.5
 B = 0.75
@@ -33,13 +38,15 @@ class Segment:
     docs: np.ndarray  # int32 column of each posting
     tfs: np.ndarray  # float32 count of each posting
     vocab: dict[str, int] = field(repr=False)  # term -> row
+    sentences: SentenceTable = field(repr=False)  # the sentences of its chunks, same column order
 
     @property
     def size(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def build(cls, name: str, ids: Sequence[str], tokens: Sequence[Sequence[str]]) -> Segment:
+    def build(cls, name: str, ids: Sequence[str], tokens: Sequence[Sequence[str]],
+              sentences: SentenceTable | None = None) -> Segment:
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -51,15 +58,17 @@ class Segment:
                 counts.append(count)
         lengths = np.fromiter((len(doc) for doc in tokens), dtype=np.int32, count=len(tokens))
         return cls._from_triples(name, tuple(ids), lengths, tuple(vocab), np.asarray(rows, dtype=np.int64),
-                                 np.asarray(cols, dtype=np.int32), np.asarray(counts, dtype=np.float32))
+                                 np.asarray(cols, dtype=np.int32), np.asarray(counts, dtype=np.float32),
+                                 sentences or SentenceTable.build([None] * len(ids)))
 
     @classmethod
-    def _from_triples(cls, name, ids, lengths, terms, rows, cols, counts) -> Segment:
+    def _from_triples(cls, name, ids, lengths, terms, rows, cols, counts, sentences) -> Segment:
         order = np.argsort(rows, kind="stable")
         indptr = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=len(terms)), out=indptr[1:])
         return cls(name=name, ids=ids, lengths=lengths, terms=terms, indptr=indptr,
-                   docs=cols[order], tfs=counts[order], vocab={t: i for i, t in enumerate(terms)})
+                   docs=cols[order], tfs=counts[order], vocab={t: i for i, t in enumerate(terms)},
+                   sentences=sentences)
 
     @classmethod
     def merge(cls, name: str, parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
@@ -87,7 +96,8 @@ class Segment:
         return cls._from_triples(name, tuple(ids), np.concatenate(lengths) if lengths else
                                  np.zeros(0, dtype=np.int32), kept_terms, remap[rows_all],
                                  np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32),
-                                 np.concatenate(counts) if counts else np.zeros(0, dtype=np.float32))
+                                 np.concatenate(counts) if counts else np.zeros(0, dtype=np.float32),
+                                 SentenceTable.merge([(s.sentences, live) for s, live in parts]))
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         row = self.vocab.get(term)
@@ -104,7 +114,8 @@ class Segment:
         partial = folder / f".{self.name}.{os.getpid()}.npz"
         with open(partial, "wb") as handle:
             np.savez(handle, ids=np.array(self.ids, dtype=str), lengths=self.lengths,
-                     terms=np.array(self.terms, dtype=str), indptr=self.indptr, docs=self.docs, tfs=self.tfs)
+                     terms=np.array(self.terms, dtype=str), indptr=self.indptr, docs=self.docs, tfs=self.tfs,
+                     **self.sentences.arrays("s_"))
         os.replace(partial, path)
         return path
 
@@ -114,7 +125,7 @@ class Segment:
             terms = tuple(data["terms"].tolist())
             return cls(name=name, ids=tuple(data["ids"].tolist()), lengths=data["lengths"], terms=terms,
                        indptr=data["indptr"], docs=data["docs"], tfs=data["tfs"],
-                       vocab={t: i for i, t in enumerate(terms)})
+                       vocab={t: i for i, t in enumerate(terms)}, sentences=SentenceTable.from_arrays(data, "s_"))
 
 
 def idf(df: int, n: int) -> float:

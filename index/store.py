@@ -1,8 +1,9 @@
 """Our narrow adapter over Chroma, the single source of truth of the index.
 
-Two collections per index: ``<name>-chunks`` (one row per chunk: header + text, embedding, offsets)
-and ``<name>-articles`` (one row per article: the full body, metadata, origins; its embedding is the
-normalized mean of its chunks'). An article row is written *after* its chunks and deleted *after*
+Two collections per index: ``<name>-chunks`` (one row per chunk: header + text, embedding, offsets,
+and its sentences' vectors and facts, ``index.sentences``) and ``<name>-articles`` (one row per
+article: the full body, metadata, origins; its embedding is the normalized mean of its chunks'),
+plus ``<name>-versions`` (earlier versions of updated articles, read by id, never searched). An article row is written *after* its chunks and deleted *after*
 them, so it acts as the commit marker: a chunk whose article row is missing, or whose version
 differs from the row's, is an orphan left by an interrupted run and ``repair`` removes it.
 
@@ -15,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
@@ -115,89 +114,33 @@ class ChunkRecord:
     start: int
     end: int
     sentences: tuple[tuple[int, int], ...]
+    # each of its sentences' vector (``index.sentences.pack``) and facts (``Facts`` JSON, a line each),
+    # in the order of ``sentences``; empty in a chunk written before they were stored
+    vectors: str = field(default="", repr=False)
+    facts: str = field(default="", repr=False)
 
     @property
     def body_text(self) -> str:
         return self.text[self.header_len:]
 
     def _metadata(self) -> dict:
-        return {"article_id": self.article_id, "version": self.version, "index": self.index,
+        meta = {"article_id": self.article_id, "version": self.version, "index": self.index,
                 "header_len": self.header_len, "start": self.start, "end": self.end,
                 "sentences": json.dumps([list(s) for s in self.sentences])}
+        if self.vectors:
+            meta.update(sentence_vectors=self.vectors, sentence_facts=self.facts)
+        return meta
 
     @classmethod
     def _from_row(cls, id_: str, meta: dict, text: str) -> ChunkRecord:
         return cls(id=id_, article_id=meta["article_id"], version=meta["version"], index=meta["index"],
                    text=text, header_len=meta["header_len"], start=meta["start"], end=meta["end"],
-                   sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])))
+                   sentences=tuple(tuple(s) for s in json.loads(meta["sentences"])),
+                   vectors=meta.get("sentence_vectors") or "", facts=meta.get("sentence_facts") or "")
 
 
 def chunk_id(version: str, index: int) -> str:
     return f"{version}-{index:04d}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class SentenceRecord:
-    """One sentence of an article version, stored at ingest with its own embedding and the facts
-    the language layer found in it (``index.language.Facts`` as JSON), so a question embeds and
-    parses only itself. ``chunks`` are the indexes of the chunks holding it (consecutive chunks
-    share a sentence)."""
-
-    id: str
-    article_id: str
-    version: str
-    start: int
-    end: int
-    chunks: tuple[int, ...]
-    facts: str = ""
-
-    @property
-    def chunk_ids(self) -> list[str]:
-        return [chunk_id(self.version, i) for i in self.chunks]
-
-    def _metadata(self) -> dict:
-        return {"article_id": self.article_id, "version": self.version, "start": self.start, "end": self.end,
-                "chunks": ",".join(map(str, self.chunks)), "facts": self.facts}
-
-    @classmethod
-    def _from_row(cls, id_: str, meta: dict) -> SentenceRecord:
-        return cls(id=id_, article_id=meta["article_id"], version=meta["version"], start=meta["start"],
-                   end=meta["end"], chunks=tuple(int(i) for i in str(meta["chunks"]).split(",") if i),
-                   facts=meta.get("facts") or "")
-
-
-PLACEMENTS = 1 << 16  # sentence records a store remembers for its searches (~300 bytes each)
-STORED_SENTENCES = 1 << 13  # ... and stored sentences, with vector and facts (~2.5 kB each)
-
-
-class _Recent:
-    """The last ``size`` values read by key, for reads of values that never change; thread-safe."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._values: OrderedDict[str, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, keys: Iterable[str], read: Callable[[list[str]], dict]) -> dict:
-        """The values of ``keys``: those remembered, and the others from ``read(missing keys)``
-        (which leaves out keys it has no value for)."""
-        keys = list(dict.fromkeys(keys))
-        with self._lock:
-            found = {k: self._values[k] for k in keys if k in self._values}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            found.update(read(missing))
-        with self._lock:
-            for key, value in found.items():
-                self._values[key] = value
-                self._values.move_to_end(key)
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return found
-
-
-def sentence_id(version: str, start: int) -> str:
-    return f"{version}-s{start}"
 
 
 def fingerprint(records: Sequence[ArticleRecord]) -> str:
@@ -224,9 +167,10 @@ def _chroma(action: str, where: str) -> Iterator[None]:
 
 
 class VectorStore(Protocol):
-    """What ``Library``, the lexical index and the answerer need from a vector store: three kinds of
-    rows (articles, their chunks, their sentences; chunks and sentences with vectors), nearest-vector
-    queries restricted to some articles, and writes ordered so the article row commits its chunks.
+    """What ``Library``, the lexical index and the answerer need from a vector store: two kinds of
+    rows (articles and their chunks, each chunk with a vector and its sentences' vectors and facts),
+    nearest-chunk queries restricted to some articles, and writes ordered so the article row
+    commits its chunks.
     ``Store`` (Chroma embedded or a Chroma server) implements it; another backend is one new class
     and the same contract suite (``tests/test_store_contract.py``). Errors leave as ``StoreError`` /
     ``StoreUnavailableError``; a missing article as ``NotFoundError``."""
@@ -234,7 +178,7 @@ class VectorStore(Protocol):
     where: str  # where the store lives, for messages
 
     def ping(self) -> None: ...
-    def counts(self) -> dict[str, int]: ...  # {"articles", "chunks", "sentences"}
+    def counts(self) -> dict[str, int]: ...  # {"articles", "chunks"}
 
     # articles and their earlier versions
     def list_articles(self) -> list[ArticleRecord]: ...
@@ -246,24 +190,21 @@ class VectorStore(Protocol):
     def list_versions(self) -> list[ArticleRecord]: ...
     def delete_versions(self, ids: Sequence[str]) -> None: ...
 
-    # chunks and sentences
+    # chunks (each with its sentences)
     def get_chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]: ...
     def chunk_versions(self) -> list[tuple[str, str, str]]: ...
     def chunk_texts(self) -> tuple[list[str], list[str]]: ...
-    def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]: ...
-    def sentence_versions(self) -> list[tuple[str, str, str]]: ...
     # one ranking per row of ``embeddings`` (several queries in one round trip)
     def query(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
               ) -> list[list[tuple[str, float]]]: ...
-    # (the records of a sentence search carry no facts: ``get_sentences`` reads them)
-    def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-                        ) -> list[list[tuple[SentenceRecord, float]]]: ...
 
-    # writes: chunks and sentences before the article row that commits them; deletes the other way
+    # writes: chunks before the article row that commits them; deletes the other way
     def write_articles(self, items: Sequence[tuple]) -> None: ...
     def delete_chunks(self, ids: Sequence[str]) -> None: ...
-    def delete_sentences(self, ids: Sequence[str] = (), *, version: str | None = None) -> None: ...
     def delete_article(self, article_id: str) -> None: ...
+    # an index of an earlier layout brought to this one (under the ingest lock); returns rows changed
+    def outdated(self) -> bool: ...
+    def upgrade(self) -> int: ...
 
 
 class Store:
@@ -296,15 +237,7 @@ class Store:
             # earlier versions of updated articles, readable by id (never searched)
             self.versions = self.client.get_or_create_collection(
                 f"{settings.collection}-versions", metadata=meta, embedding_function=None)
-            # one row per sentence: its vector and its facts (entities, figures)
-            self.sentences = self.client.get_or_create_collection(
-                f"{settings.collection}-sentences", metadata=meta, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
-        # Sentences by id (a version's sentences never change): where each one a search returns
-        # lies, without its facts (reading them with every search cost a question 19 ms), and the
-        # stored rows a question's evidence reads, with vector and facts.
-        self._placements = _Recent(PLACEMENTS)
-        self._stored_sentences = _Recent(STORED_SENTENCES)
         recorded = self.chunks.metadata or {}
         built_with = recorded.get("newsrag:embed_model")
         if built_with and built_with != embed_model:
@@ -399,59 +332,9 @@ class Store:
         return [[(i, 1.0 - d) for i, d in zip(ids, distances, strict=True)]
                 for ids, distances in zip(result["ids"], result["distances"], strict=True)]
 
-    def query_sentences(self, embeddings: np.ndarray, k: int, article_ids: Sequence[str] | None = None
-                        ) -> list[list[tuple[SentenceRecord, float]]]:
-        """For each row of ``embeddings``, the nearest sentences as ``(record, cosine
-        similarity)``, optionally within some articles; all rows in one round trip. The records
-        say where each sentence lies, without its facts."""
-        if not len(embeddings) or (article_ids is not None and not article_ids):
-            return [[] for _ in embeddings]
-        where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
-        with _chroma("search sentences", self.where):
-            result = self.sentences.query(query_embeddings=embeddings.tolist(), n_results=k,
-                                          where=where, include=["distances"])
-        placed = self._placed({i for ids in result["ids"] for i in ids})
-        return [[(placed[i], 1.0 - d) for i, d in zip(ids, distances, strict=True) if i in placed]
-                for ids, distances in zip(result["ids"], result["distances"], strict=True)]
-
-    def _placed(self, ids: Iterable[str]) -> dict[str, SentenceRecord]:
-        """The sentences' records without their facts; a sentence deleted since the search is left out."""
-        def read(missing: list[str]) -> dict[str, SentenceRecord]:
-            with _chroma("read sentences", self.where):
-                page = self.sentences.get(ids=missing, include=["metadatas"])
-            return {i: replace(SentenceRecord._from_row(i, meta), facts="")
-                    for i, meta in zip(page["ids"], page["metadatas"], strict=True)}
-
-        return self._placements.get(ids, read)
-
-    def get_sentences(self, ids: Sequence[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
-        """Stored sentences by id, each with its vector (read-only; missing ids are left out). The
-        last ones read are remembered, so one read before its version was deleted may still be
-        given: a version's sentences never change."""
-        import numpy as np
-
-        def read(missing: list[str]) -> dict[str, tuple[SentenceRecord, np.ndarray]]:
-            with _chroma("read sentences", self.where):
-                page = self.sentences.get(ids=missing, include=["metadatas", "embeddings"])
-            out = {}
-            for i, meta, vector in zip(page["ids"], page["metadatas"], page["embeddings"], strict=True):
-                vector = np.asarray(vector, dtype=np.float32)
-                vector.flags.writeable = False  # shared by every question that reads it
-                out[i] = (SentenceRecord._from_row(i, meta), vector)
-            return out
-
-        return self._stored_sentences.get(ids, read) if ids else {}
-
-    def sentence_versions(self) -> list[tuple[str, str, str]]:
-        """``(sentence_id, article_id, version)`` of every stored sentence."""
-        with _chroma("list sentences", self.where):
-            page = self._get_all(self.sentences, ["metadatas"])
-        return [(i, m["article_id"], m["version"]) for i, m in zip(page["ids"], page["metadatas"], strict=True)]
-
     def counts(self) -> dict[str, int]:
         with _chroma("count", self.where):
-            return {"articles": self.articles.count(), "chunks": self.chunks.count(),
-                    "sentences": self.sentences.count()}
+            return {"articles": self.articles.count(), "chunks": self.chunks.count()}
 
     def ping(self) -> None:
         with _chroma("reach the store", self.where):
@@ -460,17 +343,15 @@ class Store:
     # -------------------------------------------------------------------------------- writing
 
     def write_articles(self, items: Sequence[tuple]) -> None:
-        """Several articles, each ``(record, chunks, chunk vectors[, sentences, sentence vectors])``,
-        in as few round trips as the store allows: every chunk and sentence first, then the article
-        rows that commit them (a crash in between leaves only orphans to sweep)."""
+        """Several articles, each ``(record, chunks, chunk vectors)``, in as few round trips as the
+        store allows: every chunk first, then the article rows that commit them (a crash in
+        between leaves only orphans to sweep)."""
         import numpy as np
 
         chunks = [c for item in items for c in item[1]]
         vectors = [v for item in items for v in item[2].tolist()]
-        sentences = [s for item in items if len(item) > 3 for s in item[3]]
-        sentence_vectors = [v for item in items if len(item) > 3 and len(item[3]) for v in item[4].tolist()]
         rows = []
-        for record, _, found, *_ in items:
+        for record, _, found in items:
             mean = found.mean(axis=0)
             rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
@@ -478,10 +359,6 @@ class Store:
                 part = chunks[lo:lo + self.max_batch]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                                    metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
-            for lo in range(0, len(sentences), self.max_batch):
-                part = sentences[lo:lo + self.max_batch]
-                self.sentences.upsert(ids=[r.id for r in part], metadatas=[r._metadata() for r in part],
-                                      embeddings=sentence_vectors[lo:lo + len(part)])
             for lo in range(0, len(rows), self.max_batch):
                 part = rows[lo:lo + self.max_batch]
                 self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
@@ -513,17 +390,54 @@ class Store:
             for lo in range(0, len(ids), self.max_batch):
                 self.chunks.delete(ids=list(ids[lo:lo + self.max_batch]))
 
-    def delete_sentences(self, ids: Sequence[str] = (), *, version: str | None = None) -> None:
-        """Sentences by id, or every sentence of one article version."""
-        with _chroma("delete sentences", self.where):
-            if version is not None:
-                self.sentences.delete(where={"version": version})
-            for lo in range(0, len(ids), self.max_batch):
-                self.sentences.delete(ids=list(ids[lo:lo + self.max_batch]))
+    def _legacy_sentences(self) -> str | None:
+        name = f"{self.settings.collection}-sentences"
+        with _chroma("list collections", self.where):
+            return name if any(c.name == name for c in self.client.list_collections()) else None
+
+    def outdated(self) -> bool:
+        """Whether ``upgrade`` has work to do."""
+        return self._legacy_sentences() is not None
+
+    def upgrade(self) -> int:
+        """Bring an index of the earlier layout, where every sentence had a row (and an HNSW index)
+        of its own, to this one: each chunk row gets its sentences' stored vectors and facts, then
+        the sentence collection is dropped. Returns the chunks given their sentences (0 when there
+        was nothing to do); a chunk whose sentences are not all found keeps none, and a question
+        embeds them itself. Called under the ingest lock."""
+        import numpy as np
+
+        from index.sentences import pack
+
+        legacy = self._legacy_sentences()
+        if legacy is None:
+            return 0
+        with _chroma("upgrade the index", self.where):
+            sentences = self.client.get_collection(legacy, embedding_function=None)
+            page = self._get_all(self.chunks, ["metadatas", "documents"])
+            chunks = [ChunkRecord._from_row(i, m, d)
+                      for i, m, d in zip(page["ids"], page["metadatas"], page["documents"], strict=True)]
+            moved = 0
+            for lo in range(0, len(chunks), _PAGE // 10):
+                part = [c for c in chunks[lo:lo + _PAGE // 10] if not c.vectors]
+                wanted = list(dict.fromkeys(f"{c.version}-s{start}" for c in part for start, _ in c.sentences))
+                rows = sentences.get(ids=wanted, include=["metadatas", "embeddings"]) if wanted else None
+                found = {i: (m.get("facts") or "", v) for i, m, v in zip(
+                    rows["ids"], rows["metadatas"], rows["embeddings"], strict=True)} if rows else {}
+                done = []
+                for chunk in part:
+                    held = [found.get(f"{chunk.version}-s{start}") for start, _ in chunk.sentences]
+                    if held and all(held):
+                        done.append(replace(chunk, vectors=pack(np.array([v for _, v in held])),
+                                            facts="\n".join(f for f, _ in held)))
+                if done:
+                    self.chunks.update(ids=[c.id for c in done], metadatas=[c._metadata() for c in done])
+                moved += len(done)
+            self.client.delete_collection(legacy)
+        return moved
 
     def delete_article(self, article_id: str) -> None:
-        """Its chunks and sentences first, then its row (a crash in between leaves only orphans to sweep)."""
+        """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""
         with _chroma("delete an article", self.where):
             self.chunks.delete(where={"article_id": article_id})
-            self.sentences.delete(where={"article_id": article_id})
             self.articles.delete(ids=[article_id])

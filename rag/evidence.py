@@ -1,8 +1,8 @@
 """Evidence sentences: the sentences of the retrieved passages, each scored against the question
 and against each of its claims.
 
-A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``), so
-scoring embeds nothing but the question and its claims. A sentence found in several articles (a
+A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``,
+``index/sentences.py``), so scoring embeds nothing but the question and its claims. A sentence found in several articles (a
 repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
 it is cited once with all its outlets. Sentences that are instructions to an AI assistant are never
 evidence (``rag/injection.py``).
@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from index.language import Facts, annotate, word_keys
-from index.store import sentence_id
 from index.text import analyze, words
 from rag.injection import is_instruction
 from rag.question import Question, metadata_text
@@ -129,19 +128,21 @@ def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candi
 
 
 def with_stored(cands: Sequence[Candidate], library) -> list[Candidate]:
-    """The candidates with the vectors and facts stored at ingest; a sentence the store does not
-    hold (an index built before sentences were stored) is embedded and annotated now."""
-    ids = [sentence_id(c.location.chunk_id.rsplit("-", 1)[0], c.location.start) for c in cands]
-    stored = library.store.get_sentences(ids)
-    missing = [i for i, sid in enumerate(ids) if sid not in stored]
+    """The candidates with the vectors and facts stored at ingest (held by the lexical index); a
+    sentence it does not hold (a chunk indexed before sentences were stored) is embedded and
+    annotated now."""
+    places = [(c.location.chunk_id, c.location.start) for c in cands]
+    _, lexical = library.search_index()
+    stored = lexical.stored_sentences(places)
+    missing = [i for i, place in enumerate(places) if place not in stored]
     vectors = library.embedder.embed_cached([cands[i].text for i in missing]) if missing else []
     facts = annotate([cands[i].text for i in missing]) if missing else []
     fresh = {i: (v, f) for i, v, f in zip(missing, vectors, facts, strict=True)}
     out = []
-    for i, (candidate, sid) in enumerate(zip(cands, ids, strict=True)):
-        if sid in stored:
-            record, vector = stored[sid]
-            out.append(replace(candidate, vector=vector, facts=Facts.from_json(record.facts)))
+    for i, (candidate, place) in enumerate(zip(cands, places, strict=True)):
+        if place in stored:
+            vector, raw = stored[place]
+            out.append(replace(candidate, vector=vector, facts=_facts(raw)))
         else:
             vector, fact = fresh[i]
             out.append(replace(candidate, vector=vector, facts=fact))
@@ -180,8 +181,9 @@ class Scorer:
         weights = {t: max(self.idf(t), 0.1) * (1.0 if t in focus else CONTEXT_WEIGHT) for t in set(question.terms)}
         part_weights = [{t: max(self.idf(t), 0.1) for t in set(p.terms)} for p in parts]
         matrix = np.stack([c.vector for c in cands])
-        semantic = matrix @ question_vector
-        part_semantic = matrix @ np.asarray(part_vectors).T if parts else None
+        # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
+        semantic = np.einsum("ij,j->i", matrix, question_vector)
+        part_semantic = np.einsum("ij,kj->ik", matrix, np.asarray(part_vectors)) if parts else None
         out = []
         for i, candidate in enumerate(cands):
             terms, before = _terms(candidate.text), _terms(candidate.before)
@@ -204,6 +206,12 @@ class Scorer:
             out.append(replace(candidate, semantic=float(semantic[i]), lexical=lexical, score=score,
                                parts=tuple(part_scores), names=names))
         return out
+
+
+@lru_cache(maxsize=1 << 14)
+def _facts(raw: str) -> Facts:
+    """Stored facts, read once: the sentences of the articles a conversation is about come back."""
+    return Facts.from_json(raw)
 
 
 @lru_cache(maxsize=1 << 14)

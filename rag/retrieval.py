@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense search over chunks and over sentences (Chroma), plus BM25, fused;
+"""Hybrid retrieval: dense search over chunks (Chroma) and BM25, the chunks both found ranked again
+by their closest sentence, all three fused;
 outlet and date filters; and, for an analysed question, one ranking per claim merged into one.
 
 ``HybridRetriever`` is our own narrow interface (question in, ``Passage`` list out); the LlamaIndex
@@ -158,24 +159,21 @@ class HybridRetriever:
     def rankings_many(self, queries: Sequence[str], *, filters: Filters = NO_FILTERS, candidates: int | None = None
                       ) -> list[dict[str, list[tuple[str, float]]]]:
         """``rankings`` of each query; the queries embedded in one batch and searched in one
-        round trip per collection."""
+        round trip. The "sentences" list ranks the chunks of the other two by their closest
+        sentence (the vectors stored at ingest, held by the lexical index): a chunk whose one
+        sentence answers comes early even when the rest of it is about something else."""
         catalog, lexical = self.library.search_index()
         n = candidates or self.settings.candidates
         allowed = allowed_articles(catalog, filters)
         vectors = self.library.embedder.embed_cached(list(queries))
         dense = self.library.store.query(vectors, n, allowed)
-        sentences = self.library.store.query_sentences(vectors, n * 2, allowed)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
-        out = []
-        for query, nearest, nearest_sentences in zip(queries, dense, sentences, strict=True):
-            found = {"dense": nearest, "bm25": lexical.search(query, n, allowed_chunks)}
-            best: dict[str, float] = {}  # chunks by their best sentence
-            for record, score in nearest_sentences:
-                for cid in record.chunk_ids:
-                    best.setdefault(cid, score)
-            if best:
-                found["sentences"] = sorted(best.items(), key=lambda pair: -pair[1])[:n]
-            out.append(found)
+        out = [{"dense": nearest, "bm25": lexical.search(query, n, allowed_chunks)}
+               for query, nearest in zip(queries, dense, strict=True)]
+        pools = [[cid for cid, _ in found["dense"]] + [cid for cid, _ in found["bm25"]] for found in out]
+        for found, ranked in zip(out, lexical.best_sentences(vectors, pools), strict=True):
+            if ranked:
+                found["sentences"] = ranked[:n]
         return out
 
     def retrieve_question(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS

@@ -12,14 +12,16 @@ import pytest
 from conftest import ROOT, SEED_55, SEED_64, SEEDS, make_library
 
 from index.errors import ConfigError, NotFoundError
-from index.store import chunk_id, sentence_id
+from index.sentences import unpack
+from index.store import chunk_id
 
 
 def snapshot(lib):
-    """Everything stored: article ids/versions/origins, all chunk ids and all sentence ids."""
+    """Everything stored: article ids/versions/origins, all chunk ids, and each chunk's sentences
+    with their vectors and facts."""
     records = sorted((r.id, r.version, tuple(r.keys), r.n_chunks) for r in lib.store.list_articles())
     chunks = sorted(cid for cid, _, _ in lib.store.chunk_versions())
-    sentences = sorted(sid for sid, _, _ in lib.store.sentence_versions())
+    sentences = sorted((c.id, c.sentences, c.vectors, c.facts) for c in lib.store.get_chunks(chunks).values())
     return records, chunks, sentences
 
 
@@ -27,10 +29,10 @@ def assert_consistent(lib):
     records = {r.id: r for r in lib.store.list_articles()}
     expected = sorted(chunk_id(r.version, i) for r in records.values() for i in range(r.n_chunks))
     assert sorted(cid for cid, _, _ in lib.store.chunk_versions()) == expected
-    # one sentence row per distinct sentence of the stored chunks, of the current version only
-    chunks = lib.store.get_chunks(expected)
-    spans = sorted({sentence_id(c.version, s) for c in chunks.values() for s, _ in c.sentences})
-    assert sorted(sid for sid, _, _ in lib.store.sentence_versions()) == spans
+    # every chunk holds one vector and one line of facts per sentence
+    for chunk in lib.store.get_chunks(expected).values():
+        rows, scales = unpack(chunk.vectors)
+        assert len(rows) == len(scales) == len(chunk.sentences) == len(chunk.facts.split("\n")) > 0
     owners = [k for r in records.values() for k in r.keys]
     assert len(owners) == len(set(owners)), "a key owned by two articles"
 
@@ -52,7 +54,9 @@ def test_ingest_twice_writes_nothing_the_second_time(library, tmp_path):
     assert (second.added, second.updated, second.unchanged, second.failed) == (0, 0, 2, 0)
     assert second.chunks_written == 0
     assert snapshot(library) == before
-    assert library.store.counts() == {"articles": 2, "chunks": first.chunks_written, "sentences": 39}
+    assert library.store.counts() == {"articles": 2, "chunks": first.chunks_written}
+    held = library.store.get_chunks([cid for cid, _, _ in library.store.chunk_versions()]).values()
+    assert len({(c.version, span) for c in held for span in c.sentences}) == 39  # each embedded once
     assert_consistent(library)
 
 
@@ -186,7 +190,8 @@ def test_a_long_article_reports_its_sentences_before_any_chunk_is_embedded(tmp_p
     lib = make_library(tmp_path / "home", embedder, embed_batch_size=2)
     events = []
     report = lib.ingest([tmp_path / "long.txt"], progress=events.append)
-    stored = len(lib.store.sentence_versions())
+    held = lib.store.get_chunks([cid for cid, _, _ in lib.store.chunk_versions()]).values()
+    stored = len({span for c in held for span in c.sentences})
     chunks = report.chunks_written
     assert stored >= 40 and chunks >= 2
     reading = [(e.sentences_done, e.chunks_done) for e in events if e.chunks_done == 0]

@@ -1,5 +1,6 @@
 """The segmented BM25 index: the scores of one full index, updates proportional to the change,
-one consistent state per query, shared on disk between processes, merged without changing a score."""
+one consistent state per query, shared on disk between processes, merged without changing a score;
+and the sentences (vectors, facts) its segments hold for the chunks they index."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import index.lexical as lexical_module
 from index.lexical import LexicalIndex
 from index.library import Catalog
 from index.segments import Segment, score
+from index.sentences import SentenceTable, pack, unpack
+from index.store import ChunkRecord
 from index.text import analyze
 
 QUERIES = ["drones intercepted over Ryazan", "air defence systems", "Kursk Belgorod drones drones",
@@ -59,6 +62,50 @@ def test_segments_with_deletions_score_exactly_like_one_bm25s_index_of_the_live_
     assert np.allclose(again, score(segments, lives, analyze("drones intercepted over Ryazan"), n_live=n_live,
                                     avg_length=average)[np.concatenate(lives)], rtol=1e-6)
     assert score(segments, lives, ["zzzunknown"], n_live=n_live, avg_length=average) is None
+
+
+@pytest.mark.parametrize(("vector", "row"), [
+    ([0.5, -0.25, 0.0, 0.125], [127, -64, 0, 32]),  # the largest magnitude becomes 127
+    ([0.0, 0.0, 0.0, 0.0], [0, 0, 0, 0]),  # a zero vector stays zero (scale 1, not a division by 0)
+    ([-0.01, 0.021, 0.03, -0.04], [-32, 67, 95, -127]),  # small vectors keep their resolution
+])
+def test_packed_vectors_are_int8_rows_each_with_its_own_scale(vector, row):
+    rows, scales = unpack(pack(np.array([vector])))
+    assert rows.dtype == np.int8 and rows.tolist() == [row]
+    assert np.allclose(rows[0] * scales[0], vector, atol=max(np.abs(vector).max(), 1e-9) / 254)
+    assert unpack("")[0].shape == (0, 0) and pack(np.zeros((0, 4))) == ""
+
+
+def test_packed_sentence_vectors_keep_the_cosine_of_the_model_within_a_thousandth(embedder):
+    vectors = embedder.embed(["Drones were shot down over the Ryazan region.", "The central bank raised rates.",
+                              "Kyiv said the attack failed.", "Rain is expected on Friday in the north."])
+    rows, scales = unpack(pack(vectors))
+    restored = rows.astype(np.float32) * scales[:, None]
+    assert np.abs(restored @ vectors.T - vectors @ vectors.T).max() < 1e-3
+
+
+def _chunk(cid: str, spans, vectors=None, facts=None) -> ChunkRecord:
+    return ChunkRecord(id=cid, article_id="a", version="v", index=0, text="", header_len=0, start=0, end=0,
+                       sentences=tuple(spans), vectors="" if vectors is None else pack(np.array(vectors)),
+                       facts="\n".join(facts or ()))
+
+
+def test_a_sentence_table_holds_each_chunks_rows_and_merging_keeps_the_live_ones():
+    chunks = [_chunk("c0", [(0, 10), (11, 30)], [[1.0, 0.0], [0.0, 1.0]], ['{"e":[]}', '{"f":[]}']),
+              _chunk("c1", [(0, 5)]),  # stored before sentences were: no rows
+              _chunk("c2", [(0, 5), (6, 9)], [[1.0, 0.0]], ['{"e":[]}']),  # damaged: 1 row for 2 sentences
+              _chunk("c3", [(40, 52)], [[0.6, 0.8]], ['{"f":[[5,"5","",""]]}']),
+              None]
+    table = SentenceTable.build(chunks)
+    assert table.ptr.tolist() == [0, 2, 2, 2, 3, 3] and table.starts.tolist() == [0, 11, 40]
+    assert [table.span(c) for c in range(5)] == [(0, 2), (2, 2), (2, 2), (2, 3), (3, 3)]
+    assert [table.facts_of(r) for r in range(3)] == ['{"e":[]}', '{"f":[]}', '{"f":[[5,"5","",""]]}']
+    assert np.allclose(table.vectors(np.array([0, 2])), [[1.0, 0.0], [0.6, 0.8]], atol=0.01)
+    other = SentenceTable.build([_chunk("d0", [(3, 9)], [[0.0, -1.0]], ["{}"])])
+    merged = SentenceTable.merge([(table, np.array([False, True, True, True, False])), (other, np.array([True]))])
+    assert merged.ptr.tolist() == [0, 0, 0, 1, 2] and merged.starts.tolist() == [40, 3]
+    assert [merged.facts_of(r) for r in range(2)] == ['{"f":[[5,"5","",""]]}', "{}"]
+    assert np.allclose(merged.vectors(np.arange(2)), [[0.6, 0.8], [0.0, -1.0]], atol=0.01)
 
 
 def _subset(catalog: Catalog, article_ids) -> Catalog:
@@ -137,6 +184,39 @@ def test_a_query_sees_the_whole_state_before_or_after_an_update_never_a_mix(two_
     assert all(result in (expected_one, expected_both) for result in seen)
 
 
+def test_chunks_are_ranked_by_their_closest_stored_sentence_and_each_sentence_is_read_by_place(
+        two_seeds, tmp_path, embedder):
+    lib, a64, a55 = two_seeds
+    catalog = lib.catalog(fresh=True)
+    index = _fresh_index(lib, tmp_path / "bm25")
+    index.ensure(_subset(catalog, [a64]))
+    index.ensure(catalog)  # two segments: the pools span both
+    queries = embedder.embed(["How many drones were shot down over the Ryazan region?", "Which rates did the bank set?"])
+    pool = catalog.chunk_ids([a55, a64])
+    chunks = lib.store.get_chunks(pool)
+
+    def closest(chunk, query):
+        rows, scales = unpack(chunk.vectors)
+        return float(((rows.astype(np.float32) * scales[:, None]) @ query).max())
+
+    ranked = index.best_sentences(queries, [pool, [*pool[:2], "v-missing-0000"]])
+    for query, found, wanted in zip(queries, ranked, [pool, pool[:2]], strict=True):
+        expected = sorted(((c, closest(chunks[c], query)) for c in wanted), key=lambda pair: -pair[1])
+        assert [c for c, _ in found] == [c for c, _ in expected]  # the unknown chunk is left out
+        assert np.allclose([s for _, s in found], [s for _, s in expected], atol=1e-5)
+    best = ranked[0][0][0]
+    assert best.startswith(catalog.articles[a64].version)  # the Ryazan article
+    chunk = chunks[best]
+    places = [(best, start) for start, _ in chunk.sentences] + [(best, 99999), ("v-missing-0000", 0)]
+    stored = index.stored_sentences(places)
+    assert list(stored) == places[:len(chunk.sentences)]
+    rows, scales = unpack(chunk.vectors)
+    for i, (vector, facts) in enumerate(stored.values()):
+        assert np.allclose(vector, rows[i] * scales[i]) and facts == chunk.facts.split("\n")[i]
+    ryazan = [f for v, f in stored.values() if "Ryazan" in f]
+    assert ryazan and '"GPE"' in ryazan[0]  # the facts annotation found at ingest
+
+
 def test_another_process_adopts_the_index_on_disk_without_rebuilding(two_seeds, tmp_path):
     lib, a64, _ = two_seeds
     catalog = lib.catalog(fresh=True)
@@ -170,6 +250,11 @@ def test_merging_keeps_every_score_and_removes_the_merged_files(two_seeds, tmp_p
     ours, theirs = _results(index), _results(rebuilt)
     assert [[cid for cid, _ in r] for r in ours] == [[cid for cid, _ in r] for r in theirs]
     assert np.allclose([s for r in ours for _, s in r], [s for r in theirs for _, s in r], rtol=1e-6)
+    places = [(c.id, start) for c in lib.store.get_chunks(catalog.chunk_ids(catalog.articles)).values()
+              for start, _ in c.sentences]
+    kept, built = index.stored_sentences(places), rebuilt.stored_sentences(places)
+    assert len(kept) == len(places) and list(kept) == list(built)  # every sentence survives the merge
+    assert all(np.array_equal(kept[p][0], built[p][0]) and kept[p][1] == built[p][1] for p in places)
 
 
 def test_an_index_of_the_old_format_or_a_lost_segment_is_rebuilt(two_seeds, tmp_path):

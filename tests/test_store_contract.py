@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from conftest import SEEDS, free_port, make_library
 
 from index.errors import StoreUnavailableError
+from index.language import Facts
+from index.sentences import unpack
 from rag.pipeline import Pipeline
 from rag.settings import RagSettings
 
@@ -27,7 +33,7 @@ def test_ingest_is_idempotent_and_answers_the_same_on_both_stores(any_library):
     second = any_library.ingest([SEEDS])
     assert (second.unchanged, second.chunks_written) == (2, 0)
     counts = any_library.store.counts()
-    assert counts == {"articles": 2, "chunks": first.chunks_written, "sentences": 39}
+    assert counts == {"articles": 2, "chunks": first.chunks_written}
     pipeline = Pipeline(RagSettings(index=any_library.settings), library=any_library)
     answer = pipeline.ask("How many drones were shot down over the Ryazan region?")
     assert answer.status == "answered"
@@ -52,27 +58,68 @@ def test_dense_results_are_identical_on_both_stores(tmp_path, embedder, chroma_s
 
 
 @pytest.mark.server
-def test_a_sentence_search_places_each_sentence_and_forgets_deleted_ones(any_library, embedder):
+def test_each_chunk_row_holds_its_sentences_vectors_and_facts_and_they_go_with_it(any_library, embedder):
     any_library.ingest([SEEDS])
     store = any_library.store
-    vectors = embedder.embed(["How many drones were shot down over the Ryazan region?", "Kyiv"])
-    first = store.query_sentences(vectors, 5)
-    assert [len(row) for row in first] == [5, 5]
-    (record, score), *_ = first[0]
-    stored, vector = store.get_sentences([record.id])[record.id]
-    assert not vector.flags.writeable  # shared by the questions that read it
-    again, same = store.get_sentences([record.id, record.id])[record.id]  # remembered
-    assert again == stored and same is vector
-    body = any_library.store.get_article(record.article_id).body
-    assert body[record.start:record.end].startswith("According to the statement, 25 of these drones")
-    assert (record.version, record.chunks, record.facts) == (stored.version, stored.chunks, "")  # no facts
-    assert stored.facts and round(score, 4) == round(float(vectors[0] @ store.get_sentences(
-        [record.id])[record.id][1]), 4)
-    assert store.query_sentences(vectors, 5) == first  # the second time from what the store remembers
-    store.delete_sentences(version=record.version)
-    rows = store.query_sentences(vectors, 5)
-    assert all(r.version != record.version for row in rows for r, _ in row)
-    assert [len(row) for row in rows] == [5, 5]
+    catalog = any_library.catalog(fresh=True)
+    ids = catalog.chunk_ids(catalog.articles)
+    chunks = store.get_chunks(ids)
+    assert sorted(chunks) == sorted(ids)
+    ryazan = next(c for c in chunks.values() if "over the Ryazan region" in c.text)
+    body = store.get_article(ryazan.article_id).body
+    texts = [body[s:e] for s, e in ryazan.sentences]
+    rows, scales = unpack(ryazan.vectors)
+    facts = [Facts.from_json(line) for line in ryazan.facts.split("\n")]
+    assert len(rows) == len(facts) == len(texts) > 1
+    # the model's vector of each sentence, and the recognizer's names in it
+    assert np.allclose(rows.astype(np.float32) * scales[:, None], embedder.embed(texts), atol=0.01)
+    at = next(i for i, t in enumerate(texts) if t.startswith("According to the statement, 25 of these drones"))
+    assert {(m.text, m.label) for m in facts[at].entities} >= {("Ryazan", "GPE"), ("Moscow", "GPE")}
+    assert [f.value for f in facts[at].figures][:2] == [25.0, 400.0]
+    any_library.remove(ryazan.article_id)  # its chunks go, and their sentences with them
+    assert not store.get_chunks([c for c in ids if c.startswith(ryazan.version)])
+
+
+@pytest.mark.server
+def test_an_index_of_the_earlier_layout_is_upgraded_once_and_answers_the_same(any_library, tmp_path):
+    any_library.ingest([SEEDS])
+    question = "How many drones were shot down over the Ryazan region?"
+    before = Pipeline(RagSettings(index=any_library.settings), library=any_library).ask(question)
+    store = any_library.store
+    catalog = any_library.catalog(fresh=True)
+    ids = catalog.chunk_ids(catalog.articles)
+    held = store.get_chunks(ids)
+    # the earlier layout: a row per sentence with its vector and facts, chunk rows without them
+    legacy = store.client.create_collection(f"{any_library.settings.collection}-sentences",
+                                            embedding_function=None, metadata={"hnsw:space": "cosine"})
+    rows = {}
+    for chunk in held.values():
+        vectors, scales = unpack(chunk.vectors)
+        for (start, end), vector, scale, facts in zip(chunk.sentences, vectors, scales, chunk.facts.split("\n"),
+                                                      strict=True):
+            rows[f"{chunk.version}-s{start}"] = ((vector * scale).tolist(), {
+                "article_id": chunk.article_id, "version": chunk.version, "start": start, "end": end, "facts": facts})
+    legacy.add(ids=list(rows), embeddings=[v for v, _ in rows.values()], metadatas=[m for _, m in rows.values()])
+    page = store.chunks.get(ids=ids, include=["embeddings", "metadatas", "documents"])
+    store.chunks.delete(ids=ids)
+    bare = [replace(held[i], vectors="", facts="")._metadata() for i in page["ids"]]
+    store.chunks.add(ids=page["ids"], embeddings=page["embeddings"], documents=page["documents"], metadatas=bare)
+    assert not any(c.vectors for c in store.get_chunks(ids).values()) and store.outdated()
+    shutil.rmtree(any_library.settings.lexical_path)  # what a lexical index of that layout held is gone too
+
+    upgraded = make_library(any_library.settings.home, any_library.embedder, chroma_url=any_library.settings.chroma_url,
+                            collection=any_library.settings.collection)
+    report = upgraded.ingest([SEEDS])  # its first use of the store upgrades it, under the ingest lock
+    assert (report.unchanged, report.chunks_written) == (2, 0)  # versions are kept: nothing re-indexed
+    assert not upgraded.store.outdated() and upgraded.store.upgrade() == 0  # once
+    names = {c.name for c in upgraded.store.client.list_collections()}
+    assert f"{any_library.settings.collection}-sentences" not in names
+    again = upgraded.store.get_chunks(ids)
+    for cid, chunk in held.items():
+        assert again[cid].facts == chunk.facts and again[cid].sentences == chunk.sentences
+        assert np.array_equal(unpack(again[cid].vectors)[0], unpack(chunk.vectors)[0])
+    after = Pipeline(RagSettings(index=upgraded.settings), library=upgraded).ask(question)
+    assert [c.quote for c in after.citations] == [c.quote for c in before.citations] and after.answer == before.answer
 
 
 def test_an_unreachable_server_is_a_one_line_error_naming_the_fix(tmp_path, embedder):
@@ -147,7 +194,7 @@ def test_the_chroma_store_implements_every_method_of_the_protocol_with_its_param
     from index.store import Store, VectorStore
 
     methods = [n for n, v in vars(VectorStore).items() if callable(v) and not n.startswith("_")]
-    assert len(methods) == 21
+    assert len(methods) == 19
     for name in methods:
         ours = list(inspect.signature(getattr(Store, name)).parameters)
         assert ours == list(inspect.signature(getattr(VectorStore, name)).parameters), name
