@@ -148,3 +148,6 @@ class SentenceTable:
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
         return self.real.embed_cached(texts)
+
+    def embed_spans(self, text: str, groups) -> np.ndarray:
+        return self.real.embed_spans(text, groups)

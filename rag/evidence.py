@@ -21,6 +21,7 @@ from index.language import Facts, annotate, word_keys
 from index.text import analyze, words
 from rag.injection import is_instruction
 from rag.question import Question, metadata_text
+from rag.retrieval import question_vectors
 from rag.types import Location, Passage
 
 if TYPE_CHECKING:
@@ -169,14 +170,11 @@ class Scorer:
         if not cands:
             return []
         parts = question.parts if len(question.parts) > 1 else ()
-        texts = [question.text, *(p.search for p in parts)]
-        if question.text != question.asked:
-            texts.append(question.asked)
-        vectors = self.embedder.embed_cached(texts)
+        vectors = question_vectors(self.embedder, question)
         question_vector = vectors[0]
         if question.text != question.asked:  # a widened follow-up: its own words matter as much
-            question_vector = (question_vector + vectors[-1]) / 2
-        part_vectors = vectors[1:1 + len(parts)]
+            question_vector = (question_vector + self.embedder.embed_cached([question.asked])[0]) / 2
+        part_vectors = vectors[1:]
         focus = set(question.focus) or set(question.terms)
         weights = {t: max(self.idf(t), 0.1) * (1.0 if t in focus else CONTEXT_WEIGHT) for t in set(question.terms)}
         part_weights = [{t: max(self.idf(t), 0.1) for t in set(p.terms)} for p in parts]

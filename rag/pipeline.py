@@ -93,11 +93,13 @@ class Pipeline:
         return evidence
 
     def _embed_ahead(self, text: str) -> threading.Thread:
-        """The question embedded while spaCy parses it (the encoder leaves the GIL; two cores):
-        the search then finds its vector cached. An error is left for the search to raise."""
+        """The question run through the encoder while spaCy parses it (the encoder leaves the GIL;
+        two cores): the search then finds its vector, and its claims' (pooled from the same run,
+        ``Embedder.embed_spans``), without running the encoder again. An error is left for the
+        search to raise."""
         def embed() -> None:
             with contextlib.suppress(Exception):
-                self.library.embedder.embed_cached([text])
+                self.library.embedder.embed_spans(text, ())
 
         thread = threading.Thread(target=embed, name="newsrag-embed-ahead", daemon=True)
         thread.start()

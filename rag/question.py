@@ -80,6 +80,9 @@ class Part:
     # what evidence for it is searched with, when not its own words: a report pinned only by its
     # outlet or day ("and the one on 2023-11-06") is about what the other claims say
     about: str = ""
+    # where ``search`` is said in the question's text, as character spans: its vector is pooled
+    # from the question's (``Embedder.embed_spans``); empty when it is not (a follow-up)
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def search(self) -> str:
@@ -371,17 +374,20 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
         if not text:
             continue
         lo, hi = span.start_char, span.end_char
+        own = _trimmed(doc.text, [(lo, hi)])
         outlets = tuple(dict.fromkeys(o for s, e, o in outlet_spans if lo <= s < hi))
         part_days = tuple(d for (s, _), d in zip(day_spans, days, strict=True) if lo <= s < hi)
-        rest = span.text
+        rest, kept = span.text, [(lo, hi)]  # kept: where ``rest``'s words are
         for s, e in sorted([(s, e) for s, e, _ in outlet_spans if lo <= s < hi]
                            + [(s, e) for s, e in day_spans if lo <= s < hi], reverse=True):
             rest = rest[:s - lo] + " " + rest[e - lo:]
+            kept = [(x, y) for k_lo, k_hi in kept for x, y in ((k_lo, min(k_hi, s)), (max(k_lo, e), k_hi)) if x < y]
         content = [w for w in analyze(rest) if w not in _ATTRIBUTION and w not in asked_for]
         # a report pinned by its day ("and the TechCrunch report published on October 7") is a
         # claim of its own even with no other words; a bare attribution is not
         pieces.append(_Piece(text, outlets, part_days, claim=bool(content) or bool(part_days),
-                             content=bool(content), words=" ".join(rest.split()).strip(" ,;?")))
+                             content=bool(content), words=" ".join(rest.split()).strip(" ,;?"),
+                             spans=own, word_spans=_trimmed(doc.text, kept)))
     # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
     runs: list[_Piece] = []
     for piece in pieces:
@@ -401,15 +407,30 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
             m.days = tuple(dict.fromkeys(m.days + piece.days))
         merged[-1].text += " " + piece.text
         merged[-1].words += " " + piece.words
+        merged[-1].spans += piece.spans
+        merged[-1].word_spans += piece.word_spans
     # a claim with no content of its own ("Which company", "Who, according to Sporting News") is the
     # beginning of the next one
     while len(merged) > 1 and not merged[0].claim:
         first = merged.pop(0)
         merged[0] = first.then(merged[0])
     topic = " ".join(m.words for m in merged if m.content)  # what the claims with words of their own say
+    topic_spans = tuple(span for m in merged if m.content for span in m.word_spans)
     return [Part(text=m.text, outlets=m.outlets, days=m.days,
                  names=tuple(i for i, n in enumerate(names) if n.keys <= word_keys(m.text)),
-                 about="" if m.content or len(merged) < 2 else topic) for m in merged]
+                 about="" if m.content or len(merged) < 2 else topic,
+                 spans=m.spans if m.content or len(merged) < 2 else m.spans + topic_spans) for m in merged]
+
+
+def _trimmed(text: str, spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``spans`` of ``text`` without the spaces and separating punctuation at their ends; empty ones dropped."""
+    out = []
+    for lo, hi in spans:
+        piece = text[lo:hi]
+        lo, hi = lo + len(piece) - len(piece.lstrip(" ,;?")), lo + len(piece.rstrip(" ,;?"))
+        if lo < hi:
+            out.append((lo, hi))
+    return tuple(out)
 
 
 @dataclass
@@ -422,12 +443,15 @@ class _Piece:
     claim: bool  # a claim of its own: words of its own, or a day pinning a report
     content: bool  # words of its own, beyond attribution and the outlets and days it names
     words: str  # its text without the outlets and days it names
+    spans: tuple[tuple[int, int], ...] = ()  # where ``text`` is in the question
+    word_spans: tuple[tuple[int, int], ...] = ()  # where ``words`` is
 
     def then(self, other: _Piece) -> _Piece:
         """This piece and ``other`` after it, as one."""
         return _Piece(f"{self.text} {other.text}", tuple(dict.fromkeys(self.outlets + other.outlets)),
                       tuple(dict.fromkeys(self.days + other.days)), self.claim or other.claim,
-                      self.content or other.content, f"{self.words} {other.words}")
+                      self.content or other.content, f"{self.words} {other.words}",
+                      self.spans + other.spans, self.word_spans + other.word_spans)
 
 
 _ATTRIBUTION = frozenset(analyze("as reported by according to article articles report reports reported "

@@ -27,6 +27,9 @@ from rag.settings import FUSIONS, RagSettings
 from rag.types import NO_FILTERS, Filters, Location, Passage
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from index.embedding import Embedder
     from rag.question import Question
 
 COVER_PER_SOURCE = 2
@@ -142,6 +145,14 @@ def location(record: ArticleRecord, chunk_id: str, start: int, end: int) -> Loca
                     start=start, end=end)
 
 
+def question_vectors(embedder: Embedder, question: Question) -> np.ndarray:
+    """The question's vector, then one per claim when it has several, from one run of the encoder:
+    a claim's vector is pooled from the question's word pieces where the claim is said
+    (``Embedder.embed_spans``), so it costs nothing and reads the claim in its question."""
+    parts = question.parts if len(question.parts) > 1 else ()
+    return embedder.embed_spans(question.text, [(p.search, p.spans) for p in parts])
+
+
 def _same_text_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -156,16 +167,17 @@ class HybridRetriever:
         """The dense and BM25 candidate lists, each best first, as ``(chunk_id, score)``."""
         return self.rankings_many([query], filters=filters, candidates=candidates)[0]
 
-    def rankings_many(self, queries: Sequence[str], *, filters: Filters = NO_FILTERS, candidates: int | None = None
-                      ) -> list[dict[str, list[tuple[str, float]]]]:
-        """``rankings`` of each query; the queries embedded in one batch and searched in one
-        round trip. The "sentences" list ranks the chunks of the other two by their closest
+    def rankings_many(self, queries: Sequence[str], *, filters: Filters = NO_FILTERS, candidates: int | None = None,
+                      vectors: np.ndarray | None = None) -> list[dict[str, list[tuple[str, float]]]]:
+        """``rankings`` of each query; the queries embedded in one batch (unless their ``vectors``
+        are given) and searched in one round trip. The "sentences" list ranks the chunks of the other two by their closest
         sentence (the vectors stored at ingest, held by the lexical index): a chunk whose one
         sentence answers comes early even when the rest of it is about something else."""
         catalog, lexical = self.library.search_index()
         n = candidates or self.settings.candidates
         allowed = allowed_articles(catalog, filters)
-        vectors = self.library.embedder.embed_cached(list(queries))
+        if vectors is None:
+            vectors = self.library.embedder.embed_cached(list(queries))
         dense = self.library.store.query(vectors, n, allowed)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
         out = [{"dense": nearest, "bm25": lexical.search(query, n, allowed_chunks)}
@@ -188,7 +200,8 @@ class HybridRetriever:
         if len(question.parts) > 1:
             queries += [(p.search, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []
-        searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n)
+        searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n,
+                                      vectors=question_vectors(self.library.embedder, question))
         for (_, outlets, days), found in zip(queries, searched, strict=True):
             fused = boost(fuse(found, method=self.settings.fusion, rrf_k=self.settings.rrf_k,
                                dense_weight=self.settings.dense_weight), catalog, outlets=outlets, days=days)

@@ -183,3 +183,66 @@ def test_chunk_vectors_derived_from_stored_sentence_vectors_are_those_derived_fr
         assert len(chunks) > 1
         np.testing.assert_allclose(stored, fresh, atol=1e-5)
         assert float(np.min(np.sum(fresh * encoded, axis=1))) > 0.8
+
+
+# ------------------------------------------------------------------------------ late pooling
+
+SHOT = "Drones were shot down over Ryazan, the ministry said."
+# word pieces: 0 [CLS], 1 drones, 2 were, 3 shot, 4 down, 5 over, 6-8 ry ##az ##an, 9 ",", 10 the,
+# 11 ministry, 12 said, 13 ".", 14 [SEP]
+
+
+@pytest.mark.parametrize(("spans", "rows"), [
+    ([(0, 6)], [1]),  # "Drones"
+    ([(7, 11), (17, 21)], [2, 4]),  # "were" + "down": spans apart
+    ([(27, 33)], [6, 7, 8]),  # "Ryazan", three word pieces
+    ([(22, 33)], [5, 6, 7, 8]),  # "over Ryazan"
+    ([(28, 30)], [6, 7]),  # a span cutting word pieces takes every piece it touches
+    ([(0, 53)], list(range(1, 14))),  # the whole text: every piece but [CLS] and [SEP]
+])
+def test_a_group_vector_is_the_mean_state_of_the_word_pieces_in_its_spans(embedder, spans, rows):
+    hidden, offsets, vector = embedder._token_states(SHOT)
+    assert len(offsets) == 15 and offsets[6] == (27, 29)
+    found = embedder.embed_spans(SHOT, [(" ".join(SHOT[a:b] for a, b in spans), spans)])
+    expected = hidden[rows].mean(axis=0)
+    assert found.shape == (2, 384) and found.dtype == np.float32
+    np.testing.assert_allclose(found[1], expected / np.linalg.norm(expected), atol=1e-6)
+    # the first row is the text's own vector, the one ``embed`` gives
+    np.testing.assert_allclose(found[0], embedder.embed([SHOT])[0], atol=1e-5)
+
+
+def test_a_group_the_encoder_did_not_read_whole_is_embedded_on_its_own(embedder):
+    long = " ".join([SHOT] * 40) + " Kyiv reported 64 drones."  # far past 256 word pieces
+    tail, head = (len(long) - 25, len(long)), (0, 6)
+    found = embedder.embed_spans(long, [("Kyiv reported 64 drones.", [tail]), ("Drones", [head]),
+                                        ("nothing", [])])
+    alone = embedder.embed(["Kyiv reported 64 drones.", "nothing", "Drones"])
+    np.testing.assert_allclose(found[1], alone[0], atol=1e-5)  # past the limit: on its own
+    np.testing.assert_allclose(found[3], alone[1], atol=1e-5)  # no span: on its own
+    assert float(found[2] @ alone[2]) < 0.99  # within the limit: pooled, not the text alone
+
+
+def test_a_model_that_does_not_mean_pool_embeds_every_group_on_its_own(embedder, monkeypatch):
+    monkeypatch.setitem(embedder.__dict__, "_mean_pooled", False)
+    monkeypatch.setattr(embedder, "_states", type(embedder._states)())
+    found = embedder.embed_spans(SHOT, [("over Ryazan", [(22, 33)])])
+    np.testing.assert_allclose(found, embedder.embed([SHOT, "over Ryazan"]), atol=1e-5)
+
+
+def test_a_claim_pooled_in_its_question_finds_what_the_claim_says(embedder):
+    """The claim's vector carries its own meaning, not only the question's: each of two claims is
+    closest to the sentence that answers it."""
+    question = ("Which city was hit by drones according to the ministry, and which company announced "
+                "layoffs in its hardware division?")
+    first, second = question.index("Which city"), question.index("and which company")
+    found = embedder.embed_spans(question, [("a", [(first, second - 2)]), ("b", [(second, len(question) - 1)])])
+    answers = embedder.embed(["Drones struck Ryazan overnight, the defence ministry said.",
+                              "The company is cutting jobs in the team that builds its devices."])
+    assert np.argmax(answers @ found[1]) == 0 and np.argmax(answers @ found[2]) == 1
+
+
+@pytest.mark.slow
+def test_torch_pools_the_same_claim_vectors_as_onnx(embedder):
+    groups = [("over Ryazan", [(22, 33)]), ("were down", [(7, 11), (17, 21)])]
+    torch = SentenceTransformerEmbedder(model="all-MiniLM-L6-v2").embed_spans(SHOT, groups)
+    assert np.sum(torch * embedder.embed_spans(SHOT, groups), axis=1).min() > 0.9999

@@ -4,6 +4,7 @@ question."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -144,6 +145,14 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
     assert [(p.outlets, len(p.days)) for p in found.parts] == parts
     assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
         question.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
+    # each claim knows where it is said: its vector is pooled from the question's word pieces there
+    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
+    assert all(p.spans for p in found.parts)
+
+
+def said_at(text: str, spans=None) -> str:
+    """The words of ``text`` (at ``spans``, when given), without the commas and spaces between them."""
+    return " ".join(re.sub(r"[\s,;?]+", " ", " ".join(text[a:b] for a, b in spans) if spans else text).split())
 
 
 @pytest.mark.parametrize("question, abouts", [
@@ -159,9 +168,12 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
      "article discusses the roles of Matt Huang and Gary Wang?", ["", ""]),
 ])
 def test_a_claim_with_no_words_of_its_own_is_about_what_the_others_say(question, abouts):
-    parts = read(question).parts
+    found = read(question)
+    parts = found.parts
     assert [p.about for p in parts] == abouts
     assert [p.search for p in parts] == [f"{p.text} {p.about}" if p.about else p.text for p in parts]
+    # where the claim is said, and where what the others say is: its search's words, in order
+    assert [said_at(found.text, p.spans) for p in parts] == [said_at(p.search) for p in parts]
 
 
 # Each sample question with paraphrases and spelling variants: the same reading.
