@@ -30,7 +30,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -347,25 +347,24 @@ class LexicalIndex:
         chunks as ``(chunk_id, cosine of their closest sentence)``, best first; a chunk stored
         without sentences is left out. All pools are scored in one product."""
         snap = self._snapshot
-        columns = _Columns(snap)
         held: dict[str, int] = {}  # chunk id -> its place among the chunks with sentences
-        parts, bounds = [], [0]
-        for cid in dict.fromkeys(c for pool in pools for c in pool):
-            found = columns.locate(cid)
-            if found is None:
-                continue
-            table = snap.segments[found[0]].sentences
-            lo, hi = table.span(found[1])
-            if hi > lo:
-                held[cid] = len(held)
-                parts.append(table.vectors(np.arange(lo, hi)))
-                bounds.append(bounds[-1] + hi - lo)
+        blocks, counts = [], []
+        for seg, chunks in _Columns(snap).by_segment(dict.fromkeys(c for pool in pools for c in pool)).items():
+            table = snap.segments[seg].sentences
+            rows, sizes = table.rows_of(np.array([col for _, col in chunks], dtype=np.int64))
+            if len(rows):
+                blocks.append(table.vectors(rows))
+            for (cid, _), size in zip(chunks, sizes.tolist(), strict=True):
+                if size:
+                    held[cid] = len(held)
+                    counts.append(size)
         if not held:
             return [[] for _ in pools]
         # sentences x queries; einsum, not a BLAS product: OpenBLAS would wake its threads for this
         # small product and leave them spinning against the encoder and the parser (measured: +40% CPU)
-        scores = np.einsum("ij,kj->ik", np.concatenate(parts), np.asarray(vectors, dtype=np.float32))
-        best = np.maximum.reduceat(scores, bounds[:-1], axis=0)  # chunks x queries
+        scores = np.einsum("ij,kj->ik", np.concatenate(blocks), np.asarray(vectors, dtype=np.float32))
+        bounds = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        best = np.maximum.reduceat(scores, bounds, axis=0)  # chunks x queries
         out = []
         for j, pool in enumerate(pools):
             ranked = [(cid, float(best[held[cid], j])) for cid in dict.fromkeys(pool) if cid in held]
@@ -376,17 +375,19 @@ class LexicalIndex:
         """The vector and facts JSON stored for each ``(chunk_id, sentence start)``; a place the
         snapshot does not hold (a chunk stored without sentences, or gone) is left out."""
         snap = self._snapshot
-        columns = _Columns(snap)
+        wanted = set(places)
         out = {}
-        for cid, start in places:
-            found = columns.locate(cid)
-            if found is None:
+        for seg, chunks in _Columns(snap).by_segment(dict.fromkeys(cid for cid, _ in places)).items():
+            table = snap.segments[seg].sentences
+            rows, sizes = table.rows_of(np.array([col for _, col in chunks], dtype=np.int64))
+            owners = np.repeat(np.arange(len(chunks)), sizes)
+            found = [(i, row) for i, row, start in zip(owners.tolist(), rows.tolist(), table.starts[rows].tolist(),
+                                                      strict=True) if (chunks[i][0], start) in wanted]
+            if not found:
                 continue
-            table = snap.segments[found[0]].sentences
-            lo, hi = table.span(found[1])
-            rows = lo + np.flatnonzero(table.starts[lo:hi] == start)
-            if len(rows):
-                out[(cid, start)] = (table.vectors(rows[:1])[0], table.facts_of(int(rows[0])))
+            vectors = table.vectors(np.array([row for _, row in found], dtype=np.int64))
+            for (i, row), vector in zip(found, vectors, strict=True):
+                out[(chunks[i][0], int(table.starts[row]))] = (vector, table.facts_of(row))
         return out
 
     def idf(self, term: str) -> float:
@@ -416,6 +417,15 @@ class _Columns:
     def __getitem__(self, col: int) -> str:
         seg = int(np.searchsorted(self.starts, col, side="right") - 1)
         return self.snap.segments[seg].ids[col - self.starts[seg]]
+
+    def by_segment(self, chunk_ids: Iterable[str]) -> dict[int, list[tuple[str, int]]]:
+        """The chunks the snapshot holds, as ``(chunk_id, column in its segment)`` by segment, in order."""
+        out: dict[int, list[tuple[str, int]]] = {}
+        for cid in chunk_ids:
+            found = self.locate(cid)
+            if found is not None:
+                out.setdefault(found[0], []).append((cid, found[1]))
+        return out
 
     def locate(self, chunk_id: str) -> tuple[int, int] | None:
         col = self.snap.position.get(chunk_id)

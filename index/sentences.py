@@ -129,6 +129,11 @@ class SentenceTable:
         """The rows of chunk ``col``."""
         return int(self.ptr[col]), int(self.ptr[col + 1])
 
+    def rows_of(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of chunks ``cols``, chunk after chunk, and how many each chunk has."""
+        counts = self.ptr[cols + 1] - self.ptr[cols]
+        return _ranges(self.ptr[cols], counts), counts
+
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The float vectors of ``rows``."""
         return self.rows[rows].astype(np.float32) * self.scales[rows, None]

@@ -95,8 +95,13 @@ def _shift(location: Location, offset: int, start: int, end: int) -> Location:
 
 
 def _meta(locations: Sequence[Location]) -> frozenset[str]:
-    return frozenset().union(*(word_keys(metadata_text(loc.title, loc.source, loc.published_at))
-                               for loc in locations))
+    return frozenset().union(*(_article_keys(loc.title, loc.source, loc.published_at) for loc in locations))
+
+
+@lru_cache(maxsize=1 << 12)
+def _article_keys(title: str, source: str | None, published_at: str | None) -> frozenset[str]:
+    """The word keys of an article's title, outlet and date: the same for each of its sentences."""
+    return word_keys(metadata_text(title, source, published_at))
 
 
 def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:

@@ -90,17 +90,26 @@ def boost(fused: list[tuple[str, float]], catalog: Catalog, *, outlets: Sequence
     if not outlets and not days:
         return fused
     wanted = {o.casefold() for o in outlets}
+
+    def factor(record: ArticleRecord | None) -> float:
+        if record is None:
+            return 1.0
+        value = 1.0
+        if wanted and wanted & {s.casefold() for s in record.sources}:
+            value += OUTLET_BOOST
+        day = _day(record.published_at)
+        if day is not None and any(lo <= day <= hi for lo, hi in days):
+            value += DATE_BOOST
+        return value
+
+    factors: dict[str, float] = {}  # by article: its chunks come several at a time
     out = []
     for item, score in fused:
         record = catalog.article_of(item)
-        factor = 1.0
-        if record is not None:
-            if wanted and wanted & {s.casefold() for s in record.sources}:
-                factor += OUTLET_BOOST
-            day = _day(record.published_at)
-            if day is not None and any(lo <= day <= hi for lo, hi in days):
-                factor += DATE_BOOST
-        out.append((item, score * factor))
+        key = record.id if record is not None else ""
+        if key not in factors:
+            factors[key] = factor(record)
+        out.append((item, score * factors[key]))
     return sorted(out, key=lambda pair: (-pair[1], pair[0]))
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 from conftest import ROOT
@@ -117,21 +118,30 @@ def test_the_answer_is_the_collected_stream(seed_pipeline):
     assert set(streamed.timings_ms) == {"retrieve", "answer", "total"}
 
 
-def test_the_question_is_embedded_once_while_it_is_parsed(seed_pipeline, monkeypatch):
+def test_the_question_and_its_claims_take_one_encoder_run_made_while_it_is_parsed(seed_pipeline, monkeypatch):
     embedder = seed_pipeline.library.embedder
     question = ("Which air defence systems were deployed against the drones near Ryazan, while Moscow "
                 "reported how many drones it intercepted?")  # two claims: searched as three texts
-    batches, embed = [], embedder.embed
+    runs, batches = [], []
+    states, embed = embedder._token_states, embedder.embed
+
+    def spy_states(text):
+        runs.append((text, threading.current_thread().name))
+        return states(text)
 
     def spy(texts):
         batches.append(list(texts))
         return embed(texts)
 
+    monkeypatch.setattr(embedder, "_token_states", spy_states)
     monkeypatch.setattr(embedder, "embed", spy)
+    monkeypatch.setattr(embedder, "_states", type(embedder._states)())
     answer = seed_pipeline.ask(question)
     assert answer.status == "answered" and len(answer.claims) == 2
-    assert batches[0] == [question]  # ahead of the search, on its own
-    assert sum(b.count(question) for b in batches) == 1  # the search found it cached
+    assert runs == [(question, "newsrag-embed-ahead")]  # one run, ahead of the search, beside the parse
+    claims = [p.search for p in seed_pipeline.understand(question).parts]
+    assert len(claims) == 2
+    assert not [b for b in batches if question in b or set(claims) & set(b)]  # claims pooled, never run
 
 
 def test_cli_json_is_the_python_answer(seed_pipeline):

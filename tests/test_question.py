@@ -272,3 +272,25 @@ def test_ingest_annotation_runs_the_recognizer_alone_and_finds_what_the_whole_pi
     whole = [[(e.text, e.start_char, e.end_char) for e in nlp(s).ents] for s in sentences]
     alone = [[(m.text, m.start, m.end) for m in facts.entities] for facts in language.annotate(sentences)]
     assert alone == whole and sum(map(len, alone)) > 12
+
+
+def test_the_language_pipeline_multiplies_on_numpy_with_one_blas_thread_and_parses_as_with_blis():
+    """spaCy's products run on numpy's BLAS (thinc's BLIS runs a generic kernel on some CPUs, 3-6x
+    slower), held to one thread; the parses are those of the pipeline as shipped."""
+    import spacy
+    from threadpoolctl import threadpool_info
+
+    from index.language import MODEL_PACKAGE, pipeline
+
+    nlp = pipeline()
+    ops = {(type(node.ops).__name__, node.ops.use_blis) for _, component in nlp.pipeline
+           if getattr(component, "model", None) is not None for node in component.model.walk()}
+    assert ops == {("NumpyOps", False)}
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == [1]
+    shipped = spacy.load(MODEL_PACKAGE)
+    assert shipped.get_pipe("tok2vec").model.ops.use_blis
+    for text in [SAMPLES[0][3][0], "Who is the individual associated with the cryptocurrency industry facing a "
+                 "criminal trial on fraud and conspiracy charges, as reported by both The Verge and TechCrunch?"]:
+        ours, theirs = nlp(text), shipped(text)
+        assert [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in ours] == \
+            [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in theirs]
