@@ -187,10 +187,18 @@ class Scorer:
         # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
         semantic = np.einsum("ij,j->i", matrix, question_vector)
         part_semantic = np.einsum("ij,kj->ik", matrix, np.asarray(part_vectors)) if parts else None
+        # which of the question's and its claims' words each sentence holds: 1, or half when only the
+        # sentence before holds it; each coverage is then one product over all sentences
+        columns = {t: k for k, t in enumerate(dict.fromkeys([*weights, *(t for w in part_weights for t in w)]))}
+        held = np.zeros((len(cands), len(columns)))
+        for i, candidate in enumerate(cands):
+            held[i, [columns[t] for t in columns.keys() & _terms(candidate.before)]] = PREVIOUS_SENTENCE
+            held[i, [columns[t] for t in columns.keys() & _terms(candidate.text)]] = 1.0
+        coverage = _coverage(held, columns, weights)
+        part_coverage = [_coverage(held, columns, w) for w in part_weights]
         out = []
         for i, candidate in enumerate(cands):
-            terms, before = _terms(candidate.text), _terms(candidate.before)
-            lexical = _coverage(weights, terms, before)
+            lexical = float(coverage[i])
             score = SEMANTIC_WEIGHT * float(semantic[i]) + LEXICAL_WEIGHT * lexical
             keys, near = candidate.keys | candidate.meta, word_keys(candidate.before)
             names = frozenset(j for j, n in enumerate(question.names) if n.found_in(keys))
@@ -203,8 +211,7 @@ class Scorer:
                 score *= SAME_STORY  # "it", "there": the story the conversation is about
             part_scores = []
             for j, part in enumerate(parts):
-                value = SEMANTIC_WEIGHT * float(part_semantic[i, j]) + LEXICAL_WEIGHT * _coverage(
-                    part_weights[j], terms, before)
+                value = SEMANTIC_WEIGHT * float(part_semantic[i, j]) + LEXICAL_WEIGHT * float(part_coverage[j][i])
                 part_scores.append(value * _source_factor(candidate, part.outlets, part.days))
             out.append(replace(candidate, semantic=float(semantic[i]), lexical=lexical, score=score,
                                parts=tuple(part_scores), names=names))
@@ -224,9 +231,16 @@ def _terms(sentence: str) -> frozenset[str]:
     return frozenset(analyze(sentence))
 
 
-def _coverage(weights: dict[str, float], terms: frozenset[str], before: frozenset[str]) -> float:
-    total = sum(weights.values()) or 1.0
-    return sum(w if t in terms else PREVIOUS_SENTENCE * w if t in before else 0.0 for t, w in weights.items()) / total
+def _coverage(held: np.ndarray, columns: dict[str, int], weights: dict[str, float]) -> np.ndarray:
+    """The idf-weighted share of the words of ``weights`` each sentence holds (``held``: sentences x
+    words, 1 or half for a word only in the sentence before)."""
+    import numpy as np
+
+    vector = np.zeros(len(columns))
+    for term, weight in weights.items():
+        vector[columns[term]] = weight
+    # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
+    return np.einsum("ij,j->i", held, vector) / (sum(weights.values()) or 1.0)
 
 
 def _source_factor(candidate: Candidate, outlets: Sequence[str], days: Sequence[tuple[date, date]]) -> float:

@@ -286,7 +286,8 @@ def test_the_language_pipeline_multiplies_on_numpy_with_one_blas_thread_and_pars
     ops = {(type(node.ops).__name__, node.ops.use_blis) for _, component in nlp.pipeline
            if getattr(component, "model", None) is not None for node in component.model.walk()}
     assert ops == {("NumpyOps", False)}
-    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == [1]
+    # numpy's own BLAS (a BLAS loaded later, scipy's, is not what spaCy multiplies on)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]] == [1]
     shipped = spacy.load(MODEL_PACKAGE)
     assert shipped.get_pipe("tok2vec").model.ops.use_blis
     for text in [SAMPLES[0][3][0], "Who is the individual associated with the cryptocurrency industry facing a "
