@@ -56,6 +56,9 @@ class Embedder(Protocol):
 
     def embed_spans(self, text: str, groups: Sequence[Group]) -> np.ndarray: ...
 
+    def embed_pooled(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]: ...
+
     def count_tokens(self, text: str) -> int: ...
 
     def token_starts(self, text: str) -> list[int]: ...
@@ -180,6 +183,24 @@ class _BaseEmbedder:
         pooling = pooling_of(self.path)
         return pooling is not None and pooling[0] == "mean"
 
+    def embed_pooled(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+                     ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """``embed(texts)`` and, from the same runs of the encoder, the vector of each of a text's
+        ``spans`` pooled in it (``embed_spans``): a chunk and each of its sentences read in the
+        chunk. ``None`` for a span the encoder did not read, and for every span of a model that
+        does not mean-pool."""
+        import numpy as np
+
+        if not self._mean_pooled or not texts:
+            return self.embed(texts), [[None] * len(own) for own in spans]
+        with self._lock:
+            vectors, pooled = self._encode_pooled(list(texts), spans)
+        return vectors.astype(np.float32, copy=False), pooled
+
+    def _encode_pooled(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+                       ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        raise NotImplementedError
+
     def _token_states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray] | None:
         """The encoder's output for each word piece of ``text`` (special tokens included), their
         character offsets, and the text's vector; ``None`` when the backend cannot tell."""
@@ -272,6 +293,25 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
 
+    def _encode_pooled(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+                       ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        import numpy as np
+
+        model = self._model
+        outputs = model.encode(texts, batch_size=self.batch_size, output_value=None, convert_to_numpy=False,
+                               show_progress_bar=False)
+        offsets = model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
+                                  max_length=model.max_seq_length)["offset_mapping"]
+        vectors, pooled = [], []
+        for output, own, where in zip(outputs, spans, offsets, strict=True):
+            vector = output["sentence_embedding"].detach().float().cpu().numpy()
+            vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            hidden = output["token_embeddings"].detach().float().cpu().numpy()[:len(where)]
+            states = (hidden, [tuple(o) for o in where], vector)
+            vectors.append(vector)
+            pooled.append([_pooled(states, [span]) for span in own])
+        return np.stack(vectors), pooled
+
     def _token_states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray] | None:
         import numpy as np
 
@@ -346,19 +386,34 @@ class OnnxRunner:
         hidden = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
         return hidden[0], list(encoding.offsets), self.pool(hidden, batch["attention_mask"])[0]
 
+    def _runs(self, texts: list[str], batch_size: int):
+        """Each length batch of ``texts``: its rows, the encoder's states, their mask, the encodings."""
+        encodings = self.tokenizer.encode_batch(texts)
+        for rows in length_batches([len(e.ids) for e in encodings], batch_size):
+            picked = [encodings[i] for i in rows]
+            batch = self.batch([texts[i] for i in rows], picked)
+            hidden = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
+            yield rows, hidden, batch["attention_mask"], picked
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.encode_pooled(texts, None, batch_size)[0]
+
+    def encode_pooled(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]] | None,
+                      batch_size: int = 32) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """The vectors of ``texts`` and, from the same runs, each text's ``spans`` pooled in it."""
         import numpy as np
 
-        encodings = self.tokenizer.encode_batch(texts)
         out: np.ndarray | None = None
-        for rows in length_batches([len(e.ids) for e in encodings], batch_size):
-            batch = self.batch([texts[i] for i in rows], [encodings[i] for i in rows])
-            hidden = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
-            vectors = self.pool(hidden, batch["attention_mask"])
+        pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
+        for rows, hidden, mask, picked in self._runs(texts, batch_size):
+            vectors = self.pool(hidden, mask)
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[rows] = vectors
-        return out
+            for k, i in enumerate(rows if spans is not None else ()):
+                states = (hidden[k], list(picked[k].offsets), vectors[k])
+                pooled[i] = [_pooled(states, [span]) for span in spans[i]]
+        return out, pooled
 
 
 PADDING = 1.25  # a batch computes at most this many token positions per real token
@@ -432,6 +487,10 @@ class OnnxEmbedder(_BaseEmbedder):
 
     def _token_states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray] | None:
         return self._runner.states(text)
+
+    def _encode_pooled(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+                       ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        return self._runner.encode_pooled(texts, spans, self.batch_size)
 
 
 def resolve_backend(backend: str, model_path: Path) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.articles import Article, InputError, expand_paths, load_file
 from index.browse import ArticlePage, ArticleQuery, Listing
@@ -35,10 +36,13 @@ from index.lexical import LexicalIndex
 from index.sentences import pack
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, VectorStore, chunk_id, fingerprint
-from index.vectors import chunk_vectors, sentence_spans
+from index.vectors import chunk_vectors, in_chunk, sentence_spans
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
-_SENTENCES = "sentences-v2"  # sentence vectors and facts stored with every version
+_SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 
 
@@ -138,15 +142,17 @@ class _Write:
     record: ArticleRecord | None = None
 
 
-def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str]
-                    ) -> list[ChunkRecord]:
+def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str],
+                    pooled: Sequence[Sequence[np.ndarray | None]] | None = None) -> list[ChunkRecord]:
     """The chunks, each holding the vectors and facts of its sentences (``spans`` lists an
-    article's sentences once, in the order of ``vectors`` and ``facts``)."""
+    article's sentences once, in the order of ``vectors`` and ``facts``); ``pooled``: each chunk's
+    sentences read in it, in its order, when the chunks were encoded (``index.vectors.in_chunk``)."""
     row = {span: i for i, span in enumerate(spans)}
     out = []
-    for chunk in chunks:
+    for k, chunk in enumerate(chunks):
         rows = [row[tuple(span)] for span in chunk.sentences]
-        out.append(replace(chunk, vectors=pack(vectors[rows]), facts="\n".join(facts[i] for i in rows)))
+        own = vectors[rows] if pooled is None else in_chunk(vectors[rows], pooled[k])
+        out.append(replace(chunk, vectors=pack(own), facts="\n".join(facts[i] for i in rows)))
     return out
 
 
@@ -542,8 +548,12 @@ class Library:
                           sentences_done=done_sentences, sentences_total=n_sentences)
             sentence_vectors, facts = self._sentence_work(sentence_texts, flush_at, progress, at)
             done_sentences += len(sentence_texts)
+            pooled = None  # each chunk's sentences read in it (``index.vectors.in_chunk``)
             if encode:
-                vectors = self._embed(texts, flush_at, progress, replace(at, sentences_done=done_sentences))
+                spans = [[(c.header_len + s - c.start, c.header_len + e - c.start) for s, e in c.sentences]
+                         for w in pending for c in w.chunks]
+                vectors, pooled = self._embed(texts, spans, flush_at, progress,
+                                              replace(at, sentences_done=done_sentences))
             else:  # from the sentence vectors just computed: one encoder pass per sentence
                 vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
                                         how=self.settings.chunk_vectors, sentence_vectors=sentence_vectors)
@@ -555,7 +565,8 @@ class Library:
                 own = facts[s_bounds[j]:s_bounds[j + 1]]
                 w.record = replace(w.record, names=name_index(own))
                 w.chunks = _with_sentences(w.chunks, w.sentences, sentence_vectors[s_bounds[j]:s_bounds[j + 1]],
-                                           [f.to_json() for f in own])
+                                           [f.to_json() for f in own],
+                                           pooled[bounds[j]:bounds[j + 1]] if pooled is not None else None)
                 items.append((w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]]))
             self.store.write_articles(items)
             for done in pending:
@@ -584,12 +595,17 @@ class Library:
                           lambda n: replace(at, sentences_done=at.sentences_done + n))
         return np.concatenate([v for v, _ in done]), [f for _, facts in done for f in facts]
 
-    def _embed(self, texts: list[str], step: int, progress, at: Progress):
-        """Embed chunks, reporting them as they are embedded."""
+    def _embed(self, texts: list[str], spans: list[list[tuple[int, int]]], step: int, progress, at: Progress):
+        """Embed chunks, and each chunk's sentences (``spans``) pooled in it from the same runs,
+        reporting chunks as they are embedded."""
         import numpy as np
 
-        return np.concatenate(_in_slices(texts, step, self.embedder.embed, progress,
-                                         lambda n: replace(at, chunks_done=at.chunks_done + n)))
+        def work(part: list[tuple[str, list[tuple[int, int]]]]):
+            return self.embedder.embed_pooled([text for text, _ in part], [own for _, own in part])
+
+        done = _in_slices(list(zip(texts, spans, strict=True)), step, work, progress,
+                          lambda n: replace(at, chunks_done=at.chunks_done + n))
+        return np.concatenate([vectors for vectors, _ in done]), [own for _, pooled in done for own in pooled]
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],
                records: dict[str, ArticleRecord | None], report: IngestReport) -> None:

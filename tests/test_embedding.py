@@ -242,7 +242,37 @@ def test_a_claim_pooled_in_its_question_finds_what_the_claim_says(embedder):
 
 
 @pytest.mark.slow
-def test_torch_pools_the_same_claim_vectors_as_onnx(embedder):
+def test_torch_pools_the_same_claim_and_sentence_vectors_as_onnx(embedder):
     groups = [("over Ryazan", [(22, 33)]), ("were down", [(7, 11), (17, 21)])]
-    torch = SentenceTransformerEmbedder(model="all-MiniLM-L6-v2").embed_spans(SHOT, groups)
-    assert np.sum(torch * embedder.embed_spans(SHOT, groups), axis=1).min() > 0.9999
+    torch = SentenceTransformerEmbedder(model="all-MiniLM-L6-v2")
+    assert np.sum(torch.embed_spans(SHOT, groups) * embedder.embed_spans(SHOT, groups), axis=1).min() > 0.9999
+    texts, spans = [SHOT, "Drones were seen."], [[(0, 6), (22, 33)], [(0, 6)]]  # two lengths: padded in torch
+    (ours, pooled), (theirs, reference) = embedder.embed_pooled(texts, spans), torch.embed_pooled(texts, spans)
+    assert np.sum(ours * theirs, axis=1).min() > 0.9999
+    assert min(float(a @ b) for own, ref in zip(pooled, reference, strict=True)
+               for a, b in zip(own, ref, strict=True)) > 0.9999
+
+
+def test_a_batch_pools_each_texts_spans_as_the_text_alone_does(embedder):
+    """``embed_pooled`` (ingest: chunks in length batches, padded) gives each span the vector
+    ``embed_spans`` gives it from the text run alone, and the texts their ``embed`` vectors."""
+    other = "The bank raised its key rate to 15 percent, the highest in two decades."
+    texts = [SHOT, other, "Drones."]
+    spans = [[(0, 6), (22, 33)], [(0, 8), (27, 35)], [(0, 7), (10, 20)]]  # the last one past the text
+    vectors, pooled = embedder.embed_pooled(texts, spans)
+    np.testing.assert_allclose(vectors, embedder.embed(texts), atol=1e-5)
+    for text, own, found in zip(texts[:2], spans[:2], pooled[:2], strict=True):
+        alone = embedder.embed_spans(text, [(text[a:b], [(a, b)]) for a, b in own])[1:]
+        np.testing.assert_allclose(np.stack(found), alone, atol=1e-5)
+    assert pooled[2][0] is not None and pooled[2][1] is None
+    assert embedder.embed_pooled([], [])[1] == []
+
+
+def test_a_stored_sentence_vector_is_its_own_plus_its_vector_in_the_chunk():
+    from index.vectors import in_chunk
+
+    alone = np.array([[3.0, 4.0], [1.0, 0.0]], dtype=np.float32)  # not yet unit length: made so
+    found = in_chunk(alone, [np.array([0.0, 1.0]), None])
+    np.testing.assert_allclose(found, [[0.6 / np.sqrt(0.36 + 1.8 ** 2), 1.8 / np.sqrt(0.36 + 1.8 ** 2)], [1.0, 0.0]],
+                               atol=1e-6)
+    assert alone[0, 0] == 3.0  # the input is left as it was

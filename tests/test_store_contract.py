@@ -71,8 +71,13 @@ def test_each_chunk_row_holds_its_sentences_vectors_and_facts_and_they_go_with_i
     rows, scales = unpack(ryazan.vectors)
     facts = [Facts.from_json(line) for line in ryazan.facts.split("\n")]
     assert len(rows) == len(facts) == len(texts) > 1
-    # the model's vector of each sentence, and the recognizer's names in it
-    assert np.allclose(rows.astype(np.float32) * scales[:, None], embedder.embed(texts), atol=0.01)
+    # each sentence's own vector plus its vector read in the chunk, and the recognizer's names in it
+    spans = [(ryazan.header_len + s - ryazan.start, ryazan.header_len + e - ryazan.start) for s, e in ryazan.sentences]
+    assert [ryazan.text[a:b] for a, b in spans] == texts
+    pooled = embedder.embed_spans(ryazan.text, [(t, [span]) for t, span in zip(texts, spans, strict=True)])[1:]
+    expected = embedder.embed(texts) + pooled
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    assert np.allclose(rows.astype(np.float32) * scales[:, None], expected, atol=0.01)
     at = next(i for i, t in enumerate(texts) if t.startswith("According to the statement, 25 of these drones"))
     assert {(m.text, m.label) for m in facts[at].entities} >= {("Ryazan", "GPE"), ("Moscow", "GPE")}
     assert [f.value for f in facts[at].figures][:2] == [25.0, 400.0]
@@ -97,8 +102,9 @@ def test_an_index_of_the_earlier_layout_is_upgraded_once_and_answers_the_same(an
         vectors, scales = unpack(chunk.vectors)
         for (start, end), vector, scale, facts in zip(chunk.sentences, vectors, scales, chunk.facts.split("\n"),
                                                       strict=True):
-            rows[f"{chunk.version}-s{start}"] = ((vector * scale).tolist(), {
-                "article_id": chunk.article_id, "version": chunk.version, "start": start, "end": end, "facts": facts})
+            # one row per sentence (a sentence two chunks share had one vector then)
+            rows.setdefault(f"{chunk.version}-s{start}", ((vector * scale).tolist(), {
+                "article_id": chunk.article_id, "version": chunk.version, "start": start, "end": end, "facts": facts}))
     legacy.add(ids=list(rows), embeddings=[v for v, _ in rows.values()], metadatas=[m for _, m in rows.values()])
     page = store.chunks.get(ids=ids, include=["embeddings", "metadatas", "documents"])
     store.chunks.delete(ids=ids)
@@ -117,7 +123,9 @@ def test_an_index_of_the_earlier_layout_is_upgraded_once_and_answers_the_same(an
     again = upgraded.store.get_chunks(ids)
     for cid, chunk in held.items():
         assert again[cid].facts == chunk.facts and again[cid].sentences == chunk.sentences
-        assert np.array_equal(unpack(again[cid].vectors)[0], unpack(chunk.vectors)[0])
+        vectors, scales = unpack(again[cid].vectors)  # the rows of the earlier layout, moved in
+        expected = [rows[f"{chunk.version}-s{start}"][0] for start, _ in chunk.sentences]
+        assert np.allclose(vectors.astype(np.float32) * scales[:, None], expected, atol=0.01)
     after = Pipeline(RagSettings(index=upgraded.settings), library=upgraded).ask(question)
     assert [c.quote for c in after.citations] == [c.quote for c in before.citations] and after.answer == before.answer
 
