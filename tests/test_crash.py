@@ -90,11 +90,18 @@ class Failing:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def embed(self, texts):
+    def _call(self):
         self.calls += 1
         if self.calls == self.fail_at:
             raise OSError("disk full")
+
+    def embed(self, texts):
+        self._call()
         return self.real.embed(texts)
+
+    def embed_pooled(self, texts, spans):  # chunks, with their sentences pooled in them
+        self._call()
+        return self.real.embed_pooled(texts, spans)
 
 
 def test_only_a_write_left_unfinished_makes_the_next_one_repair(tmp_path, embedder, monkeypatch):
