@@ -211,7 +211,7 @@ class _BaseEmbedder:
         mean of the output states of the word pieces inside the group's spans, in the whole text
         ("late pooling", as in late chunking). A question's claims get their vectors this way at
         no cost, each read in the context of the question around it; on the dev slice the claim
-        searches found as much as with each claim embedded on its own (MRR@10 0.704 -> 0.702,
+        searches found as much as with each claim embedded on its own (MRR@10 0.704 -> 0.701,
         Hits@4 0.866 -> 0.879). A group the encoder did not read whole (past its word-piece limit),
         and every group of a model that does not mean-pool, is embedded on its own, from its text.
         The states of recent texts are remembered, so a question read ahead costs nothing here."""
