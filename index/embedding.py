@@ -381,10 +381,8 @@ class OnnxRunner:
 
     def states(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
         """Each word piece's output state, its character offsets, and the pooled vector of ``text``."""
-        encoding = self.tokenizer.encode(text)
-        batch = self.batch([text], [encoding])
-        hidden = self.session.run(None, {name: batch[name] for name in self.inputs})[0]
-        return hidden[0], list(encoding.offsets), self.pool(hidden, batch["attention_mask"])[0]
+        (_, hidden, mask, (encoding,)), = self._runs([text], 1)
+        return hidden[0], list(encoding.offsets), self.pool(hidden, mask)[0]
 
     def _runs(self, texts: list[str], batch_size: int):
         """Each length batch of ``texts``: its rows, the encoder's states, their mask, the encodings."""

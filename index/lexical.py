@@ -346,12 +346,9 @@ class LexicalIndex:
         """For each row of ``vectors`` (unit query vectors) and its pool of chunk ids, those
         chunks as ``(chunk_id, cosine of their closest sentence)``, best first; a chunk stored
         without sentences is left out. All pools are scored in one product."""
-        snap = self._snapshot
         held: dict[str, int] = {}  # chunk id -> its place among the chunks with sentences
         blocks, counts = [], []
-        for seg, chunks in _Columns(snap).by_segment(dict.fromkeys(c for pool in pools for c in pool)).items():
-            table = snap.segments[seg].sentences
-            rows, sizes = table.rows_of(np.array([col for _, col in chunks], dtype=np.int64))
+        for table, chunks, rows, sizes in _sentence_rows(self._snapshot, (c for pool in pools for c in pool)):
             if len(rows):
                 blocks.append(table.vectors(rows))
             for (cid, _), size in zip(chunks, sizes.tolist(), strict=True):
@@ -374,12 +371,9 @@ class LexicalIndex:
     def stored_sentences(self, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], tuple[np.ndarray, str]]:
         """The vector and facts JSON stored for each ``(chunk_id, sentence start)``; a place the
         snapshot does not hold (a chunk stored without sentences, or gone) is left out."""
-        snap = self._snapshot
         wanted = set(places)
         out = {}
-        for seg, chunks in _Columns(snap).by_segment(dict.fromkeys(cid for cid, _ in places)).items():
-            table = snap.segments[seg].sentences
-            rows, sizes = table.rows_of(np.array([col for _, col in chunks], dtype=np.int64))
+        for table, chunks, rows, sizes in _sentence_rows(self._snapshot, (cid for cid, _ in places)):
             owners = np.repeat(np.arange(len(chunks)), sizes)
             found = [(i, row) for i, row, start in zip(owners.tolist(), rows.tolist(), table.starts[rows].tolist(),
                                                       strict=True) if (chunks[i][0], start) in wanted]
@@ -404,6 +398,16 @@ class LexicalIndex:
         snap = self._snapshot
         return {"chunks": snap.n_live, "segments": len(snap.segments),
                 "dead": sum(s.size for s in snap.segments) - snap.n_live}
+
+
+def _sentence_rows(snap: Snapshot, chunk_ids: Iterable[str]
+                   ) -> Iterator[tuple[SentenceTable, list[tuple[str, int]], np.ndarray, np.ndarray]]:
+    """For each segment holding some of ``chunk_ids`` (each taken once, in order): its sentence
+    table, those chunks as ``(chunk_id, column)``, their sentence rows and how many each has."""
+    for seg, chunks in _Columns(snap).by_segment(dict.fromkeys(chunk_ids)).items():
+        table = snap.segments[seg].sentences
+        rows, sizes = table.rows_of(np.array([col for _, col in chunks], dtype=np.int64))
+        yield table, chunks, rows, sizes
 
 
 class _Columns:

@@ -105,9 +105,7 @@ class SentenceTable:
         (array operations only: a merge of a 100,000-chunk library runs beside the questions)."""
         counts, starts, rows, scales, lengths, facts = [], [], [], [], [], []
         for table, live in parts:
-            cols = np.flatnonzero(live)
-            held = table.ptr[cols + 1] - table.ptr[cols]
-            picked = _ranges(table.ptr[cols], held)
+            picked, held = table.rows_of(np.flatnonzero(live))
             counts.append(held)
             starts.append(table.starts[picked])
             rows.append(table.rows[picked])

@@ -1,11 +1,12 @@
 """Our narrow adapter over Chroma, the single source of truth of the index.
 
-Two collections per index: ``<name>-chunks`` (one row per chunk: header + text, embedding, offsets,
-and its sentences' vectors and facts, ``index.sentences``) and ``<name>-articles`` (one row per
-article: the full body, metadata, origins; its embedding is the normalized mean of its chunks'),
-plus ``<name>-versions`` (earlier versions of updated articles, read by id, never searched). An article row is written *after* its chunks and deleted *after*
-them, so it acts as the commit marker: a chunk whose article row is missing, or whose version
-differs from the row's, is an orphan left by an interrupted run and ``repair`` removes it.
+Three collections per index: ``<name>-chunks`` (one row per chunk: header + text, embedding,
+offsets, and its sentences' vectors and facts, ``index.sentences``), ``<name>-articles`` (one row
+per article: the full body, metadata, origins; its embedding is the normalized mean of its
+chunks') and ``<name>-versions`` (earlier versions of updated articles, read by id, never
+searched). An article row is written *after* its chunks and deleted *after* them, so it acts as
+the commit marker: a chunk whose article row is missing, or whose version differs from the row's,
+is an orphan left by an interrupted run and ``repair`` removes it.
 
 Every chromadb call goes through ``_chroma`` so library errors leave as ``StoreError`` /
 ``StoreUnavailableError``.
