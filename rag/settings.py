@@ -23,7 +23,8 @@ class RagSettings:
 
     index: IndexSettings = field(default_factory=IndexSettings)
     mode: str = "extractive"
-    top_k: int = 8  # passages handed to the answerer
+    top_k: int = 10  # passages handed to the answerer (8 before: on the dev slice 10 cite more of the gold
+    # articles, evidence coverage 0.759 -> 0.776, for about 1.5 ms of warm p50; 12 gave 0.779)
     candidates: int = 40  # per retriever, before fusion
     fusion: str = "rrf"
     rrf_k: int = 10
@@ -73,7 +74,7 @@ class RagSettings:
         values = dict(
             index=index or IndexSettings.from_env(env),
             mode=env_value(env, "NEWSRAG_MODE", "extractive", str),
-            top_k=env_value(env, "NEWSRAG_TOP_K", 8, int),
+            top_k=env_value(env, "NEWSRAG_TOP_K", 10, int),
             candidates=env_value(env, "NEWSRAG_CANDIDATES", 40, int),
             fusion=env_value(env, "NEWSRAG_FUSION", "rrf", str),
             rrf_k=env_value(env, "NEWSRAG_RRF_K", 10, int),

@@ -85,7 +85,7 @@ class AskRequest(BaseModel):
     question: Text = Field(description="The question, at most 2000 characters.")
     history: list[TurnIn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     mode: Text | None = Field(None, description="extractive (default), openai, ollama or llamacpp.")
-    top_k: int | None = Field(None, description="Passages given to the answerer, 1-50 (default 8).")
+    top_k: int | None = Field(None, description="Passages given to the answerer, 1-50 (default 10).")
     source: list[Text] | Text | None = Field(None, description="Only these outlets (a list, or names "
                                                              "separated by '|').")
     since: Text | None = Field(None, description="Only articles published on or after YYYY-MM-DD.")

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
     ask.add_argument("--mode", help="extractive (default, no LLM), openai, ollama or llamacpp")
-    ask.add_argument("--top-k", type=int, help="passages given to the answerer (default 8)")
+    ask.add_argument("--top-k", type=int, help="passages given to the answerer (default 10)")
     ask.add_argument("--source", action="append", metavar="OUTLET",
                      help="only articles from this outlet (repeat, or separate with '|')")
     ask.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
