@@ -73,3 +73,45 @@ def test_a_sentence_answering_one_claim_well_outranks_one_matching_the_question_
                              score=0.60), parts=(0.20, 0.90))  # weighs (0.60 + 0.90) / 2 = 0.75
     picks = select(info, [loose, claim], RagSettings(max_sentences=4))
     assert [(p.candidate.text, p.claim) for p in picks] == [(claim.text, 1), (loose.text, 0)]
+
+
+BETWEEN = ("Between the TechCrunch report published on October 6, 2023, and The Verge report published on "
+           "October 7, 2023, was the reporting on the drones over Moscow consistent?")
+
+
+def test_a_yes_no_question_comparing_pinned_reports_quotes_those_reports_only():
+    info = analyse(BETWEEN, outlets=["TechCrunch", "The Verge"])
+    assert [(p.outlets, len(p.days)) for p in info.parts] == [(("TechCrunch",), 1), (("The Verge",), 1), ((), 0)]
+    techcrunch = replace(sentence("Air defences intercepted 20 drones over Moscow.", source="TechCrunch", article="a",
+                                  day="2023-10-06", score=0.70), parts=(0.80, 0.20, 0.40))  # weighs 0.75
+    verge = replace(sentence("The Verge said drones were shot down near Moscow.", source="The Verge", article="b",
+                             day="2023-10-07", score=0.60), parts=(0.20, 0.75, 0.40))  # weighs 0.675
+    # the best sentence for "was the reporting ... consistent": it weighs 0.575, under the relative
+    # floor (0.8 * 0.75 = 0.6) but over the claims' (0.3); the claim it matches pins no report
+    consistent = replace(sentence("Reports on the drones over Moscow were consistent.", article="c", score=0.35),
+                         parts=(0.20, 0.20, 0.80))
+    picks = select(info, [techcrunch, verge, consistent], RagSettings(max_sentences=4))
+    assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1)]
+
+
+@pytest.mark.parametrize("question, quoted", [
+    # "TechCrunch" and no day: any of its reports, so its two best are quoted (the second scores
+    # 0.80 >= 0.85 * 0.90 for the claim; the third, 0.70, is not)
+    ("Did TechCrunch report that drones were intercepted over Moscow, while The Verge reported that the ministry "
+     "blamed Ukraine?", ["a", "b", "d"]),
+    # a day pins one report
+    ("Did TechCrunch report on October 6, 2023 that drones were intercepted over Moscow, while The Verge reported "
+     "that the ministry blamed Ukraine?", ["a", "d"]),
+])
+def test_a_claim_naming_an_outlet_and_no_day_quotes_its_two_best_reports(question, quoted):
+    info = analyse(question, outlets=["TechCrunch", "The Verge"])
+    assert [p.outlets for p in info.parts] == [("TechCrunch",), ("The Verge",)]
+    # weights 0.75, 0.5, 0.45 and 0.75: "b" and "c" are under the relative floor (0.6) for further
+    # sentences, over the claims' (0.3)
+    cands = [replace(sentence(f"TechCrunch report {article} on the drones over Moscow.", source="TechCrunch",
+                              article=article, day="2023-10-06", score=score), parts=(claim, 0.20))
+             for article, score, claim in (("a", 0.6, 0.90), ("b", 0.2, 0.80), ("c", 0.2, 0.70))]
+    cands.append(replace(sentence("The ministry blamed Ukraine for the attack.", source="The Verge", article="d",
+                                  score=0.6), parts=(0.20, 0.90)))
+    picks = select(info, cands, RagSettings(max_sentences=4))
+    assert [p.candidate.location.article_id for p in picks] == quoted
