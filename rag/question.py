@@ -414,8 +414,13 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
     while len(merged) > 1 and not merged[0].claim:
         first = merged.pop(0)
         merged[0] = first.then(merged[0])
-    topic = " ".join(m.words for m in merged if m.content)  # what the claims with words of their own say
-    topic_spans = tuple(span for m in merged if m.content for span in m.word_spans)
+    # what a report pinned by nothing but its outlet or day is about: what the claims pinning no
+    # report say ("Between the TechCrunch report on X on October 6 and the one on October 7, was the
+    # reporting on Y consistent?": Y, not X, which the other report is about); else what every claim
+    # with words of its own says
+    about = [m for m in merged if m.content and not (m.outlets or m.days)] or [m for m in merged if m.content]
+    topic = " ".join(m.words for m in about)
+    topic_spans = tuple(span for m in about for span in m.word_spans)
     return [Part(text=m.text, outlets=m.outlets, days=m.days,
                  names=tuple(i for i, n in enumerate(names) if n.keys <= word_keys(m.text)),
                  about="" if m.content or len(merged) < 2 else topic,

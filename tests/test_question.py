@@ -163,6 +163,11 @@ def said_at(text: str, spans=None) -> str:
     ("Was there inconsistency between the TechCrunch report published on October 1, 2023, and the TechCrunch "
      "report published on October 7, 2023?",
      ["", "Was there inconsistency between report published on"]),
+    # ... with what the claims pinning no report say, when there are some: not with what the other
+    # report is about (the teen's AI startup)
+    ("After the TechCrunch report on Sam Altman backing a teen's AI startup published on October 7, 2023, and the "
+     "Fortune report published on November 18, 2023, was the portrayal of Sam Altman's conduct consistent?",
+     ["", "was the portrayal of Sam Altman's conduct consistent", ""]),
     # every claim says something of its own: each is searched with its own words only
     ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
      "article discusses the roles of Matt Huang and Gary Wang?", ["", ""]),
