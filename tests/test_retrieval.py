@@ -9,7 +9,7 @@ import pytest
 from index.errors import ConfigError
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
-from rag.retrieval import HybridRetriever, fuse
+from rag.retrieval import HybridRetriever, _with_iso_days, fuse
 from rag.settings import RagSettings
 from rag.types import Filters
 
@@ -139,3 +139,19 @@ def test_llamaindex_retriever_returns_the_same_passages_as_nodes(dated):
     assert nodes[0].node.get_content() == ours[0].body
     filtered = NewsRetriever.from_settings(settings, top_k=5, sources=["Inland Times"]).retrieve("strike")
     assert [n.node.metadata["source"] for n in filtered] == ["Inland Times"]
+
+
+def test_a_day_named_in_words_is_searched_as_the_index_writes_dates(dated):
+    # a report's date is in its chunks' header as "Coast Courier, 2023-10-06" (index.chunking)
+    day = date(2023, 10, 6)
+    assert _with_iso_days("the bridge opened on October 6, 2023", ((day, day),)) == \
+        "the bridge opened on October 6, 2023 2023-10-06"
+    assert _with_iso_days("the bridge opened in October", ((date(2023, 10, 1), date(2023, 10, 31)),)) == \
+        "the bridge opened in October"  # a month is no single day
+    assert _with_iso_days("the bridge opened", ()) == "the bridge opened"
+    # the same sentence in two reports: the day named decides which BM25 ranks first
+    day = date(2023, 10, 5)
+    words = retriever(dated).rankings("the bridge opened on Monday, October 5, 2023")["bm25"]
+    iso = retriever(dated).rankings(_with_iso_days("the bridge opened on Monday, October 5, 2023", ((day, day),)))["bm25"]
+    assert [dated.catalog().article_of(cid).title for cid, _ in words[:2]] == ["E story", "D story"]
+    assert [dated.catalog().article_of(cid).title for cid, _ in iso[:2]] == ["D story", "E story"]
