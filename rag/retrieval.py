@@ -288,7 +288,9 @@ class HybridRetriever:
 
 
 def _with_iso_days(text: str, days) -> str:
-    """``text`` for BM25, with each single day it names written as the index writes a report's date
-    (``index.chunking.make_header``: "TechCrunch, 2023-10-04"): "October 4, 2023" then matches it."""
-    iso = [lo.isoformat() for lo, hi in days if lo == hi]
+    """``text`` for BM25, with each day it names written as the index writes a report's date
+    (``index.chunking.make_header``: "TechCrunch, 2023-10-04"): "October 4, 2023" then matches it,
+    and "in October 2023" (a month: "2023-10") every report of that month."""
+    iso = [lo.isoformat() if lo == hi else lo.strftime("%Y-%m") for lo, hi in days
+           if (lo.year, lo.month) == (hi.year, hi.month)]
     return " ".join([text, *iso]) if iso else text

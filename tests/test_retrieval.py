@@ -147,7 +147,9 @@ def test_a_day_named_in_words_is_searched_as_the_index_writes_dates(dated):
     assert _with_iso_days("the bridge opened on October 6, 2023", ((day, day),)) == \
         "the bridge opened on October 6, 2023 2023-10-06"
     assert _with_iso_days("the bridge opened in October", ((date(2023, 10, 1), date(2023, 10, 31)),)) == \
-        "the bridge opened in October"  # a month is no single day
+        "the bridge opened in October 2023-10"
+    assert _with_iso_days("the bridge opened after October 4", ((date(2023, 10, 5), date(2023, 12, 20)),)) == \
+        "the bridge opened after October 4"  # months apart: no one date to match
     assert _with_iso_days("the bridge opened", ()) == "the bridge opened"
     # the same sentence in two reports: the day named decides which BM25 ranks first
     day = date(2023, 10, 5)
