@@ -209,8 +209,8 @@ class HybridRetriever:
         if len(question.parts) > 1:
             queries += [(p.search, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []
-        searched = self.rankings_many([_with_iso_days(text, days) for text, _, days in queries], filters=filters,
-                                      candidates=n, vectors=question_vectors(self.library.embedder, question))
+        searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n,
+                                      vectors=question_vectors(self.library.embedder, question))
         for (_, outlets, days), found in zip(queries, searched, strict=True):
             fused = boost(fuse(found, method=self.settings.fusion, rrf_k=self.settings.rrf_k,
                                dense_weight=self.settings.dense_weight), catalog, outlets=outlets, days=days)
@@ -286,11 +286,3 @@ class HybridRetriever:
                 break
         return out
 
-
-def _with_iso_days(text: str, days) -> str:
-    """``text`` for BM25, with each day it names written as the index writes a report's date
-    (``index.chunking.make_header``: "TechCrunch, 2023-10-04"): "October 4, 2023" then matches it,
-    and "in October 2023" (a month: "2023-10") every report of that month."""
-    iso = [lo.isoformat() if lo == hi else lo.strftime("%Y-%m") for lo, hi in days
-           if (lo.year, lo.month) == (hi.year, hi.month)]
-    return " ".join([text, *iso]) if iso else text

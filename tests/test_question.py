@@ -144,10 +144,29 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
     found = read(question)
     assert [(p.outlets, len(p.days)) for p in found.parts] == parts
     assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
-        question.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
+        found.text.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
     # each claim knows where it is said: its vector is pooled from the question's word pieces there
     assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
     assert all(p.spans for p in found.parts)
+
+
+@pytest.mark.parametrize("question, text", [
+    # a single day is read as the index writes a report's date ("TechCrunch, 2023-10-01")
+    ("Was there inconsistency between the TechCrunch report published on October 1, 2023, and the one "
+     "published on Saturday, October 7, 2023?",
+     "Was there inconsistency between the TechCrunch report published on 2023-10-01, and the one "
+     "published on 2023-10-07?"),
+    ("What did The Verge report yesterday about Uber?", "What did The Verge report 2023-12-19 about Uber?"),
+    # already so, or a range of days: as asked
+    ("What did Fortune report on 2023-10-02 about FTX?", "What did Fortune report on 2023-10-02 about FTX?"),
+    ("What did Fortune report in September 2023 about FTX?", "What did Fortune report in September 2023 about FTX?"),
+    ("What did Fortune report last week about FTX?", "What did Fortune report last week about FTX?"),
+])
+def test_the_days_a_question_names_are_read_as_the_index_writes_them(question, text):
+    found, typed = read(question), read(text)
+    assert (found.asked, found.text) == (question, text)
+    assert found.days == typed.days and found.days  # the same days, read either way
+    assert [p.outlets for p in found.parts] == [p.outlets for p in typed.parts]
 
 
 def said_at(text: str, spans=None) -> str:
