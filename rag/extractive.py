@@ -24,7 +24,14 @@ from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, YES_NO, Qu
 from rag.settings import RagSettings
 from rag.types import ANSWERED, AnswerSentence, Citation, Direct
 
-RELATIVE_FLOOR = 0.8  # a further sentence must score at least this share of the best one
+RELATIVE_FLOOR = 0.8  # an outlet's, a name's or a claim's sentence: half this share of the best one
+# A further sentence must score this share of the best one: less from a report not quoted yet (a
+# second source for the answer) than from one already quoted (which mostly says more of the same).
+# On the dev slice, against 0.8 for both: evidence coverage 0.796 -> 0.801, citation precision
+# 0.373 -> 0.370; a new report at 0.78, 0.72 or 0.70 gave 0.796 / 0.808 / 0.812 coverage and
+# 0.373 / 0.361 / 0.355 precision.
+NEW_REPORT_FLOOR = 0.75
+QUOTED_REPORT_FLOOR = 0.85
 CLAIM_FLOOR = 0.75  # a claim's own sentence must score at least this share of its best claim score
 OTHER_REPORT = 0.85  # a claim naming an outlet and no day: the outlet's next report, at this share
 REDUNDANT = 0.9  # cosine above which two sentences say the same thing
@@ -129,7 +136,9 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
             break
         # the sentence right after the best one often completes it ("The statement described ...")
         follows = c.before == best.text and c.location.article_id == best.location.article_id
-        if weight(c) < (max(settings.refusal_threshold, NEXT_FLOOR * weight(best)) if follows else floor):
+        quoted = any(p.candidate.article_ids & c.article_ids for p in chosen)
+        share = NEXT_FLOOR if follows else QUOTED_REPORT_FLOOR if quoted else NEW_REPORT_FLOOR
+        if weight(c) < max(settings.refusal_threshold, share * weight(best)):
             continue
         if not fits(c) or not named(c) or needs_figure and not counts(c.text, unit):
             continue

@@ -115,3 +115,17 @@ def test_a_claim_naming_an_outlet_and_no_day_quotes_its_two_best_reports(questio
                                   score=0.6), parts=(0.20, 0.90)))
     picks = select(info, cands, RagSettings(max_sentences=4))
     assert [p.candidate.location.article_id for p in picks] == quoted
+
+
+def test_a_further_sentence_needs_less_from_a_new_report_than_from_a_quoted_one():
+    # shares of the best: a new report's 0.77 reaches its floor (0.75); the quoted report's 0.82
+    # does not reach its own (0.85), nor does a new report's 0.72
+    cands = [sentence(text, article=article, score=score) for text, article, score in [
+        ("Air defences intercepted 20 drones over Moscow overnight, the ministry said.", "a", 1.0),
+        ("The ministry said the drones over Moscow were launched from Ukraine.", "a", 0.82),
+        ("Officials confirmed that drones were intercepted near Moscow.", "b", 0.77),
+        ("Residents of Moscow heard the drones being shot down.", "c", 0.72)]]
+    info = analyse("What happened to the drones over Moscow?")
+    assert (info.answer_type, len(info.parts)) == ("open", 1)
+    picks = select(info, cands, RagSettings(max_sentences=4))
+    assert [cands.index(p.candidate) for p in picks] == [0, 2]
