@@ -366,7 +366,10 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
     cuts = set(clause)
     for a, b in zip(clause, clause[1:], strict=False):
         cuts.update(_anchor_cuts(doc, a, b, anchors))
-    ordered = sorted(cuts)
+    # never inside a date or an outlet ("October 2, 2023" has a comma)
+    inside = {i for s, e in [*((s, e) for s, e, _ in outlet_spans), *day_spans]
+              for i in range(token_at(s) + 1, token_at(e - 1) + 1)}
+    ordered = sorted(cuts - inside)
     pieces = []
     for a, b in zip(ordered, ordered[1:], strict=False):
         span = doc[a:b]
@@ -592,7 +595,8 @@ def _dates_as_indexed(question: Question, spans: Sequence[tuple[int, int]],
     text = question.text
     for start, end, iso in reversed(edits):
         text = text[:start] + iso + text[end:]
-    said = [(question.text[start:end], iso) for start, end, iso in edits]
+    # longest first: "Monday, October 2, 2023" before an "October 2, 2023" said elsewhere
+    said = sorted(((question.text[start:end], iso) for start, end, iso in edits), key=lambda e: -len(e[0]))
 
     def redated(words: str) -> str:
         for old, iso in said:

@@ -157,6 +157,11 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
      "Was there inconsistency between the TechCrunch report published on 2023-10-01, and the one "
      "published on 2023-10-07?"),
     ("What did The Verge report yesterday about Uber?", "What did The Verge report 2023-12-19 about Uber?"),
+    # one day said twice, once with its weekday: each claim reads it so
+    ("Did the TechCrunch report of October 2, 2023 on Uber differ from the Fortune one, also of Monday, "
+     "October 2, 2023, and was the coverage consistent?",
+     "Did the TechCrunch report of 2023-10-02 on Uber differ from the Fortune one, also of 2023-10-02, "
+     "and was the coverage consistent?"),
     # already so, or a range of days: as asked
     ("What did Fortune report on 2023-10-02 about FTX?", "What did Fortune report on 2023-10-02 about FTX?"),
     ("What did Fortune report in September 2023 about FTX?", "What did Fortune report in September 2023 about FTX?"),
@@ -166,7 +171,10 @@ def test_the_days_a_question_names_are_read_as_the_index_writes_them(question, t
     found, typed = read(question), read(text)
     assert (found.asked, found.text) == (question, text)
     assert found.days == typed.days and found.days  # the same days, read either way
-    assert [p.outlets for p in found.parts] == [p.outlets for p in typed.parts]
+    # the claims give the days so too, and their spans still say their words
+    assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
+        found.text.rstrip("?").replace(",", "").split()
+    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
 
 
 def said_at(text: str, spans=None) -> str:
