@@ -18,7 +18,7 @@ from index.library import Library
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event, refusal_reason
 from rag.evidence import Candidate, Scorer, candidates, with_stored
-from rag.question import Question, analyse, is_followup
+from rag.question import Question, analyse, as_asked, is_followup
 from rag.retrieval import HybridRetriever
 from rag.settings import RagSettings
 from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
@@ -122,7 +122,7 @@ class Pipeline:
         if not catalog.articles:
             raise EmptyIndexError(f"No articles indexed in {self.library.store.where} — run "
                                   "`newsrag ingest data/articles` first.")
-        ahead = self._embed_ahead(question)
+        ahead = self._embed_ahead(as_asked(question))
         info = self.understand(question, history=history)
         ahead.join()
         condense = getattr(answerer, "condense", None)

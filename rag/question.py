@@ -469,6 +469,16 @@ _ATTRIBUTION = frozenset(analyze("as reported by according to article articles r
                                  "includes one ones subsequent later earlier previous prior following latest"))
 
 
+def as_asked(question: str) -> str:
+    """The question as it is read: typed without its closing mark, it reads as a question ("Who
+    won the final" as "Who won the final?"), so a missing "?" changes neither the parse nor the
+    encoder's vector, and so not the answer. (On the dev slice, the same questions without "?" had
+    lost 2 of 84 inference answers and 2 answer lines.)"""
+    question = question.strip()
+    ended = question.rstrip("\"'”’)]")[-1:] in {".", "?", "!"}  # "... as per 'TechCrunch'" is not
+    return question if not question or ended else question + "?"
+
+
 def is_followup(question: str) -> bool:
     lowered = re.findall(r"\w+", question.lower())
     if _FOLLOWUP_START.match(question):
@@ -514,7 +524,7 @@ def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[st
     with the questions it follows (back to the last one that was not itself a follow-up, at most two),
     keeps their answer type and names when it has none of its own, leans towards the articles the
     previous answer cited, and does not repeat what the conversation already quoted."""
-    asked = question.strip()
+    asked = as_asked(question)
     if isinstance(newest, str):
         try:
             newest = datetime.fromisoformat(newest).date()

@@ -144,6 +144,26 @@ def test_the_question_and_its_claims_take_one_encoder_run_made_while_it_is_parse
     assert not [b for b in batches if question in b or set(claims) & set(b)]  # claims pooled, never run
 
 
+def test_a_question_typed_without_its_question_mark_gets_the_same_answer_from_one_encoder_run(
+        seed_pipeline, monkeypatch):
+    embedder = seed_pipeline.library.embedder
+    asked = "How many drones were shot down over the Ryazan region?"
+    full = seed_pipeline.ask(asked)
+    runs, states = [], embedder._token_states
+
+    def spy_states(text):
+        runs.append(text)
+        return states(text)
+
+    monkeypatch.setattr(embedder, "_token_states", spy_states)
+    monkeypatch.setattr(embedder, "_states", type(embedder._states)())
+    monkeypatch.setattr(embedder, "_cache", type(embedder._cache)())
+    bare = seed_pipeline.ask(asked.rstrip("?"))
+    assert runs == [asked]  # read as the question it is, once
+    assert bare.question == asked.rstrip("?")  # the words typed
+    assert (bare.answer, bare.citations, bare.direct) == (full.answer, full.citations, full.direct)
+
+
 def test_cli_json_is_the_python_answer(seed_pipeline):
     question = "How many drones did Russian air defences intercept?"
     env = {"NEWSRAG_HOME": str(seed_pipeline.settings.index.home), "HF_HUB_OFFLINE": "1",

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from conftest import SEEDS
 
-from rag.question import analyse, outlet_mentions
+from rag.question import analyse, as_asked, outlet_mentions
 from rag.types import Turn
 
 OUTLETS = ["Miami News, KMIA", "The Verge", "TechCrunch", "Fortune", "The Age", "Sporting News", "CBSSports.com",
@@ -175,6 +175,20 @@ def test_the_days_a_question_names_are_read_as_the_index_writes_them(question, t
     assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
         found.text.rstrip("?").replace(",", "").split()
     assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
+
+
+@pytest.mark.parametrize("typed, read_as", [
+    ("Who won the final", "Who won the final?"),
+    ("  Who won the final?  ", "Who won the final?"),
+    ("Tell me about the strike.", "Tell me about the strike."),
+    ("Who was not candid with the board as per 'TechCrunch'", "Who was not candid with the board as per 'TechCrunch'?"),
+    ("Which team has a player with the initials 'K.A.'", "Which team has a player with the initials 'K.A.'"),
+    ("", ""),
+])
+def test_a_question_typed_without_its_mark_reads_as_a_question(typed, read_as):
+    assert as_asked(typed) == read_as
+    if typed:
+        assert read(typed) == read(read_as)
 
 
 def said_at(text: str, spans=None) -> str:
