@@ -159,7 +159,7 @@ def question_vectors(embedder: Embedder, question: Question) -> np.ndarray:
     a claim's vector is pooled from the question's word pieces where the claim is said
     (``Embedder.embed_spans``), so it costs nothing and reads the claim in its question."""
     parts = question.parts if len(question.parts) > 1 else ()
-    return embedder.embed_spans(question.text, [(p.search, p.spans) for p in parts])
+    return embedder.embed_spans(question.text, [(p.said, p.spans) for p in parts])
 
 
 def _same_text_key(text: str) -> str:
@@ -205,7 +205,7 @@ class HybridRetriever:
         k = k or self.settings.top_k
         catalog = self.library.catalog()
         n = max(k, self.settings.candidates)
-        queries = [(question.text, question.outlets, question.days)]
+        queries = [(question.dated or question.text, question.outlets, question.days)]  # the word searches
         if len(question.parts) > 1:
             queries += [(p.search, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []

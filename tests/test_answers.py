@@ -118,10 +118,16 @@ def test_the_answer_is_the_collected_stream(seed_pipeline):
     assert set(streamed.timings_ms) == {"retrieve", "answer", "total"}
 
 
-def test_the_question_and_its_claims_take_one_encoder_run_made_while_it_is_parsed(seed_pipeline, monkeypatch):
+@pytest.mark.parametrize("question", [
+    "Which air defence systems were deployed against the drones near Ryazan, while Moscow reported how many "
+    "drones it intercepted?",  # two claims: searched as three texts
+    # a day: the word searches read it as 2023-10-04, the encoder as typed, in the same one run
+    "Which air defence systems were deployed against the drones near Ryazan on October 4, 2023, while Moscow "
+    "reported how many drones it intercepted?",
+])
+def test_the_question_and_its_claims_take_one_encoder_run_made_while_it_is_parsed(seed_pipeline, monkeypatch,
+                                                                                   question):
     embedder = seed_pipeline.library.embedder
-    question = ("Which air defence systems were deployed against the drones near Ryazan, while Moscow "
-                "reported how many drones it intercepted?")  # two claims: searched as three texts
     runs, batches = [], []
     states, embed = embedder._token_states, embedder.embed
 
@@ -139,7 +145,9 @@ def test_the_question_and_its_claims_take_one_encoder_run_made_while_it_is_parse
     answer = seed_pipeline.ask(question)
     assert answer.status == "answered" and len(answer.claims) == 2
     assert runs == [(question, "newsrag-embed-ahead")]  # one run, ahead of the search, beside the parse
-    claims = [p.search for p in seed_pipeline.understand(question).parts]
+    info = seed_pipeline.understand(question)
+    assert ("2023-10-04" in info.dated) == ("October 4, 2023" in question)
+    claims = [p.said for p in info.parts]
     assert len(claims) == 2
     assert not [b for b in batches if question in b or set(claims) & set(b)]  # claims pooled, never run
 

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from conftest import SEEDS
 
+from index.text import analyze
 from rag.question import analyse, as_asked, outlet_mentions
 from rag.types import Turn
 
@@ -146,7 +147,7 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
     assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
         found.text.rstrip("?").replace(",", "").split()  # the claims cover the question, in order
     # each claim knows where it is said: its vector is pooled from the question's word pieces there
-    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
+    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.said) for p in found.parts]
     assert all(p.spans for p in found.parts)
 
 
@@ -168,13 +169,18 @@ def test_a_multi_part_question_is_split_into_claims_each_with_its_outlets_and_da
     ("What did Fortune report last week about FTX?", "What did Fortune report last week about FTX?"),
 ])
 def test_the_days_a_question_names_are_read_as_the_index_writes_them(question, text):
+    # the word searches read the dated form; the encoder reads the words as typed
     found, typed = read(question), read(text)
-    assert (found.asked, found.text) == (question, text)
+    assert (found.asked, found.text, found.dated or found.text) == (question, question, text)
     assert found.days == typed.days and found.days  # the same days, read either way
-    # the claims give the days so too, and their spans still say their words
+    assert found.terms == tuple(analyze(text))
+    # the claims' dated forms cover the dated question, their words the question as typed, in order
+    assert " ".join(p.dated or p.text for p in found.parts).replace(",", "").split() == \
+        text.rstrip("?").replace(",", "").split()
     assert " ".join(p.text for p in found.parts).replace(",", "").split() == \
-        found.text.rstrip("?").replace(",", "").split()
-    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.search) for p in found.parts]
+        question.rstrip("?").replace(",", "").split()
+    assert [said_at(found.text, p.spans) for p in found.parts] == [said_at(p.said) for p in found.parts]
+    assert [p.search for p in found.parts] == [f"{p.dated or p.text} {p.about}".strip() for p in found.parts]
 
 
 @pytest.mark.parametrize("typed, read_as", [
@@ -217,9 +223,9 @@ def test_a_claim_with_no_words_of_its_own_is_about_what_the_others_say(question,
     found = read(question)
     parts = found.parts
     assert [p.about for p in parts] == abouts
-    assert [p.search for p in parts] == [f"{p.text} {p.about}" if p.about else p.text for p in parts]
+    assert [p.said for p in parts] == [f"{p.text} {p.about}" if p.about else p.text for p in parts]
     # where the claim is said, and where what the others say is: its search's words, in order
-    assert [said_at(found.text, p.spans) for p in parts] == [said_at(p.search) for p in parts]
+    assert [said_at(found.text, p.spans) for p in parts] == [said_at(p.said) for p in parts]
 
 
 # Each sample question with paraphrases and spelling variants: the same reading.

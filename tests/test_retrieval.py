@@ -147,9 +147,9 @@ def test_a_day_named_in_words_is_searched_as_the_index_writes_dates(dated):
     # question's text, what retrieval reads, gives the day so (rag.question)
     asked = "Did the bridge open on Monday, October 5, 2023?"
     info = analyse(asked, outlets=dated.catalog().outlets)
-    assert (info.asked, info.text) == (asked, "Did the bridge open on 2023-10-05?")
+    assert (info.text, info.dated) == (asked, "Did the bridge open on 2023-10-05?")
     # the same sentence in two reports: the day named decides which one BM25 ranks first
     words = retriever(dated).rankings(asked)["bm25"]
-    iso = retriever(dated).rankings(info.text)["bm25"]
+    iso = retriever(dated).rankings(info.dated)["bm25"]
     assert [dated.catalog().article_of(cid).title for cid, _ in words[:2]] == ["E story", "D story"]
     assert [dated.catalog().article_of(cid).title for cid, _ in iso[:2]] == ["D story", "E story"]
