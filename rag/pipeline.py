@@ -19,7 +19,7 @@ from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event, refusal_reason
 from rag.evidence import Candidate, Scorer, candidates, with_stored
 from rag.question import Question, analyse, as_asked, is_followup
-from rag.retrieval import HybridRetriever
+from rag.retrieval import FURTHER_REPORTS, HybridRetriever
 from rag.settings import RagSettings
 from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
 
@@ -70,11 +70,13 @@ class Pipeline:
         (``HybridRetriever.retrieve_question``). The MultiHop-RAG retrieval metrics measure this."""
         return self.retriever.retrieve_question(question, k=k or self.settings.top_k, filters=filters)
 
-    def _evidence(self, question: Question, passages: list, filters: Filters) -> list[Candidate]:
-        """Scored evidence sentences. A name the question depends on that the passages lack is
-        looked up on its own (BM25); passages mentioning it join ``passages`` and the evidence."""
+    def _evidence(self, question: Question, passages: list, filters: Filters, further: Sequence = ()
+                  ) -> list[Candidate]:
+        """Scored evidence sentences of ``passages`` and of the ``further`` reports' passages. A name
+        the question depends on that they lack is looked up on its own (BM25); passages mentioning
+        it join ``passages`` and the evidence."""
         scorer = self._scorer()
-        evidence = scorer.score(question, with_stored(candidates(passages), self.library))
+        evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
         covered = set().union(*(c.names for c in evidence))
         seen = {p.location.chunk_id for p in passages}
         added = []
@@ -89,7 +91,7 @@ class Pipeline:
                 covered |= set().union(*(c.names for c in extra))
         if added:  # once more over all passages, so sentences they share are merged
             passages.extend(added)
-            evidence = scorer.score(question, with_stored(candidates(passages), self.library))
+            evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
         return evidence
 
     def _embed_ahead(self, text: str) -> threading.Thread:
@@ -130,9 +132,12 @@ class Pipeline:
             standalone = condense(question, history)  # LLM modes; the extractive one widens instead
             if standalone:
                 info = self.understand(standalone)
-        passages = self.ranking(info, k=top_k, filters=filters)
+        # the answer reads the ranking's passages, and its sentences may also come from the best
+        # passage of a few further reports (``FURTHER_REPORTS``)
+        passages, further = self.retriever.read_question(info, k=top_k or self.settings.top_k, filters=filters,
+                                                         further=FURTHER_REPORTS)
         retrieved = time.perf_counter()
-        evidence = self._evidence(info, passages, filters)
+        evidence = self._evidence(info, passages, filters, further)
         reason = refusal_reason(info, evidence, self.settings.refusal_threshold)
         draft = None
         if reason is None:

@@ -232,6 +232,8 @@ def _answer_type(doc, wh: str | None, wh_token, noun) -> str:
                and any(c.dep_ in {"expl", "nsubj", "nsubjpass"} and c.i > t.i for c in t.head.children)
                for t in doc):
             return YES_NO  # "Between A and B, was there agreement ...?"
+        if any(_inverted(doc, t) for t in doc):
+            return YES_NO  # the same, when a long opening phrase misleads the parser
         return OPEN
     counted = noun is not None and noun.head.lower_ == "of" and noun.head.head.lemma_.lower() in _COUNT_NOUNS
     if wh == "how many" or counted and wh in {"what", "which"}:  # "What number of drones ...?"
@@ -248,6 +250,18 @@ def _answer_type(doc, wh: str | None, wh_token, noun) -> str:
             return OUTLET
         return PERSON
     return OPEN
+
+
+_SUBJECT_STARTS = frozenset({"DET", "PRON", "PROPN", "NOUN", "ADJ", "NUM"})
+
+
+def _inverted(doc, token) -> bool:
+    """Whether ``token`` opens an inverted main clause after an opening phrase ("After the report of
+    October 18, *did The Guardian's* report ...?", "..., *was the* reporting consistent?"): a
+    question word in its bare form (``_YES_NO_STARTS``) right after a comma, followed by what begins
+    its subject."""
+    return (token.lower_ in _YES_NO_STARTS and token.i > 0 and doc[token.i - 1].text == ","
+            and token.i + 1 < len(doc) and doc[token.i + 1].pos_ in _SUBJECT_STARTS)
 
 
 def _names(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:

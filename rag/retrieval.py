@@ -36,6 +36,12 @@ COVER_PER_SOURCE = 2
 OUTLET_BOOST = 1.0  # a passage from an outlet the claim names scores (1 + this) times as much
 DATE_BOOST = 1.0  # the same for an article published on a day the claim names
 CLAIM_RRF_K = 1.0  # the constant of the merge of the per-claim rankings
+# A question spanning several reports: the answerer also reads the first passage of this many further
+# articles (after the ``k`` passages, within the next ``k``). On the dev slice, alone: evidence
+# coverage 0.801 -> 0.812, citation precision 0.370 -> 0.363; with the multi-claim floor of
+# ``rag/extractive.py`` 0.810 / 0.378. Five further articles within the next 3k: 0.814 / 0.376, but
+# inference containment 0.905 -> 0.869 and warm p50 +8 ms.
+FURTHER_REPORTS = 2
 
 
 def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k: int = 10,
@@ -202,6 +208,13 @@ class HybridRetriever:
         """The ``k`` best passages for an analysed question: the whole question and each of its
         claims searched on their own, each ranking raised by the outlets and days it names, merged
         (``merge_rankings``); every outlet the question names is represented."""
+        return self.read_question(question, k=k, filters=filters)[0]
+
+    def read_question(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS,
+                      further: int = 0) -> tuple[list[Passage], list[Passage]]:
+        """``retrieve_question``'s passages, and the first passage of up to ``further`` more articles
+        that follow them in the same ranking (within the next ``k`` passages): the other reports a
+        question spanning several may need."""
         k = k or self.settings.top_k
         catalog = self.library.catalog()
         n = max(k, self.settings.candidates)
@@ -219,8 +232,17 @@ class HybridRetriever:
                 rankings.setdefault(name, []).extend(ranking)
         merged = merge_rankings(lists)
         scored = [(item, 1.0 / (1 + i)) for i, item in enumerate(merged)]
-        found = self.passages(scored, rankings, k=k)
-        return self._cover(found, question.text, question.outlets, k, filters, None)
+        pool = self.passages(scored, rankings, k=k * 2 if further else k)
+        found = self._cover(pool[:k], question.text, question.outlets, k, filters, None)
+        read = {a for p in found for a in (p.location.article_id, *(x.article_id for x in p.also))}
+        more: list[Passage] = []
+        for passage in pool[k:]:
+            if len(more) >= further:
+                break
+            if passage.location.article_id not in read:
+                more.append(passage)
+                read.add(passage.location.article_id)
+        return found, more
 
     def retrieve(self, query: str, *, k: int | None = None, filters: Filters = NO_FILTERS,
                  fusion: str | None = None, cover_sources: Iterable[str] = ()) -> list[Passage]:

@@ -129,3 +129,23 @@ def test_a_further_sentence_needs_less_from_a_new_report_than_from_a_quoted_one(
     assert (info.answer_type, len(info.parts)) == ("open", 1)
     picks = select(info, cands, RagSettings(max_sentences=4))
     assert [cands.index(p.candidate) for p in picks] == [0, 2]
+
+
+def test_a_question_of_several_claims_adds_only_reports_not_quoted_yet():
+    info = analyse("Which drones did TechCrunch say were shot down over Moscow, while The Verge reported that the "
+                   "ministry blamed Ukraine?", outlets=["TechCrunch", "The Verge"])
+    assert (info.answer_type, [p.outlets for p in info.parts]) == ("open", [("TechCrunch",), ("The Verge",)])
+
+    def report(text, article, source, score, parts):  # weighs (score + max(parts)) / 2
+        return replace(sentence(text, source=source, article=article, score=score), parts=parts)
+
+    cands = [report("Air defences shot down 20 drones over Moscow.", "a", "TechCrunch", 1.0, (1.0, 0.2)),
+             report("The ministry blamed Ukraine for the drones.", "b", "The Verge", 0.6, (0.2, 0.9)),
+             # weighs 0.95: the report is quoted already, so no
+             report("The drones over Moscow were shot down overnight.", "a", "TechCrunch", 1.1, (0.8, 0.2)),
+             # 0.9 of the best from a report not quoted yet: yes (MULTI_CLAIM_FLOOR 0.85) ...
+             report("TechCrunch confirmed that drones were downed over Moscow.", "c", "TechCrunch", 1.0, (0.8, 0.2)),
+             # ... 0.8: no, though a question of one claim would take it (NEW_REPORT_FLOOR 0.75)
+             report("Drones flew towards Moscow, TechCrunch reported.", "d", "TechCrunch", 1.0, (0.6, 0.2))]
+    picks = select(info, cands, RagSettings(max_sentences=6))
+    assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1), ("c", 0)]

@@ -55,6 +55,18 @@ TYPES = [
     ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture?", "yes/no", None),
     ("Did the ministry say how many drones were intercepted?", "yes/no", None),
     ("Between the Fortune report and the The Age report, is there agreement on property values?", "yes/no", None),
+    # the inverted clause after a long opening phrase, however the parser attaches it
+    ("Between the Fortune report on Donald Trump's valuations published on September 26, 2023, and The Age report "
+     "alleging he increased the value of his penthouse, is there agreement on inflating property values?",
+     "yes/no", None),
+    ("After The Independent reported on Britney Spears' lithium intake on October 18, 2023, did The Guardian's "
+     "report on October 24, 2023 keep the same narrative of her struggles?", "yes/no", None),
+    ("Between the Sporting News report on NBA betting sites published on October 2, 2023, and the one on point "
+     "spread betting published on November 1, 2023, was the reporting on how sportsbooks adjust their betting "
+     "lines consistent?", "yes/no", None),
+    ("After The Roar reported on the All Blacks against Argentina on October 18, 2023, and on the final on "
+     "October 28, 2023, was the reporting on their gameplay consistent?", "yes/no", None),
+    ("After the ministry's statement on October 4, 2023, what did NATO say?", "open", None),
     ("What did NATO say about the escalation?", "open", None),
     ("How did the Russian defence ministry describe the counter-attack?", "open", None),
     ("What type of establishments modify betting odds?", "open", None),

@@ -153,3 +153,14 @@ def test_a_day_named_in_words_is_searched_as_the_index_writes_dates(dated):
     iso = retriever(dated).rankings(info.dated)["bm25"]
     assert [dated.catalog().article_of(cid).title for cid, _ in words[:2]] == ["E story", "D story"]
     assert [dated.catalog().article_of(cid).title for cid, _ in iso[:2]] == ["D story", "E story"]
+
+
+def test_the_answer_also_reads_the_first_passage_of_further_reports(dated):
+    info = analyse("How did the port strike end?", outlets=dated.catalog().outlets)
+    r = retriever(dated)
+    ranked = titles(r.retrieve_question(info, k=4))
+    passages, further = r.read_question(info, k=2, further=1)
+    # the ranking's first passages unchanged, then the next report's
+    assert titles(passages) == ranked[:2] == ["B story", "A story"]
+    assert titles(further) == ranked[2:3] == ["C story"]
+    assert r.read_question(info, k=2)[1] == []  # none asked for, none read
