@@ -4,8 +4,8 @@ and against each of its claims.
 A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``,
 ``index/sentences.py``), so scoring embeds nothing but the question and its claims. A sentence found in several articles (a
 repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
-it is cited once with all its outlets. Sentences that are instructions to an AI assistant are never
-evidence (``rag/injection.py``).
+it is cited once with all its outlets. Sentences that are instructions to an AI assistant
+(``rag/injection.py``), and questions, which state nothing, are never evidence.
 """
 
 from __future__ import annotations
@@ -104,6 +104,17 @@ def _article_keys(title: str, source: str | None, published_at: str | None) -> f
     return word_keys(metadata_text(title, source, published_at))
 
 
+_CLOSERS = " \"'”’)]»"
+
+
+def asks(sentence: str) -> bool:
+    """Whether the sentence is a question ("Do you work at OpenAI and know more?", "Or what if ...
+    Altman has been pursuing a project?"): it states nothing, so it is no evidence. On the dev slice
+    none of the 13 questions cited was gold evidence; without them citation precision 0.378 ->
+    0.380, evidence coverage 0.810 -> 0.811."""
+    return sentence.rstrip(_CLOSERS).endswith("?")
+
+
 def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:
     """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
     to an AI assistant left out. Vectors and facts are attached by ``with_stored``."""
@@ -114,8 +125,8 @@ def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candi
         previous = ""
         for start, end, text in passage.sentence_texts():
             before, previous = previous, text
-            if len(words(text)) < min_words or is_instruction(text):
-                continue  # too short to say anything; or text addressed to an AI (rag/injection.py)
+            if len(words(text)) < min_words or is_instruction(text) or asks(text):
+                continue  # too short to say anything; text addressed to an AI (rag/injection.py); a question
             here = replace(passage.location, start=start, end=end)
             elsewhere = tuple(_shift(a, base, start, end) for a in passage.also)
             index = seen.get(_key(text))
