@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import asks, candidates
+from rag.evidence import UNFINISHED, Candidate, Scorer, _finished, asks, candidates
+from rag.question import analyse
 from rag.types import Location, Passage
 
 
@@ -34,3 +35,39 @@ def test_questions_in_a_passage_are_not_evidence_but_stay_the_context_of_the_nex
     assert [(c.text, c.before) for c in found] == [
         ("The board said it had lost confidence in him.", "Do you work at OpenAI and know more?"),
         ("It gave no other reason.", "The board said it had lost confidence in him.")]
+
+
+@pytest.mark.parametrize("line, finished", [
+    ("The board said it had lost confidence in him.", True),
+    ("“We will appeal,” the lawyer said.", True),
+    ("He listed three reasons:", True),
+    ("Was the strike over?", True),
+    ("Best NBA betting sites for 2023", False),  # a heading
+    ("MORE: Jets vs. Chiefs betting preview", False),  # a link
+    ("Jada Pinkett Smith and Will Smith (Getty Images)", False),  # a caption
+    ("— Sam Altman (@sama) November 18, 2023", False),  # an embedded post's signature
+])
+def test_a_line_with_no_closing_punctuation_is_unfinished(line, finished):
+    assert _finished(line) is finished
+
+
+def test_a_heading_weighs_less_than_it_would_as_a_statement(embedder, monkeypatch):
+    import rag.evidence
+
+    heading, statement = "Drones intercepted over Moscow", "Drones were intercepted over Moscow."
+    vectors = embedder.embed([heading, statement])
+    cands = [Candidate(location=Location(article_id=a, title="t", source=None, published_at=None, url=None,
+                                         chunk_id=f"{a}-0", start=0, end=len(t)), text=t, rank=0, vector=v)
+             for a, t, v in zip("ab", (heading, statement), vectors, strict=True)]
+    question = analyse("Did TechCrunch report that drones were intercepted over Moscow, while The Verge reported "
+                       "that the ministry blamed Ukraine?", outlets=["TechCrunch", "The Verge"])
+    scorer = Scorer(embedder=embedder, idf=lambda term: 1.0)
+    weighed = scorer.score(question, cands)
+    monkeypatch.setattr(rag.evidence, "UNFINISHED", 1.0)
+    plain = scorer.score(question, cands)
+    assert len(question.parts) == 2
+    # the heading's question and claim scores by UNFINISHED, the statement's as they were
+    assert weighed[0].score == pytest.approx(UNFINISHED * plain[0].score)
+    assert weighed[0].parts == pytest.approx(tuple(UNFINISHED * p for p in plain[0].parts))
+    assert (weighed[1].score, weighed[1].parts) == (plain[1].score, plain[1].parts)
+    assert weighed[0].score < weighed[1].score
