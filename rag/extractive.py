@@ -163,9 +163,12 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
         pick = next((c for c in ranked if c.from_outlet(outlet) and weight(c) >= 0.5 * floor and fits(c)), None)
         if pick:
             chosen.append(Pick(pick, _claim_of(pick)))
-    # every name some evidence from the named outlets covers
+    # every name some evidence from the named outlets covers. A question of several claims has had
+    # each claim's sentence, chosen for the claim's words, its names among them: a sentence for a
+    # name alone was gold evidence 1 time in 16 on the dev slice, from another report 13 times
+    # (without: citation precision 0.387 -> 0.397, evidence coverage 0.812 -> 0.809)
     covered = set().union(*(p.candidate.names for p in chosen))
-    for i in range(len(question.names)):
+    for i in range(len(question.names)) if not parts else ():
         if i in covered:
             continue
         pick = next((c for c in ranked if i in c.names and weight(c) >= 0.5 * floor and fits(c) and named(c)), None)

@@ -149,3 +149,27 @@ def test_a_question_of_several_claims_adds_only_reports_not_quoted_yet():
              report("Drones flew towards Moscow, TechCrunch reported.", "d", "TechCrunch", 1.0, (0.6, 0.2))]
     picks = select(info, cands, RagSettings(max_sentences=6))
     assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1), ("c", 0)]
+
+
+def test_a_name_gets_a_sentence_of_its_own_only_in_a_question_of_one_claim():
+    several = analyse("Did TechCrunch report that Sam Bankman-Fried was convicted, while The Verge reported that "
+                      "the jury deliberated for hours?", outlets=["TechCrunch", "The Verge"])
+    one = analyse("Did TechCrunch report that Sam Bankman-Fried was convicted after the jury deliberated for hours?",
+                  outlets=["TechCrunch", "The Verge"])
+    assert (len(several.parts), len(one.parts)) == (2, 1)
+    assert [n.text for n in several.names] == [n.text for n in one.names] == ["Sam Bankman-Fried"]
+
+    def cands(claims: bool):
+        rows = [("The jury found him guilty on all counts.", "a", "TechCrunch", 1.0, (1.0, 0.2), ()),
+                ("The jury deliberated for hours.", "b", "The Verge", 0.6, (0.2, 0.9), ()),
+                # the only sentence naming him: 0.5 of the best with the claims, 0.7 without; over
+                # half the floor (0.4), under a further sentence's share (0.75)
+                ("Sam Bankman-Fried founded FTX.", "c", "TechCrunch", 0.7, (0.3, 0.3), (0,))]
+        return [replace(sentence(text, source=source, article=article, score=score),
+                        parts=parts if claims else (), names=frozenset(names))
+                for text, article, source, score, parts, names in rows]
+
+    assert [p.candidate.location.article_id for p in select(several, cands(True), RagSettings(max_sentences=4))] \
+        == ["a", "b"]  # each claim's sentence; the name alone gets none
+    assert [p.candidate.location.article_id for p in select(one, cands(False), RagSettings(max_sentences=4))] \
+        == ["a", "c"]  # the best sentence, then one naming him
