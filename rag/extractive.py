@@ -4,8 +4,8 @@ It gives every claim of the question its best evidence sentence before any claim
 one (a claim naming an outlet and no day: the best of the outlet's two best reports; a yes/no
 question comparing the reports it pins: those reports only), then adds the next best sentences
 without repeating itself (a question of several claims: only from reports not quoted yet); it
-covers every outlet the question names and every name the evidence holds, adds the other side of a conflicting figure, and
-cites each sentence at its exact offsets. A question asking for a name or a figure gets a direct
+covers every outlet the question names and, in a question of one claim, every name the evidence
+holds, adds the other side of a conflicting figure, and cites each sentence at its exact offsets. A question asking for a name or a figure gets a direct
 answer line first (``rag/direct.py``); a question about time gets its evidence in order of
 publication.
 """

@@ -132,7 +132,7 @@ class Pipeline:
             standalone = condense(question, history)  # LLM modes; the extractive one widens instead
             if standalone:
                 info = self.understand(standalone)
-        # the answer reads the ranking's passages, and its sentences may also come from the best
+        # the answer reads the ranking's passages, and its sentences may also come from the first
         # passage of a few further reports (``FURTHER_REPORTS``)
         passages, further = self.retriever.read_question(info, k=top_k or self.settings.top_k, filters=filters,
                                                          further=FURTHER_REPORTS)
