@@ -49,3 +49,12 @@ def analyze(text: str) -> list[str]:
 def stem(word: str) -> str:
     """The stem of one lower-cased word, as ``analyze`` computes it."""
     return _stemmer().stemWord(word.lower())
+
+
+_CLOSERS = " \"'”’)]»"
+
+
+def end_mark(text: str) -> str:
+    """The character a sentence ends with, before any closing quote or bracket ("?" for 'He asked:
+    “Who is responsible?”'); "" for an empty text."""
+    return text.rstrip(_CLOSERS)[-1:]

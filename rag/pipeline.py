@@ -134,8 +134,7 @@ class Pipeline:
                 info = self.understand(standalone)
         # the answer reads the ranking's passages, and its sentences may also come from the first
         # passage of a few further reports (``FURTHER_REPORTS``)
-        passages, further = self.retriever.read_question(info, k=top_k or self.settings.top_k, filters=filters,
-                                                         further=FURTHER_REPORTS)
+        passages, further = self.retriever.read_question(info, k=top_k, filters=filters, further=FURTHER_REPORTS)
         retrieved = time.perf_counter()
         evidence = self._evidence(info, passages, filters, further)
         reason = refusal_reason(info, evidence, self.settings.refusal_threshold)

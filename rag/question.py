@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from index.language import NAME_LABELS, PLACE_NOUNS, date_range, name_words, parse, word_key, word_keys
-from index.text import STOPWORDS, analyze
+from index.text import STOPWORDS, analyze, end_mark
 from rag.types import Turn
 
 # The answer types, and the nouns that name them in "Which <noun> ...?" (a general lexicon of
@@ -502,7 +502,7 @@ def as_asked(question: str) -> str:
     encoder's vector, and so not the answer. (On the dev slice, the same questions without "?" had
     lost 2 of 84 inference answers and 2 answer lines.)"""
     question = question.strip()
-    ended = question.rstrip("\"'”’)]")[-1:] in {".", "?", "!"}  # "... as per 'TechCrunch'" is not
+    ended = end_mark(question) in {".", "?", "!"}  # "... as per 'TechCrunch'" is not
     return question if not question or ended else question + "?"
 
 
