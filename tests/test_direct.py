@@ -106,6 +106,26 @@ def test_the_name_index_keeps_the_full_form_an_article_introduces_a_name_by():
     assert "o" not in index["trump"] and "p" not in index["alame"]
 
 
+@pytest.mark.parametrize(("text", "names"), [
+    # the recognizer reads "Donald Trump’s Mar" as one person: the possessive ends the owner's name
+    ("New York’s valuation of Donald Trump’s Mar-a-Lago estate has raised eyebrows.",
+     [("New York’s", "GPE"), ("Donald Trump", "PERSON")]),
+    ("McDonald's Corp said profits rose.", [("McDonald's Corp", "ORG")]),  # an organisation's is its own
+    ("Sam Altman’s OpenAI grew fast.", [("Sam Altman’s", "PERSON")]),  # a possessive at its end stays
+])
+def test_a_possessive_inside_a_persons_name_ends_it(text, names):
+    (facts,) = annotate([text])
+    assert [(m.text, m.label) for m in facts.entities] == names
+    assert all(text[m.start:m.end] == m.text for m in facts.entities)
+
+
+def test_an_article_introducing_a_person_by_a_possessive_keeps_that_introduction():
+    index = json.loads(name_index(annotate(["The judge questioned Donald Trump’s Mar-a-Lago valuation.",
+                                            "Trump said the estate was worth more.",
+                                            "His daughter, Ivanka Trump, did not testify."])))
+    assert index["trump"]["p"] == "Donald Trump"
+
+
 def test_a_surname_alone_is_shown_by_the_full_name_its_articles_introduce():
     cands = [sentence("Trump inflated the value of the apartment, the judge found.", source="Fortune", article="a"),
              sentence("Trump said the valuation was fair.", source="The Age", article="b", score=0.7)]
