@@ -173,3 +173,40 @@ def test_a_name_gets_a_sentence_of_its_own_only_in_a_question_of_one_claim():
         == ["a", "b"]  # each claim's sentence; the name alone gets none
     assert [p.candidate.location.article_id for p in select(one, cands(False), RagSettings(max_sentences=4))] \
         == ["a", "c"]  # the best sentence, then one naming him
+
+
+def test_a_claims_sentence_comes_from_a_report_not_quoted_yet_when_one_is_close():
+    info = analyse("Which drones did TechCrunch say were shot down over Moscow, while The Verge reported that the "
+                   "ministry blamed Ukraine?", outlets=["TechCrunch", "The Verge"])
+
+    def report(text, article, source, parts):
+        return replace(sentence(text, source=source, article=article, score=1.0), parts=parts)
+
+    def claim_two(new_report_share: float):
+        return [report("Air defences shot down 20 drones over Moscow.", "a", "TechCrunch", (1.0, 0.2)),
+                # the second claim's best, from the report quoted for the first claim ...
+                report("The Verge said the ministry blamed Ukraine for the drones over Moscow.", "a", "TechCrunch",
+                       (0.2, 1.0)),
+                # ... and one from a report not quoted yet, at this share of it
+                report("The ministry blamed Ukraine, officials told The Verge.", "b", "The Verge",
+                       (0.2, new_report_share))]
+
+    def quoted_for_claim_two(cands):
+        picks = select(info, cands, RagSettings(max_sentences=2))
+        return [cands.index(p.candidate) for p in picks if p.claim == 1]
+
+    assert quoted_for_claim_two(claim_two(0.9))[0] == 2  # 0.9 >= CLAIM_NEW_REPORT (0.85): the new report
+    assert quoted_for_claim_two(claim_two(0.8))[0] == 1  # 0.8: the claim's best, from the quoted report
+
+
+def test_sentences_of_nearly_the_same_weight_are_taken_in_the_rankings_order():
+    info = analyse("What happened to the drones over Moscow?")
+    lower = replace(sentence("Air defences intercepted 20 drones over Moscow overnight.", article="a", score=0.80),
+                    rank=5)  # weighs 0.80 * (1 - 5 * 0.02) = 0.72 in the order
+    higher = replace(sentence("Officials confirmed that drones were intercepted near Moscow.", article="b",
+                              score=0.78), rank=0)
+    picks = select(info, [lower, higher], RagSettings(max_sentences=4))
+    assert [p.candidate.location.article_id for p in picks] == ["b", "a"]
+    far = replace(higher, score=0.70)  # 0.70 < 0.72: weight still leads
+    picks = select(info, [lower, far], RagSettings(max_sentences=4))
+    assert [p.candidate.location.article_id for p in picks] == ["a", "b"]
