@@ -1,9 +1,9 @@
 """The default answerer: no LLM, every answer sentence is a sentence quoted from an article.
 
 It gives every claim of the question its best evidence sentence before any claim gets a second
-one (from a report not quoted yet, if one is close; a claim naming an outlet and no day: the best
-of the outlet's two best reports; a yes/no question comparing the reports it pins: those reports
-only), then adds the next best sentences without repeating itself (a question of several claims:
+one (from a report not quoted yet, if one is close; from a report a claim only names, what the
+question asks; a claim naming an outlet and no day: the best of the outlet's two best reports; a
+yes/no question comparing the reports it pins: those reports only), then adds the next best sentences without repeating itself (a question of several claims:
 only from reports not quoted yet); it covers every outlet the question names and, in a question of
 one claim, every name the evidence holds, adds the other side of a conflicting figure, and cites
 each sentence at its exact offsets. Sentences of nearly the same weight are taken in the ranking's
@@ -138,6 +138,11 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
                         None) or next((c for c in near if fits(c)), None)
             if pick is None:
                 continue
+            # a claim that only names a report ("the Sporting News report on NBA betting sites published
+            # on October 2") chose that report; what to quote from it is what the question asks. On the
+            # dev slice: temporal citation precision 0.246 -> 0.266, the rest unchanged
+            if parts[j].names_report:
+                pick = next(c for c in ranked if c.location.article_id == pick.location.article_id and fits(c))
             chosen.append(Pick(pick, j))
         if parts[j].outlets and not parts[j].days:
             other = next((c for c in by_claim if c.parts[j] >= OTHER_REPORT * top

@@ -86,6 +86,10 @@ class Part:
     # ``text`` with the days it names as the index writes them ("2023-10-04"), when it names one:
     # what the word searches read (``Question.dated``)
     dated: str = ""
+    # it only names a report, by its outlet or day, and states nothing of its own ("Between the
+    # Sporting News report on NBA betting sites published on October 2, 2023"): what to quote from
+    # that report is what the question asks
+    names_report: bool = False
 
     @property
     def said(self) -> str:
@@ -397,6 +401,8 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
     inside = {i for s, e in [*((s, e) for s, e, _ in outlet_spans), *day_spans]
               for i in range(token_at(s) + 1, token_at(e - 1) + 1)}
     ordered = sorted(cuts - inside)
+    first = next((t for t in doc if not t.is_punct), None)
+    opener = first.i if first is not None and first.lower_ in _YES_NO_STARTS else None
     pieces = []
     for a, b in zip(ordered, ordered[1:], strict=False):
         span = doc[a:b]
@@ -417,7 +423,7 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
         # claim of its own even with no other words; a bare attribution is not
         pieces.append(_Piece(text, outlets, part_days, claim=bool(content) or bool(part_days),
                              content=bool(content), words=" ".join(rest.split()).strip(" ,;?"),
-                             spans=own, word_spans=_trimmed(doc.text, kept)))
+                             spans=own, word_spans=_trimmed(doc.text, kept), states=_states(span, opener)))
     # runs of attribution-only pieces ("as reported by The Verge" + "and TechCrunch") act as one
     runs: list[_Piece] = []
     for piece in pieces:
@@ -439,6 +445,7 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
         merged[-1].words += " " + piece.words
         merged[-1].spans += piece.spans
         merged[-1].word_spans += piece.word_spans
+        merged[-1].states = merged[-1].states or piece.states
     # a claim with no content of its own ("Which company", "Who, according to Sporting News") is the
     # beginning of the next one
     while len(merged) > 1 and not merged[0].claim:
@@ -454,7 +461,8 @@ def _parts(doc, outlet_spans, day_spans, days, names: list[Name], asked_for: set
     return [Part(text=m.text, outlets=m.outlets, days=m.days,
                  names=tuple(i for i, n in enumerate(names) if n.keys <= word_keys(m.text)),
                  about="" if m.content or len(merged) < 2 else topic,
-                 spans=m.spans if m.content or len(merged) < 2 else m.spans + topic_spans) for m in merged]
+                 spans=m.spans if m.content or len(merged) < 2 else m.spans + topic_spans,
+                 names_report=bool(m.outlets or m.days) and not m.states) for m in merged]
 
 
 def _trimmed(text: str, spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -480,13 +488,25 @@ class _Piece:
     words: str  # its text without the outlets and days it names
     spans: tuple[tuple[int, int], ...] = ()  # where ``text`` is in the question
     word_spans: tuple[tuple[int, int], ...] = ()  # where ``words`` is
+    states: bool = False  # a verb of its own: it says something ("suggests that ...", "did ... change")
 
     def then(self, other: _Piece) -> _Piece:
         """This piece and ``other`` after it, as one."""
         return _Piece(f"{self.text} {other.text}", tuple(dict.fromkeys(self.outlets + other.outlets)),
                       tuple(dict.fromkeys(self.days + other.days)), self.claim or other.claim,
                       self.content or other.content, f"{self.words} {other.words}",
-                      self.spans + other.spans, self.word_spans + other.word_spans)
+                      self.spans + other.spans, self.word_spans + other.word_spans, self.states or other.states)
+
+
+# The verb forms that say something: base and finite ones, not the participles that describe a
+# report ("published on October 2", "regarding ...")
+_STATING_TAGS = frozenset({"VB", "VBD", "VBP", "VBZ", "MD"})
+
+
+def _states(span, opener: int | None) -> bool:
+    """Whether a piece of the question has a verb of its own, besides the auxiliary opening a
+    yes/no question ("Was the report by Business Today on October 7 ..." states nothing)."""
+    return any(t.tag_ in _STATING_TAGS and t.i != opener for t in span)
 
 
 _ATTRIBUTION = frozenset(analyze("as reported by according to article articles report reports reported "

@@ -210,3 +210,36 @@ def test_sentences_of_nearly_the_same_weight_are_taken_in_the_rankings_order():
     far = replace(higher, score=0.70)  # 0.70 < 0.72: weight still leads
     picks = select(info, [lower, far], RagSettings(max_sentences=4))
     assert [p.candidate.location.article_id for p in picks] == ["a", "b"]
+
+
+def test_a_claim_that_only_names_a_report_quotes_from_it_what_the_question_asks():
+    question = ("Between the TechCrunch report on air defences published on October 6, 2023, and The Verge report "
+                "on drone attacks published on October 7, 2023, was the reporting on the drones over Moscow "
+                "consistent?")
+    info = analyse(question, outlets=["TechCrunch", "The Verge"])
+    assert [p.names_report for p in info.parts] == [True, True, False]
+
+    def report(text, article, source, day, score, parts):
+        return replace(sentence(text, source=source, article=article, day=day, score=score), parts=parts)
+
+    cands = [  # in each report: the sentence matching its description, then the one about the drones over Moscow
+        report("Air defences are being upgraded across the country.", "a", "TechCrunch", "2023-10-06", 0.50,
+               (0.90, 0.20, 0.30)),
+        report("The drones over Moscow were all shot down, TechCrunch said.", "a", "TechCrunch", "2023-10-06", 0.80,
+               (0.70, 0.20, 0.60)),
+        report("Drone attacks have grown more frequent this year.", "b", "The Verge", "2023-10-07", 0.50,
+               (0.20, 0.90, 0.30)),
+        report("Some drones over Moscow got through, The Verge reported.", "b", "The Verge", "2023-10-07", 0.75,
+               (0.20, 0.70, 0.60))]
+    picks = select(info, cands, RagSettings(max_sentences=4))
+    # each claim chose its report; from each, the sentence about the drones over Moscow
+    assert [(cands.index(p.candidate), p.claim) for p in picks] == [(1, 0), (3, 1)]
+    # a claim that states something is quoted by its own words
+    stating = analyse("Did TechCrunch report on October 6, 2023 that air defences are being upgraded, while The "
+                      "Verge reported on October 7, 2023 that drone attacks have grown?",
+                      outlets=["TechCrunch", "The Verge"])
+    assert [p.names_report for p in stating.parts] == [False, False]
+    two = [replace(c, parts=c.parts[:2]) for c in cands]
+    picks = select(stating, two, RagSettings(max_sentences=4))
+    # (the best sentence, 1, is the first claim's; the second claim's is its best match, 2, not 3)
+    assert [(two.index(p.candidate), p.claim) for p in picks] == [(1, 0), (2, 1)]

@@ -240,6 +240,28 @@ def test_a_claim_with_no_words_of_its_own_is_about_what_the_others_say(question,
     assert [said_at(found.text, p.spans) for p in parts] == [said_at(p.said) for p in parts]
 
 
+@pytest.mark.parametrize("question, reports", [
+    # a claim that only names a report, by its outlet or day, states nothing of its own
+    ("Between the Sporting News report on NBA betting sites and apps published on October 2, 2023, and the "
+     "Sporting News report on point spread betting published on November 1, 2023, was the reporting on how "
+     "sportsbooks adjust their betting lines consistent?", [True, True, False]),
+    # the auxiliary opening a yes/no question is no statement of the claim it opens
+    ("Was the report by TechCrunch on October 7, 2023, regarding an intelligence failure, and the later report "
+     "by Fortune on November 5, 2023, concerning Israel's reliance on technology, inconsistent?",
+     [True, True, False]),
+    # a claim with a verb of its own says something, whether it names a report or not
+    ("Did the Sporting News change its explanation of prop bets after November 6, 2023, as compared to its "
+     "earlier report on November 1, 2023?", [False, True]),
+    ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
+     "article discusses the roles of Matt Huang and Gary Wang?", [False, False]),
+    # a claim pinning no report names none
+    ("Who became a prominent figure in generative AI, is associated with a departure from OpenAI mentioned "
+     "in Fortune, and is at the center of a theory reported by TechCrunch?", [False, False, False]),
+])
+def test_a_claim_that_only_names_a_report_is_told_from_one_that_states_something(question, reports):
+    assert [p.names_report for p in read(question).parts] == reports
+
+
 # Each sample question with paraphrases and spelling variants: the same reading.
 SAMPLES = [
     ("number", "drone", [], [
