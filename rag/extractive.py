@@ -3,12 +3,13 @@
 It gives every claim of the question its best evidence sentence before any claim gets a second
 one (from a report not quoted yet, if one is close; from a report a claim only names, what the
 question asks; a claim naming an outlet and no day: the best of the outlet's two best reports; a
-yes/no question comparing the reports it pins: those reports only), then adds the next best sentences without repeating itself (a question of several claims:
-only from reports not quoted yet); it covers every outlet the question names and, in a question of
-one claim, every name the evidence holds, adds the other side of a conflicting figure, and cites
-each sentence at its exact offsets. Sentences of nearly the same weight are taken in the ranking's
-order. A question asking for a name or a figure gets a direct answer line first
-(``rag/direct.py``); a question about time gets its evidence in order of publication.
+yes/no question comparing the reports it pins: those reports only), then adds the next best
+sentences without repeating itself (a question of several claims: only from reports not quoted
+yet); it covers every outlet the question names and, in a question of one claim, every name the
+evidence holds, adds the other side of a conflicting figure, and cites each sentence at its exact
+offsets. Sentences of nearly the same weight are taken in the ranking's order. A question asking
+for a name or a figure gets a direct answer line first (``rag/direct.py``); a question about time
+gets its evidence in order of publication.
 """
 
 from __future__ import annotations

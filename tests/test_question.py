@@ -254,7 +254,7 @@ def test_a_claim_with_no_words_of_its_own_is_about_what_the_others_say(question,
      "earlier report on November 1, 2023?", [False, True]),
     ("Does the TechCrunch article suggest that Sam Altman is involved in a new venture, while the Fortune "
      "article discusses the roles of Matt Huang and Gary Wang?", [False, False]),
-    # a claim pinning no report names none
+    # claims saying something of the person asked for, even when they name an outlet
     ("Who became a prominent figure in generative AI, is associated with a departure from OpenAI mentioned "
      "in Fortune, and is at the center of a theory reported by TechCrunch?", [False, False, False]),
 ])
