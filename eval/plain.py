@@ -54,6 +54,7 @@ from datetime import datetime
 from pathlib import Path
 
 from eval.metrics import normalize, percentile
+from eval.report import encoder_of
 from index.errors import ConfigError
 from index.library import Library
 from rag.types import REFUSED, Answer, Turn
@@ -446,11 +447,6 @@ def summarize(results: Sequence[dict]) -> dict:
             "failed": [r["id"] for r in results if not r["passed"]]}
 
 
-def _encoder(library: Library) -> dict:
-    embedder = library.embedder
-    return {"model": embedder.name, "backend": embedder.backend, "precision": embedder.precision}
-
-
 def run_plain(*, pipeline, data: Path = TRAIN_DATA, set_path: Path = PLAIN_SET, mode: str | None = None,
               progress: bool = False, ingest_progress=None) -> dict:
     """Validate the set against the train corpus, index its articles and the fillers, ask every item;
@@ -470,7 +466,7 @@ def run_plain(*, pipeline, data: Path = TRAIN_DATA, set_path: Path = PLAIN_SET, 
     corpus_file = Path(data) / "corpus.json"
     return {"kind": "plain", "set": str(set_path), "custom_set": Path(set_path).resolve() != PLAIN_SET,
             "mode": mode or pipeline.settings.mode,
-            "encoder": _encoder(pipeline.library),
+            "encoder": encoder_of(pipeline.library),
             "data": {"folder": str(data), "sha256": hashlib.sha256(corpus_file.read_bytes()).hexdigest(),
                      "articles": len(urls), "fillers": extra},
             "summary": summarize(results),

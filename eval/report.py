@@ -206,12 +206,11 @@ def sample_markdown(results: dict, plots: Sequence[str]) -> str:
 
 
 def plain_markdown(results: dict, plots: Sequence[str]) -> str:
-    s, data, enc = results["summary"], results["data"], results.get("encoder") or {}
+    s, data = results["summary"], results["data"]
     lines = [f"# Plain-question gold set — {results['created']}", "",
              f"Set `{results['set']}`: {s['items']} questions over {data['articles']} articles of the "
              f"MultiHop-RAG train split (`{data['folder']}`), indexed with {len(data['fillers'])} further "
-             f"train articles as distractors · mode `{results['mode']}` · encoder `{enc.get('backend', '?')}` "
-             f"({enc.get('precision', '?')}).", "",
+             f"train articles as distractors · mode `{results['mode']}` · {encoder_line(results.get('encoder'))}.", "",
              f"**{s['right']} of {s['items']} right ({fmt(s['right_rate'] * 100, 1)} %), "
              f"{s['wrong_lines']} wrong answer lines.**", "",
              "Right: an answer holding an accepted answer (and its answer line too, when one is shown), the "
