@@ -62,7 +62,9 @@ def serve_in_thread(app, port: int):
     """Run ``app`` in uvicorn on 127.0.0.1:``port`` in a thread; yields the base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # as `newsrag serve` runs it: uvicorn reads no X-Forwarded-For (ui.server.uvicorn_options)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     try:
