@@ -447,13 +447,26 @@ class Library:
                     failed_paths.add(str(item.resolve()))
                 else:
                     loaded.append(result)
+        return self._commit(loaded, report, progress=progress, started=started,
+                            prune=(mirror, failed_paths) if mirror is not None else None)
+
+    def add(self, articles: Iterable[Article], *, failures: Iterable[str] = (),
+            progress: Callable[[Progress], None] | None = None) -> IngestReport:
+        """Add or update articles loaded elsewhere (a feed's entries), as ``ingest`` does for
+        files: an unchanged article writes nothing, a changed one (same URL) becomes a new
+        version. ``failures`` are entries that could not be loaded, reported with the rest."""
+        report = IngestReport(failures=list(failures))
+        return self._commit(list(articles), report, progress=progress, started=time.perf_counter(), prune=None)
+
+    def _commit(self, loaded: list[Article], report: IngestReport, *, progress, started: float,
+                prune: tuple[Path, set[str]] | None) -> IngestReport:
         with self._ingest_lock(), self._writing() as repaired:
             report.repaired = repaired
             records = {r.id: r for r in self.store.list_articles()}
             writes = self._plan(loaded, records, report)
             self._write(writes, records, report, progress)
-            if mirror is not None:
-                self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+            if prune is not None:
+                self._prune(prune[0], {a.key for a in loaded}, prune[1], records, report)
             self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
