@@ -98,15 +98,16 @@ def _sort_key(iso: str) -> float:
 
 def _root_name(head: bytes) -> str:
     text = head[:4096].decode("utf-8", errors="replace")
-    text = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", "", text, flags=re.DOTALL)
+    text = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", "", text, flags=re.DOTALL)
     match = re.search(r"<\s*([\w.:-]+)", text)
     return match.group(1).split(":")[-1].lower() if match else ""
 
 
-def _web_url(raw: object, base: str) -> str | None:
+def _web_url(raw: object, base: str, *, relative: bool = True) -> str | None:
+    """An absolute http(s) URL from a link (resolved against ``base``); an id only when it is one."""
     if not isinstance(raw, str) or not raw.strip():
         return None
-    absolute = urljoin(base, raw.strip())
+    absolute = urljoin(base, raw.strip()) if relative else raw.strip()
     return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
 
@@ -156,6 +157,8 @@ def _feedparser(content: bytes, url: str, content_type: str) -> ParsedFeed:
                             resolve_relative_uris=False)
     version = data.get("version") or ""
     problem = data.get("bozo_exception") if data.get("bozo") else None
+    if isinstance(problem, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        problem = None  # a wrong or missing Content-Type: the document itself was read
     if not data.entries and (problem is not None or not version):
         why = f"malformed XML ({_one_line(problem)})" if problem else "not an RSS, Atom, JSON Feed or sitemap document"
         raise FeedParseError(f"{url}: {why}")
@@ -163,11 +166,11 @@ def _feedparser(content: bytes, url: str, content_type: str) -> ParsedFeed:
         else "rss"
     outlet = (data.feed.get("title") or "").strip() or None
     parsed = ParsedFeed(kind=kind, title=outlet)
-    if problem is not None and not isinstance(problem, feedparser.CharacterEncodingOverride):
+    if problem is not None:
         parsed.errors.append(f"{url}: the feed is not well-formed ({_one_line(problem)}); "
                              f"{len(data.entries)} entries read from it anyway")
     for n, item in enumerate(data.entries):
-        link = _web_url(item.get("link"), url) or _web_url(item.get("id"), url)
+        link = _web_url(item.get("link"), url) or _web_url(item.get("id"), url, relative=False)
         if link is None:
             parsed.errors.append(f"{url}#{n}: entry {n} ({(item.get('title') or 'untitled')[:60]!r}) has no "
                                  "http(s) link")
@@ -177,8 +180,10 @@ def _feedparser(content: bytes, url: str, content_type: str) -> ParsedFeed:
         author = item.get("author") or None
         parsed.entries.append(Entry(
             url=link, title=_clean(item.get("title")), published_at=_struct_date(item.get("published_parsed")),
-            updated_at=_struct_date(item.get("updated_parsed")), author=_clean(author),
+            updated_at=_struct_date(dict.get(item, "updated_parsed")), author=_clean(author),
             outlet=_clean((item.get("source") or {}).get("title")) or outlet, content=text))
+    if problem is not None and not parsed.entries:
+        raise FeedParseError(f"{url}: malformed XML ({_one_line(problem)})")
     return parsed
 
 
@@ -227,7 +232,7 @@ def _json_feed(content: bytes, url: str) -> ParsedFeed:
             parsed.errors.append(f"{url}#{n}: item {n} is a JSON {type(item).__name__}, not an object")
             continue
         link = _web_url(item.get("url"), url) or _web_url(item.get("external_url"), url) \
-            or _web_url(item.get("id"), url)
+            or _web_url(item.get("id"), url, relative=False)
         if link is None:
             parsed.errors.append(f"{url}#{n}: item {n} ({str(item.get('title') or 'untitled')[:60]!r}) has no "
                                  "http(s) url")
@@ -263,6 +268,8 @@ def _sitemap(content: bytes, url: str) -> ParsedFeed:
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (0, 0)
         raise FeedParseError(f"{url}: malformed XML at line {line}, column {column} ({exc.msg})") from None
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise FeedParseError(f"{url}: the sitemap declares a DTD (entities), which is not read")
     name = etree.QName(root).localname
     if name == "sitemapindex":
         parsed = ParsedFeed(kind="sitemap-index")

@@ -117,7 +117,7 @@ def question_of(message: dict | None) -> str:
     return html.unescape(content_of(message)).strip()
 
 
-def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs) -> gr.Blocks:
+def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs, stream=None) -> gr.Blocks:
     library = pipeline.library
     default_mode = pipeline.settings.mode
 

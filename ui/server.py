@@ -92,11 +92,13 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
                   description="Ask questions of news articles; every answer cites the sentences it rests "
                               "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
     from ui.jobs import Jobs
+    from ui.stream import Stream
 
-    jobs = Jobs(pipeline.library)
-    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
+    stream = Stream(pipeline)  # feeds, their scheduler, watched questions
+    jobs = Jobs(pipeline.library, poller=stream.poller, after_ingest=stream.after_ingest)
+    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app), stream=stream)
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
-    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs,
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, stream=stream,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
@@ -110,7 +112,10 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
     app.state.jobs = jobs
-    jobs.start()  # uploads left unfinished by the last run go first
+    app.state.stream = stream
+    jobs.start()  # uploads and polls left unfinished by the last run go first
+    if serve.poll_feeds:
+        stream.start(jobs, tick_seconds=max(1.0, min(15.0, pipeline.library.settings.fetch.min_every / 2)))
     return app
 
 
@@ -177,6 +182,7 @@ JOB_STOP_SECONDS = 4
 def stop(app: FastAPI) -> int:
     """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
     leave without it: the index is crash-safe and the job resumes at the next start."""
+    app.state.stream.stop()
     if app.state.jobs.stop(JOB_STOP_SECONDS):
         print("newsrag: stopped.", file=sys.stderr, flush=True)
         return 0

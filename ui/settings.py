@@ -84,6 +84,7 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...] = ()
     max_request_kb: int = 2048
     body_timeout: float = 30.0
+    poll_feeds: bool = True  # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -150,6 +151,7 @@ class ServeSettings:
             allowed_hosts=tuple(h.strip() for h in env.get("NEWSRAG_ALLOWED_HOSTS", "").split(",") if h.strip()),
             max_request_kb=env_value(env, "NEWSRAG_MAX_REQUEST_KB", 2048, int),
             body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
+            poll_feeds=env_value(env, "NEWSRAG_POLL_FEEDS", True, bool),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
