@@ -214,6 +214,12 @@ class Poller:
     def close(self) -> None:
         self.fetcher.close()
 
+    def __enter__(self) -> Poller:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def poll(self, fid: str, *, scheduled: bool = False, progress: Callable[[Progress], None] | None = None
              ) -> PollResult:
         """Poll one feed now. ``scheduled``: only if this process gets the feed's lease (another
