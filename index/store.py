@@ -53,6 +53,8 @@ class ArticleRecord:
     superseded_by: str | None = None  # set on an earlier version: the article that replaced it
     superseded_at: float | None = None
     names: str | None = field(default=None, repr=False)  # index.language.name_index of its sentences
+    story: str | None = None  # index.stories: the story its syndicated copies share (None: its own)
+    minhash: str | None = field(default=None, repr=False)  # index.stories.Signature, encoded
     body: str | None = field(default=None, repr=False)
 
     @property
@@ -74,12 +76,19 @@ class ArticleRecord:
     def keys(self) -> list[str]:
         return [o["key"] for o in self.origins]
 
+    @property
+    def story_id(self) -> str:
+        """Its story (``index.stories``): shared with its syndicated copies, else its own."""
+        return self.story or "s" + self.id.removeprefix("a")
+
     def to_dict(self, *, with_body: bool = False) -> dict:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
         data["display_title"] = self.display_title
+        data["story"] = self.story_id
         data.pop("names")
+        data.pop("minhash")
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
                 data.pop(name)
@@ -100,7 +109,7 @@ class ArticleRecord:
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
         fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
-                                           "superseded_at", "names")}
+                                           "superseded_at", "names", "story", "minhash")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import VENV_BIN, free_port, stop, wait_for_port
 
 from tests.feedserver import FeedServer, Route, rss
-from tests.test_feeds import BODY, item
+from tests.test_feeds import item
 
 QUESTION = "How many drones were intercepted near Kamen?"
 BRIDGE = ("The city council approved a budget of 4 million euros for the new river bridge on Tuesday. " * 3
