@@ -82,6 +82,14 @@ def run_multihop_set(settings: RagSettings, *, data: Path, out: Path, mode: str 
     print(f"  citation precision {fmt(a['citation_precision'])} (articles {fmt(a['citation_article_precision'])}) · "
           f"evidence coverage {fmt(a['evidence_coverage'])} · refusal precision {fmt(ref['precision'])} "
           f"recall {fmt(ref['recall'])} · latency p50 {fmt(lat['p50'], 0)} ms p95 {fmt(lat['p95'], 0)} ms")
+    inference = s["answers"]["by_type"].get("inference_query")
+    if inference:
+        w = s["answers"]["without_top"]["inference_query"]
+        print(f"  inference: answer line precision {fmt(inference['direct_precision'])} (shown "
+              f"{fmt(inference['direct_shown'])}), containment {fmt(inference['containment'])}; without "
+              f"{w['top']!r} ({w['excluded']} questions): {fmt(w['direct_precision'])}, {fmt(w['containment'])}")
+    print(f"  verdicts: shown {fmt(a['verdict_shown'])}, precision {fmt(a['verdict_precision'])} · lenient QA "
+          f"{fmt(a['lenient_qa'])} · {results['encoder']['backend']} ({results['encoder']['precision']})")
     print(f"report: {out / 'report.md'}")
     return results
 

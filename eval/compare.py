@@ -53,6 +53,12 @@ def compare(a: dict, b: dict) -> list[str]:
         raise ConfigError(f"cannot compare a {a['kind']} run with a {b['kind']} run: pick two runs of one set.")
     lines = [f"A: {a.get('created', '?')} · {a['kind']} · mode {a.get('mode')}",
              f"B: {b.get('created', '?')} · {b['kind']} · mode {b.get('mode')}"]
+    ea, eb = a.get("encoder"), b.get("encoder")
+    if ea and eb and (ea["backend"], ea["precision"]) != (eb["backend"], eb["precision"]):
+        lines.append(f"warning: the runs used different encoders ({ea['backend']}, {ea['precision']} -> "
+                     f"{eb['backend']}, {eb['precision']}); differences include the encoder's.")
+    elif bool(ea) != bool(eb):
+        lines.append("warning: one run does not record its encoder; the two may differ in precision.")
     if a["kind"] == "multihop":
         if a["data"]["sha256"] != b["data"]["sha256"] or a["data"]["questions"] != b["data"]["questions"]:
             lines.append("warning: the runs used different data or question counts; differences are not like for like.")

@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -29,17 +30,27 @@ from typing import TYPE_CHECKING
 from index.articles import Article, InputError, expand_paths, load_file
 from index.browse import ArticlePage, ArticleQuery, Listing
 from index.chunking import Chunker
-from index.embedding import Embedder, make_embedder
+from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend, resolve_model_path
 from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
 from index.lexical import LexicalIndex
 from index.sentences import pack
 from index.settings import IndexSettings
-from index.store import ArticleRecord, ChunkRecord, Store, VectorStore, chunk_id, fingerprint
+from index.store import (
+    ArticleRecord,
+    ChunkRecord,
+    Store,
+    VectorStore,
+    chunk_id,
+    fingerprint,
+    recorded_precision,
+)
 from index.vectors import chunk_vectors, in_chunk, sentence_spans
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger("newsrag.index")
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 _SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
@@ -202,10 +213,27 @@ class Library:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or make_embedder(model=self.settings.embed_model,
-                                               batch_size=self.settings.embed_batch_size,
-                                               backend=self.settings.embed_backend,
-                                               cache_dir=self.settings.model_path)
+        if self._embedder is not None:
+            return self._embedder
+        backend = self.settings.embed_backend
+        if backend == "auto":
+            backend = self._index_backend()
+        return make_embedder(model=self.settings.embed_model, batch_size=self.settings.embed_batch_size,
+                             backend=backend, cache_dir=self.settings.model_path)
+
+    def _index_backend(self) -> str:
+        """What ``auto`` means here: this CPU's choice (``resolve_backend``), unless the index was
+        built in the other precision — then the index's, so that an index moved to another machine
+        keeps answering (its vectors and the question's must be of one precision)."""
+        chosen = resolve_backend("auto", resolve_model_path(self.settings.embed_model))
+        recorded = recorded_precision(self.settings)
+        if recorded is None or recorded == PRECISION[chosen]:
+            return chosen
+        log.warning("The index '%s' at %s holds %s vectors; this CPU would pick %s: embedding in %s "
+                    "(NEWSRAG_EMBED_BACKEND=%s and a new collection to change).", self.settings.collection,
+                    self.settings.chroma_url or self.settings.chroma_path, recorded, PRECISION[chosen],
+                    recorded, chosen)
+        return f"onnx-{recorded}"
 
     @cached_property
     def store(self) -> VectorStore:
@@ -316,6 +344,7 @@ class Library:
         counts = self.store.counts()
         return {**counts, "collection": self.settings.collection, "store": self.store.where,
                 "embed_model": self.embedder.name, "embed_backend": self.embedder.backend,
+                "embed_precision": self.embedder.precision,
                 "chunk_tokens": self.chunker.max_tokens,
                 "chunk_overlap": self.chunker.overlap}
 

@@ -220,6 +220,36 @@ class VectorStore(Protocol):
     def upgrade(self) -> int: ...
 
 
+def _client(settings: IndexSettings):
+    """A Chroma client: the on-disk store under ``settings.home`` or the server at ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                   settings=chroma_settings)
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def recorded_precision(settings: IndexSettings) -> str | None:
+    """The precision ("fp32", "int8") of the vectors the index of ``settings`` holds, or ``None``
+    when it has not been created yet (a collection records its precision when it is created)."""
+    if not settings.chroma_url and not settings.chroma_path.is_dir():
+        return None
+    where = settings.chroma_url or str(settings.chroma_path)
+    with _chroma("open the store", where):
+        client = _client(settings)
+        names = {getattr(c, "name", c) for c in client.list_collections()}
+        if f"{settings.collection}-chunks" not in names:
+            return None
+        chunks = client.get_collection(f"{settings.collection}-chunks", embedding_function=None)
+        # indexes from before the ONNX backends were built by torch, in fp32
+        return (chunks.metadata or {}).get("newsrag:embed_precision", "fp32")
+
+
 class Store:
     """Chroma on disk (``PersistentClient`` under ``settings.home``) or a Chroma server."""
 
@@ -229,18 +259,7 @@ class Store:
         self.embed_precision = embed_precision
         self.where = settings.chroma_url or str(settings.chroma_path)
         with _chroma("open the store", self.where):
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
-            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            if settings.chroma_url:
-                url = urlparse(settings.chroma_url)
-                self.client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
-                                                  ssl=url.scheme == "https", settings=chroma_settings)
-            else:
-                settings.chroma_path.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(path=str(settings.chroma_path),
-                                                        settings=chroma_settings)
+            self.client = _client(settings)
             meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model,
                     "newsrag:embed_precision": embed_precision}
             self.chunks = self.client.get_or_create_collection(

@@ -15,7 +15,17 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from conftest import SEED_55, SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
+from conftest import (
+    REFERENCE_BACKEND,
+    SEED_55,
+    SEEDS,
+    VENV_BIN,
+    free_port,
+    make_library,
+    serve_in_thread,
+    stop,
+    wait_for_port,
+)
 
 DRONES = "How many drones were intercepted?"
 WORLD_CUP = "Who won the World Cup?"
@@ -85,8 +95,10 @@ def error_of(response: httpx.Response) -> tuple[int, str, str]:
 # ----------------------------------------------------------------------------------- answering
 
 
-def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys):
+def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys, monkeypatch):
     from ui.cli import main
+
+    monkeypatch.setenv("NEWSRAG_EMBED_BACKEND", REFERENCE_BACKEND)  # the index's, as the server reads it
 
     response = api.client.post("/api/ask", json={"question": DRONES})
     assert response.status_code == 200

@@ -31,7 +31,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import export, uploads, views
-from ui.guard import Guard, GuardRules
+from ui.guard import Guard, GuardRules, Lockout
 from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
@@ -182,6 +182,15 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def token_problem(request: Request) -> str:
+    """Why a request's credentials are not the API token, in a few words."""
+    if bearer(request):
+        return "wrong bearer token"
+    if request.headers.get("authorization"):
+        return "an Authorization header that is not 'Bearer <token>'"
+    return "no bearer token"
+
+
 def token_ok(request: Request, expected: str | None) -> bool:
     given = bearer(request)
     return bool(expected and given and secrets.compare_digest(given.encode(), expected.encode()))
@@ -212,8 +221,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
     def require_token(request: Request, _: Annotated[object, Depends(HTTPBearer(auto_error=False))]) -> None:
         if serve.api_token is None or token_ok(request, serve.api_token):
             return
-        reason = "wrong bearer token" if bearer(request) else "no bearer token"
-        raise AuthRequiredError(f"The API needs 'Authorization: Bearer <NEWSRAG_API_TOKEN>' ({reason}).")
+        raise AuthRequiredError(f"The API needs 'Authorization: Bearer <NEWSRAG_API_TOKEN>' "
+                                f"({token_problem(request)}).")
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     root = APIRouter()
@@ -399,16 +408,17 @@ def install_docs(app: FastAPI) -> None:
 
 
 def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-            session_user: Callable[[Request], str | None], stream=None) -> None:
-    """Routes, error translation and the guard on ``app`` (before Gradio is mounted); ``stream``
-    (``ui.stream.Stream``): feeds and watches."""
+            session_user: Callable[[Request], str | None], lockout: Lockout, stream=None) -> None:
+    """Routes, error translation and the guard on ``app`` (before Gradio is mounted); ``lockout``
+    is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
     api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user, stream=stream)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(CatchAll)
-    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes))
+    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
+                       lockout=lockout)
 
 
 UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
@@ -419,4 +429,4 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
     return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
-                      body_timeout=serve.body_timeout)
+                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks)

@@ -72,6 +72,7 @@ def pager_html(page: ArticlePage) -> str:
 def stats_html(stats: Mapping, outlets: int) -> str:
     items = [("Articles", f"{stats['articles']:,}"), ("Passages (chunks)", f"{stats['chunks']:,}"),
              ("Outlets", f"{outlets:,}"), ("Embedding model", stats["embed_model"]),
+             ("Encoder", f"{stats['embed_backend']} ({stats['embed_precision']} vectors)"),
              ("Chunk size", f"{stats['chunk_tokens']} word pieces, {stats['chunk_overlap']} sentence overlap"),
              ("Store", stats["store"]), ("Collection", stats["collection"])]
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)

@@ -87,6 +87,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
 
     from ui import api, openai_api
     from ui.app import CSS_PATH, build_blocks, theme
+    from ui.guard import Lockout, password_check
 
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Ask questions of news articles; every answer cites the sentences it rests "
@@ -96,12 +97,14 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
 
     stream = Stream(pipeline)  # feeds, their scheduler, watched questions
     jobs = Jobs(pipeline.library, poller=stream.poller, after_ingest=stream.after_ingest)
-    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app), stream=stream)
+    lockout = Lockout()  # one for the login, bearer tokens and any other Authorization header
+    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app),
+                lockout=lockout, stream=stream)
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
     blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, stream=stream,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
-        app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
+        app, blocks, path="/", auth=password_check(serve.auth, lockout) if serve.auth else None,
         auth_message=LOGIN_MESSAGE, ssr_mode=False,
         footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
         theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
@@ -168,11 +171,18 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     token = ", API token required" if settings.api_token else ""
     print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
           file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            timeout_graceful_shutdown=GRACE_SECONDS)
+    config = uvicorn.Config(app, **uvicorn_options(settings))
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
         uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
     return stop(app)
+
+
+def uvicorn_options(settings: ServeSettings) -> dict:
+    """uvicorn reads no forwarded header: the guard reads them, only from NEWSRAG_TRUSTED_PROXIES
+    (uvicorn's own default trusts X-Forwarded-For from 127.0.0.1, which would let any local
+    process, or a proxy passing the header through, pick the address a failed login counts on)."""
+    return {"host": settings.host, "port": settings.port, "log_level": "warning",
+            "timeout_graceful_shutdown": GRACE_SECONDS, "proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 GRACE_SECONDS = 4  # for requests in flight, then up to JOB_STOP_SECONDS for the upload job: < 10 s
