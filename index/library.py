@@ -140,6 +140,20 @@ class Catalog:
     def outlets(self) -> list[str]:
         return sorted({s for r in self.articles.values() for s in r.sources})
 
+    @cached_property
+    def stories(self) -> dict[str, list[ArticleRecord]]:
+        """Story id -> its articles (syndicated copies of one story), oldest first."""
+        found: dict[str, list[ArticleRecord]] = defaultdict(list)
+        for record in self.articles.values():
+            found[record.story_id].append(record)
+        for members in found.values():
+            members.sort(key=lambda r: (r.published_ts or 0, r.id))
+        return dict(found)
+
+    def story_of(self, article_id: str) -> str:
+        record = self.articles.get(article_id)
+        return record.story_id if record is not None else "s" + article_id.removeprefix("a")
+
 
 @dataclass
 class _Write:
@@ -151,6 +165,8 @@ class _Write:
     chunks: list[ChunkRecord] = field(default_factory=list)
     sentences: list[tuple[int, int]] = field(default_factory=list)  # every sentence of the chunks once
     record: ArticleRecord | None = None
+    story: str | None = None  # index.stories: its story, and its signature
+    minhash: str | None = None
 
 
 def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str],
@@ -476,13 +492,27 @@ class Library:
                     failed_paths.add(str(item.resolve()))
                 else:
                     loaded.append(result)
+        return self._commit(loaded, report, progress=progress, started=started,
+                            prune=(mirror, failed_paths) if mirror is not None else None)
+
+    def add(self, articles: Iterable[Article], *, failures: Iterable[str] = (),
+            progress: Callable[[Progress], None] | None = None) -> IngestReport:
+        """Add or update articles loaded elsewhere (a feed's entries), as ``ingest`` does for
+        files: an unchanged article writes nothing, a changed one (same URL) becomes a new
+        version. ``failures`` are entries that could not be loaded, reported with the rest."""
+        report = IngestReport(failures=list(failures))
+        return self._commit(list(articles), report, progress=progress, started=time.perf_counter(), prune=None)
+
+    def _commit(self, loaded: list[Article], report: IngestReport, *, progress, started: float,
+                prune: tuple[Path, set[str]] | None) -> IngestReport:
         with self._ingest_lock(), self._writing() as repaired:
             report.repaired = repaired
             records = {r.id: r for r in self.store.list_articles()}
             writes = self._plan(loaded, records, report)
+            self._stories(writes, records)
             self._write(writes, records, report, progress)
-            if mirror is not None:
-                self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+            if prune is not None:
+                self._prune(prune[0], {a.key for a in loaded}, prune[1], records, report)
             self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
@@ -530,6 +560,22 @@ class Library:
                     self._move_key(article.key, aid, owner, records)
         return writes
 
+    def _stories(self, writes: list[_Write], records: dict[str, ArticleRecord | None]) -> None:
+        """Each new text's story (``index.stories``): the story of the text it updates (same key),
+        else that of a syndicated copy already indexed (or written before it in this run), else
+        its own."""
+        if not writes:
+            return
+        from index.stories import StoryIndex
+
+        live = [r for r in records.values() if r is not None]
+        index = StoryIndex((r.id, r.story_id, r.minhash) for r in live)
+        owner = {key: r for r in live for key in r.keys}
+        for write in writes:
+            previous = write.existing or next((owner[o["key"]] for o in write.origins if o["key"] in owner), None)
+            write.story, write.minhash = index.assign(write.article.id, write.article.body,
+                                                      previous_story=previous.story_id if previous else None)
+
     def _move_key(self, key: str, new_owner: str, owner: dict[str, str],
                   records: dict[str, ArticleRecord | None]) -> None:
         previous = owner.get(key)
@@ -551,7 +597,8 @@ class Library:
             write.sentences = sentence_spans(write.chunks)
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
-                                         body=article.body, lead=article.lead, **article.metadata())
+                                         body=article.body, lead=article.lead, story=write.story,
+                                         minhash=write.minhash, **article.metadata())
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return

@@ -79,6 +79,7 @@ class FetchSettings:
     robots: bool = True
     user_agent: str = "newsrag/0.1 (news feed reader; +https://github.com/newsrag/newsrag)"
     max_entries: int = 100  # entries ingested per poll of one feed (the rest at the next polls)
+    min_every: float = 60.0  # the shortest interval a feed may be polled at
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", parse_allow(",".join(self.allow)))
@@ -92,6 +93,8 @@ class FetchSettings:
             raise ConfigError(f"NEWSRAG_FETCH_INTERVAL={self.host_interval} must be between 0 and 3600 seconds.")
         if not 1 <= self.max_entries <= 100_000:
             raise ConfigError(f"NEWSRAG_FEED_MAX_ENTRIES={self.max_entries} must be between 1 and 100000.")
+        if not 1 <= self.min_every <= 86400:
+            raise ConfigError(f"NEWSRAG_FEED_MIN_EVERY={self.min_every} must be between 1 and 86400 seconds.")
 
     @property
     def max_bytes(self) -> int:
@@ -104,7 +107,8 @@ class FetchSettings:
                    max_mb=env_value(env, "NEWSRAG_FETCH_MAX_MB", 10.0, float),
                    host_interval=env_value(env, "NEWSRAG_FETCH_INTERVAL", 1.0, float),
                    robots=env_value(env, "NEWSRAG_FETCH_ROBOTS", True, bool),
-                   max_entries=env_value(env, "NEWSRAG_FEED_MAX_ENTRIES", 100, int))
+                   max_entries=env_value(env, "NEWSRAG_FEED_MAX_ENTRIES", 100, int),
+                   min_every=env_value(env, "NEWSRAG_FEED_MIN_EVERY", 60.0, float))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -368,7 +368,9 @@ def test_health_docs_and_openapi(api):
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
                                   "/api/conversations/export", "/api/jobs/{job_id}", "/healthz",
-                                  "/v1/models", "/v1/chat/completions"}
+                                  "/v1/models", "/v1/chat/completions", "/api/feeds", "/api/feeds/{fid}",
+                                  "/api/feeds/{fid}/poll", "/api/watches", "/api/watches/feed.atom",
+                                  "/api/watches/{wid}", "/api/watches/{wid}/seen"}
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home
