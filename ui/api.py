@@ -214,7 +214,7 @@ def public_origin(origin: dict) -> dict:
 
 
 def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-                 session_user: Callable[[Request], str | None], exports: export.Exports
+                 session_user: Callable[[Request], str | None], exports: export.Exports, stream=None
                  ) -> tuple[APIRouter, APIRouter]:
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
@@ -329,6 +329,13 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         return Response(text, media_type="text/markdown; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    if stream is not None:  # /api/feeds and /api/watches (ui.feeds_api)
+        from ui import feeds_api
+
+        feeds_api.install(api, feeds=stream.feeds, watches=stream.watches, jobs=jobs, serve=serve,
+                          min_every=library.settings.fetch.min_every, check_watch=stream.check,
+                          authenticated=lambda r: bool(session_user(r) or token_ok(r, serve.api_token)))
+
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
         # Without this, the chat mounted at / would answer unknown API paths in its own format.
@@ -414,11 +421,11 @@ def install_docs(app: FastAPI) -> None:
 
 def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
             session_user: Callable[[Request], str | None], lockout: Lockout,
-            exports: export.Exports) -> None:
+            exports: export.Exports, stream=None) -> None:
     """Routes, error translation and the guard on ``app`` (before Gradio is mounted); ``lockout``
-    is the one shared with the chat's login."""
+    is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
     api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user,
-                             exports=exports)
+                             exports=exports, stream=stream)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)

@@ -104,7 +104,7 @@ def question_of(message: dict | None) -> str:
 
 
 def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs,
-                 exports: export.Exports) -> gr.Blocks:
+                 exports: export.Exports, stream=None) -> gr.Blocks:
     library = pipeline.library
     default_mode = pipeline.settings.mode
 
@@ -299,7 +299,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                 with gr.Column(scale=2, min_width=300, elem_id="nr-sources-col"):
                     sources_panel = gr.HTML(sources.EMPTY, elem_id="nr-sources", js_on_load=None)
             library_tab.build(library=library, serve=serve, jobs=jobs, chat_outlets=outlets,
-                              outlet_choices=outlet_choices)
+                              outlet_choices=outlet_choices, stream=stream)
         gr.HTML('<div class="nr-footer-links">HTTP API: <a href="docs" target="_blank">/docs</a> · '
                 'health: <a href="healthz" target="_blank">/healthz</a></div>', js_on_load=None)
 

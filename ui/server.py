@@ -126,14 +126,16 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
                   description="Ask questions of news articles; every answer cites the sentences it rests "
                               "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
     from ui.jobs import Jobs
+    from ui.stream import Stream
 
-    jobs = Jobs(pipeline.library)
+    stream = Stream(pipeline)  # feeds, their scheduler, watched questions
+    jobs = Jobs(pipeline.library, poller=stream.poller, after_ingest=stream.after_ingest)
     lockout = Lockout()  # one for the login, bearer tokens and any other Authorization header
     exports = Exports()  # the chat's exports, in memory until their one download
     api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app),
-                lockout=lockout, exports=exports)
+                lockout=lockout, exports=exports, stream=stream)
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
-    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, exports=exports,
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, exports=exports, stream=stream,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=password_check(serve.auth, lockout) if serve.auth else None,
@@ -148,7 +150,10 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
     app.state.jobs = jobs
     app.state.exports = exports
-    jobs.start()  # uploads left unfinished by the last run go first
+    app.state.stream = stream
+    jobs.start()  # uploads and polls left unfinished by the last run go first
+    if serve.poll_feeds:
+        stream.start(jobs, tick_seconds=max(1.0, min(15.0, pipeline.library.settings.fetch.min_every / 2)))
     return app
 
 
@@ -226,6 +231,7 @@ JOB_STOP_SECONDS = 4
 def stop(app: FastAPI, temp: Path) -> int:
     """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
     leave without it: the index is crash-safe and the job resumes at the next start."""
+    app.state.stream.stop()
     if app.state.jobs.stop(JOB_STOP_SECONDS):
         print("newsrag: stopped.", file=sys.stderr, flush=True)
         return 0

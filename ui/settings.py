@@ -87,6 +87,7 @@ class ServeSettings:
     max_request_kb: int = 2048
     body_timeout: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    poll_feeds: bool = True  # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -166,6 +167,7 @@ class ServeSettings:
             body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
             trusted_proxies=tuple(p.strip() for p in env.get("NEWSRAG_TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
+            poll_feeds=env_value(env, "NEWSRAG_POLL_FEEDS", True, bool),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
