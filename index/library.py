@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import os
+import secrets
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -55,6 +57,7 @@ log = logging.getLogger("newsrag.index")
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 _SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
+COMMIT_LEASE = 300.0  # seconds a replica's claim to commit on a Chroma server lasts at most
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,15 @@ class Budget:
     avoid). A sentence past ``own_sentences`` gets no encoder run of its own (its vector is the
     one it has in its chunk); one past ``annotated_chars`` of annotated text, and every window (a
     piece cut out of a sentence with no end in reach, ``index.chunking``), gets its figures but no
-    entity recognition. An article of more than ``chunks`` chunks is refused in one line."""
+    entity recognition. A chunk past ``encoded_chunks`` is not run through the encoder: its vector
+    (and its sentences') is the mean of the article's encoded chunks, so dense search finds it as
+    part of its article and BM25 finds its words (about 3 MB of text is encoded in full). An
+    article of more than ``chunks`` chunks is refused in one line."""
 
     own_sentences: int = 3000
     annotated_chars: int = 300_000
-    chunks: int = 12_000
+    encoded_chunks: int = 3000
+    chunks: int = 50_000
 
 
 BUDGET = Budget()
@@ -214,6 +221,15 @@ class _Tally:
     def progress(self, current: str = "", path: str = "") -> Progress:
         return Progress(self.articles_done, self.articles, self.chunks_done, self.chunks, current, path,
                         self.sentences_done, self.sentences)
+
+
+def _positions(cuts: Sequence[_Cut]) -> list[list[int]]:
+    """The positions of each cut's chunks in the list of all their chunks."""
+    out, at = [], 0
+    for cut in cuts:
+        out.append(list(range(at, at + len(cut.chunks))))
+        at += len(cut.chunks)
+    return out
 
 
 def _stale_journal(name: str, prefix: str) -> bool:
@@ -254,8 +270,25 @@ def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vec
 
 
 def _origin(article: Article) -> dict:
+    """Where an article came from; ``at``: when its key was given this text (``claim``)."""
     return {"key": article.key, "origin": article.origin, "path": article.path,
-            "title": article.title, "source": article.source}
+            "title": article.title, "source": article.source, "at": time.time()}
+
+
+def _origins(records: Iterable[ArticleRecord]) -> set[tuple[str, str]]:
+    return {(r.id, o.get("key", "")) for r in records for o in r.origins}
+
+
+def claim(record: ArticleRecord, key: str) -> tuple[float, float, str]:
+    """How strong an article's claim to ``key`` (its URL, or its file) is; of two texts for one
+    key, the stronger is the article, the other an earlier version of it. The rule: the newer
+    published date (undated is oldest), then the later time the key was given the text, then the
+    larger content hash (the article id). Two replicas that wrote one URL at the same moment, and
+    ``repair`` after a lost race, all decide the same way."""
+    at = next((o.get("at") for o in record.origins if o.get("key") == key and o.get("at")), None)
+    published = record.published_ts
+    return (float("-inf") if published is None else float(published), float(at or record.ingested_at or 0),
+            record.id)
 
 
 class Library:
@@ -277,9 +310,10 @@ class Library:
         self._catalog: Catalog | None = None
         self._catalog_at = 0.0
         self._catalog_lock = threading.Lock()
-        self._listing: tuple[str, Listing] | None = None
+        self._listing: tuple[Catalog, Listing] | None = None
         self._held = threading.RLock()  # this process's hold of the ingest lock
         self._depth = 0
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # of store leases
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -333,7 +367,9 @@ class Library:
                     or time.monotonic() - self._catalog_at >= self.check_every):
                 records = self.store.list_articles()
                 current = fingerprint(records)
-                if self._catalog is None or self._catalog.fingerprint != current:
+                # the origins too (another replica adds a name to an article, or takes one away)
+                if self._catalog is None or self._catalog.fingerprint != current or _origins(
+                        self._catalog.articles.values()) != _origins(records):
                     self._catalog = Catalog(current, {r.id: r for r in records})
                 self._catalog_at, self._catalog_token = time.monotonic(), token
             return self._catalog
@@ -370,8 +406,8 @@ class Library:
         """The catalog sorted and keyed for browsing, rebuilt only when the catalog changes."""
         catalog = self.catalog()
         with self._catalog_lock:
-            if self._listing is None or self._listing[0] != catalog.fingerprint:
-                self._listing = (catalog.fingerprint, Listing(catalog.articles.values()))
+            if self._listing is None or self._listing[0] is not catalog:
+                self._listing = (catalog, Listing(catalog.articles.values()))
             return self._listing[1]
 
     def browse(self, query: ArticleQuery) -> ArticlePage:
@@ -466,7 +502,7 @@ class Library:
         for key, holders in owners.items():
             if len(holders) < 2:
                 continue
-            keep = max(holders, key=lambda r: r.ingested_at)
+            keep = max(holders, key=lambda r: claim(r, key))  # never by chance: the rule of ``claim``
             for holder in holders:
                 if holder.id != keep.id and records[holder.id] is not None:
                     records[holder.id] = self._drop_key(records[holder.id], key, superseded_by=keep.id)
@@ -492,7 +528,8 @@ class Library:
     @contextlib.contextmanager
     def _ingest_lock(self) -> Iterator[None]:
         """The data directory's ingest lock, across processes; re-entered by the thread holding it
-        (an ingest's first use of the store may upgrade it, under the same lock)."""
+        (an ingest's first use of the store may upgrade it, under the same lock). On a Chroma
+        server, shared by replicas with data directories of their own, the store's lease too."""
         with self._held:
             self._depth += 1
             try:
@@ -503,11 +540,33 @@ class Library:
                 with open(self.settings.home / f"ingest-{self.settings.collection}.lock", "w") as handle:
                     fcntl.flock(handle, fcntl.LOCK_EX)
                     try:
-                        yield
+                        with self._store_lease():
+                            yield
                     finally:
                         fcntl.flock(handle, fcntl.LOCK_UN)
             finally:
                 self._depth -= 1
+
+    @contextlib.contextmanager
+    def _store_lease(self) -> Iterator[None]:
+        """On a Chroma server, the lease ``ingest-<collection>`` (``Store.lease``) held while this
+        process commits: two replicas writing at the same moment commit one after the other, each
+        planning from what the other committed (the same URL is one article with two versions,
+        the same text one article with both names). Claims last ``COMMIT_LEASE`` seconds, so a
+        replica that died holding one delays the others at most that long."""
+        if not self.settings.chroma_url or "store" not in self.__dict__:  # not while the store opens
+            yield
+            return
+        key, holder = f"ingest-{self.settings.collection}", self._holder
+        while True:
+            granted, _, until = self.store.lease(key, holder=holder, seconds=COMMIT_LEASE)
+            if granted:
+                break
+            time.sleep(min(0.25, max(0.05, until - time.time())))
+        try:
+            yield
+        finally:
+            self.store.release(key, holder=holder)
 
     @contextlib.contextmanager
     def _journal(self) -> Iterator[dict[str, int] | None]:
@@ -604,6 +663,7 @@ class Library:
                              progress, tally)
                 with self._ingest_lock():
                     records = self._records(records, token)
+                    self._settle(records)
                     writes = self._plan(group, records, report)
                     self._stories(writes, records)
                     self._write(writes, records, report, cuts, progress, tally)
@@ -732,10 +792,31 @@ class Library:
 
     def _move_key(self, key: str, new_owner: str, owner: dict[str, str],
                   records: dict[str, ArticleRecord | None]) -> None:
+        """Give ``key`` to ``new_owner``: the text that held it becomes an earlier version of the
+        new one, unless its claim is the stronger (``claim``: a newer date) — then the new text is
+        the earlier version."""
         previous = owner.get(key)
         if previous and previous != new_owner and records.get(previous) is not None:
+            new = records.get(new_owner)
+            if new is not None and claim(records[previous], key) > claim(new, key):
+                records[new_owner] = self._drop_key(new, key, superseded_by=previous)
+                return
             records[previous] = self._drop_key(records[previous], key, superseded_by=new_owner)
         owner[key] = new_owner
+
+    def _settle(self, records: dict[str, ArticleRecord | None]) -> None:
+        """A key held by two articles (a race the store's lease did not prevent) goes to the
+        stronger claim, the other becoming its earlier version: every writer heals what it finds."""
+        owners: dict[str, list[ArticleRecord]] = defaultdict(list)
+        for record in records.values():
+            for key in record.keys if record else ():
+                owners[key].append(record)
+        for key, holders in owners.items():
+            if len(holders) > 1:
+                keep = max(holders, key=lambda r: claim(r, key))
+                for holder in holders:
+                    if holder.id != keep.id and records.get(holder.id) is not None:
+                        records[holder.id] = self._drop_key(records[holder.id], key, superseded_by=keep.id)
 
     def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None], report: IngestReport,
                cuts: dict[str, _Cut], progress, tally: _Tally) -> None:
@@ -818,8 +899,22 @@ class Library:
         chunks = [c for cut in cuts for c in cut.chunks]
         pooled = None
         if encode:
-            spans = [[(c.header_len + s - c.start, c.header_len + e - c.start) for s, e in c.sentences] for c in chunks]
-            chunk_vecs, pooled = self._embed([c.text for c in chunks], spans, step, progress, tally)
+            # the first ``encoded_chunks`` of each article; the others are their article's mean
+            encoded = [k for cut_chunks in _positions(cuts) for k in cut_chunks[:BUDGET.encoded_chunks]]
+            spans = [[(chunks[k].header_len + s - chunks[k].start, chunks[k].header_len + e - chunks[k].start)
+                      for s, e in chunks[k].sentences] for k in encoded]
+            found, found_pooled = self._embed([chunks[k].text for k in encoded], spans, step, progress, tally)
+            chunk_vecs = np.zeros((len(chunks), dim), dtype=np.float32)
+            chunk_vecs[encoded] = found
+            pooled = [None] * len(chunks)
+            for k, own in zip(encoded, found_pooled, strict=True):
+                pooled[k] = own
+            for positions in _positions(cuts):
+                mean = chunk_vecs[positions[:BUDGET.encoded_chunks]].mean(axis=0)
+                mean /= max(float(np.linalg.norm(mean)), 1e-12)
+                for k in positions[BUDGET.encoded_chunks:]:
+                    chunk_vecs[k] = mean
+                    pooled[k] = [mean] * len(chunks[k].sentences)
         else:  # from the sentence vectors just computed: one encoder pass per sentence
             chunk_vecs = chunk_vectors(self.embedder, [(cut.body, cut.chunks) for cut in cuts],
                                        how=self.settings.chunk_vectors, sentence_vectors=vectors)

@@ -215,9 +215,13 @@ class VectorStore(Protocol):
     def delete_article(self, article_id: str) -> None: ...
     # a named lease shared by every process on the store: (granted, holder, until)
     def lease(self, key: str, *, holder: str, seconds: float, force: bool = False) -> tuple[bool, str, float]: ...
+    def release(self, key: str, *, holder: str) -> None: ...
     # an index of an earlier layout brought to this one (under the ingest lock); returns rows changed
     def outdated(self) -> bool: ...
     def upgrade(self) -> int: ...
+
+
+WRITE_BATCH = 512  # chunks per request to the store
 
 
 def _client(settings: IndexSettings):
@@ -384,16 +388,18 @@ class Store:
         import numpy as np
 
         chunks = [c for item in items for c in item[1]]
-        vectors = [v for item in items for v in item[2].tolist()]
+        vectors = np.concatenate([item[2] for item in items]) if items else np.zeros((0, 0), dtype=np.float32)
         rows = []
         for record, _, found in items:
             mean = found.mean(axis=0)
             rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
-            for lo in range(0, len(chunks), self.max_batch):
-                part = chunks[lo:lo + self.max_batch]
+            step = min(self.max_batch, WRITE_BATCH)  # a 9,000-chunk article in bounded memory
+            for lo in range(0, len(chunks), step):
+                part = chunks[lo:lo + step]
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
-                                   metadatas=[c._metadata() for c in part], embeddings=vectors[lo:lo + len(part)])
+                                   metadatas=[c._metadata() for c in part],
+                                   embeddings=vectors[lo:lo + len(part)].tolist())
             for lo in range(0, len(rows), self.max_batch):
                 part = rows[lo:lo + self.max_batch]
                 self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
@@ -496,6 +502,14 @@ class Store:
             row = self.leases.get(ids=[key], include=["metadatas"])
         meta = (row["metadatas"] or [{}])[0] or {}
         return meta.get("holder") == holder, str(meta.get("holder")), float(meta.get("until", until))
+
+    def release(self, key: str, *, holder: str) -> None:
+        """End ``holder``'s claim of ``key`` now (another holder's is left as it is)."""
+        with _chroma("read a lease", self.where):
+            row = self.leases.get(ids=[key], include=["metadatas"])
+        if row["ids"] and (row["metadatas"][0] or {}).get("holder") == holder:
+            with _chroma("release a lease", self.where):
+                self.leases.upsert(ids=[key], metadatas=[{"holder": holder, "until": 0.0}], embeddings=[[1.0]])
 
     def delete_article(self, article_id: str) -> None:
         """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""

@@ -75,12 +75,18 @@ class Signature:
         return min(1.0, common / max(1, min(self.size, other.size)))
 
 
+SIGNED_CHARS = 200_000  # of a text's start make its signature: a news story is far shorter, and a
+# 10 MB upload's 1.6 million shingles cost 1.6 GB of hashes (datasketch hashes a batch at once)
+_BATCH = 10_000
+
+
 def signature(text: str) -> Signature:
     from datasketch import MinHash
 
-    found = shingles(text)
+    found = sorted(shingles(text[:SIGNED_CHARS]))
     hashed = MinHash(num_perm=PERMUTATIONS)
-    hashed.update_batch(sorted(found))
+    for lo in range(0, len(found), _BATCH):  # the same minimum, in bounded memory
+        hashed.update_batch(found[lo:lo + _BATCH])
     return Signature(len(found), hashed.hashvalues.copy())
 
 

@@ -8,6 +8,7 @@ later is probed too. Whatever is sent, the answer is a status below 500 (our rou
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -134,9 +135,11 @@ def test_hostile_file_names_and_contents_are_kept_safe(site):
     assert [f.split(": ")[0] for f in results["lines.jsonl"]["failures"]] == ["lines.jsonl:2", "lines.jsonl:3"]
     assert results["../../../etc/evil.txt"]["status"] == "ok"
     root = (library.settings.home / "uploads").resolve()
-    assert all(p.resolve().is_relative_to(root) for p in root.rglob("*"))
-    assert {"evil.txt", "_img src=x onerror=alert(1)_.md", "lines.jsonl"} <= {p.name for p in root.glob("*/*")}
-    assert not {"deep.json", "nul.txt"} & {p.name for p in root.glob("*/*")}  # failed: not kept
+    kept = {Path(o["path"]) for r in job["results"] for a in r["articles"]
+            for o in library.article(a["id"]).origins}  # where each upload was kept while its job ran
+    assert all(p.resolve().is_relative_to(root) for p in kept)
+    assert {"evil.txt", "_img src=x onerror=alert(1)_.md", "lines.jsonl"} <= {p.name for p in kept}
+    assert list(root.glob("*/*")) == []  # and no upload file outlives its job
     script = next(a for r in job["results"] for a in r["articles"] if a["title"] == "<script>alert(1)</script>")
     page = client.get(f"/articles/{script['id']}")
     assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

@@ -2,8 +2,8 @@
 worker thread ingests, ``GET /api/jobs/{id}`` shows progress and the result of every file.
 
 A job is a JSON file under ``<home>/jobs/`` (written atomically on every change of state and at
-most every ``save_every`` seconds of progress) naming the kept upload files it ingests, so a job
-survives the server: stopped (SIGTERM, Ctrl-C) or killed, the server finds it unfinished at its
+most every ``save_every`` seconds of progress) naming the kept upload files it ingests (deleted
+when it ends: the store holds the text), so a job survives the server: stopped (SIGTERM, Ctrl-C) or killed, the server finds it unfinished at its
 next start and runs it again. Re-running is safe because ingestion is incremental and crash-safe:
 what was committed is unchanged, what was not is written, nothing is stored twice.
 
@@ -126,6 +126,11 @@ class Jobs:
         still has to ingest."""
         with self._files:
             uploads.discard_unreferenced(self.library, paths, busy=self.busy_files(but=done))
+
+    def _drop_files(self, job: dict) -> None:
+        with self._files:
+            uploads.delete_kept(self.library, [k.path for k in self._kept(job)],
+                                busy=self.busy_files(but=job["id"]))
 
     def busy_files(self, *, but: str | None = None) -> list[Path]:
         """Kept uploads that unfinished jobs (except ``but``) still have to ingest."""
@@ -253,14 +258,12 @@ class Jobs:
             self._retry_later(job, exc)
             return
         except NewsragError as exc:
+            self._drop_files(job)
             job.update(status="failed", error=str(exc), finished_at=time.time())
             self._save(job)
             self._tell(job["id"], "failed", exc, last=True)
             return
-        try:
-            self.discard([k.path for k in kept], done=job["id"])  # the files that failed, or came to nothing
-        except NewsragError as exc:
-            log.warning("kept uploads of job %s not cleaned up: %s", job["id"], exc)
+        self._drop_files(job)  # the store has the text: no upload file outlives its job
         job.update(status="done", report=report.to_dict(), results=results, finished_at=time.time(),
                    progress=job["progress"] or Progress(0, 0, 0, 0).counts())
         self._save(job)

@@ -3,10 +3,10 @@
 
 Type, count and size are checked before anything is written (an ``InputError`` or
 ``TooLargeError`` names the file and the limit). Accepted files are kept under
-``<home>/uploads/<content hash>/<name>``: the article's origin stays valid after the request, the
-same bytes uploaded twice are the same article (a no-op), and two different files that happen to
-share a name never replace each other. A kept file that no article comes from (it failed to load,
-or its article was removed) is deleted.
+``<home>/uploads/<content hash>/<name>`` while their job runs (a job stopped or killed resumes
+from them), and deleted when it ends: no upload file outlives its job. The article keeps its text
+in the store and names its origin by that path (the same bytes uploaded twice are the same
+article, and two different files that share a name are two origins).
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ def ingest(library: Library, uploads: Sequence[Upload], *, max_files: int,
     """Check, keep and ingest uploaded files; bad contents are reported per file, never fatal."""
     check(uploads, max_files=max_files, max_bytes=library.settings.max_file_bytes)
     kept = keep(library, uploads)
-    report, _ = ingest_kept(library, kept, progress=progress)
-    discard_unreferenced(library, [k.path for k in kept])
+    try:
+        report, _ = ingest_kept(library, kept, progress=progress)
+    finally:
+        delete_kept(library, [k.path for k in kept])
     return report
 
 
@@ -179,12 +181,28 @@ def discard_unreferenced(library: Library, paths: Iterable[Path], *, busy: Itera
     return gone
 
 
+def delete_kept(library: Library, paths: Iterable[Path], *, busy: Iterable[Path] = ()) -> list[Path]:
+    """Delete kept uploads (their job ended), except ``busy`` ones (waiting in another job)."""
+    root = uploads_root(library).resolve()
+    keep_paths = {str(Path(p).resolve()) for p in busy}
+    gone = []
+    for path in paths:
+        real = Path(path).resolve()
+        if not real.is_relative_to(root) or str(real) in keep_paths or not real.is_file():
+            continue
+        real.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            real.parent.rmdir()
+        gone.append(real)
+    return gone
+
+
 def sweep(library: Library, *, busy: Iterable[Path] = ()) -> list[Path]:
-    """Delete every kept upload no article comes from (left by a crash or an older version)."""
+    """Delete every kept upload no unfinished job needs (left by a crash or an older version)."""
     root = uploads_root(library)
     if not root.is_dir():
         return []
-    return discard_unreferenced(library, [p for p in root.glob("*/*") if p.is_file()], busy=busy)
+    return delete_kept(library, [p for p in root.glob("*/*") if p.is_file()], busy=busy)
 
 
 def origin_paths(library: Library, record) -> list[Path]:
