@@ -26,8 +26,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.articles import Article, InputError, expand_paths, load_file
-from index.browse import ArticlePage, ArticleQuery, Listing
+from index.articles import Article, InputError, article_id, expand_paths, load_file
+from index.boilerplate import LineCounts, clean, line_keys, parse_stored
+from index.browse import ArticlePage, ArticleQuery, Listing, Match, Overview, best_sentence
 from index.chunking import Chunker
 from index.embedding import Embedder, make_embedder
 from index.errors import ConfigError, NotFoundError
@@ -36,6 +37,7 @@ from index.lexical import LexicalIndex
 from index.sentences import pack
 from index.settings import IndexSettings
 from index.store import ArticleRecord, ChunkRecord, Store, VectorStore, chunk_id, fingerprint
+from index.text import analyze
 from index.vectors import chunk_vectors, in_chunk, sentence_spans
 
 if TYPE_CHECKING:
@@ -75,6 +77,8 @@ class IngestReport:
     seconds: float = 0.0
     articles: list[dict] = field(default_factory=list)  # {id, title, status} per article touched
     repaired: dict[str, int] | None = None  # what an interrupted earlier write left (None: nothing was)
+    boilerplate: int = 0  # lines removed from the articles loaded (index.boilerplate)
+    recleaned: int = 0  # earlier articles stored again without lines that became boilerplate
 
     @property
     def failed(self) -> int:
@@ -91,6 +95,11 @@ class IngestReport:
         if self.removed:
             parts.append(f"{self.removed} removed")
         parts.append(f"{self.failed} failed")
+        if self.boilerplate or self.recleaned:
+            again = f", {self.recleaned} earlier article{'s' if self.recleaned != 1 else ''} cleaned again" \
+                if self.recleaned else ""
+            parts.append(f"{self.boilerplate} boilerplate line{'s' if self.boilerplate != 1 else ''} "
+                         f"removed{again}")
         rate = f", {self.chunks_written / self.seconds:.1f} chunks/s" if self.chunks_written and self.seconds else ""
         return f"{', '.join(parts)} ({self.chunks_written} chunks written in {self.seconds:.1f} s{rate})"
 
@@ -98,7 +107,8 @@ class IngestReport:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "duplicates": self.duplicates, "removed": self.removed, "failed": self.failed,
                 "failures": self.failures, "chunks_written": self.chunks_written,
-                "seconds": round(self.seconds, 3), "articles": self.articles}
+                "seconds": round(self.seconds, 3), "articles": self.articles,
+                "boilerplate": self.boilerplate, "recleaned": self.recleaned}
 
 
 @dataclass(frozen=True)
@@ -260,9 +270,33 @@ class Library:
                 self._listing = (catalog.fingerprint, Listing(catalog.articles.values()))
             return self._listing[1]
 
+    def overview(self) -> Overview:
+        """What the library holds: outlets with their articles and dates, its span, the newest."""
+        return self.listing().overview
+
     def browse(self, query: ArticleQuery) -> ArticlePage:
-        """One page of the articles matching ``query`` (see ``index.browse``)."""
-        return self.listing().page(query)
+        """One page of the articles matching ``query`` (see ``index.browse``): searched in titles,
+        outlets and the full text, each article shown with the sentence that matches best."""
+        listing = self.listing()
+        if not query.q:
+            return listing.page(query)
+        _, lexical = self.search_index()
+        page = listing.page(query, text=lexical)
+        wanted = [r.id for r in page.articles if "text" in page.matches[r.id].fields]
+        best = lexical.best_chunks(query.q, wanted)
+        chunks = self.store.get_chunks(sorted({cid for cid, _ in best.values()}))
+        terms = set(analyze(query.q))
+        matches = dict(page.matches)
+        for aid in wanted:
+            chunk = chunks.get(best[aid][0]) if aid in best else None
+            found = best_sentence(chunk.body_text, chunk.start, chunk.sentences, terms, lexical.idf) if chunk else None
+            if found is None:  # the words are in its header (title, outlet) only
+                matches[aid] = Match(tuple(f for f in matches[aid].fields if f != "text"))
+                continue
+            start, end, marks = found
+            matches[aid] = Match(matches[aid].fields, chunk.body_text[start - chunk.start:end - chunk.start],
+                                 start, end, marks, chunk.id)
+        return replace(page, matches=matches)
 
     def article(self, article_id: str) -> ArticleRecord:
         """An indexed article, or an earlier version of one (``superseded_by`` set)."""
@@ -450,7 +484,8 @@ class Library:
         with self._ingest_lock(), self._writing() as repaired:
             report.repaired = repaired
             records = {r.id: r for r in self.store.list_articles()}
-            writes = self._plan(loaded, records, report)
+            loaded, earlier = self._clean(loaded, records, report)
+            writes = self._plan(loaded, records, report) + self._reclean(earlier, records, report)
             self._write(writes, records, report, progress)
             if mirror is not None:
                 self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
@@ -458,6 +493,68 @@ class Library:
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
+
+    def _clean(self, loaded: list[Article], records: dict[str, ArticleRecord | None], report: IngestReport
+               ) -> tuple[list[Article], list[tuple[ArticleRecord, set[str]]]]:
+        """The loaded articles without their outlet's boilerplate lines (``index.boilerplate``),
+        counted over the stored articles and these together; and the stored articles still
+        showing a line that is boilerplate now, with the keys to remove from them."""
+        stored = {r.id: parse_stored(r.lines)[0] for r in records.values() if r is not None and r.lines}
+        counts = LineCounts.of((records[aid].source, keys) for aid, keys in stored.items())
+        primary = {r.keys[0]: r for r in records.values() if r is not None and r.keys}
+        keys_of = [line_keys(a.body) for a in loaded]
+        replaced = set()
+        for article, keys in zip(loaded, keys_of, strict=True):
+            old = primary.get(article.key)
+            if old is not None:  # loaded again: cleaned here if it must be, not as an earlier article
+                replaced.add(old.id)
+                if old.id in stored and LineCounts.identity(stored[old.id]) != LineCounts.identity(keys):
+                    counts.discard(old.source, stored[old.id])  # its text is being replaced
+            counts.add(article.source, keys)
+        cleaned = []
+        for article, keys in zip(loaded, keys_of, strict=True):
+            result = clean(article.body, counts.frequent(article.source))
+            report.boilerplate += len(result.removed)
+            cleaned.append(replace(article, body=result.body, lines=result.stored_keys(keys)))
+        earlier = []
+        for aid, keys in stored.items():
+            record = records[aid]
+            due = (counts.frequent(record.source) & set(keys)) - parse_stored(record.lines)[1]
+            if due and aid not in replaced:
+                earlier.append((record, due))
+        return cleaned, earlier
+
+    def _reclean(self, earlier: list[tuple[ArticleRecord, set[str]]], records: dict[str, ArticleRecord | None],
+                 report: IngestReport) -> list[_Write]:
+        """Stored articles cleaned again of lines that became boilerplate: each is written as a new
+        version with all its origins, the old one kept readable by its id (``_write`` moves the
+        keys). One whose clean text is already stored under another id joins that article."""
+        writes = []
+        for record, due in earlier:
+            body = self.store.get_article(record.id).body or ""
+            result = clean(body, due)
+            if not result.removed:
+                continue  # a text made only of such lines is kept whole
+            keys, removed = parse_stored(record.lines)
+            lines = " ".join(f"-{k}" if k in removed or k in result.removed else k for k in keys)
+            origin = record.origins[0]
+            article = Article(title=record.title, body=result.body, origin=origin["origin"], path=origin["path"],
+                              source=record.source, published_at=record.published_at, author=record.author,
+                              url=record.url, category=record.category, lines=lines)
+            entry = {"id": article.id, "title": record.display_title, "status": "cleaned", "replaces": record.id}
+            existing = records.get(article_id(result.body))
+            if existing is not None:  # the same text once cleaned: one article with both origins
+                owner = {key: r.id for r in records.values() if r for key in r.keys}
+                records[existing.id] = self.store.update_origins(
+                    existing, [*existing.origins, *(o for o in record.origins if o["key"] not in existing.keys)])
+                for key in record.keys:
+                    self._move_key(key, existing.id, owner, records)
+            else:
+                writes.append(_Write(article, list(record.origins), None))
+            report.recleaned += 1
+            report.boilerplate += len(result.removed)
+            report.articles.append(entry)
+        return writes
 
     def _plan(self, loaded: list[Article], records: dict[str, ArticleRecord | None],
               report: IngestReport) -> list[_Write]:
@@ -522,7 +619,8 @@ class Library:
             write.sentences = sentence_spans(write.chunks)
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
-                                         body=article.body, lead=article.lead, **article.metadata())
+                                         body=article.body, lead=article.lead, lines=article.lines,
+                                         **article.metadata())
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return

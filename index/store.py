@@ -52,6 +52,7 @@ class ArticleRecord:
     superseded_by: str | None = None  # set on an earlier version: the article that replaced it
     superseded_at: float | None = None
     names: str | None = field(default=None, repr=False)  # index.language.name_index of its sentences
+    lines: str | None = field(default=None, repr=False)  # its line keys as loaded (index.boilerplate)
     body: str | None = field(default=None, repr=False)
 
     @property
@@ -79,6 +80,7 @@ class ArticleRecord:
         data["sources"] = self.sources
         data["display_title"] = self.display_title
         data.pop("names")
+        data.pop("lines")
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
                 data.pop(name)
@@ -99,7 +101,7 @@ class ArticleRecord:
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
         fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
-                                           "superseded_at", "names")}
+                                           "superseded_at", "names", "lines")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 

@@ -17,6 +17,7 @@ from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event, refusal_reason
+from rag.catalog import about_library, catalog_events
 from rag.evidence import Candidate, Scorer, candidates, with_stored
 from rag.question import Question, analyse, as_asked, is_followup
 from rag.retrieval import FURTHER_REPORTS, HybridRetriever
@@ -124,6 +125,10 @@ class Pipeline:
         if not catalog.articles:
             raise EmptyIndexError(f"No articles indexed in {self.library.store.where} — run "
                                   "`newsrag ingest data/articles` first.")
+        asked = about_library(question)
+        if asked is not None:  # about the library itself: answered from its catalog, not its text
+            yield from catalog_events(asked, self.library, question=question, filters=filters, started=started)
+            return
         ahead = self._embed_ahead(as_asked(question))
         info = self.understand(question, history=history)
         ahead.join()

@@ -18,6 +18,8 @@ import pytest
 from conftest import SEED_55, SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
 
 DRONES = "How many drones were intercepted?"
+KURSK = ("The ministry has released preliminary footage showing the drones being intercepted mid-air, with several "
+         "explosions visible in the night sky over the Kursk and Belgorod regions.")
 WORLD_CUP = "Who won the World Cup?"
 TOKEN = "api-token-" + "x" * 16
 SECRET = "browser-secret-" + "y" * 16
@@ -287,12 +289,39 @@ def test_articles_are_listed_a_page_at_a_time_searched_filtered_and_sorted(api, 
         assert (first, total) == (["Storm closes Mgarr harbo"], "4")
         assert link == f'<{api.url}/api/articles?limit=1&sort=oldest&offset=1>; rel="next"'
         assert titles(q="HARBOUR gozo")[:2] == (["Harbour reopens after th"], "1")
-        assert titles(q="ministry")[:2] == (['Untitled — "The Russian '], "1")  # found by its lead
+        assert titles(q="Kupyansk ministry")[:2] == (['Untitled — "The Russian '], "1")  # by its text
+        assert titles(q="ferries mgarr", sort="relevance")[:2] == (["Harbour reopens after th"], "1")
+        assert titles(q="mgarr harbour", sort="relevance")[:2] == (
+            ["Storm closes Mgarr harbo", "Harbour reopens after th"], "2")  # both words, in its title too: first
+        found = api.client.get("/api/articles", params={"q": "drones Kursk"}).json()
+        assert [(a["display_title"][:24], a["match"]["fields"]) for a in found] == [
+            ("Urgent Update: Russia In", ["title", "text"])]
+        sentence = found[0]["match"]["sentence"]
+        assert sentence["quote"] == KURSK
+        assert [sentence["quote"][a:b] for a, b in sentence["marks"]] == ["drones", "Kursk"]
+        body = api.client.get(f"/api/articles/{found[0]['id']}").json()["body"]
+        assert body[sentence["start"]:sentence["end"]] == KURSK
+        assert [a["match"] for a in api.client.get("/api/articles", params={"q": "gazette"}).json()] == [
+            {"fields": ["outlet"]}]  # in its outlet only: no sentence
+        assert "match" not in api.client.get("/api/articles").json()[0]
+
+        held = api.client.get("/api/library").json()
+        assert {k: v for k, v in held.items() if k != "newest"} == {
+            "articles": 4, "span": {"first": "2024-02-01", "last": "2024-02-11"}, "undated": 2, "without_outlet": 1,
+            "outlets": [{"name": "Gozo Gazette", "articles": 1, "first": "2024-02-11", "last": "2024-02-11",
+                         "undated": 0},
+                        {"name": "Malta Maritime Review", "articles": 1, "first": "2024-02-01", "last": "2024-02-01",
+                         "undated": 0},
+                        {"name": "Miami News, KMIA", "articles": 1, "first": None, "last": None, "undated": 1}]}
+        assert [a["display_title"][:24] for a in held["newest"]] == [
+            "Harbour reopens after th", "Storm closes Mgarr harbo", 'Untitled — "The Russian ',
+            "Urgent Update: Russia In"]
+        assert "body" not in held["newest"][0] and "lines" not in held["newest"][0]
         assert titles(source=["Malta Maritime Review", "Gozo Gazette"], since="2024-02-02")[:2] == (
             ["Harbour reopens after th"], "1")
         assert titles(sort="title", offset=3)[:2] == (["Urgent Update: Russia In"], "4")
         assert error_of(api.client.get("/api/articles", params={"sort": "size"})) == (
-            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title.")
+            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title, relevance.")
         assert error_of(api.client.get("/api/articles", params={"until": "Feb 1"})) == (
             400, "ConfigError", "until='Feb 1' is not a date: use YYYY-MM-DD, e.g. 2023-10-01.")
     finally:

@@ -253,13 +253,16 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
              response_description="A list of articles; `X-Total-Count` says how many match, `Link` "
                                   "gives the next page.")
     def articles(request: Request,
-                 q: Annotated[str | None, Query(description="Words that must all occur in the title or "
-                                                            "outlet.")] = None,
+                 q: Annotated[str | None, Query(description="Words that must all occur in the title, outlet "
+                                                            "or text; each article then says where "
+                                                            "(`match.fields`) and gives the sentence of its "
+                                                            "text that matches best (`match.sentence`).")] = None,
                  source: Annotated[list[str] | None, Query(description="Only these outlets (repeat the "
                                                                        "parameter).")] = None,
                  since: Annotated[str | None, Query(description="Published on or after YYYY-MM-DD.")] = None,
                  until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD.")] = None,
-                 sort: Annotated[str, Query(description="newest, oldest or title.")] = "newest",
+                 sort: Annotated[str, Query(description="newest, oldest, title, or relevance (best match "
+                                                        "first).")] = "newest",
                  offset: Annotated[int, Query(description="Articles to skip.")] = 0,
                  limit: Annotated[int, Query(description="Articles per page, 1-1000 (default 1000).")] = 1000
                  ) -> JSONResponse:
@@ -268,7 +271,18 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         headers = {"X-Total-Count": str(page.total)}
         if page.last < page.total:
             headers["Link"] = f'<{request.url.include_query_params(offset=page.last)}>; rel="next"'
-        return JSONResponse([public_article(r) for r in page.articles], headers=headers)
+        return JSONResponse([{**public_article(r), **({"match": page.matches[r.id].to_dict()}
+                                                      if r.id in page.matches else {})}
+                             for r in page.articles], headers=headers)
+
+    @api.get("/library", summary="What the library holds: outlets with their articles and dates, the newest",
+             response_description="{articles, outlets: [{name, articles, first, last, undated}] (most articles "
+                                  "first), span: {first, last}, undated, without_outlet, newest: [articles]}.")
+    def library_overview() -> JSONResponse:
+        held = library.overview()
+        data = held.to_dict()
+        data["newest"] = [public_article(r) for r in held.newest]
+        return JSONResponse(data)
 
     @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
              response_description="The article, and `versions`: {number, previous: [ids], current: id of "
