@@ -370,9 +370,37 @@ class Library:
                                 if r.id not in earlier and r.id != record.id]
                     earlier.update(frontier)
                 self.store.delete_versions(sorted(earlier))
+                self._note_removed(record, sorted(earlier))
             self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         return records
+
+    @property
+    def _removed_log(self) -> Path:
+        return self.settings.home / f"removed-{self.settings.collection}.jsonl"
+
+    def _note_removed(self, record: ArticleRecord, earlier: Sequence[str]) -> None:
+        """Remember that an article (and its earlier versions) was removed, so a link to it can say
+        so instead of "not found"."""
+        line = json.dumps({"ids": [record.id, *earlier], "title": record.display_title, "at": time.time()},
+                          ensure_ascii=False)
+        with contextlib.suppress(OSError), open(self._removed_log, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def removed(self, article_id: str) -> dict | None:
+        """``{"title", "at"}`` of a removed article (or one of its earlier versions), None if it never was."""
+        try:
+            lines = self._removed_log.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if article_id in entry.get("ids", ()):
+                return {"title": entry.get("title"), "at": entry.get("at")}
+        return None
 
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""

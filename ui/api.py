@@ -359,6 +359,10 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                                           "the citation again."))
         try:
             record = library.article(article_id)
+        except NotFoundError:
+            gone = library.removed(article_id)
+            return HTMLResponse(views.missing_page(gone), status_code=410 if gone else 404,
+                                headers=ARTICLE_PAGE_HEADERS)
         except NewsragError as exc:
             return fail(exc)
         body = record.body or ""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from index.browse import ArticlePage
+from index.browse import ArticlePage, Match, Overview
 from index.library import Progress
 from ui.markup import OUTLET_UNKNOWN, article_href, esc, link, when
 
-SORT_LABELS = {"newest": "newest first", "oldest": "oldest first", "title": "by title"}
+SORT_LABELS = {"newest": "newest first", "oldest": "oldest first", "title": "by title",
+               "relevance": "best match first"}
 
 # Event delegation on the table's root: the rows are re-rendered, the listener stays.
 SELECTION_JS = """
@@ -28,8 +29,8 @@ REMOVE_JS = """
 (ignored) => {
   const ids = [...document.querySelectorAll('#nr-articles .nr-pick:checked')].map((box) => box.value);
   if (!ids.length) return '';
-  const what = ids.length === 1 ? 'this article' : `these ${ids.length} articles`;
-  return window.confirm(`Remove ${what} and their passages from the index?`) ? ids.join(' ') : '!cancel';
+  const what = ids.length === 1 ? 'this article and its passages' : `these ${ids.length} articles and their passages`;
+  return window.confirm(`Remove ${what} from the library?`) ? ids.join(' ') : '!cancel';
 }
 """
 
@@ -46,7 +47,7 @@ def table_html(page: ArticlePage) -> str:
             f'<tr><td class="nr-c-pick"><input type="checkbox" class="nr-pick" value="{esc(r.id)}" '
             f'aria-label="Select {title}"></td>'
             f'<td class="nr-c-title">{link(article_href(r.id), title, cls="nr-title")}'
-            f'<div class="nr-id">{esc(r.id)}</div></td>'
+            f'{match_html(r.id, page.matches.get(r.id))}<div class="nr-id">{esc(r.id)}</div></td>'
             f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
             f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
             f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
@@ -55,6 +56,64 @@ def table_html(page: ArticlePage) -> str:
             '<th class="nr-c-pick"><input type="checkbox" class="nr-pick-all" aria-label="Select every article '
             'on this page"></th><th>Title <span class="nr-picked"></span></th><th>Outlet</th><th>Date</th>'
             f'<th class="nr-c-chunks">Passages</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def marked(text: str, marks) -> str:
+    """``text`` escaped, the spans ``marks`` (offsets) in ``<mark>``."""
+    out, at = [], 0
+    for start, end in sorted(marks):
+        if start < at:
+            continue
+        out.append(f"{esc(text[at:start])}<mark>{esc(text[start:end])}</mark>")
+        at = end
+    return "".join(out) + esc(text[at:])
+
+
+def match_html(article_id: str, match: Match | None) -> str:
+    """Where a search found an article: the sentence of its text, the words marked, linked to it in
+    the article; or the fields when only its title or outlet hold the words."""
+    if match is None:
+        return ""
+    if match.quote is None:
+        where = " and ".join({"title": "the title", "outlet": "the outlet"}.get(f, f) for f in match.fields)
+        return f'<div class="nr-match nr-match-meta">Found in {esc(where)}.</div>' if where else ""
+    href = article_href(article_id, match.start, match.end)
+    quote = link(href, marked(match.quote, match.marks), cls="nr-match-quote",
+                 title="Open the article at this sentence")
+    return f'<div class="nr-match">{quote}</div>'
+
+
+def overview_html(held: Overview) -> str:
+    """What the library holds at a glance: how many articles, from which outlets and when (each
+    outlet with its count and dates, most articles first), and the newest articles."""
+    if not held.articles:
+        return '<div class="nr-overview nr-lib-empty">The library is empty: add articles above.</div>'
+    span = f"{held.first} to {held.last}" if held.first and held.first != held.last else (held.first or "")
+    dated = f", published {span}" if span else ", none of them dated"
+    undated = f" ({held.undated:,} undated)" if held.undated and held.first else ""
+    rows = "".join(
+        f'<tr><td>{esc(o.name)}</td><td class="nr-num">{o.articles:,}</td>'
+        f'<td class="nr-c-date">{esc(_days(o.first, o.last))}'
+        f'{esc(f" · {o.undated} undated" if o.undated and o.first else "")}</td></tr>' for o in held.outlets)
+    if held.without_outlet:
+        rows += (f'<tr><td class="nr-subdued">No outlet named</td><td class="nr-num">{held.without_outlet:,}</td>'
+                 "<td></td></tr>")
+    newest = "".join(f"<li>{link(article_href(r.id), esc(r.display_title), cls='nr-title')} "
+                     f'<span class="nr-subdued">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)} · '
+                     f"{esc(when(r.published_at))}</span></li>" for r in held.newest)
+    return (f'<div class="nr-overview"><p class="nr-overview-head"><b>{held.articles:,}</b> '
+            f'article{"s" if held.articles != 1 else ""} from <b>{len(held.outlets):,}</b> '
+            f'outlet{"s" if len(held.outlets) != 1 else ""}{esc(dated)}{esc(undated)}.</p>'
+            '<div class="nr-outlets" tabindex="0" role="region" aria-label="Outlets"><table class="nr-table nr-outlet-table"><caption>Outlets</caption><thead><tr>'
+            '<th scope="col">Outlet</th><th scope="col" class="nr-num">Articles</th><th scope="col">Dates</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table></div>'
+            f'<div class="nr-newest"><h2>Newest articles</h2><ol>{newest}</ol></div></div>')
+
+
+def _days(first: str | None, last: str | None) -> str:
+    if first is None:
+        return "undated"
+    return first if first == last else f"{first} to {last}"
 
 
 def _filtered(page: ArticlePage) -> bool:

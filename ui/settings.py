@@ -19,11 +19,7 @@ from index.settings import env_value
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-DEFAULT_EXAMPLES = (
-    "How many drones were intercepted?",
-    "Which regions were the drones shot down over?",
-    "Who won the World Cup?",
-)
+DEFAULT_EXAMPLES = ()  # none configured: drawn from the library (ui.examples)
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?")
 MIN_TOKEN_CHARS = 16
