@@ -138,10 +138,31 @@ def contains(answer: str, phrase: str) -> bool:
     return bool(needle) and f" {needle} " in f" {normalize(answer)} "
 
 
+def plain(text: str) -> str:
+    """Markdown emphasis and citation markers removed: "**Yes** — both say so [1][2]." -> "Yes —
+    both say so." (what a reader sees, and what the benchmark's models answered in)."""
+    text = re.sub(r"\[\d+\]", "", text)
+    return re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text)
+
+
 def lenient_match(prediction: str, gold: str) -> bool:
     """The benchmark's QA score (``qa_evaluate.py``): lower-cased prediction and gold answer share
-    at least one whitespace-separated token. Very lenient; reported for comparability only."""
-    return bool(set(prediction.lower().split()) & set(gold.lower().split()))
+    at least one whitespace-separated token. Very lenient; reported for comparability only. The
+    prediction is read as plain text (``plain``): a Markdown "**Yes**" is the word "Yes"."""
+    return bool(set(plain(prediction).lower().split()) & set(gold.lower().split()))
+
+
+YES, NO = "yes", "no"
+
+
+def is_verdict_gold(gold: str) -> bool:
+    """Whether a gold answer is a yes/no verdict ("Yes", "no")."""
+    return normalize(gold) in {YES, NO}
+
+
+def verdict_matches(verdict: str | None, gold: str) -> bool:
+    """Whether a verdict line's value ("Yes", "No") is the gold verdict."""
+    return bool(verdict) and normalize(verdict) == normalize(gold)
 
 
 def refusal_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, float | int | None]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.metrics import contains, percentile
+from eval.report import encoder_of
 from eval.sets import GoldItem, GoldTurn, article_bodies, load_gold_set, validate
 from index.errors import ConfigError
 from index.library import Library
@@ -175,6 +176,7 @@ def run_sample(*, pipeline, set_path: Path = SAMPLE_SET, folders: Sequence[Path]
     indexed = time.perf_counter()
     results = run_items(items, pipeline=pipeline, names=names, mode=mode, progress=progress)
     return {"kind": "sample", "set": str(set_path), "articles": sorted(names.values()),
-            "mode": mode or pipeline.settings.mode, "summary": summarize(results),
+            "mode": mode or pipeline.settings.mode, "encoder": encoder_of(pipeline.library),
+            "summary": summarize(results),
             "seconds": {"index": round(indexed - started, 2), "questions": round(time.perf_counter() - indexed, 2)},
             "items": results}

@@ -42,6 +42,75 @@ def env_value(env: Mapping[str, str], name: str, default, kind):
                           f"set it to a value such as {example}.") from None
 
 
+def parse_allow(raw: str | None) -> tuple[str, ...]:
+    """``NEWSRAG_FETCH_ALLOW``: host names or CIDR ranges, comma-separated; each checked here."""
+    import ipaddress
+
+    found = []
+    for item in (raw or "").split(","):
+        item = item.strip().lower().strip("[]")
+        if not item:
+            continue
+        if not any(c.isalpha() for c in item.replace(":", "")) or "/" in item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"NEWSRAG_FETCH_ALLOW has {item!r}, which is neither a host name nor an address "
+                                  "range: use e.g. NEWSRAG_FETCH_ALLOW=127.0.0.1,10.0.0.0/8,intranet.example.org."
+                                  ) from None
+        elif not re.fullmatch(r"[a-z0-9_]([a-z0-9_.-]{0,251}[a-z0-9_])?", item):
+            raise ConfigError(f"NEWSRAG_FETCH_ALLOW has {item!r}, which is not a host name: list names without "
+                              "scheme or port, e.g. NEWSRAG_FETCH_ALLOW=intranet.example.org.")
+        found.append(item)
+    return tuple(found)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchSettings:
+    """How feeds and article pages are fetched (``index.fetch``): bounded in time and size, polite
+    to each host, and never to a private, loopback, link-local or metadata address unless
+    ``allow`` (``NEWSRAG_FETCH_ALLOW``: host names or CIDR ranges) names it."""
+
+    allow: tuple[str, ...] = ()
+    timeout: float = 20.0  # seconds for one whole response (connect, headers, body)
+    max_mb: float = 10.0  # one response is cut here
+    max_redirects: int = 5
+    host_interval: float = 1.0  # seconds between two requests to one host
+    robots: bool = True
+    user_agent: str = "newsrag/0.1 (news feed reader; +https://github.com/newsrag/newsrag)"
+    max_entries: int = 100  # entries ingested per poll of one feed (the rest at the next polls)
+    min_every: float = 60.0  # the shortest interval a feed may be polled at
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allow", parse_allow(",".join(self.allow)))
+        if not 0 < self.timeout <= 600:
+            raise ConfigError(f"NEWSRAG_FETCH_TIMEOUT={self.timeout} must be between 0 and 600 seconds.")
+        if not 0 < self.max_mb <= 1000:
+            raise ConfigError(f"NEWSRAG_FETCH_MAX_MB={self.max_mb} must be between 0 and 1000.")
+        if not 0 <= self.max_redirects <= 20:
+            raise ConfigError(f"max_redirects={self.max_redirects} must be between 0 and 20.")
+        if not 0 <= self.host_interval <= 3600:
+            raise ConfigError(f"NEWSRAG_FETCH_INTERVAL={self.host_interval} must be between 0 and 3600 seconds.")
+        if not 1 <= self.max_entries <= 100_000:
+            raise ConfigError(f"NEWSRAG_FEED_MAX_ENTRIES={self.max_entries} must be between 1 and 100000.")
+        if not 1 <= self.min_every <= 86400:
+            raise ConfigError(f"NEWSRAG_FEED_MIN_EVERY={self.min_every} must be between 1 and 86400 seconds.")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1_000_000)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> FetchSettings:
+        return cls(allow=parse_allow(env.get("NEWSRAG_FETCH_ALLOW")),
+                   timeout=env_value(env, "NEWSRAG_FETCH_TIMEOUT", 20.0, float),
+                   max_mb=env_value(env, "NEWSRAG_FETCH_MAX_MB", 10.0, float),
+                   host_interval=env_value(env, "NEWSRAG_FETCH_INTERVAL", 1.0, float),
+                   robots=env_value(env, "NEWSRAG_FETCH_ROBOTS", True, bool),
+                   max_entries=env_value(env, "NEWSRAG_FEED_MAX_ENTRIES", 100, int),
+                   min_every=env_value(env, "NEWSRAG_FEED_MIN_EVERY", 60.0, float))
+
+
 @dataclass(frozen=True, kw_only=True)
 class IndexSettings:
     """Where the index is stored and how it is built.
@@ -63,6 +132,7 @@ class IndexSettings:
     chunk_overlap: int = 1
     max_file_mb: float = 10.0
     max_articles_per_file: int = 1000
+    fetch: FetchSettings = field(default_factory=FetchSettings)  # feeds and their pages
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
@@ -130,6 +200,7 @@ class IndexSettings:
             chunk_overlap=env_value(env, "NEWSRAG_CHUNK_OVERLAP", 1, int),
             max_file_mb=env_value(env, "NEWSRAG_MAX_FILE_MB", 10.0, float),
             max_articles_per_file=env_value(env, "NEWSRAG_MAX_ARTICLES_PER_FILE", 1000, int),
+            fetch=FetchSettings.from_env(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

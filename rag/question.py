@@ -142,7 +142,7 @@ class Question:
 # ----------------------------------------------------------------------------------- outlets
 
 
-def _plain(text: str) -> str:
+def plain_outlet(text: str) -> str:
     """Outlet names as compared: case, quotes, punctuation and a leading "the" ignored."""
     words = re.findall(r"\w+", text.casefold().replace("’", "'"))
     if words and words[0] == "the":
@@ -154,8 +154,8 @@ def outlet_mentions(text: str, outlets: Sequence[str]) -> list[tuple[int, int, s
     """``(start, end, outlet)`` of every indexed outlet named in ``text`` ("the Verge" and
     "'The Verge'" name "The Verge"), longest names first, never overlapping."""
     found: list[tuple[int, int, str]] = []
-    for outlet in sorted(outlets, key=lambda o: -len(_plain(o))):
-        words = _plain(outlet).split()
+    for outlet in sorted(outlets, key=lambda o: -len(plain_outlet(o))):
+        words = plain_outlet(outlet).split()
         if not words:
             continue
         pattern = r"(?<!\w)(?:the\s+)?" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"

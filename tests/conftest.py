@@ -62,7 +62,9 @@ def serve_in_thread(app, port: int):
     """Run ``app`` in uvicorn on 127.0.0.1:``port`` in a thread; yields the base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # as `newsrag serve` runs it: uvicorn reads no X-Forwarded-For (ui.server.uvicorn_options)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     try:
@@ -97,11 +99,35 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="session")
-def embedder():
+# The encoder a test asserts values of is pinned: ``auto`` picks int8 on CPUs with int8 dot-product
+# instructions (most servers) and fp32 elsewhere, and the two give close, not equal, vectors. Tests of
+# what ``auto`` chooses check the choice (tests/test_embedding.py), never the numbers it gives.
+REFERENCE_BACKEND = "onnx-fp32"
+BACKENDS = ("onnx-fp32", "onnx-int8")
+
+
+def make_encoder(backend: str):
     from index.embedding import make_embedder
 
-    return make_embedder(model="all-MiniLM-L6-v2", cache_dir=MODEL_DIR)
+    return make_embedder(model="all-MiniLM-L6-v2", backend=backend, cache_dir=MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The fp32 encoder: the values most tests assert are the reference model's."""
+    return make_encoder(REFERENCE_BACKEND)
+
+
+@pytest.fixture(scope="session")
+def embedder_int8():
+    """The int8 encoder, run on every CPU (without int8 dot-product instructions only slower)."""
+    return make_encoder("onnx-int8")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def encoder(request, embedder, embedder_int8):
+    """Each precision in turn, for the tests that hold both to their own tolerances."""
+    return embedder if request.param == REFERENCE_BACKEND else embedder_int8
 
 
 def make_library(home: Path, embedder, **settings):

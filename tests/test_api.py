@@ -15,7 +15,17 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from conftest import SEED_55, SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
+from conftest import (
+    REFERENCE_BACKEND,
+    SEED_55,
+    SEEDS,
+    VENV_BIN,
+    free_port,
+    make_library,
+    serve_in_thread,
+    stop,
+    wait_for_port,
+)
 
 DRONES = "How many drones were intercepted?"
 WORLD_CUP = "Who won the World Cup?"
@@ -85,8 +95,10 @@ def error_of(response: httpx.Response) -> tuple[int, str, str]:
 # ----------------------------------------------------------------------------------- answering
 
 
-def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys):
+def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys, monkeypatch):
     from ui.cli import main
+
+    monkeypatch.setenv("NEWSRAG_EMBED_BACKEND", REFERENCE_BACKEND)  # the index's, as the server reads it
 
     response = api.client.post("/api/ask", json={"question": DRONES})
     assert response.status_code == 200
@@ -356,7 +368,9 @@ def test_health_docs_and_openapi(api):
     spec = api.client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
                                   "/api/conversations/export", "/api/jobs/{job_id}", "/healthz",
-                                  "/v1/models", "/v1/chat/completions"}
+                                  "/v1/models", "/v1/chat/completions", "/api/feeds", "/api/feeds/{fid}",
+                                  "/api/feeds/{fid}/poll", "/api/watches", "/api/watches/feed.atom",
+                                  "/api/watches/{wid}", "/api/watches/{wid}/seen"}
     docs = api.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
     assert "https://" not in docs.text and "http://" not in docs.text  # no CDN: nothing calls home

@@ -5,6 +5,7 @@ OpenAI-compatible server, run in-process, and behind an Ollama-protocol bridge."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -393,6 +394,19 @@ def test_smollm2_answers_the_sample_questions_with_the_right_citations(smol, see
     expected = {RYAZAN: ("25", "According to the statement, 25 of these drones were shot down over the Ryazan region"),
                 SYSTEMS: ("S-300", "advanced air defense systems, including S-300 and S-400 batteries"),
                 OUTLET: ("Miami News", "have intercepted 55 Ukrainian drones")}
+    # A 135M model's greedy words depend on llama.cpp's kernels, which differ by CPU and release: on
+    # some machines it names the outlet "Minnesota News". What newsrag guarantees on every CPU is
+    # that such a sentence never reaches the reader: the outlet question is answered right, or
+    # refused because the verifier found the name it wrote missing from the passage it cites.
+    streamed, answer = asked[OUTLET]
+    if answer.status == "refused":
+        del expected[OUTLET]
+        assert streamed == "The indexed articles do not answer this."
+        assert answer.refusal.reason == "no sentence of the model's reply is supported by the passages"
+        verdicts = answer.refusal.verdicts
+        assert verdicts and all(not v.supported and v.kind == "unsupported" for v in verdicts), verdicts
+        assert all(re.fullmatch(r"'[^']+' is not in the cited passage \[\d+\]", v.reason) for v in verdicts), verdicts
+        assert "Miami News" not in answer.refusal.reply
     for question, (fact, sentence) in expected.items():
         streamed, answer = asked[question]
         assert streamed == answer.answer and answer.mode == "openai"
@@ -406,7 +420,8 @@ def test_smollm2_answers_the_sample_questions_with_the_right_citations(smol, see
             where = citation.location
             body = seed_library.article(where.article_id).body
             assert body[where.start:where.end] == citation.quote
-    assert asked[OUTLET][1].citations[0].location.source == "Miami News, KMIA"
+    if OUTLET in expected:
+        assert asked[OUTLET][1].citations[0].location.source == "Miami News, KMIA"
     streamed, refused = asked["Who won the World Cup?"]
     assert refused.status == "refused" and streamed == "The indexed articles do not answer this."
     assert refused.refusal.reason.startswith("the best evidence scores")

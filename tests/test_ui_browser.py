@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS, free_port, make_library, smollm2_gguf, stop, wait_for_port
+from playwright.sync_api import expect
 from test_api import DRONES, SECRET, WORLD_CUP, serve_in_thread
 
 pytestmark = pytest.mark.browser
@@ -529,9 +530,10 @@ def test_uploads_show_each_file_a_time_question_opens_the_timeline_and_ticked_ar
     assert status.splitlines()[:3] == [
         "storm.md added · 1 article, 1 passage", "reopens.md added · 1 article, 1 passage",
         "broken.json failed: malformed JSON at line 1, column 2 (Expecting property name enclosed in double quotes)"]
-    assert page.inner_text("#nr-pager") == "Articles 1–4 of 4, newest first"
-    assert page.locator("#nr-articles tbody .nr-title").all_inner_texts()[:2] == [
-        "Mgarr harbour reopens", "Storm closes the Mgarr harbour"]
+    # the list re-renders once the job has committed both articles: wait for that state, not a time
+    expect(page.locator("#nr-pager")).to_have_text("Articles 1–4 of 4, newest first", timeout=60_000)
+    expect(page.locator("#nr-articles tbody .nr-title").nth(0)).to_have_text("Mgarr harbour reopens")
+    expect(page.locator("#nr-articles tbody .nr-title").nth(1)).to_have_text("Storm closes the Mgarr harbour")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "When did the storm close the Mgarr harbour and when did it reopen?")
@@ -564,8 +566,9 @@ def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_remov
     path = tmp_path / "marsaxlokk-market.txt"
     path.write_text(LONG_ARTICLE)
     assert upload(page, [path]).startswith("marsaxlokk-market.txt added · 1 article, ")
-    assert 'Untitled — "Item 0 of the council agenda concerned street …"' in page.inner_text("#nr-articles")
-    assert "Articles\n3" in page.inner_text("#nr-stats")
+    expect(page.locator("#nr-articles")).to_contain_text('Untitled — "Item 0 of the council agenda concerned street …"',
+                                                         timeout=60_000)
+    expect(page.locator("#nr-stats")).to_contain_text("Articles\n3", use_inner_text=True)
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many tonnes of bluefin tuna did the Marsaxlokk fish market sell?")
@@ -587,7 +590,8 @@ def test_article_text_is_shown_as_text_and_never_runs(desktop, tmp_path):
     path.write_text(EVIL_ARTICLE)
     assert upload(page, [path]).startswith("festival.md added")
     title = 'Festival <img src=x onerror="window.__pwned=1"> report'
-    assert title in page.inner_text("#nr-articles") and "Gozo <b>Gazette</b>" in page.inner_text("#nr-articles")
+    expect(page.locator("#nr-articles")).to_contain_text(title, timeout=60_000)  # once the list re-renders
+    assert "Gozo <b>Gazette</b>" in page.inner_text("#nr-articles")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many visitors did the Zorblax festival draw?")

@@ -72,6 +72,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=7860)
     _add_index_options(serve)
 
+    feeds = commands.add_parser("feeds", help="feeds (RSS, Atom, JSON Feed, sitemaps) that keep the library current")
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    feed_add = feed_commands.add_parser("add", help="add a feed (polled by `newsrag serve`, or `feeds poll`)")
+    feed_add.add_argument("url")
+    feed_add.add_argument("--every", default="30m", help="interval: 30m (default), 2h, 1d, 90s")
+    feed_add.add_argument("--name", help="how the feed is shown (default: its title)")
+    feed_list = feed_commands.add_parser("list", help="the feeds, their last and next poll")
+    feed_list.add_argument("--json", action="store_true")
+    feed_remove = feed_commands.add_parser("remove", help="stop polling a feed (its articles stay)")
+    feed_remove.add_argument("feed", metavar="ID|URL|NAME")
+    feed_poll = feed_commands.add_parser("poll", help="poll the feeds that are due (for cron), one feed, or --all")
+    feed_poll.add_argument("feed", nargs="?", metavar="ID|URL|NAME")
+    feed_poll.add_argument("--all", action="store_true", help="every feed, due or not")
+    feed_poll.add_argument("--quiet", action="store_true", help="no progress bar")
+    feed_poll.add_argument("--json", action="store_true", help="print the results as JSON")
+    for sub in (feed_add, feed_list, feed_remove, feed_poll):
+        _add_index_options(sub)
+
+    watch = commands.add_parser("watch", help="watched questions: answered again after every ingest")
+    watch_commands = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
+    watch_add = watch_commands.add_parser("add", help="watch a question (answered now, and after each ingest)")
+    watch_add.add_argument("question")
+    watch_list = watch_commands.add_parser("list", help="watched questions, marked * when changed")
+    watch_list.add_argument("--json", action="store_true")
+    watch_show = watch_commands.add_parser("show", help="a watched question and the history of its answers")
+    watch_show.add_argument("id")
+    watch_show.add_argument("--json", action="store_true")
+    watch_remove = watch_commands.add_parser("remove", help="stop watching a question")
+    watch_remove.add_argument("id")
+    watch_check = watch_commands.add_parser("check", help="answer every watched question again now")
+    for sub in (watch_add, watch_list, watch_show, watch_remove, watch_check):
+        _add_index_options(sub)
+
     mcp = commands.add_parser("mcp", help="serve the library to desktop assistants over MCP (stdio)")
     mcp.add_argument("--mode", help="default answering mode of the `ask` tool (default extractive)")
     _add_index_options(mcp)
@@ -87,16 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     multihop.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-multihop)")
     multihop.add_argument("--mode", help="answering mode (default extractive)")
     multihop.add_argument("--limit", type=int, help="only the first N questions")
+    plain = eval_commands.add_parser("plain", help="plain questions a reader types, over train-split articles")
+    plain.add_argument("--data", default="../shared/datasets/multihop-rag-train", metavar="DIR",
+                       help="the MultiHop-RAG train folder (its corpus.json holds the set's articles)")
+    plain.add_argument("--set", dest="set_path", metavar="FILE", help="gold set (default eval/sets/plain.jsonl)")
+    plain.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-plain)")
+    plain.add_argument("--mode", help="answering mode (default extractive)")
+    plain.add_argument("--check", action="store_true", help="only validate the set against the corpus")
     everything = eval_commands.add_parser("all", help="both sets, then the CI gate")
     everything.add_argument("--data", default="../shared/datasets/multihop-rag-dev", metavar="DIR")
     everything.add_argument("--out", help="parent folder of the two runs")
     compare = eval_commands.add_parser("compare", help="what changed between two runs")
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
-    for sub in (sample, multihop, everything):
+    for sub in (sample, multihop, plain, everything):
         sub.add_argument("--tuning", metavar="FILE", help="a JSON file of answering weights and thresholds "
                                                          "(rag/tuning.py; default: $NEWSRAG_TUNING or the built-in values)")
-    for sub in (sample, multihop, everything, compare):
+    for sub in (sample, multihop, plain, everything, compare):
         _add_index_options(sub)
     return parser
 

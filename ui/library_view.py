@@ -72,6 +72,7 @@ def pager_html(page: ArticlePage) -> str:
 def stats_html(stats: Mapping, outlets: int) -> str:
     items = [("Articles", f"{stats['articles']:,}"), ("Passages (chunks)", f"{stats['chunks']:,}"),
              ("Outlets", f"{outlets:,}"), ("Embedding model", stats["embed_model"]),
+             ("Encoder", f"{stats['embed_backend']} ({stats['embed_precision']} vectors)"),
              ("Chunk size", f"{stats['chunk_tokens']} word pieces, {stats['chunk_overlap']} sentence overlap"),
              ("Store", stats["store"]), ("Collection", stats["collection"])]
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
@@ -147,3 +148,45 @@ def upload_html(names: Sequence[str], *, latest: Progress | None = None, written
         overall = '<div class="nr-up-overall">Reading the files…</div>'
     done = f'<div class="nr-up-summary">{esc(summary)}</div>' if summary else ""
     return f'<div class="nr-upload-status">{overall}<ul>{"".join(items)}</ul>{done}</div>'
+
+
+def _ago(ts: float | None, now: float) -> str:
+    if not ts:
+        return "never"
+    seconds = ts - now
+    word = "in " if seconds > 0 else ""
+    seconds = abs(seconds)
+    amount = (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+              else f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days")
+    return f"{word}{amount}" + ("" if word else " ago")
+
+
+def feeds_html(feeds: Sequence[Mapping], *, now: float) -> str:
+    """The feeds: name (and URL), interval, last and next poll, what the last poll found, the last error."""
+    if not feeds:
+        return ('<div class="nr-lib-empty">No feeds yet: add an RSS, Atom, JSON Feed or sitemap URL above; '
+                "it is polled on its interval while the server runs.</div>")
+    rows = []
+    for f in feeds:
+        last = f.get("last") or {}
+        if f["status"] == "new":
+            result = "waiting for its first poll"
+        elif f["status"] == "failed":
+            result = "failed"
+        elif last.get("not_modified"):
+            result = "not modified (304)"
+        else:
+            result = (f"{last.get('new', 0)} new, {last.get('updated', 0)} updated, {last.get('failed', 0)} failed"
+                      + (f", {last['deferred']} waiting" if last.get("deferred") else ""))
+        error = f'<div class="nr-feed-error">{esc(f["last_error"])}</div>' if f.get("last_error") else ""
+        rows.append(
+            f'<tr class="nr-feed nr-feed-{esc(f["status"])}" data-feed="{esc(f["id"])}">'
+            f'<td class="nr-c-title"><b>{esc(f["name"])}</b><div class="nr-id">{esc(f["id"])} · '
+            f'{esc(f["url"])}</div>{error}</td>'
+            f'<td>every {esc(_ago(f["every"], 0).replace(" ago", ""))}</td>'
+            f'<td class="nr-feed-last">{esc(_ago(f.get("last_poll"), now))}</td>'
+            f'<td class="nr-feed-next">{esc(_ago(f.get("next_poll"), now))}</td>'
+            f'<td class="nr-feed-result">{esc(result)}</td></tr>')
+    return ('<div class="nr-lib"><table class="nr-table nr-feeds"><thead><tr><th>Feed</th><th>Interval</th>'
+            '<th>Last poll</th><th>Next poll</th><th>Last result</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')

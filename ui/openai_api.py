@@ -36,7 +36,7 @@ from rag.answerers import ANSWERERS
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
-from ui.api import AuthRequiredError, bearer, token_ok
+from ui.api import AuthRequiredError, token_ok, token_problem
 from ui.render import sources_markdown
 from ui.settings import ServeSettings
 
@@ -161,8 +161,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings) -> APIRouter:
 
     def check_token(request: Request) -> None:
         if serve.api_token is not None and not token_ok(request, serve.api_token):
-            reason = "wrong bearer token" if bearer(request) else "no bearer token"
-            raise AuthRequiredError(f"Use NEWSRAG_API_TOKEN as the API key ('Authorization: Bearer ...'; {reason}).")
+            raise AuthRequiredError("Use NEWSRAG_API_TOKEN as the API key ('Authorization: Bearer ...'; "
+                                    f"{token_problem(request)}).")
 
     @router.get("/models", summary="The answering modes, as OpenAI models")
     def models(request: Request) -> JSONResponse:

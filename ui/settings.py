@@ -71,7 +71,9 @@ class ServeSettings:
     ``allowed_hosts`` are the names the ``Host`` header may carry (empty: the loopback names and
     the bound address, or any name on a public address, which needs a login anyway; ``("*",)``:
     any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
-    seconds a client may pause while sending one.
+    seconds a client may pause while sending one. ``trusted_proxies`` (addresses or networks) are
+    the only peers whose ``X-Forwarded-For``/``Forwarded``/``X-Forwarded-Proto`` are read: none
+    by default, so a client is always its connection's address.
     """
 
     host: str = DEFAULT_HOST
@@ -84,6 +86,8 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...] = ()
     max_request_kb: int = 2048
     body_timeout: float = 30.0
+    trusted_proxies: tuple[str, ...] = ()
+    poll_feeds: bool = True  # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -115,6 +119,13 @@ class ServeSettings:
             raise ConfigError(f"NEWSRAG_MAX_REQUEST_KB={self.max_request_kb} must be between 16 and 100000.")
         if not 0 < self.body_timeout <= 3600:
             raise ConfigError(f"NEWSRAG_BODY_TIMEOUT={self.body_timeout} must be between 0 and 3600 seconds.")
+        for value in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(value.strip("[]"), strict=False)
+            except ValueError:
+                raise ConfigError(f"NEWSRAG_TRUSTED_PROXIES has {value!r}, which is not an address or network: "
+                                  "list your reverse proxies' addresses, e.g. "
+                                  "NEWSRAG_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/24.") from None
         for name in self.allowed_hosts:
             if name != "*" and not _is_ip(name) and not _HOST_NAME.fullmatch(name):
                 raise ConfigError(f"NEWSRAG_ALLOWED_HOSTS has {name!r}, which is not a host name: list names "
@@ -130,6 +141,10 @@ class ServeSettings:
         if not is_loopback(self.host):
             return None
         return frozenset({*LOOPBACK_NAMES, self.host.strip("[]").lower()})
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(v.strip("[]"), strict=False) for v in self.trusted_proxies)
 
     @property
     def url(self) -> str:
@@ -150,6 +165,9 @@ class ServeSettings:
             allowed_hosts=tuple(h.strip() for h in env.get("NEWSRAG_ALLOWED_HOSTS", "").split(",") if h.strip()),
             max_request_kb=env_value(env, "NEWSRAG_MAX_REQUEST_KB", 2048, int),
             body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
+            trusted_proxies=tuple(p.strip() for p in env.get("NEWSRAG_TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
+            poll_feeds=env_value(env, "NEWSRAG_POLL_FEEDS", True, bool),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
