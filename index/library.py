@@ -292,6 +292,21 @@ class Library:
         self.lexical.ensure(catalog)
         return catalog, self.lexical
 
+    def nearest_chunks(self, vectors: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                       ) -> list[list[tuple[str, float]]]:
+        """For each row of ``vectors``, the ``k`` nearest chunks as ``(chunk_id, cosine)``, best
+        first, within the chunks of ``article_ids`` when given (one round trip to the store)."""
+        return self.store.query(vectors, k, article_ids)
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """The stored chunks of ``ids`` that exist, by id."""
+        return self.store.get_chunks(ids)
+
+    @property
+    def where(self) -> str:
+        """Where the index is, for messages: the data directory or the server's address."""
+        return self.store.where
+
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article (without bodies), newest first, then by title."""
         records = self.store.list_articles()

@@ -50,16 +50,16 @@ def theme() -> gr.themes.Base:
 def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
     """The text around each cited sentence (from its chunk), trimmed, keyed by ``str(n)``."""
     try:
-        chunks = pipeline.library.store.get_chunks(sorted({c.chunk_id for c in answer.citations}))
+        chunks = pipeline.library.chunks(sorted({c.location.chunk_id for c in answer.citations}))
     except NewsragError:
         return {}  # the cards fall back to the quote alone
     found = {}
     for c in answer.citations:
-        chunk = chunks.get(c.chunk_id)
+        chunk = chunks.get(c.location.chunk_id)
         if chunk is None:
             continue
-        lo = max(chunk.start, c.start - sources.CONTEXT_CHARS - 1)
-        hi = min(chunk.end, c.end + sources.CONTEXT_CHARS + 1)
+        lo = max(chunk.start, c.location.start - sources.CONTEXT_CHARS - 1)
+        hi = min(chunk.end, c.location.end + sources.CONTEXT_CHARS + 1)
         text = chunk.body_text[lo - chunk.start:hi - chunk.start]
         found[str(c.n)] = {"start": lo, "text": text}
     return found

@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = eval_commands.add_parser("compare", help="what changed between two runs")
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
+    for sub in (sample, multihop, plain, everything):
+        sub.add_argument("--tuning", metavar="FILE", help="a JSON file of answering weights and thresholds "
+                                                         "(rag/tuning.py; default: $NEWSRAG_TUNING or the built-in values)")
     for sub in (sample, multihop, plain, everything, compare):
         _add_index_options(sub)
     return parser

@@ -167,7 +167,7 @@ def warm_up(pipeline: Pipeline) -> str:
         return f"warning: {exc}"
     n = len(catalog.articles)
     hint = "" if n else " — add some in the Library tab or with `newsrag ingest data/articles`"
-    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.store.where}{hint} "
+    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.where}{hint} "
             f"(ready in {time.perf_counter() - started:.1f} s)")
 
 
