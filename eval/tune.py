@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from eval import metrics as m
 from eval.multihop import NULL_TYPE, answer_row, prepare_library, score_question, summarize
 from eval.sets import MultihopQuestion, load_multihop
 
