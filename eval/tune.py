@@ -118,7 +118,8 @@ def capture(pipeline, questions: Sequence[MultihopQuestion], by_url: Mapping[str
     catalog = library.catalog()
     cases = []
     for i, q in enumerate(questions):
-        info, vectors = understand(q.query, history=(), catalog=catalog, embedder=library.embedder, tuning=tuning)
+        info, vectors = understand(q.query, history=(), catalog=catalog, embedder=library.embedder, tuning=tuning,
+                                   cited_as_outlet=pipeline.cited_as_outlet)
         reading = pipeline.retriever.read_question(info, vectors, filters=NO_FILTERS)
         evidence = gather(info, vectors, reading, library=library, probe=pipeline.retriever.probe,
                           filters=NO_FILTERS, tuning=tuning)

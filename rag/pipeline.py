@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
+from rag import outlets
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event
 from rag.evidence import Evidence, gather
@@ -90,7 +91,14 @@ class Pipeline:
     def understand(self, question: str, *, history: Sequence[Turn] = ()) -> Question:
         """The question as data (stage 1 without the encoder), read against the outlets in the
         index and the newest article's date."""
-        return read(question, catalog=self.library.catalog(), history=history, tuning=self.tuning)
+        return read(question, catalog=self.library.catalog(), history=history, tuning=self.tuning,
+                    cited_as_outlet=self.cited_as_outlet)
+
+    def cited_as_outlet(self, name: str) -> bool | None:
+        """Whether the library's articles that mention ``name`` use it as an outlet ("according to
+        Bloomberg"); ``None`` when none does (``rag.outlets.cited_as_outlet``)."""
+        passages = self.retriever.probe(name)
+        return outlets.cited_as_outlet(name, [text for p in passages for _, _, text in p.sentence_texts()])
 
     def ranking(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS) -> list:
         """The passages the answerer reads, best first: the question and each of its claims searched
@@ -117,7 +125,8 @@ class Pipeline:
         with clock.stage("understand"):
             info, vectors = understand(question, history=history, catalog=catalog, embedder=self.library.embedder,
                                        tuning=self.tuning,
-                                       condense=answerer.condense if answerer.capabilities.condense else None)
+                                       condense=answerer.condense if answerer.capabilities.condense else None,
+                                       cited_as_outlet=self.cited_as_outlet)
         with clock.stage("retrieve"):
             reading = self.retriever.read_question(info, vectors, k=top_k, filters=filters)
         with clock.stage("score"):
