@@ -126,8 +126,7 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
     if not cited:
         return None
     if question.answer_type == OUTLET:
-        n, best = cited[0]
-        return Direct(kind=OUTLET, values=((best.location.source, (n,)),)) if best.location.source else None
+        return _outlets(cited, every=question.plural)
     if question.answer_type == NUMBER and question.unit:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
@@ -143,6 +142,19 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
     return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail)
+
+
+def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:
+    """"Which outlet ...?": the outlet of the best sentence. "Which outlets ...?": every outlet the
+    cited sentences come from (a sentence carried by several articles counts for each), in the
+    order they are first cited, each with its citations."""
+    found: dict[str, list[int]] = {}
+    for n, candidate in cited if every else cited[:1]:
+        for outlet in candidate.sources:
+            found.setdefault(outlet, []).append(n)
+    if not found:
+        return None
+    return Direct(kind=OUTLET, values=tuple((outlet, tuple(ns)) for outlet, ns in found.items()))
 
 
 def _figures(unit: str, cited: Sequence[tuple[int, Candidate]]) -> Direct | None:

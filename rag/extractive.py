@@ -28,6 +28,13 @@ def direct_text(direct: Direct) -> str:
     return values + "."
 
 
+def outlets_text(direct: Direct) -> str:
+    """The outlets of an outlet answer line: "Miami News, KMIA [1]", "TechCrunch [1][3] and
+    Engadget [2]", "A [1], B [2] and C [3]"."""
+    items = [f"{v} " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 class ExtractiveAnswerer:
     name = "extractive"
     capabilities = Capabilities()
@@ -59,7 +66,7 @@ class ExtractiveAnswerer:
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"
                   for i, s in enumerate(sentences)]
         if direct is not None and direct.kind == OUTLET:
-            deltas.insert(0, f"Reported by {direct.text} [1]. ")
+            deltas.insert(0, f"Reported by {outlets_text(direct)}. ")
         elif direct is not None:
             deltas.insert(0, direct_text(direct) + "\n\n")
         text = ""

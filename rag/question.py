@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from index.language import NAME_LABELS, PLACE_NOUNS, date_range, name_words, parse, word_key, word_keys
+from index.language import NAME_LABELS, PLACE_NOUNS, date_range, figures, name_words, parse, word_key, word_keys
 from index.text import STOPWORDS, analyze, end_mark
 from rag.tuning import Tuning
 from rag.types import Turn
@@ -131,6 +131,10 @@ class Question:
     # outlets the question leans on ("a Bloomberg article") that the library holds no article of,
     # as the question writes them (``rag.outlets.missing_outlets``)
     missing_outlets: tuple[str, ...] = ()
+    # the thing asked for is several ("Which outlets ...", "Which companies ...", "Which two
+    # individuals ...": ``plural``), and how many when the question says (``asked_count``: 2)
+    plural: bool = False
+    asked_count: int | None = None
 
     @property
     def asks_outlet(self) -> bool:
@@ -218,7 +222,7 @@ def _wh_noun(doc, wh_token) -> object | None:
         # a determiner the parser attached elsewhere ("And over which regions?" parses "which" as
         # the object of "over"): the noun it precedes, over adjectives and compounds
         after = doc[wh_token.i + 1:wh_token.i + 5]
-        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ"}), after.end)
+        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ", "NUM"}), after.end)
         noun = next((t for t in reversed(doc[wh_token.i + 1:stop]) if t.pos_ in {"NOUN", "PROPN"}), None)
     if noun is None and wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject
         noun = next((c for c in wh_token.head.children
@@ -629,13 +633,28 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     asked_for = set(analyze(noun.text)) if noun is not None else set()
     parts = _parts(doc, outlet_spans, day_spans, days, names, asked_for) or [Part(text=text)]
     lowered = {t.lower_ for t in doc}
-    question = Question(text=text, asked=text, answer_type=answer_type,
+    plural, asked_count = _several(noun) if answer_type != NUMBER else (False, None)
+    question = Question(text=text, asked=text, answer_type=answer_type, plural=plural, asked_count=asked_count,
                         noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
                         outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
                         parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),
                         attribute=_attribute(doc, wh_token),
                         about_time=bool(days) or answer_type == DATE or bool(lowered & _TEMPORAL))
     return _dates_as_indexed(question, day_spans, days)
+
+
+def _several(noun) -> tuple[bool, int | None]:
+    """Whether the noun asked about is plural ("Which *outlets*", "Which two *individuals*"), and the
+    number the question gives it ("two": 2), if any."""
+    if noun is None:
+        return False, None
+    count = next((c for c in noun.children if c.dep_ == "nummod"), None)
+    value = None
+    if count is not None:
+        found = figures(count.text)
+        value = int(found[0].value) if found and found[0].value.is_integer() else None
+    plural = noun.tag_ in {"NNS", "NNPS"} or (value is not None and value > 1)
+    return plural, value if plural else None
 
 
 def _dates_as_indexed(question: Question, spans: Sequence[tuple[int, int]],

@@ -51,6 +51,35 @@ def test_an_outlet_question_is_answered_by_the_first_citation_outlet():
     assert (found.kind, found.values) == ("outlet", (("Miami News, KMIA", (1,)),))
 
 
+@pytest.mark.parametrize(("question", "values"), [
+    # "which outlets": every outlet the cited sentences come from, in citation order, each cited
+    ("Which outlets reported that Sam Altman was fired?",
+     (("TechCrunch", (1, 3)), ("Engadget", (2,)), ("Fortune", (4,)))),
+    ("What publications covered the firing of Sam Altman?",
+     (("TechCrunch", (1, 3)), ("Engadget", (2,)), ("Fortune", (4,)))),
+    # "which outlet": the best sentence's
+    ("Which outlet first reported that Sam Altman was fired?", (("TechCrunch", (1,)),)),
+])
+def test_which_outlets_lists_every_outlet_the_evidence_comes_from(question, values):
+    cited = numbered(sentence("OpenAI fired Sam Altman on Friday.", source="TechCrunch"),
+                     sentence("Sam Altman was ousted as CEO of OpenAI.", source="Engadget"),
+                     sentence("The board said Altman was not consistently candid.", source="TechCrunch"),
+                     sentence("Altman's firing stunned investors.", source="Fortune"))
+    info = analyse(question, outlets=OUTLETS)
+    assert info.answer_type == "outlet"
+    assert direct_answer(info, cited).values == values
+
+
+def test_an_outlet_line_reads_as_a_sentence():
+    from rag.extractive import outlets_text
+    from rag.types import Direct
+
+    assert outlets_text(Direct(kind="outlet", values=(("Miami News, KMIA", (1,)),))) == "Miami News, KMIA [1]"
+    assert outlets_text(Direct(kind="outlet", values=(("TechCrunch", (1, 3)), ("Engadget", (2,)),
+                                                      ("Fortune", (4,))))) == \
+        "TechCrunch [1][3], Engadget [2] and Fortune [4]"
+
+
 SBF = [sentence("Sam Bankman-Fried founded FTX in 2019 with a group of friends.", source="Fortune", score=0.8),
        sentence("Bankman-Fried was arrested in the Bahamas in December.", source="TechCrunch", score=0.7),
        sentence("Caroline Ellison testified that she committed fraud with him.", source="Fortune", score=0.5)]
