@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from index.language import NAME_LABELS, PLACE_NOUNS, date_range, figures, name_words, parse, word_key, word_keys
+from index.language import (
+    NAME_LABELS,
+    PLACE_NOUNS,
+    date_range,
+    figures,
+    name_words,
+    parse,
+    word_key,
+    word_keys,
+)
 from index.text import STOPWORDS, analyze, end_mark
 from rag.tuning import Tuning
 from rag.types import Turn
