@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from index.language import Figure, Mention, counts, name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
@@ -39,6 +39,7 @@ class NameChoice:
     name: str
     kind: str
     sentences: list[Candidate] = field(default_factory=list)
+    more: tuple[NameChoice, ...] = ()  # the further names a question asking for several gets
 
 
 def labels_for(question: Question) -> set[str] | None:
@@ -88,15 +89,36 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     kept = sorted((g for g in groups if _of_type(g["typed"], labels)), key=_strength, reverse=True)
     if not kept:
         return None
+    kind = question.answer_type if question.answer_type in LABELS else "entity"
+    several = _several(question, kept, tuning, names_of=names_of, kind=kind) if question.plural else None
+    if several is not None:
+        return several
     best = kept[0]
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
     corroborated = _corroborated(best, question.outlets, articles=tuning.corroborating_articles)
     ahead = tuning.name_ahead_corroborated if corroborated else tuning.name_ahead
     if len(best["sentences"]) < tuning.name_min_sentences or _strength(best) < ahead * rival:
         return None
-    naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
-    kind = question.answer_type if question.answer_type in LABELS else "entity"
-    return NameChoice(name=_clean(_display(best, tuning.frequent_form)), kind=kind, sentences=naming)
+    return _choice(best, kind, tuning)
+
+
+def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
+    naming = [c for c, _ in sorted(group["sentences"].values(), key=lambda cw: -cw[1])]
+    return NameChoice(name=_clean(_display(group, tuning.frequent_form)), kind=kind, sentences=naming)
+
+
+def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, kind: str) -> NameChoice | None:
+    """The names a question asking for several gets ("Which two startups ...?"): those weighing at
+    least ``Tuning.several_share`` of the strongest, as many as it asks for (it must find that
+    many) or at most ``Tuning.several_max``; each is shown in full with the sentences naming it.
+    ``None`` when fewer than two qualify: the question is then answered as asking for one."""
+    strongest = _strength(kept[0])
+    qualified = [g for g in kept if _strength(g) >= tuning.several_share * strongest]
+    wanted = question.asked_count or tuning.several_max
+    if len(qualified) < 2 or question.asked_count and len(qualified) < question.asked_count:
+        return None
+    chosen = [_choice(g, kind, tuning) for g in qualified[:wanted]]
+    return replace(chosen[0], more=tuple(chosen[1:]))
 
 
 def _asked(text: str, outlets: Sequence[str]) -> frozenset[str]:
@@ -133,6 +155,11 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         return _figures(question.unit, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)])
     if choice is None:
         return None
+    if choice.more:  # several names, each with the citations naming it
+        values = [(c.name, tuple(sorted(n for n, cand in cited if any(cand is s for s in c.sentences))))
+                  for c in (choice, *choice.more)]
+        values = [(name, ns) for name, ns in values if ns]
+        return Direct(kind=choice.kind, values=tuple(values), several=True) if len(values) > 1 else None
     numbers = tuple(sorted(n for n, c in cited if any(c is s for s in choice.sentences)))
     if not numbers:
         return None

@@ -21,8 +21,10 @@ from rag.types import ANSWERED, AnswerSentence, Direct, Turn
 
 
 def direct_text(direct: Direct) -> str:
-    """The direct line as text: "**25 drones** [1] / **55 drones** [2]" or "**Name** — detail [1][2]"."""
-    values = " / ".join(f"**{v}** " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values)
+    """The direct line as text: "**25 drones** [1] / **55 drones** [2]" (sources differ), "**Talon Cyber
+    Security** [1] and **Dig Security** [2]" (several asked for) or "**Name** — detail [1][2]"."""
+    items = [f"**{v}** " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
+    values = (", ".join(items[:-1]) + " and " + items[-1]) if direct.several and len(items) > 1 else " / ".join(items)
     if direct.detail:
         return f"{values} — {direct.detail}."
     return values + "."
@@ -52,9 +54,10 @@ class ExtractiveAnswerer:
         outlets = sorted({s for c in context.candidates for s in c.sources})
         choice = choose_name(question, [p.candidate for p in picks], context.candidates, outlets, context.names_of,
                              tuning=self.tuning)
-        if choice is not None:  # the name asked for is cited where the evidence names it
-            naming = [c for c in choice.sentences if not any(p.candidate is c for p in picks)]
-            have = sum(1 for p in picks if any(p.candidate is c for c in choice.sentences))
+        for named in (choice, *choice.more) if choice is not None else ():  # each name asked for is
+            # cited where the evidence names it
+            naming = [c for c in named.sentences if not any(p.candidate is c for p in picks)]
+            have = sum(1 for p in picks if any(p.candidate is c for c in named.sentences))
             picks += [Pick(c, claim_of(c)) for c in naming[:max(0, self.tuning.naming_cited - have)]]
         picks = ordered(question, picks)
         numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]

@@ -207,6 +207,7 @@ def _wh(doc) -> tuple[str | None, object | None]:
 
 _OF_NOUNS = frozenset({"type", "kind", "sort", "group", "category", "number", "amount", "total", "count"})
 _COUNT_NOUNS = frozenset({"number", "amount", "total", "count"})
+_KIND_NOUNS = frozenset({"type", "kind", "sort", "group", "category"})
 # "What is the name of the organization ...?" asks for the organization: its name is how it is mentioned
 _NAME_NOUNS = frozenset({"name", "identity"})
 
@@ -657,6 +658,8 @@ def _several(noun) -> tuple[bool, int | None]:
     number the question gives it ("two": 2), if any."""
     if noun is None:
         return False, None
+    if noun.head.lower_ == "of" and noun.head.head.lemma_.lower() in _KIND_NOUNS:
+        return False, None  # "What type of establishments ...?" asks for one kind
     count = next((c for c in noun.children if c.dep_ == "nummod"), None)
     value = None
     if count is not None:

@@ -143,13 +143,17 @@ class Direct:
     kind: str  # person, organisation, place, number, date
     values: tuple[tuple[str, tuple[int, ...]], ...]  # (value as written, citation numbers)
     detail: str = ""  # "named in 3 cited sentences from Fortune and TechCrunch"
+    several: bool = False  # the values are several answers to one question ("Which two startups ...?")
 
     @property
     def text(self) -> str:
-        return " / ".join(v for v, _ in self.values)
+        values = [v for v, _ in self.values]
+        if self.several and len(values) > 1:
+            return ", ".join(values[:-1]) + " and " + values[-1]
+        return " / ".join(values)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "detail": self.detail,
+        return {"kind": self.kind, "text": self.text, "detail": self.detail, "several": self.several,
                 "values": [{"text": v, "citations": list(ns)} for v, ns in self.values]}
 
 

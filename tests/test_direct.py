@@ -271,3 +271,32 @@ def test_one_article_never_conflicts_with_itself():
     cited = numbered(sentence("At first 64 drones were reported intercepted.", source="Kyiv Post", article="a"),
                      sentence("Later the count was 55 drones intercepted.", source="Kyiv Post", article="a"))
     assert find_conflicts(analyse("How many drones were intercepted?"), cited, tuning=TUNING) == []
+
+
+PALO_ALTO = [sentence("Palo Alto Networks is in talks to buy Talon Cyber Security for about $600 million.",
+                      source="TechCrunch", score=0.8),
+             sentence("It is also said to be buying Dig Security, an Israeli data security startup.",
+                      source="TechCrunch", score=0.7),
+             sentence("Talon Cyber Security was founded in 2021 by Ofer Ben-Noon.", source="Globes", score=0.6),
+             sentence("Dig Security raised $34 million last year.", source="Globes", score=0.6)]
+
+
+@pytest.mark.parametrize(("question", "values"), [
+    # several asked for: each name, each with the sentences naming it
+    ("Which two startups is Palo Alto Networks in talks to buy?",
+     (("Talon Cyber Security", (1, 3)), ("Dig Security", (2, 4)))),
+    ("Which companies is Palo Alto Networks in talks to buy?",
+     (("Talon Cyber Security", (1, 3)), ("Dig Security", (2, 4)))),
+    # one asked for: two names of nearly the same weight are no answer
+    ("Which startup is Palo Alto Networks in talks to buy?", None),
+    # three asked for, two found: no line rather than a short one
+    ("Which three startups is Palo Alto Networks in talks to buy?", None),
+])
+def test_a_question_asking_for_several_names_gets_each_of_them(question, values):
+    cited = numbered(*PALO_ALTO)
+    info = analyse(question)
+    choice = choose_name(info, PALO_ALTO, PALO_ALTO, ["TechCrunch", "Globes"], tuning=TUNING)
+    found = direct_answer(info, cited, choice)
+    assert (found.values if found else None) == values
+    if values:
+        assert found.several and found.text == "Talon Cyber Security and Dig Security"
