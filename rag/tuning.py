@@ -235,7 +235,8 @@ class Tuning:
     it asks for, when it says one). Set by hand with the plain-question set (2026-12-07); few
     benchmark questions ask for several names, so it is not swept."""
     several_max: int = 5
-    """... and at most this many of them, when the question does not say how many."""
+    """... and at most this many of them, when the question does not say how many. Set by hand with
+    ``several_share``; not swept."""
 
     # ------------------------------------------------------------------------------- conflicts
     conflict_similar: float = 0.7
