@@ -97,15 +97,17 @@ def _names_after(doc, i: int):
             j += 1
 
 
-def outlet_references(text: str, *, subjects: bool = False) -> list[tuple[int, int]]:
+def outlet_references(text: str, *, subjects: bool = False, journalism: bool = False) -> list[tuple[int, int]]:
     """Character spans of the names ``text`` uses as outlets (see the module docstring), in order;
     with ``subjects``, also the subjects of saying verbs ("What did *Bloomberg* report about
     ...?"), which only the library's own usage can tell from a company's or a government's words
-    (``missing_outlets``)."""
+    (``missing_outlets``). With ``journalism`` (reading an article's sentence for that usage), only
+    what names a piece of journalism or its publisher ("a *Bloomberg* report", "reported by
+    *Bloomberg*"), whatever the recognizer calls the name: "according to" introduces people too."""
     doc = parse(text)
     found: set[tuple[int, int]] = set()
 
-    def name(token, stop: int | None = None, *, labelled: bool = True) -> None:
+    def name(token, stop: int | None = None, *, labelled: bool = not journalism) -> None:
         if token.pos_ not in {"PROPN", "NOUN"} or not token.text[:1].isupper() or _quoted(token) \
                 or labelled and token.ent_type_ in _NOT_OUTLETS:
             return
@@ -121,6 +123,12 @@ def outlet_references(text: str, *, subjects: bool = False) -> list[tuple[int, i
                 if child.i < token.i and (child.dep_ in {"compound", "nmod", "amod"}
                                           or child.dep_ == "poss" and lemma in OWNED_NOUNS):
                     name(child, stop=token.i)
+        if journalism:
+            if token.pos_ == "VERB" and lemma in {"report", "publish"}:
+                for child in (c for c in token.children if c.dep_ == "agent"):
+                    for outlet in _objects(child):
+                        name(outlet)
+            continue
         if (token.pos_ in {"NOUN", "PROPN", "PRON", "NUM"} and lemma in SOURCED_NOUNS and token.i + 1 < len(doc)
                 and doc[token.i + 1].lower_ in {"by", "from", "in"}):
             for outlet in _names_after(doc, token.i + 1):  # read off the words: the parse often errs here
@@ -192,7 +200,7 @@ def cited_as_outlet(name: str, sentences: Sequence[str]) -> bool | None:
     if not mentioning:
         return None
     return any(plain_outlet(s[a:b]) == wanted or plain_outlet(s[a:b]).startswith(wanted + " ")
-               for s in mentioning for a, b in outlet_references(s))
+               for s in mentioning for a, b in outlet_references(s, journalism=True))
 
 
 def missing_text(names: Sequence[str]) -> str:

@@ -66,6 +66,7 @@ def test_the_missing_outlets_are_named_in_one_sentence():
 
 # what the library's own sentences say of a name: "according to Bloomberg" makes it an outlet
 LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that users spent 18 minutes a day.",
+                     "According to Elon Musk, the launch went well.",  # people are quoted "according to" too
                      "Apple reported revenue of $89.5 billion for the quarter.",
                      "The Russian Ministry of Defense reported that 64 drones were intercepted."]
 
@@ -75,6 +76,7 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
     ("Apple", False),  # they only write about it
     ("Russian Ministry of Defense", False),
     ("CNN", None),  # they never mention it
+    ("Elon Musk", False),
 ])
 def test_the_librarys_own_usage_tells_an_outlet_from_a_subject(name, cited):
     assert cited_as_outlet(name, LIBRARY_SENTENCES) is cited
