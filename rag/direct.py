@@ -40,6 +40,7 @@ class NameChoice:
     kind: str
     sentences: list[Candidate] = field(default_factory=list)
     more: tuple[NameChoice, ...] = ()  # the further names a question asking for several gets
+    short: str | None = None  # a short form the evidence also names it by ("RA" for "Rugby Australia")
 
 
 def labels_for(question: Question) -> set[str] | None:
@@ -104,7 +105,13 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
 
 def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
     naming = [c for c, _ in sorted(group["sentences"].values(), key=lambda cw: -cw[1])]
-    return NameChoice(name=_clean(_display(group, tuning.frequent_form)), kind=kind, sentences=naming)
+    shown = _clean(_display(group, tuning.frequent_form))
+    if len(name_words(shown)) == 1 or _initials(shown):  # a short form: the full one its articles write
+        shown = expansion(shown, group.get("article_forms", {})) or shown
+    short = [] if kind == PERSON else sorted({_clean(f) for f in group["forms"] if _clean(f) != shown and len(_clean(f)) < len(shown)
+                    and (_initials(_clean(f)) or len(name_words(_clean(f))) == 1)
+                    and expansion(_clean(f), {shown: 1}) == shown})
+    return NameChoice(name=shown, kind=kind, sentences=naming, short=short[0] if short else None)
 
 
 def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, kind: str) -> NameChoice | None:
@@ -168,7 +175,7 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
     if sources:
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
-    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail)
+    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail, short=choice.short)
 
 
 def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:
@@ -280,6 +287,16 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     typed = typed or {label: group["labels"].count(label) for label in group["labels"]}
     group["typed"] = typed
     group["known_forms"] = forms
+    # every name its articles write (the forms of every key): where a short form's full one is found
+    every: dict[str, int] = {}
+    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+        for entry in names_of(article).values():
+            for form, count in entry.get("f", {}).items():
+                every[form] = every.get(form, 0) + count
+            for kind in ("p", "o"):
+                if entry.get(kind):
+                    every[entry[kind]] = every.get(entry[kind], 0) + 1
+    group["article_forms"] = every
     # how the group's articles introduce it: the first full form of its main word, one vote each
     main = _main_key(group)
     intros: dict[str, dict[str, int]] = {"p": {}, "o": {}}
@@ -340,6 +357,34 @@ def _display(group: dict, frequent: float) -> str:
         top = max(known.values())
         return max((f for f, n in known.items() if n >= frequent * top), key=lambda f: (len(f.split()), known[f]))
     return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
+
+
+def expansion(short: str, forms: dict[str, int]) -> str | None:
+    """The full form an article writes for a short one, by how the short one is made from it, never
+    by a list of aliases: the initials of its words ("RA" of "Rugby Australia", "ITC" of
+    "International Trade Commission", "SEC" of "Securities and Exchange Commission"), its first
+    word cut short ("Fed" of "Federal Reserve"), or its last words ("Vikings" of "Minnesota
+    Vikings", "Altman" of "Sam Altman"). The most frequent such form, then the longest; ``None``
+    when the articles write none."""
+    words = name_words(short)
+    if not words:
+        return None
+    found = {}
+    for form, count in forms.items():
+        theirs = name_words(_clean(form))
+        if len(theirs) <= len(words):
+            continue
+        capitals = [w for w in re.split(r"[\s-]+", _clean(form)) if w[:1].isupper()]
+        initials = "".join(w[0] for w in capitals)
+        made = (_initials(short) is not None and initials == short
+                or len(words) == 1 and len(words[0]) >= 3 and theirs[0].startswith(words[0]) and theirs[0] != words[0]
+                and short[:1].isupper()
+                or theirs[-len(words):] == words)
+        if made:
+            found[_clean(form)] = found.get(_clean(form), 0) + count
+    if not found:
+        return None
+    return max(found, key=lambda f: (found[f], len(f)))
 
 
 def _clean(name: str) -> str:

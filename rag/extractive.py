@@ -23,7 +23,8 @@ from rag.types import ANSWERED, AnswerSentence, Direct, Turn
 def direct_text(direct: Direct) -> str:
     """The direct line as text: "**25 drones** [1] / **55 drones** [2]" (sources differ), "**Talon Cyber
     Security** [1] and **Dig Security** [2]" (several asked for) or "**Name** — detail [1][2]"."""
-    items = [f"**{v}** " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
+    short = f" ({direct.short})" if direct.short and len(direct.values) == 1 else ""
+    items = [f"**{v}**{short} " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
     values = (", ".join(items[:-1]) + " and " + items[-1]) if direct.several and len(items) > 1 else " / ".join(items)
     if direct.detail:
         return f"{values} — {direct.detail}."

@@ -300,3 +300,33 @@ def test_a_question_asking_for_several_names_gets_each_of_them(question, values)
     assert (found.values if found else None) == values
     if values:
         assert found.several and found.text == "Talon Cyber Security and Dig Security"
+
+
+@pytest.mark.parametrize(("short", "forms", "full"), [
+    ("RA", {"Rugby Australia": 3, "Super Rugby": 2}, "Rugby Australia"),  # initials
+    ("ITC", {"International Trade Commission": 1, "Apple": 4}, "International Trade Commission"),
+    ("SEC", {"Securities and Exchange Commission": 2}, "Securities and Exchange Commission"),  # "and" skipped
+    ("Fed", {"Federal Reserve": 2, "Fed": 5}, "Federal Reserve"),  # the first word cut short
+    ("Vikings", {"Minnesota Vikings": 1, "Vikings": 6}, "Minnesota Vikings"),  # the last words
+    ("Altman", {"Sam Altman": 2}, "Sam Altman"),
+    ("Kelce", {"Travis Kelce": 1, "Jason Kelce": 3}, "Jason Kelce"),  # the most frequent full form
+    ("RA", {"Royal Academy of Arts": 1}, None),  # initials of other words
+    ("Meta", {"Metallica": 1}, None),  # a word is not the start of another one
+    ("Apple", {"Apple": 3}, None),  # no longer form: nothing to expand
+])
+def test_a_short_form_expands_to_the_full_form_its_articles_write(short, forms, full):
+    from rag.direct import expansion
+
+    assert expansion(short, forms) == full
+
+
+def test_the_answer_line_names_an_organisation_in_full_with_its_short_form():
+    cited = numbered(sentence("Rugby Australia withdrew the funding during the pandemic.", source="The Roar", score=0.6),
+                     sentence("RA is trying to centralise the high-performance programs.", source="The Roar", score=0.8),
+                     sentence("Should RA move on him, the franchises would back Schmidt.", source="The Roar", score=0.7))
+    names = {c.location.article_id: json.loads(name_index(c.facts for _, c in cited)) for _, c in cited}
+    question = analyse("Which organization is trying to centralise the high-performance programs?")
+    choice = choose_name(question, [c for _, c in cited], [c for _, c in cited], ["The Roar"],
+                         lambda article: names[article], tuning=TUNING)
+    found = direct_answer(question, cited, choice)
+    assert (found.values, found.short) == ((("Rugby Australia", (1, 2, 3)),), "RA")
