@@ -91,7 +91,10 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     if not kept:
         return None
     kind = question.answer_type if question.answer_type in LABELS else "entity"
-    several = _several(question, kept, tuning, names_of=names_of, kind=kind) if question.plural else None
+    # several people or organisations (places are not listed: the recognizer types demonyms such as
+    # "Ukrainian" as places, and a list would carry them)
+    several = (_several(question, kept, tuning, names_of=names_of, kind=kind)
+               if question.plural and kind in {PERSON, ORGANISATION, "entity"} else None)
     if several is not None:
         return several
     best = kept[0]
@@ -119,6 +122,11 @@ def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, 
     least ``Tuning.several_share`` of the strongest, as many as it asks for (it must find that
     many) or at most ``Tuning.several_max``; each is shown in full with the sentences naming it.
     ``None`` when fewer than two qualify: the question is then answered as asking for one."""
+    # each named as the asked type in the evidence itself ("Ukrainian" shares the key of "Ukraine"
+    # in the articles' names, but is no place)
+    kept = [g for g in kept if set(g["labels"]) & LABELS.get(kind, LABELS[PERSON] | LABELS[ORGANISATION])]
+    if not kept:
+        return None
     strongest = _strength(kept[0])
     qualified = [g for g in kept if _strength(g) >= tuning.several_share * strongest]
     wanted = question.asked_count or tuning.several_max
