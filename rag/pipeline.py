@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
@@ -40,15 +41,17 @@ MAX_TOP_K = 50
 CLOSEST = 3  # passages a refusal lists for the reader to check
 
 
-def _names_of(catalog):
-    """Article id -> its stored name index (``index.language.name_index``), parsed once."""
-    parsed: dict[str, dict] = {}
+@lru_cache(maxsize=1 << 13)
+def _parsed_names(raw: str) -> dict:
+    """A stored name index, parsed once for every question that reads its article (read only)."""
+    return json.loads(raw)
 
+
+def _names_of(catalog):
+    """Article id -> its stored name index (``index.language.name_index``)."""
     def names_of(article_id: str) -> dict:
-        if article_id not in parsed:
-            record = catalog.articles.get(article_id)
-            parsed[article_id] = json.loads(record.names) if record is not None and record.names else {}
-        return parsed[article_id]
+        record = catalog.articles.get(article_id)
+        return _parsed_names(record.names) if record is not None and record.names else {}
 
     return names_of
 
