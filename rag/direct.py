@@ -20,12 +20,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from index.language import Figure, Mention, counts, name_words, surname, word_key, word_keys
+from index.language import Figure, Mention, name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
+from rag.measures import first_measured
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question, outlet_mentions
 from rag.tuning import Tuning
 from rag.types import Direct
+
+DEFAULT_TUNING = Tuning()  # for callers that answer with the shipped values
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
@@ -157,17 +160,18 @@ def _corroborated(group: dict, outlets: Sequence[str], *, articles: int) -> bool
     return len(naming) >= articles and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
 
 
-def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
-                  ) -> Direct | None:
+def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None,
+                  *, tuning: Tuning = DEFAULT_TUNING) -> Direct | None:
     """The direct answer for ``question`` from its numbered citations, or ``None``."""
     if not cited:
         return None
     if question.answer_type == OUTLET:
         return _outlets(cited, every=question.plural)
-    if question.answer_type == NUMBER and question.unit:
+    if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
-        return _figures(question.unit, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)])
+        return _figures(question, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)],
+                        tuning.measure_path)
     if choice is None:
         return None
     if choice.more:  # several names, each with the citations naming it
@@ -199,15 +203,15 @@ def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct |
     return Direct(kind=OUTLET, values=tuple((outlet, tuple(ns)) for outlet, ns in found.items()))
 
 
-def _figures(unit: str, cited: Sequence[tuple[int, Candidate]]) -> Direct | None:
+def _figures(question: Question, cited: Sequence[tuple[int, Candidate]], max_path: int) -> Direct | None:
+    """Each figure the cited sentences give of what the question asks (``rag.measures``: counting
+    its unit, or tied by the grammar to what it measures), one per sentence, each with its
+    citations; figures that differ are each given."""
     values: dict[float, list[int]] = {}
     shown: dict[float, str] = {}
-    for n, candidate in cited:
-        found = counts(candidate.text, unit)
-        totals = [f for f in found if not f.part] or found
-        for figure in totals[:1]:
-            values.setdefault(figure.value, []).append(n)
-            shown.setdefault(figure.value, _label(figure))
+    for n, figure in first_measured(cited, question, max_path=max_path):
+        values.setdefault(figure.value, []).append(n)
+        shown.setdefault(figure.value, _label(figure))
     if not values:
         return None
     return Direct(kind=NUMBER, values=tuple((shown[v], tuple(ns)) for v, ns in values.items()))

@@ -64,7 +64,7 @@ class ExtractiveAnswerer:
         numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]
         citations = [c.citation(n) for n, c in numbered]
         conflicts = find_conflicts(question, numbered, tuning=self.tuning)
-        direct = direct_answer(question, numbered, choice)
+        direct = direct_answer(question, numbered, choice, tuning=self.tuning)
         sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
                      for n, p in enumerate(picks, start=1)]
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

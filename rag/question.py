@@ -144,6 +144,9 @@ class Question:
     # individuals ...": ``plural``), and how many when the question says (``asked_count``: 2)
     plural: bool = False
     asked_count: int | None = None
+    # what a number question asks the amount of, as word keys: its main predicate ("pay" in "How
+    # much did Microsoft pay for Activision?"), read by ``rag.measures``
+    measures: tuple[str, ...] = ()
 
     @property
     def asks_outlet(self) -> bool:
@@ -644,13 +647,27 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     parts = _parts(doc, outlet_spans, day_spans, days, names, asked_for) or [Part(text=text)]
     lowered = {t.lower_ for t in doc}
     plural, asked_count = _several(noun) if answer_type != NUMBER else (False, None)
+    measures = _measure_words(doc) if answer_type == NUMBER else ()
     question = Question(text=text, asked=text, answer_type=answer_type, plural=plural, asked_count=asked_count,
+                        measures=measures,
                         noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
                         outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
                         parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),
                         attribute=_attribute(doc, wh_token),
                         about_time=bool(days) or answer_type == DATE or bool(lowered & _TEMPORAL))
     return _dates_as_indexed(question, day_spans, days)
+
+
+def _measure_words(doc) -> tuple[str, ...]:
+    """What a "how much / how many" question asks the amount of, as word keys: its content words
+    ("pay", "Activision" in "How much did Microsoft pay for Activision?"; "worth", "deal"; "raise",
+    "money"), the question's and auxiliary words aside. A figure tied to one of them by a sentence's
+    grammar measures it (``rag.measures``); the parse of a question is too often wrong (a "raise"
+    read as a noun) to pick its predicate alone."""
+    words = [t for t in doc if t.pos_ in {"VERB", "NOUN", "ADJ", "PROPN"} and t.lower_ not in STOPWORDS
+             and t.lower_ not in {"much", "many", "how"} and t.lemma_.lower() not in {"be", "do", "have"}
+             and t.lemma_.lower() not in _COUNT_NOUNS]
+    return tuple(dict.fromkeys(word_key(t.lemma_) for t in words))
 
 
 def _several(noun) -> tuple[bool, int | None]:
