@@ -61,6 +61,7 @@ class Candidate:
     score: float = 0.0
     parts: tuple[float, ...] = ()  # its score against each claim of the question
     names: frozenset[int] = frozenset()  # indexes of the question's names it covers
+    story: str | None = None  # the story of its article (index/stories.py), when known
 
     @property
     def article_ids(self) -> set[str]:
@@ -123,9 +124,10 @@ def _finished(sentence: str) -> bool:
     return end_mark(sentence) in {".", "!", "?", ":", ";", "…"}
 
 
-def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], *, min_words: int = 4, story_of=None) -> list[Candidate]:
     """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
-    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``."""
+    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``;
+    ``story_of(article id)`` gives each its article's story."""
     out: list[Candidate] = []
     seen: dict[str, int] = {}
     for rank, passage in enumerate(passages):
@@ -148,7 +150,8 @@ def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candi
                 continue
             seen[_key(text)] = len(out)
             out.append(Candidate(location=here, text=text, rank=rank, also=elsewhere,
-                                 meta=_meta((here, *elsewhere)), before=before))
+                                 meta=_meta((here, *elsewhere)), before=before,
+                                 story=story_of(here.article_id) if story_of else None))
     return out
 
 

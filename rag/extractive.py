@@ -109,10 +109,10 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
     def taken(c: Candidate) -> bool:
         return any(p.candidate is c for p in chosen)
 
-    def fits(c: Candidate) -> bool:
+    def fits(c: Candidate, *, new_figure: bool = False) -> bool:
         if taken(c) or len(chosen) >= limit + 2:
             return False
-        if any(c.vector is not None and p.candidate.vector is not None
+        if not new_figure and any(c.vector is not None and p.candidate.vector is not None
                and float(c.vector @ p.candidate.vector) > REDUNDANT for p in chosen):
             return False
         same = sum(1 for p in chosen if p.candidate.location.article_id == c.location.article_id)
@@ -200,8 +200,8 @@ def select(question: Question, cands: Sequence[Candidate], settings: RagSettings
         for c in ranked:
             if weight(c) < 0.75 * floor or c.article_ids & articles or not all(p.found_in(c.keys) for p in places):
                 continue
-            theirs = _totals(c.text, unit)
-            if theirs and not theirs & values and fits(c):
+            theirs = _totals(c.text, unit)  # a figure of its own: never redundant (an update, a rival)
+            if theirs and not theirs & values and fits(c, new_figure=True):
                 chosen.append(Pick(c, _claim_of(c)))
                 values |= theirs
                 articles |= c.article_ids

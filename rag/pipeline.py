@@ -21,7 +21,7 @@ from rag.evidence import Candidate, Scorer, candidates, with_stored
 from rag.question import Question, analyse, as_asked, is_followup
 from rag.retrieval import FURTHER_REPORTS, HybridRetriever
 from rag.settings import RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Citation, Filters, Location, Refusal, Turn
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3
@@ -38,6 +38,19 @@ def _names_of(catalog):
         return parsed[article_id]
 
     return names_of
+
+
+def with_stories(citations: Sequence[Citation], catalog) -> tuple[Citation, ...]:
+    """Each citation with the other articles of its story: every outlet and date that carried the
+    syndicated copy it quotes ("also in: ...")."""
+    out = []
+    for c in citations:
+        shown = {c.article_id, *(a.article_id for a in c.also)}
+        members = catalog.stories.get(catalog.story_of(c.article_id), ())
+        others = tuple(Location(article_id=r.id, title=r.display_title, source=r.source, published_at=r.published_at,
+                                url=r.url, chunk_id="", start=0, end=0) for r in members if r.id not in shown)
+        out.append(replace(c, story=others) if others else c)
+    return tuple(out)
 
 
 class Pipeline:
@@ -76,7 +89,9 @@ class Pipeline:
         the question depends on that they lack is looked up on its own (BM25); passages mentioning
         it join ``passages`` and the evidence."""
         scorer = self._scorer()
-        evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
+        story_of = self.library.catalog().story_of  # copies of one story: an update, not a disagreement
+        evidence = scorer.score(question, with_stored(candidates([*passages, *further], story_of=story_of),
+                                                      self.library))
         covered = set().union(*(c.names for c in evidence))
         seen = {p.location.chunk_id for p in passages}
         added = []
@@ -84,14 +99,15 @@ class Pipeline:
             if i in covered:
                 continue
             found = [p for p in self.retriever.probe(name.text, filters=filters) if p.location.chunk_id not in seen]
-            extra = scorer.score(question, with_stored(candidates(found), self.library))
+            extra = scorer.score(question, with_stored(candidates(found, story_of=story_of), self.library))
             if any(i in c.names for c in extra):
                 added += found
                 seen.update(p.location.chunk_id for p in found)
                 covered |= set().union(*(c.names for c in extra))
         if added:  # once more over all passages, so sentences they share are merged
             passages.extend(added)
-            evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
+            evidence = scorer.score(question, with_stored(candidates([*passages, *further], story_of=story_of),
+                                                          self.library))
         return evidence
 
     def _embed_ahead(self, text: str) -> threading.Thread:
@@ -155,7 +171,7 @@ class Pipeline:
                             closest=tuple(passages[:CLOSEST]), filters=filters, refusal=refusal)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
-                            citations=draft.citations, conflicts=draft.conflicts, sentences=draft.sentences,
+                            citations=with_stories(draft.citations, catalog), conflicts=draft.conflicts, sentences=draft.sentences,
                             closest=draft.closest, filters=filters, direct=draft.direct, claims=draft.claims)
         done = time.perf_counter()
         timings = {"retrieve": (retrieved - started) * 1000, "answer": (done - retrieved) * 1000,

@@ -86,6 +86,9 @@ class Citation:
     start: int
     end: int
     also: tuple[Location, ...] = ()  # the same sentence in other articles
+    # the other articles of its story (syndicated copies, index/stories.py): every outlet and date
+    # that carried it ("also in: ..."); their offsets are 0, they were not quoted
+    story: tuple[Location, ...] = ()
 
     @classmethod
     def at(cls, n: int, location: Location, *, quote: str, start: int, end: int,
@@ -97,6 +100,8 @@ class Citation:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["also"] = [asdict(a) for a in self.also]
+        data["story"] = [{k: getattr(a, k) for k in ("article_id", "title", "source", "published_at", "url")}
+                         for a in self.story]
         return data
 
 
@@ -110,6 +115,7 @@ class Claim:
 
 DISAGREE = "disagree"  # the sources describe the same event (same date) and give different values
 DIFFER = "differ"  # different values, and nothing shows the reports are about the same event
+UPDATED = "updated"  # a later report of the same outlet, or of the same story, gives a new value
 
 
 @dataclass(frozen=True, kw_only=True)
