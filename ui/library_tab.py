@@ -52,7 +52,7 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         except NewsragError as exc:
             return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 5)
         pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
-        return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
+        return (library_view.table_html(page, library.catalog().stories), library_view.pager_html(page), stats, pick,
                 page.query.offset, gr.update(interactive=page.query.offset > 0),
                 gr.update(interactive=page.last < page.total))
 

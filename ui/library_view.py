@@ -34,7 +34,16 @@ REMOVE_JS = """
 """
 
 
-def table_html(page: ArticlePage) -> str:
+def _story(record, stories: Mapping | None) -> str:
+    members = (stories or {}).get(record.story_id) or ()
+    others = [m for m in members if m.id != record.id]
+    if not others:
+        return ""
+    carried = ", ".join(dict.fromkeys(f"{m.source or OUTLET_UNKNOWN} ({when(m.published_at)})" for m in others))
+    return f'<div class="nr-story">One story with {len(others)} other cop{"y" if len(others) == 1 else "ies"}: {esc(carried)}</div>'
+
+
+def table_html(page: ArticlePage, stories: Mapping | None = None) -> str:
     if not page.articles:
         what = "No article matches this search." if page.total == 0 and _filtered(page) else \
             "No articles yet: add some above."
@@ -46,7 +55,7 @@ def table_html(page: ArticlePage) -> str:
             f'<tr><td class="nr-c-pick"><input type="checkbox" class="nr-pick" value="{esc(r.id)}" '
             f'aria-label="Select {title}"></td>'
             f'<td class="nr-c-title">{link(article_href(r.id), title, cls="nr-title")}'
-            f'<div class="nr-id">{esc(r.id)}</div></td>'
+            f'<div class="nr-id">{esc(r.id)}</div>{_story(r, stories)}</td>'
             f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
             f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
             f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
