@@ -44,24 +44,6 @@ CLAIM_RRF_K = 1.0  # the constant of the merge of the per-claim rankings
 FURTHER_REPORTS = 2
 
 
-_FIGURE = re.compile(r"\d[\d,.]*\d|\d")
-
-
-def _another_copy(stories: dict[str, tuple[str, set[str]]], story: str, article_id: str, text: str) -> bool:
-    """Whether a passage is from another copy of a story already read (``index.stories``) and
-    gives no figure the story's passages read so far do not: one copy is quoted, and its citation
-    lists the others; a copy giving a new figure stays (an update, ``rag.conflicts``)."""
-    figures = set(_FIGURE.findall(text))
-    first = stories.get(story)
-    if first is None:
-        stories[story] = (article_id, figures)
-        return False
-    if first[0] == article_id or figures - first[1]:
-        first[1].update(figures)
-        return False
-    return True
-
-
 def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k: int = 10,
          dense_weight: float = 0.4) -> list[tuple[str, float]]:
     """Fuse ranked ``(id, score)`` lists into one, best first (ties broken by id).
@@ -306,14 +288,11 @@ class HybridRetriever:
         chunks = self.library.store.get_chunks([cid for cid, _ in head])
         out: list[Passage] = []
         by_text: dict[str, int] = {}
-        stories: dict[str, tuple[str, set[str]]] = {}  # story -> the article read for it, its figures
         for cid, score in head:
             chunk = chunks.get(cid)
             record = catalog.articles.get(chunk.article_id) if chunk else None
             if chunk is None or record is None or record.version != chunk.version:
                 continue  # written or removed meanwhile: the next catalog refresh sees it
-            if _another_copy(stories, record.story_id, record.id, chunk.body_text):
-                continue  # a syndicated copy of a story already read, with no figure of its own
             where = location(record, cid, chunk.start, chunk.end)
             key = _same_text_key(chunk.body_text)
             if key in by_text:

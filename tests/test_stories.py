@@ -110,7 +110,8 @@ def test_answers_quote_one_copy_and_a_later_figure_is_an_update(library, tmp_pat
             url="https://wire.example/kamen", body=wire)
     _report(folder, "copy.json", title="Kamen: drones downed overnight", source="Valley Post",
             published_at="2026-12-01", url="https://valley.example/kamen",
-            body="VALLEY (Wire) — " + wire + "\n\nSign up for our newsletter for the top stories every morning.")
+            body="VALLEY (Wire) — " + wire.replace("were intercepted", "were shot down")
+            + "\n\nSign up for our newsletter for the top stories every morning.")
     _report(folder, "herald1.json", title="Herald: air defence busy", source="Kamen Herald",
             published_at="2026-12-02", url="https://herald.example/1",
             body="Air defence units over the Kamen district downed 20 drones on Wednesday night, the district "
@@ -123,11 +124,12 @@ def test_answers_quote_one_copy_and_a_later_figure_is_an_update(library, tmp_pat
     pipeline = Pipeline(RagSettings(index=library.settings), library=library)
 
     answer = pipeline.ask("How many drones were intercepted over Kamen on Monday night?")
-    cited = {c.source for c in answer.citations}
-    assert "Wire Daily" in cited and "Valley Post" not in cited  # one copy quoted
-    wire_citation = next(c for c in answer.citations if c.source == "Wire Daily")
-    assert [(o.source, o.published_at) for o in wire_citation.story] == [("Valley Post", "2026-12-01")]
-    assert wire_citation.to_dict()["story"][0]["source"] == "Valley Post"
+    (cited,) = [c for c in answer.citations if "12 drones" in c.quote]  # one copy quoted, the other listed
+    other = {"Wire Daily": "Valley Post", "Valley Post": "Wire Daily"}[cited.source]
+    assert cited.also == () and [(o.source, o.published_at) for o in cited.story] == [(other, "2026-12-01")]
+    assert cited.to_dict()["story"] == [{"article_id": cited.story[0].article_id, "title": cited.story[0].title,
+                                         "source": other, "published_at": "2026-12-01",
+                                         "url": cited.story[0].url}]
 
     herald = pipeline.ask("How many drones did air defence units over the Kamen district down on Wednesday night?")
     assert [c.kind for c in herald.conflicts] == ["updated"], (herald.answer, [c.quote for c in herald.citations])
