@@ -134,6 +134,8 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
                 status = gr.HTML(elem_id="nr-upload-status", js_on_load=None)
             with gr.Column(scale=1, min_width=260):
                 stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
+        if stream is not None:
+            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
         with gr.Row(elem_id="nr-lib-filters", equal_height=True):
             q = gr.Textbox(label="Search titles and outlets", placeholder="e.g. drones Kursk", scale=3,
                            min_width=200, elem_id="nr-lib-q", max_lines=1)
@@ -157,8 +159,6 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         report = gr.HTML(elem_id="nr-report", js_on_load=None)
         offset = gr.State(0)
         selected = gr.Textbox(visible=False)
-        if stream is not None:
-            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
 
     filters = [q, outlet, since, until, sort]
     shown = [table, pager, stats, outlet, offset, prev_btn, next_btn]

@@ -24,20 +24,21 @@ def choices(stream) -> list[tuple[str, str]]:
     return out
 
 
-def note_html(stream, wid: str | None) -> str:
+def note_html(stream, watching: dict | None = None) -> str:
+    """What changed in each changed watch (the latest change), or what was just watched."""
     from ui.markup import esc
 
-    if not wid:
-        return ""
     try:
-        w = stream.watches.get(wid)
+        changed = [w for w in stream.watches.all() if w["changed"] and w["history"]]
     except NewsragError:
         return ""
-    latest = w["history"][-1] if w["history"] else None
-    if not latest:
-        return ""
-    what = "; ".join(latest["changes"]) or "no change since it was watched"
-    return f'<div class="nr-watch-note{" nr-watch-changed" if latest["changes"] else ""}">{esc(what)}</div>'
+    items = "".join(f"<li><b>{esc(w['question'])}</b>: {esc('; '.join(w['history'][-1]['changes']))}</li>"
+                    for w in changed)
+    if items:
+        return f'<ul class="nr-watch-changes">{items}</ul>'
+    if watching is not None:
+        return f'<div class="nr-watch-note">Watching “{esc(watching["question"])}”: no change yet.</div>'
+    return ""
 
 
 def build_sidebar(stream):
@@ -52,8 +53,9 @@ def build_sidebar(stream):
 
 def wire(*, stream, listing, note, timer, watch_btn, stored_state, take, answer_it, pending, question, busy,
          answering: list) -> None:
+    # the list is a list of buttons: nothing stays selected, so a watch can be opened again
     def refresh(current):
-        return gr.update(choices=choices(stream), value=current)
+        return gr.update(choices=choices(stream), value=None), note_html(stream)
 
     def watch(stored):
         found = convs.exchanges(convs.load(stored))
@@ -65,20 +67,18 @@ def wire(*, stream, listing, note, timer, watch_btn, stored_state, take, answer_
                 w = stream.check(w["id"])
         except NewsragError as exc:
             raise user_error(exc) from exc
-        gr.Info(f"Watching “{w['question']}”: it is answered again after every new article.")
-        return gr.update(choices=choices(stream), value=w["id"]), note_html(stream, w["id"])
+        return gr.update(choices=choices(stream), value=None), note_html(stream, w)
 
     def open_watch(wid):
         """Ask a watched question again (its new answer in the chat) and mark its change seen."""
         try:
-            w = stream.watches.get(wid)
-            text = note_html(stream, wid)
-            stream.watches.seen(wid)
+            w = stream.watches.seen(wid)
+            text = note_html(stream)
         except NewsragError as exc:
             raise user_error(exc) from exc
-        return (*take(w["question"]), gr.update(choices=choices(stream), value=wid), text)
+        return (*take(w["question"]), gr.update(choices=choices(stream), value=None), text)
 
-    timer.tick(refresh, listing, listing, queue=False, **PRIVATE)
+    timer.tick(refresh, listing, [listing, note], queue=False, **PRIVATE)
     watch_btn.click(watch, stored_state, [listing, note], **PRIVATE)
     answering.append(listing.input(open_watch, listing, [pending, question, *busy, listing, note], queue=False,
                                    **PRIVATE).then(**answer_it))
