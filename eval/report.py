@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rag.types import TIMINGS
+
 # MultiHop-RAG's published best retrieval (full 609-article corpus; voyage-02 + bge-reranker-large).
 PUBLISHED = {"hits@4": 0.663, "hits@10": 0.747, "mrr@10": 0.586, "map@10": None}
 CITATION = ("MultiHop-RAG: Tang & Yang, \"MultiHop-RAG: Benchmarking Retrieval-Augmented Generation for "
@@ -72,6 +74,9 @@ def write_run(results: dict, out: Path) -> list[Path]:
     if results["kind"] == "multihop":
         plots = multihop_plots(results, out)
         text = multihop_markdown(results, [p.name for p in plots])
+    elif results["kind"] == "plain":
+        plots = plain_plots(results, out)
+        text = plain_markdown(results, [p.name for p in plots])
     else:
         plots = sample_plots(results, out)
         text = sample_markdown(results, [p.name for p in plots])
@@ -202,6 +207,40 @@ def sample_markdown(results: dict, plots: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def plain_markdown(results: dict, plots: Sequence[str]) -> str:
+    s, data = results["summary"], results["data"]
+    lines = [f"# Plain-question gold set — {results['created']}", "",
+             f"Set `{results['set']}`: {s['items']} questions over {data['articles']} articles of the "
+             f"MultiHop-RAG train split (`{data['folder']}`), indexed with {len(data['fillers'])} further "
+             f"train articles as distractors · mode `{results['mode']}` · {encoder_line(results.get('encoder'))}.", "",
+             f"**{s['right']} of {s['items']} right ({fmt(s['right_rate'] * 100, 1)} %), "
+             f"{s['wrong_lines']} wrong answer lines.**", "",
+             "Right: an answer holding an accepted answer (and its answer line too, when one is shown), the "
+             "verdict first for yes/no, a refusal where the articles do not answer, \"no article from <outlet>\" "
+             "where the question leans on an outlet the library lacks. A wrong answer line is an answer line "
+             "holding no accepted answer (eval/plain.py).", "", "## By kind", ""]
+    lines += table(["Kind", "Items", "Right", "Wrong answer lines"],
+                   [[k, v["items"], v["right"], v["wrong_lines"]] for k, v in s["by_kind"].items()])
+    failed = [r for r in results["items"] if not r["passed"]]
+    if failed:
+        lines += ["", "## Items not right", ""]
+        rows = []
+        for r in failed:
+            last = r["turns"][-1]
+            got = f"{last['status']}: " + (f"**{last['direct']}** — " if last["direct"] else "")
+            got += (last["refusal"] or last["answer"]).replace("\n", " ")[:160]
+            asked = " → ".join(t["question"] for t in r["turns"])
+            rows.append([r["id"], asked, r["expected"], got, r["why"]])
+        lines += table(["Item", "Question", "Expected", "Got", "Why"],
+                       [[c.replace("|", "\\|") for c in row] for row in rows])
+    lines += ["", "## Latency per question (ms)", ""]
+    lines += table(["Stage", "p50", "p95"], [[k, fmt(v["p50"], 0), fmt(v["p95"], 0)]
+                                             for k, v in s["latency_ms"].items()])
+    lines += ["", f"Wall time: index {results['seconds']['index']} s, questions {results['seconds']['questions']} s.",
+              "", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + ["", "---", CITATION, ""]
+    return "\n".join(lines)
+
+
 def _type_key(name: str) -> int:
     return TYPE_ORDER.index(name) if name in TYPE_ORDER else len(TYPE_ORDER)
 
@@ -247,7 +286,7 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     # latency distribution
     fig = _figure()
     ax = fig.add_subplot()
-    stages = [s for s in ("retrieve", "answer", "total")]
+    stages = [s for s in TIMINGS if summary["latency_ms"].get(s, {}).get("n")]
     values = [[q["answer"]["timings_ms"][s] for q in results["questions"] if s in q["answer"]["timings_ms"]]
               for s in stages]
     ax.boxplot(values, tick_labels=stages, showfliers=True)
@@ -282,6 +321,23 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     paths.append(out / "retrieval_at_k.png")
     fig.savefig(paths[-1])
     return paths
+
+
+def plain_plots(results: dict, out: Path) -> list[Path]:
+    s = results["summary"]
+    fig = _figure(8, 4)
+    ax = fig.add_subplot()
+    kinds = list(s["by_kind"])
+    ax.bar(kinds, [v["items"] for v in s["by_kind"].values()], color="lightgray", label="items")
+    ax.bar(kinds, [v["right"] for v in s["by_kind"].values()], color="tab:green", label="right")
+    ax.bar(kinds, [v["wrong_lines"] for v in s["by_kind"].values()], color="tab:red", label="wrong answer lines")
+    ax.set_ylabel("questions")
+    ax.set_title(f"Plain gold set: {s['right']}/{s['items']} right, {s['wrong_lines']} wrong answer lines")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend()
+    path = out / "right_by_kind.png"
+    fig.savefig(path)
+    return [path]
 
 
 def sample_plots(results: dict, out: Path) -> list[Path]:

@@ -4,8 +4,8 @@
 named in 3 cited sentences from Fortune and TechCrunch [1][2][3]"); "How many X ...?" gets each
 figure of X with its citation ("**25 drones** [1]"), every one of them when outlets differ; "Which
 outlet ...?" gets the outlet of the best sentence. Yes/no and open questions get none: no guessed
-verdict. No line rather than a wrong one: a name must be of the type asked for, named in at least
-two evidence sentences, and weigh clearly more than any rival (``AHEAD``; less when several
+verdict. No line rather than a wrong one: a name must be of the type asked for, named in several
+evidence sentences, and weigh clearly more than any rival (``Tuning.name_ahead``; less when several
 articles and every outlet the question names say it); its line cites the sentences that name it.
 
 Names are read from the facts stored at ingest, completed by how each article names its people
@@ -24,16 +24,11 @@ from index.language import Figure, Mention, counts, name_words, surname, word_ke
 from index.text import STOPWORDS
 from rag.evidence import Candidate
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question, outlet_mentions
+from rag.tuning import Tuning
 from rag.types import Direct
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
-AHEAD = 2.0  # the name shown must weigh at least this many times as much as the next one
-# ... or this many times, when it is corroborated: named in evidence from at least two articles and
-# from every outlet the question names (a multi-hop question's answer is what its reports share)
-AHEAD_CORROBORATED = 1.4
-POOL = 15  # the best evidence sentences a name is counted in, cited or not
-CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[\w]")
 
 
@@ -55,9 +50,13 @@ def labels_for(question: Question) -> set[str] | None:
 
 
 def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],
-                outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None) -> NameChoice | None:
-    """The name asked for: every name of the cited and best evidence sentences, grouped (one person
-    under full name and surname alone), weighted by the scores of the sentences naming it."""
+                outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None, *,
+                tuning: Tuning) -> NameChoice | None:
+    """The name asked for: every name of the cited and best evidence sentences (``Tuning.name_pool``),
+    grouped (one person under full name and surname alone), weighted by the scores of the sentences
+    naming it (a cited one ``Tuning.cited_weight`` times). It is shown when at least
+    ``Tuning.name_min_sentences`` sentences name it and it weighs ``Tuning.name_ahead`` times as much
+    as the next name (``Tuning.name_ahead_corroborated`` when corroborated)."""
     labels = labels_for(question)
     if labels is None:
         return None
@@ -65,7 +64,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     asked = _asked(question.text, outlets)
     outlet_names = [k for k in (word_keys(_outlet_name(o)) for o in outlets) if k]
     cited_ids = {id(c) for c in cited}
-    sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:POOL]]}.values())
+    sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:tuning.name_pool]]}.values())
     groups: list[dict] = []
     for candidate in sentences:
         for mention in _mentions(candidate, names_of):
@@ -81,7 +80,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
             group["labels"].append(mention.label)
             group["forms"].append(mention.text)
             group["surnames"].add(surname(mention.text))
-            weight = max(candidate.score, 0.0) * (CITED_WEIGHT if id(candidate) in cited_ids else 1.0)
+            weight = max(candidate.score, 0.0) * (tuning.cited_weight if id(candidate) in cited_ids else 1.0)
             group["sentences"][id(candidate)] = (candidate, weight)
     for group in groups:
         _type(group, names_of)
@@ -91,12 +90,13 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
         return None
     best = kept[0]
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
-    ahead = AHEAD_CORROBORATED if _corroborated(best, question.outlets) else AHEAD
-    if len(best["sentences"]) < 2 or _strength(best) < ahead * rival:
+    corroborated = _corroborated(best, question.outlets, articles=tuning.corroborating_articles)
+    ahead = tuning.name_ahead_corroborated if corroborated else tuning.name_ahead
+    if len(best["sentences"]) < tuning.name_min_sentences or _strength(best) < ahead * rival:
         return None
     naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
     kind = question.answer_type if question.answer_type in LABELS else "entity"
-    return NameChoice(name=_clean(_display(best)), kind=kind, sentences=naming)
+    return NameChoice(name=_clean(_display(best, tuning.frequent_form)), kind=kind, sentences=naming)
 
 
 def _asked(text: str, outlets: Sequence[str]) -> frozenset[str]:
@@ -113,11 +113,11 @@ def _outlet_name(outlet: str) -> str:
     return outlet.split(" | ")[0]
 
 
-def _corroborated(group: dict, outlets: Sequence[str]) -> bool:
-    """Named in evidence from two articles or more, and from every outlet the question names."""
+def _corroborated(group: dict, outlets: Sequence[str], *, articles: int) -> bool:
+    """Named in evidence from ``articles`` articles or more, and from every outlet the question names."""
     sentences = [c for c, _ in group["sentences"].values()]
-    articles = {a for c in sentences for a in c.article_ids}
-    return len(articles) >= 2 and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
+    naming = {a for c in sentences for a in c.article_ids}
+    return len(naming) >= articles and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
 
 
 def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
@@ -264,7 +264,7 @@ def _strength(group: dict) -> float:
 def _of_type(typed: dict[str, int], labels: set[str]) -> bool:
     """Whether a name can be of the type asked for: its articles call it so at least once (the
     recognizer types a surname alone as it likes; every plausible name competes, and the one shown
-    must weigh ``AHEAD`` times as much as any other)."""
+    must weigh ``Tuning.name_ahead`` times as much as any other)."""
     return any(typed.get(label, 0) for label in labels)
 
 
@@ -274,11 +274,12 @@ def _main_key(group: dict) -> str | None:
     return surname(max(forms, key=lambda f: (forms.count(f), -len(f)))) if forms else None
 
 
-def _display(group: dict) -> str:
+def _display(group: dict, frequent: float) -> str:
     """How the articles name it in full. A person: the full form of the group's main name that its
     own sentences use and its articles introduce ("Sam Bankman-Fried"; "Donald Trump", not "Ivanka
     Trump", for a group of "Trump"). Anything else: the full form its articles introduce it by
-    ("Alameda Research" for "Alameda"), or else its fullest frequent form ("Uber")."""
+    ("Alameda Research" for "Alameda"), or else its fullest frequent form ("Uber": named at least
+    ``frequent`` times as often as its most frequent form)."""
     main = _main_key(group)
     if "PERSON" in group["typed"]:
         votes: dict[str, int] = dict(group["intros"]["p"])
@@ -298,7 +299,7 @@ def _display(group: dict) -> str:
              and f.split()[0].lower() not in STOPWORDS}
     if known:  # the fullest of the frequent forms ("Alameda Research", not "Alameda"; "Uber")
         top = max(known.values())
-        return max((f for f, n in known.items() if n * 2 >= top), key=lambda f: (len(f.split()), known[f]))
+        return max((f for f, n in known.items() if n >= frequent * top), key=lambda f: (len(f.split()), known[f]))
     return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from index.language import NAME_LABELS, PLACE_NOUNS, date_range, name_words, parse, word_key, word_keys
 from index.text import STOPWORDS, analyze, end_mark
+from rag.tuning import Tuning
 from rag.types import Turn
 
 # The answer types, and the nouns that name them in "Which <noun> ...?" (a general lexicon of
@@ -141,7 +142,7 @@ class Question:
 # ----------------------------------------------------------------------------------- outlets
 
 
-def _plain(text: str) -> str:
+def plain_outlet(text: str) -> str:
     """Outlet names as compared: case, quotes, punctuation and a leading "the" ignored."""
     words = re.findall(r"\w+", text.casefold().replace("’", "'"))
     if words and words[0] == "the":
@@ -153,8 +154,8 @@ def outlet_mentions(text: str, outlets: Sequence[str]) -> list[tuple[int, int, s
     """``(start, end, outlet)`` of every indexed outlet named in ``text`` ("the Verge" and
     "'The Verge'" name "The Verge"), longest names first, never overlapping."""
     found: list[tuple[int, int, str]] = []
-    for outlet in sorted(outlets, key=lambda o: -len(_plain(o))):
-        words = _plain(outlet).split()
+    for outlet in sorted(outlets, key=lambda o: -len(plain_outlet(o))):
+        words = plain_outlet(outlet).split()
         if not words:
             continue
         pattern = r"(?<!\w)(?:the\s+)?" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"
@@ -526,11 +527,15 @@ def as_asked(question: str) -> str:
     return question if not question or ended else question + "?"
 
 
-def is_followup(question: str) -> bool:
+def is_followup(question: str, *, tuning: Tuning) -> bool:
+    """Whether ``question`` reads as a follow-up ("And over Ryazan?"): it opens with "and", "what
+    about" ..., or is short (``Tuning.followup_max_words``) and holds a pronoun, or is very short
+    (``Tuning.followup_bare_words``)."""
     lowered = re.findall(r"\w+", question.lower())
     if _FOLLOWUP_START.match(question):
         return True
-    return len(lowered) <= 8 and bool(_PRONOUNS & set(lowered)) or len(lowered) <= 3
+    return (len(lowered) <= tuning.followup_max_words and bool(_PRONOUNS & set(lowered))
+            or len(lowered) <= tuning.followup_bare_words)
 
 
 def _attribute(doc, wh_token) -> str | None:
@@ -565,12 +570,14 @@ def _said(turn: Turn) -> list[str]:
 
 
 def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[str] = (),
-            newest: date | str | None = None) -> Question:
+            newest: date | str | None = None, tuning: Tuning | None = None) -> Question:
     """Read ``question``. ``outlets`` are the outlets in the index; ``newest`` is the newest article's
     publication date (what "last week" counts back from). A follow-up ("And over Ryazan?") is widened
     with the questions it follows (back to the last one that was not itself a follow-up, at most two),
     keeps their answer type and names when it has none of its own, leans towards the articles the
-    previous answer cited, and does not repeat what the conversation already quoted."""
+    previous answer cited, and does not repeat what the conversation already quoted. ``tuning``
+    (the defaults when not given) says what reads as a follow-up."""
+    tuning = tuning or Tuning()
     asked = as_asked(question)
     if isinstance(newest, str):
         try:
@@ -578,12 +585,12 @@ def analyse(question: str, *, history: Sequence[Turn] = (), outlets: Sequence[st
         except ValueError:
             newest = None
     current = _read(asked, outlets, newest)
-    if not history or not is_followup(asked):
+    if not history or not is_followup(asked, tuning=tuning):
         return current
     earlier: list[str] = []
-    for turn in reversed(history[-2:]):
+    for turn in reversed(history[-tuning.followup_turns:]):
         earlier.insert(0, turn.question.strip())
-        if not is_followup(turn.question):
+        if not is_followup(turn.question, tuning=tuning):
             break
     before = _read(" ".join(earlier), outlets, newest)
     widened = " ".join([*earlier, asked])

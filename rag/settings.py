@@ -8,18 +8,16 @@ from dataclasses import dataclass, field, replace
 
 from index.errors import ConfigError
 from index.settings import IndexSettings, env_value
+from rag.tuning import Tuning
 
 FUSIONS = ("rrf", "weighted", "dense", "bm25")
 UNSUPPORTED_POLICIES = ("flag", "drop")
 
-# Tuned on the MultiHop-RAG dev subset (null vs answerable questions) and the sample gold set;
-# see eval/README.md ("Refusal threshold") for the measurement and the trade-off.
-DEFAULT_REFUSAL_THRESHOLD = 0.225
-
 
 @dataclass(frozen=True, kw_only=True)
 class RagSettings:
-    """How questions are answered. ``mode`` names an answerer in ``rag.answerers.ANSWERERS``."""
+    """How questions are answered. ``mode`` names an answerer in ``rag.answerers.ANSWERERS``;
+    ``tuning`` holds every weight and threshold of the answer (``rag/tuning.py``)."""
 
     index: IndexSettings = field(default_factory=IndexSettings)
     mode: str = "extractive"
@@ -27,9 +25,7 @@ class RagSettings:
     # articles, evidence coverage 0.759 -> 0.776, for about 1.5 ms of warm p50; 12 gave 0.779)
     candidates: int = 40  # per retriever, before fusion
     fusion: str = "rrf"
-    rrf_k: int = 10
-    dense_weight: float = 0.4  # share of the dense lists (chunks, sentences) in the fusion; BM25 gets the rest
-    refusal_threshold: float = DEFAULT_REFUSAL_THRESHOLD
+    tuning: Tuning = field(default_factory=Tuning)
     max_sentences: int = 4
     unsupported: str = "flag"  # LLM sentences not backed by their cited passages: flag or drop
     llm_base_url: str = "http://127.0.0.1:8080/v1"
@@ -49,12 +45,6 @@ class RagSettings:
             raise ConfigError(f"candidates={self.candidates} must be at least top_k={self.top_k}.")
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion={self.fusion!r} is unknown: use one of {', '.join(FUSIONS)}.")
-        if self.rrf_k < 1:
-            raise ConfigError(f"rrf_k={self.rrf_k} must be at least 1.")
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ConfigError(f"dense_weight={self.dense_weight} must be between 0 and 1.")
-        if not -1.0 <= self.refusal_threshold <= 1.0:
-            raise ConfigError(f"refusal_threshold={self.refusal_threshold} must be between -1 and 1.")
         if self.max_sentences < 1:
             raise ConfigError(f"max_sentences={self.max_sentences} must be at least 1.")
         if self.unsupported not in UNSUPPORTED_POLICIES:
@@ -69,7 +59,9 @@ class RagSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, index: IndexSettings | None = None,
-                 **overrides) -> RagSettings:
+                 tuning_file: str | None = None, **overrides) -> RagSettings:
+        """The settings of ``env`` (the process environment by default); ``tuning_file`` (``newsrag
+        eval --tuning``) stands for ``NEWSRAG_TUNING``."""
         env = os.environ if env is None else env
         values = dict(
             index=index or IndexSettings.from_env(env),
@@ -77,9 +69,7 @@ class RagSettings:
             top_k=env_value(env, "NEWSRAG_TOP_K", 10, int),
             candidates=env_value(env, "NEWSRAG_CANDIDATES", 40, int),
             fusion=env_value(env, "NEWSRAG_FUSION", "rrf", str),
-            rrf_k=env_value(env, "NEWSRAG_RRF_K", 10, int),
-            dense_weight=env_value(env, "NEWSRAG_DENSE_WEIGHT", 0.4, float),
-            refusal_threshold=env_value(env, "NEWSRAG_REFUSAL_THRESHOLD", DEFAULT_REFUSAL_THRESHOLD, float),
+            tuning=tuning_from_env(env, file=tuning_file),
             max_sentences=env_value(env, "NEWSRAG_MAX_SENTENCES", 4, int),
             unsupported=env_value(env, "NEWSRAG_UNSUPPORTED", "flag", str),
             llm_base_url=env_value(env, "NEWSRAG_LLM_BASE_URL", "http://127.0.0.1:8080/v1", str),
@@ -93,3 +83,21 @@ class RagSettings:
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+# The tuning fields a variable of their own sets (over NEWSRAG_TUNING's file).
+TUNING_VARIABLES = {"NEWSRAG_DENSE_WEIGHT": ("dense_weight", float), "NEWSRAG_RRF_K": ("rrf_k", int),
+                    "NEWSRAG_REFUSAL_THRESHOLD": ("refusal_threshold", float)}
+
+
+def tuning_from_env(env: Mapping[str, str], *, file: str | None = None) -> Tuning:
+    """The ``Tuning`` of ``file``, else of ``NEWSRAG_TUNING`` (a JSON file; the defaults when
+    neither is given), with the fields of ``TUNING_VARIABLES`` set by their own variables."""
+    path = file or env_value(env, "NEWSRAG_TUNING", None, str)
+    tuning = Tuning.from_file(path) if path else Tuning()
+    changes = {}
+    for variable, (name, kind) in TUNING_VARIABLES.items():
+        value = env_value(env, variable, None, kind)
+        if value is not None:
+            changes[name] = value
+    return tuning.with_(**changes) if changes else tuning

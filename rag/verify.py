@@ -11,8 +11,8 @@ the full stop belongs to the sentence before; list items are sentences). Each se
 A passage *states* a sentence when every figure (digits or words: "fifty-five" is 55) and every
 name of the sentence occurs in the passage or in its outlet, date and title, a sentence that
 denies something ("does not", "never") finds a denial in the passage too, and enough of the
-rest matches: at least half of its key terms, or an embedding similarity of ``SIMILAR`` with one
-of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
+rest matches: a share of its key terms (``Tuning.min_term_share``), or an embedding similarity
+(``Tuning.verify_similar``) with one of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
 a figure from one article to a place from another ("55 drones over Ryazan") is not supported by
 either. The citation is then narrowed to the sentences of the passage that carry the sentence's
 figures and names (the most similar one when its facts are all in the metadata).
@@ -30,14 +30,12 @@ from index.chunking import split_sentences
 from rag.evidence import Candidate
 from rag.facts import NO_FACTS, Facts, facts, show
 from rag.prompts import Excerpt, spelt_date
+from rag.tuning import Tuning
 from rag.types import ATTRIBUTED, CITED, UNSUPPORTED
 
 MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^\s*(?:answer|a)\s*:\s*", re.IGNORECASE)
-MIN_TERM_SHARE = 0.5  # of a sentence's key terms the passage must hold ...
-SIMILAR = 0.6  # ... or the cosine of the sentence with one of the passage's sentences
-MAX_NARROWED = 3  # sentences of one passage a claim's citation may name
 
 
 @dataclass(frozen=True)
@@ -162,7 +160,9 @@ class Verifier:
     """Judges the sentences of one reply against the passages of its prompt. ``embed`` maps texts
     to unit vectors (the retrieval embedder); without it only figures, names and terms count."""
 
-    def __init__(self, passages: Sequence[Excerpt], *, embed: Callable[[list[str]], np.ndarray] | None = None):
+    def __init__(self, passages: Sequence[Excerpt], *, tuning: Tuning,
+                 embed: Callable[[list[str]], np.ndarray] | None = None):
+        self.tuning = tuning
         self.sources = []
         for excerpt in passages:
             meta = facts(_meta_text(excerpt))
@@ -201,8 +201,9 @@ class Verifier:
         share = found / len(claim.terms) if claim.terms else 1.0
         cosine = max((self._cosine(vector, c) for s in sources for c in s.excerpt.sentences), default=0.0)
         check = _Check(self._missing(claim, stated), found, len(claim.terms), cosine, share + cosine)
-        if check.missing is None and (len(claim.terms) >= 3 or not (claim.figures or claim.names)):
-            check.weak = share < MIN_TERM_SHARE and cosine < SIMILAR
+        t = self.tuning
+        if check.missing is None and (len(claim.terms) >= t.verify_min_terms or not (claim.figures or claim.names)):
+            check.weak = share < t.min_term_share and cosine < t.verify_similar
         return check
 
     def _narrow(self, claim: Facts, vector, sources: Sequence[_Source]) -> tuple[tuple[int, Candidate], ...]:
@@ -226,7 +227,7 @@ class Verifier:
 
         chosen = [max(pool, key=lambda item: rank(item, needed))]
         todo = needed - covers(chosen[0][2])
-        while todo and len(chosen) < MAX_NARROWED:
+        while todo and len(chosen) < self.tuning.max_narrowed:
             item = max(pool, key=lambda item: rank(item, todo))
             gain = covers(item[2]) & todo
             if not gain:

@@ -112,7 +112,7 @@ def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys, monkeypatch):
     assert (answer["conflicts"][0]["kind"], answer["conflicts"][0]["note"]) == (
         "differ", "Reports differ: 55 Ukrainian drones — Miami News, KMIA, undated [1]; "
                   "64 Ukrainian drones — outlet unknown, undated [2].")
-    assert set(answer["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert list(answer["timings_ms"]) == ["understand", "retrieve", "score", "gate", "select", "answer", "total"]
 
     assert main(["ask", DRONES, "--json", "--home", str(api.library.settings.home)]) == 0
     cli = json.loads(capsys.readouterr().out)

@@ -125,7 +125,7 @@ def test_answers_quote_one_copy_and_a_later_figure_is_an_update(library, tmp_pat
 
     answer = pipeline.ask("How many drones were intercepted over Kamen on Monday night?")
     (cited,) = [c for c in answer.citations if "12 drones" in c.quote]  # one copy quoted, the other listed
-    other = {"Wire Daily": "Valley Post", "Valley Post": "Wire Daily"}[cited.source]
+    other = {"Wire Daily": "Valley Post", "Valley Post": "Wire Daily"}[cited.location.source]
     assert cited.also == () and [(o.source, o.published_at) for o in cited.story] == [(other, "2026-12-01")]
     assert cited.to_dict()["story"] == [{"article_id": cited.story[0].article_id, "title": cited.story[0].title,
                                          "source": other, "published_at": "2026-12-01",

@@ -14,8 +14,9 @@ from ui.library_view import feeds_html
 
 
 def cite(n: int, article: str, source: str, *, story: tuple[Location, ...] = ()) -> Citation:
-    return Citation(n=n, article_id=article, title=f"T{article}", source=source, published_at="2026-12-01",
-                    url=None, chunk_id=f"v{article}-0000", quote="q", start=0, end=1, story=story)
+    return Citation(n=n, location=Location(article_id=article, title=f"T{article}", source=source,
+                                           published_at="2026-12-01", url=None, chunk_id=f"v{article}-0000",
+                                           start=0, end=1), quote="q", story=story)
 
 
 def answer(*, status="answered", values=(), citations=(), conflicts=()) -> Answer:

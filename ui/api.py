@@ -220,7 +220,8 @@ def public_origin(origin: dict) -> dict:
 
 
 def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-                 session_user: Callable[[Request], str | None], stream=None) -> tuple[APIRouter, APIRouter]:
+                 session_user: Callable[[Request], str | None], exports: export.Exports, stream=None
+                 ) -> tuple[APIRouter, APIRouter]:
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
 
@@ -356,6 +357,17 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
             return JSONResponse({"status": "unavailable", **error_body(exc)}, status_code=503)
         return JSONResponse({"status": "ok", **counts})
 
+    @root.get("/exports/{key}", include_in_schema=False)
+    def exported(request: Request, key: str) -> Response:
+        """The chat's export, once, to the session that asked for it; then it is gone."""
+        found = exports.take(key, owner=session_user(request) if serve.auth else None)
+        if found is None:
+            raise NotFoundError("This export was already downloaded, has expired or is another session's: "
+                                "click Export as Markdown again.")
+        return Response(found.text, media_type="text/markdown; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{found.name}"', "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff"})
+
     @root.get("/articles/{article_id}", include_in_schema=False)
     def article_page(request: Request, article_id: str, start: int | None = Query(None),
                      end: int | None = Query(None)) -> HTMLResponse:
@@ -415,10 +427,12 @@ def install_docs(app: FastAPI) -> None:
 
 
 def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-            session_user: Callable[[Request], str | None], lockout: Lockout, stream=None) -> None:
+            session_user: Callable[[Request], str | None], lockout: Lockout,
+            exports: export.Exports, stream=None) -> None:
     """Routes, error translation and the guard on ``app`` (before Gradio is mounted); ``lockout``
     is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
-    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user, stream=stream)
+    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user,
+                             exports=exports, stream=stream)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)

@@ -120,13 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     multihop.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-multihop)")
     multihop.add_argument("--mode", help="answering mode (default extractive)")
     multihop.add_argument("--limit", type=int, help="only the first N questions")
+    plain = eval_commands.add_parser("plain", help="plain questions a reader types, over train-split articles")
+    plain.add_argument("--data", default="../shared/datasets/multihop-rag-train", metavar="DIR",
+                       help="the MultiHop-RAG train folder (its corpus.json holds the set's articles)")
+    plain.add_argument("--set", dest="set_path", metavar="FILE", help="gold set (default eval/sets/plain.jsonl)")
+    plain.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-plain)")
+    plain.add_argument("--mode", help="answering mode (default extractive)")
+    plain.add_argument("--check", action="store_true", help="only validate the set against the corpus")
     everything = eval_commands.add_parser("all", help="both sets, then the CI gate")
     everything.add_argument("--data", default="../shared/datasets/multihop-rag-dev", metavar="DIR")
     everything.add_argument("--out", help="parent folder of the two runs")
     compare = eval_commands.add_parser("compare", help="what changed between two runs")
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")
-    for sub in (sample, multihop, everything, compare):
+    for sub in (sample, multihop, plain, everything):
+        sub.add_argument("--tuning", metavar="FILE", help="a JSON file of answering weights and thresholds "
+                                                         "(rag/tuning.py; default: $NEWSRAG_TUNING or the built-in values)")
+    for sub in (sample, multihop, plain, everything, compare):
         _add_index_options(sub)
     return parser
 

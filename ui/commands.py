@@ -58,7 +58,7 @@ def cmd_articles(args) -> int:
             print_json([r.to_dict() for r in records])
             return 0
         if not records:
-            print(f"No articles indexed in {library.store.where} — run `newsrag ingest data/articles`.")
+            print(f"No articles indexed in {library.where} — run `newsrag ingest data/articles`.")
             return 0
         for r in records:
             date = (r.published_at or "")[:10] or "-"
@@ -125,7 +125,7 @@ def cmd_mcp(args) -> int:
 def cmd_eval(args) -> int:
     from eval.cli import run
 
-    return run(args, rag_settings(args, mode=getattr(args, "mode", None)))
+    return run(args, rag_settings(args, mode=getattr(args, "mode", None), tuning_file=getattr(args, "tuning", None)))
 
 
 def _when(ts: float | None) -> str:

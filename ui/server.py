@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import socket
 import sys
 import time
@@ -43,6 +44,37 @@ LOGIN_MESSAGE = ("Welcome to newsrag: ask questions of the news articles and che
 def offline() -> None:
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
+
+
+def private_temp(home: Path) -> Path:
+    """This process's temporary folder, ``<home>/tmp/<pid>`` (mode 0700), made the folder of
+    Python's ``tempfile`` and of Gradio's uploads and cache (``GRADIO_TEMP_DIR``): nothing of the
+    server's goes to the shared /tmp. Folders of processes that no longer run are removed first
+    (a server killed with ``kill -9`` never cleans up after itself); ``serve`` removes its own
+    at exit. Called before Gradio is imported: it reads the variable once."""
+    import tempfile
+
+    root = home / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.name.isdigit() and int(old.name) != os.getpid() and not _running(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    mine = root / str(os.getpid())
+    mine.mkdir(mode=0o700, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(mine / "gradio")
+    os.environ["TMPDIR"] = str(mine)
+    tempfile.tempdir = str(mine)
+    return mine
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def browser_secret(home: Path) -> str:
@@ -87,6 +119,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
 
     from ui import api, openai_api
     from ui.app import CSS_PATH, build_blocks, theme
+    from ui.export import Exports
     from ui.guard import Lockout, password_check
 
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
@@ -98,10 +131,11 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     stream = Stream(pipeline)  # feeds, their scheduler, watched questions
     jobs = Jobs(pipeline.library, poller=stream.poller, after_ingest=stream.after_ingest)
     lockout = Lockout()  # one for the login, bearer tokens and any other Authorization header
+    exports = Exports()  # the chat's exports, in memory until their one download
     api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app),
-                lockout=lockout, stream=stream)
+                lockout=lockout, exports=exports, stream=stream)
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
-    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, stream=stream,
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, exports=exports, stream=stream,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
         app, blocks, path="/", auth=password_check(serve.auth, lockout) if serve.auth else None,
@@ -115,6 +149,7 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
     app.state.jobs = jobs
+    app.state.exports = exports
     app.state.stream = stream
     jobs.start()  # uploads and polls left unfinished by the last run go first
     if serve.poll_feeds:
@@ -132,7 +167,7 @@ def warm_up(pipeline: Pipeline) -> str:
         return f"warning: {exc}"
     n = len(catalog.articles)
     hint = "" if n else " — add some in the Library tab or with `newsrag ingest data/articles`"
-    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.store.where}{hint} "
+    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.where}{hint} "
             f"(ready in {time.perf_counter() - started:.1f} s)")
 
 
@@ -160,6 +195,7 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG on import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    temp = private_temp(rag_settings.index.home)
     import uvicorn
 
     from rag.pipeline import Pipeline
@@ -172,9 +208,12 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, **uvicorn_options(settings))
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
-        uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
-    return stop(app)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
+            uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
+        return stop(app, temp)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def uvicorn_options(settings: ServeSettings) -> dict:
@@ -189,13 +228,14 @@ GRACE_SECONDS = 4  # for requests in flight, then up to JOB_STOP_SECONDS for the
 JOB_STOP_SECONDS = 4
 
 
-def stop(app: FastAPI) -> int:
+def stop(app: FastAPI, temp: Path) -> int:
     """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
     leave without it: the index is crash-safe and the job resumes at the next start."""
     app.state.stream.stop()
     if app.state.jobs.stop(JOB_STOP_SECONDS):
         print("newsrag: stopped.", file=sys.stderr, flush=True)
         return 0
+    shutil.rmtree(temp, ignore_errors=True)
     print("newsrag: stopped; the running upload job resumes at the next start.", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(0)

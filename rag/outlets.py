@@ -1,0 +1,161 @@
+"""The outlets a question leans on, read from its grammar, and those the library does not hold.
+
+"Considering a Bloomberg article ... and a report by The Wall Street Journal ..." pins its claims to
+two outlets. Whether a name is an outlet is read from how the question uses it, never from a list
+of outlet names: it modifies a noun naming a piece of journalism ("a *Bloomberg* article", "The
+*Verge*'s coverage"), or follows one after "by", "from" or "in" ("a review in *Rolling Stone*",
+"another by *Forbes*"), or says something ("according to *CNET*", "as reported by *Reuters*",
+"described in *The New York Times*"). A name the recognizer calls a person, a date or an event,
+or one inside quotation marks (a title), is no outlet.
+
+A referenced outlet is held when it is one of the library's outlets, or the first part of one
+("BBC News" of "BBC News - Technology", "Business Today" of "Business Today | Latest Stock Market
+And Economy News India"). The others are what ``missing_outlets`` returns: a claim pinned to an
+outlet the library lacks cannot be answered from it, and the answer says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from index.language import parse
+from rag.question import outlet_mentions, plain_outlet
+
+# nouns naming a piece of journalism: with an outlet before them ("a Bloomberg report") ...
+REPORT_NOUNS = frozenset("""article piece story column op-ed editorial coverage podcast newsletter broadcast
+    blog headline interview segment reporting report""".split())
+# ... of which these are owned ("The Verge's coverage"; "the EU's report" is a report by no outlet)
+OWNED_NOUNS = frozenset("article piece story column op-ed editorial coverage podcast newsletter blog reporting".split())
+# ... and with an outlet after "by", "from" or "in" ("a review in Rolling Stone", "another by Forbes")
+SOURCED_NOUNS = REPORT_NOUNS | frozenset("review analysis another one update feature interview".split())
+# verbs of saying something in writing: "as reported by Reuters", "described in The New York Times"
+SAYING_VERBS = frozenset("""report publish cover discuss describe detail mention highlight note feature outline
+    write reveal state claim""".split())
+_NOT_OUTLETS = frozenset({"PERSON", "DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "MONEY", "PERCENT", "QUANTITY"})
+_JOINERS = frozenset({"&", "-", "|", "of", ":"})
+_QUOTES = '"“”'
+
+
+def _capital(token) -> bool:
+    return token.text[:1].isupper() or token.text[:1].isdigit() or token.text in {"&", "|"}
+
+
+def _name_at(doc, i: int, stop: int | None = None) -> tuple[int, int]:
+    """The character span of the run of capitalised words around token ``i`` ("The Wall Street
+    Journal"), joined by "&", "-", "|", "of" or ":" between two of them; never past ``stop``."""
+    lo = hi = i
+    while lo - 1 >= 0 and lo - 1 != stop and (_capital(doc[lo - 1]) or doc[lo - 1].text in _JOINERS
+                                              and lo - 2 >= 0 and _capital(doc[lo - 2])):
+        lo -= 1
+    while hi + 1 < len(doc) and hi + 1 != stop and (_capital(doc[hi + 1]) or doc[hi + 1].text in _JOINERS
+                                                   and hi + 2 < len(doc) and _capital(doc[hi + 2])):
+        hi += 1
+    if doc[lo].text in _JOINERS:
+        lo += 1
+    return doc[lo].idx, doc[hi].idx + len(doc[hi].text)
+
+
+def _quoted(token) -> bool:
+    """Whether the token stands inside quotation marks (a title: "'Spider-Man: Across the Spider-Verse'")."""
+    before = token.doc.text[:token.idx]
+    singles = len(re.findall(r"(?<!\w)['‘]|['’](?!\w)", before))
+    return sum(before.count(q) for q in _QUOTES) % 2 == 1 or singles % 2 == 1
+
+
+def _with_conjuncts(token):
+    yield token
+    for child in token.children:
+        if child.dep_ == "conj":
+            yield from _with_conjuncts(child)
+
+
+def _objects(preposition):
+    for child in preposition.children:
+        if child.dep_ == "pobj":
+            yield from _with_conjuncts(child)
+
+
+def _names_after(doc, i: int):
+    """The capitalised names that begin right after token ``i`` (a preposition), over "the" or
+    "both", and those joined to them by a comma, "and" or "or": "from both *Fortune* and *TechCrunch*"."""
+    j = i + 1
+    while True:
+        while j < len(doc) and doc[j].lower_ in {"the", "both", "either"}:
+            j += 1
+        if j >= len(doc) or not doc[j].text[:1].isupper():
+            return
+        yield doc[j]
+        end = _name_at(doc, j)[1]
+        j = next((t.i for t in doc[j:] if t.idx >= end), len(doc))
+        while j < len(doc) and doc[j].lower_ in {",", "and", "or"}:
+            j += 1
+
+
+def outlet_references(text: str) -> list[tuple[int, int]]:
+    """Character spans of the names ``text`` uses as outlets (see the module docstring), in order."""
+    doc = parse(text)
+    found: set[tuple[int, int]] = set()
+
+    def name(token, stop: int | None = None) -> None:
+        if token.pos_ not in {"PROPN", "NOUN"} or not token.text[:1].isupper() or token.ent_type_ in _NOT_OUTLETS or _quoted(token):
+            return
+        found.add(_name_at(doc, token.i, stop))
+
+    for token in doc:
+        lemma = token.lemma_.lower()
+        if token.pos_ in {"NOUN", "PROPN"} and lemma in REPORT_NOUNS:
+            for child in token.children:
+                if child.i < token.i and (child.dep_ in {"compound", "nmod", "amod"}
+                                          or child.dep_ == "poss" and lemma in OWNED_NOUNS):
+                    name(child, stop=token.i)
+        if (token.pos_ in {"NOUN", "PROPN", "PRON", "NUM"} and lemma in SOURCED_NOUNS and token.i + 1 < len(doc)
+                and doc[token.i + 1].lower_ in {"by", "from", "in"}):
+            for outlet in _names_after(doc, token.i + 1):  # read off the words: the parse often errs here
+                name(outlet)
+        if token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
+            for outlet in _objects(doc[token.i + 1]):
+                name(outlet)
+        if token.pos_ == "VERB" and lemma in SAYING_VERBS:
+            for child in token.children:
+                if child.dep_ == "agent" or child.dep_ == "prep" and child.lower_ == "in" and token.tag_ == "VBN":
+                    for outlet in _objects(child):
+                        name(outlet)
+                elif child.dep_ == "nsubj":
+                    for outlet in _with_conjuncts(child):
+                        name(outlet)
+    return sorted(found)
+
+
+def held(name: str, outlets: Sequence[str]) -> bool:
+    """Whether ``name`` is one of ``outlets``, or the first part of one ("BBC News" of "BBC News -
+    Technology"; "The Guardian" and "Guardian" alike)."""
+    wanted = plain_outlet(name)
+    if not wanted:
+        return True
+    for outlet in outlets:
+        whole = plain_outlet(outlet)
+        first = plain_outlet(re.split(r"\s+[|:–-]\s+|:\s+", outlet)[0])
+        if wanted in {whole, first} or whole.startswith(wanted + " ") or first.startswith(wanted + " "):
+            return True
+    return False
+
+
+def missing_outlets(text: str, outlets: Sequence[str]) -> tuple[str, ...]:
+    """The outlets ``text`` leans on that are not among ``outlets`` (the library's), as written in
+    the question, each once, in order."""
+    known = outlet_mentions(text, outlets)
+    out: list[str] = []
+    for start, end in outlet_references(text):
+        if any(start < e and end > s for s, e, _ in known):
+            continue  # an outlet the library holds, named in full
+        name = text[start:end].strip(" '\"‘’“”,.")
+        if name and not held(name, outlets) and plain_outlet(name) not in {plain_outlet(n) for n in out}:
+            out.append(name)
+    return tuple(out)
+
+
+def missing_text(names: Sequence[str]) -> str:
+    """"The library holds no article from Bloomberg or The Wall Street Journal."."""
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"The library holds no article from {listed}."

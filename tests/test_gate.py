@@ -1,0 +1,54 @@
+"""Stage 4, the gate (``rag.gate.refusal_reason``): tables of evidence sentences, scored against the
+question the way the pipeline scores them (real encoder, real spaCy), and why each is refused."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import sentence
+
+from rag.evidence import Candidate, Scorer
+from rag.gate import refusal_reason
+from rag.question import analyse
+from rag.tuning import Tuning
+from rag.understand import encode
+
+
+@pytest.fixture(scope="module")
+def scored(embedder):
+    """Evidence scored against a question the way the pipeline scores it (real vectors)."""
+    def score(question: str, texts: list[str]) -> list[Candidate]:
+        vectors = embedder.embed(texts)
+        cands = [sentence(t, vector=v, score=0.0) for t, v in zip(texts, vectors, strict=True)]
+        info = analyse(question)
+        return Scorer(idf=lambda term: 1.0, tuning=Tuning()).score(info, encode(embedder, info), cands)
+    return score
+
+
+RYAZAN = ("According to the statement, 25 of these drones were shot down over the Ryazan region, a critical "
+          "area located approximately 400 kilometers southeast of Moscow.")
+
+
+@pytest.mark.parametrize("question, texts, reason", [
+    ("How many drones were shot down over the Ryazan region?", [RYAZAN], None),
+    ("How many drones were shot down near Ryazan?", [RYAZAN], None),  # another preposition, same place
+    ("How many drones were shot down over Moscow?", [RYAZAN],
+     "no article gives a number of 'drone' for 'Moscow'"),  # Moscow only locates Ryazan
+    ("How many drones were shot down over Kharkiv?", [RYAZAN], "the articles never mention 'Kharkiv'"),
+    ("How many civilians were killed over Ryazan?", [RYAZAN], "no article gives a number of 'civilian'"),
+    ("Who is the mayor of Ryazan?", [RYAZAN], "the articles never mention the 'mayor' asked about"),
+    ("How many drones were shot down over France?", [RYAZAN], "the articles never mention 'France'"),
+])
+def test_refusal_reasons(scored, question, texts, reason):
+    assert refusal_reason(analyse(question), scored(question, texts), tuning=Tuning(refusal_threshold=0.2)) == reason
+
+
+def test_refusal_under_the_score_threshold_says_by_how_much(scored):
+    evidence = scored("What did the ministry release?", ["The weather in Lisbon was mild all week long."])
+    best = max(c.score for c in evidence)
+    reason = refusal_reason(analyse("What did the ministry release?"), evidence, tuning=Tuning(refusal_threshold=0.9))
+    assert reason == f"the best evidence scores {best:.3f}, under the threshold 0.900"
+    # the same evidence passes a threshold under its best score
+    assert refusal_reason(analyse("What did the ministry release?"), evidence,
+                          tuning=Tuning(refusal_threshold=round(best, 3) - 0.01)) is None
+    assert refusal_reason(analyse("What did the ministry release?"), [], tuning=Tuning()) == (
+        "nothing relevant was retrieved")
