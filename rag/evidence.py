@@ -46,6 +46,7 @@ class Candidate:
     score: float = 0.0
     parts: tuple[float, ...] = ()  # its score against each claim of the question
     names: frozenset[int] = frozenset()  # indexes of the question's names it covers
+    story: str | None = None  # the story of its article (index/stories.py), when known
 
     # What follows is derived from the fields above and remembered (a candidate is read by every
     # stage; ``replace`` makes a new one, which derives them again).
@@ -119,9 +120,10 @@ def _finished(sentence: str) -> bool:
     return end_mark(sentence) in {".", "!", "?", ":", ";", "…"}
 
 
-def candidates(passages: Sequence[Passage], *, min_words: int) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], *, min_words: int, story_of=None) -> list[Candidate]:
     """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
-    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``."""
+    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``;
+    ``story_of(article id)`` gives each its article's story."""
     out: list[Candidate] = []
     seen: dict[str, int] = {}
     for rank, passage in enumerate(passages):
@@ -144,6 +146,7 @@ def candidates(passages: Sequence[Passage], *, min_words: int) -> list[Candidate
                 continue
             seen[_key(text)] = len(out)
             out.append(Candidate(location=here, text=text, rank=rank, also=elsewhere,
+                                 story=story_of(here.article_id) if story_of else None,
                                  meta=_meta((here, *elsewhere)), before=before))
     return out
 
@@ -269,9 +272,11 @@ def gather(question: Question, vectors: QuestionVectors, reading: Reading, *, li
     _, lexical = library.search_index()
     scorer = Scorer(idf=lexical.idf, tuning=tuning)
     passages, further = list(reading.passages), reading.further
+    story_of = library.catalog().story_of  # copies of one story: a later figure is an update (rag.conflicts)
 
     def scored(found: Sequence[Passage]) -> list[Candidate]:
-        return scorer.score(question, vectors, with_stored(candidates(found, min_words=tuning.min_words), library))
+        return scorer.score(question, vectors, with_stored(
+            candidates(found, min_words=tuning.min_words, story_of=story_of), library))
 
     evidence = scored([*passages, *further])
     covered = set().union(*(c.names for c in evidence))

@@ -33,7 +33,7 @@ from rag.question import Question
 from rag.retrieval import HybridRetriever
 from rag.selection import select
 from rag.settings import RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Citation, Filters, Location, Refusal, Turn
 from rag.understand import read, understand
 
 MAX_QUESTION_CHARS = 2000
@@ -54,6 +54,19 @@ def _names_of(catalog):
         return _parsed_names(record.names) if record is not None and record.names else {}
 
     return names_of
+
+
+def with_stories(citations: Sequence[Citation], catalog) -> tuple[Citation, ...]:
+    """Each citation with the other articles of its story: every outlet and date that carried the
+    syndicated copy it quotes ("also in: ...", ``index.stories``)."""
+    out = []
+    for c in citations:
+        shown = {c.location.article_id, *(a.article_id for a in c.also)}
+        members = catalog.stories.get(catalog.story_of(c.location.article_id), ())
+        others = tuple(Location(article_id=r.id, title=r.display_title, source=r.source, published_at=r.published_at,
+                                url=r.url, chunk_id="", start=0, end=0) for r in members if r.id not in shown)
+        out.append(replace(c, story=others) if others else c)
+    return tuple(out)
 
 
 class _Clock:
@@ -167,7 +180,8 @@ class Pipeline:
                             closest=tuple(evidence.passages[:CLOSEST]), filters=filters, refusal=refusal)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
-                            citations=draft.citations, conflicts=draft.conflicts, sentences=draft.sentences,
+                            citations=with_stories(draft.citations, catalog), conflicts=draft.conflicts,
+                            sentences=draft.sentences,
                             closest=draft.closest, filters=filters, direct=draft.direct, claims=draft.claims)
         yield Event("answer", answer=replace(answer, timings_ms=clock.done()))
 

@@ -99,6 +99,9 @@ def answer_as_text(answer: Answer) -> str:
             lines.append(f"      “{c.quote}”")
             for other in c.also:
                 lines.append(f"      also in: {other.title} — {other.source or 'unknown outlet'}")
+            if c.story:  # syndicated copies of the story it quotes
+                carried = "; ".join(f"{o.source or 'unknown outlet'}, {_when(o.published_at)}" for o in c.story)
+                lines.append(f"      the same story also in: {carried}")
         flagged = [s for s in answer.sentences if not s.supported]
         if flagged:
             lines.append("")
