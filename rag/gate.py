@@ -41,7 +41,7 @@ def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tunin
     missing = [n.text for i, n in enumerate(question.names) if i not in covered]
     if missing:
         return "the articles never mention " + ", ".join(repr(m) for m in missing)
-    if question.attribute and not any(question.attribute in analyze(c.text) for c in candidates):
+    if question.attribute and not any(set(analyze(question.attribute)) <= set(analyze(c.text)) for c in candidates):
         return f"the articles never mention the {question.attribute!r} asked about"
     if question.answer_type == NUMBER and question.unit:
         asked = question.noun or question.unit  # the user's word, not its stem

@@ -64,7 +64,7 @@ def _name_at(doc, i: int, stop: int | None = None) -> tuple[int, int]:
 def _quoted(token) -> bool:
     """Whether the token stands inside quotation marks (a title: "'Spider-Man: Across the Spider-Verse'")."""
     before = token.doc.text[:token.idx]
-    singles = len(re.findall(r"(?<!\w)['‘]|['’](?!\w)", before))
+    singles = len(re.findall(r"(?<!\w)['‘]|(?<![sS])['’](?!\w)", before))  # "Platforms'" is a possessive
     return sum(before.count(q) for q in _QUOTES) % 2 == 1 or singles % 2 == 1
 
 
@@ -107,9 +107,13 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
     doc = parse(text)
     found: set[tuple[int, int]] = set()
 
-    def name(token, stop: int | None = None, *, labelled: bool = not journalism) -> None:
+    # an article's "reported by Bloomberg" reads Bloomberg as a person's name: in journalism, that
+    # label is no reason to doubt it; a date or an event ("Black Friday coverage") still is
+    excluded = _NOT_OUTLETS - {"PERSON"} if journalism else _NOT_OUTLETS
+
+    def name(token, stop: int | None = None, *, labelled: bool = True) -> None:
         if token.pos_ not in {"PROPN", "NOUN"} or not token.text[:1].isupper() or _quoted(token) \
-                or labelled and token.ent_type_ in _NOT_OUTLETS:
+                or labelled and token.ent_type_ in excluded:
             return
         found.add(_name_at(doc, token.i, stop))
 

@@ -133,7 +133,7 @@ class Question:
     parts: tuple[Part, ...] = ()
     terms: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()  # terms of the question as typed (the rest of ``terms`` is context)
-    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned
+    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned (in any form)
     about_time: bool = False  # evidence is shown in order of publication
     said: tuple[str, ...] = ()  # sentences the conversation already quoted (a follow-up says something new)
     prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
@@ -573,8 +573,7 @@ def _attribute(doc, wh_token) -> str | None:
             if child is None:
                 continue
         if any(c.dep_ == "prep" and c.lower_ in {"of", "for", "at", "in"} for c in child.children):
-            terms = analyze(child.text)
-            return terms[0] if terms else None
+            return child.text.lower() if analyze(child.text) else None  # as the user wrote it
     return None
 
 

@@ -29,6 +29,8 @@ LIBRARY = ("The Verge", "TechCrunch", "The New York Times", "BBC News - Technolo
     ("Which team won, according to the report published on October 28?", []),
     ("Does the Polygon article on 'Spider-Man: Across the Spider-Verse' praise the film?", ["Polygon"]),
     ("What did the EU's report conclude about the merger?", []),
+    ("Considering a New York Times article on Meta Platforms' results and a Wall Street Journal report, who "
+     "leads it?", ["New York Times", "Wall Street Journal"]),  # "Platforms'" opens no quotation
     ("How much revenue did Apple report, while Moscow reported how many drones it intercepted?", []),
 ])
 def test_outlets_are_read_from_how_the_question_uses_a_name(question, names):
@@ -67,6 +69,7 @@ def test_the_missing_outlets_are_named_in_one_sentence():
 # what the library's own sentences say of a name: "according to Bloomberg" makes it an outlet
 LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that users spent 18 minutes a day.",
                      "According to Elon Musk, the launch went well.",  # people are quoted "according to" too
+                     "Our Black Friday coverage starts today.",
                      "Apple reported revenue of $89.5 billion for the quarter.",
                      "The Russian Ministry of Defense reported that 64 drones were intercepted."]
 
@@ -77,6 +80,7 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
     ("Russian Ministry of Defense", False),
     ("CNN", None),  # they never mention it
     ("Elon Musk", False),
+    ("Black Friday", False),  # "Black Friday coverage" is about a day, not by it
 ])
 def test_the_librarys_own_usage_tells_an_outlet_from_a_subject(name, cited):
     assert cited_as_outlet(name, LIBRARY_SENTENCES) is cited
