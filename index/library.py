@@ -222,14 +222,15 @@ class Library:
                              backend=backend, cache_dir=self.settings.model_path)
 
     def _index_backend(self) -> str:
-        """What ``auto`` means here: this CPU's choice (``resolve_backend``), unless the index was
-        built in the other precision — then the index's, so that an index moved to another machine
-        keeps answering (its vectors and the question's must be of one precision)."""
+        """What ``auto`` means here: its choice (``resolve_backend``), unless the index was built in
+        the other precision — then the index's, so that an index built before int8 became the
+        default, or with another backend, keeps answering (its vectors and the question's must be
+        of one precision)."""
         chosen = resolve_backend("auto", resolve_model_path(self.settings.embed_model))
         recorded = recorded_precision(self.settings)
         if recorded is None or recorded == PRECISION[chosen]:
             return chosen
-        log.warning("The index '%s' at %s holds %s vectors; this CPU would pick %s: embedding in %s "
+        log.warning("The index '%s' at %s holds %s vectors; auto would embed in %s: embedding in %s "
                     "(NEWSRAG_EMBED_BACKEND=%s and a new collection to change).", self.settings.collection,
                     self.settings.chroma_url or self.settings.chroma_path, recorded, PRECISION[chosen],
                     recorded, chosen)
