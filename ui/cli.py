@@ -8,19 +8,30 @@ handler, so ``newsrag --help`` never loads a model. Errors of ours print as one 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 
 from index.errors import NewsragError
+from index.settings import IndexSettings
+from rag.settings import RagSettings
+from ui.settings import DEFAULT_HOST, DEFAULT_PORT
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
+def _default(settings, name: str):
+    """The default of a settings field, as the settings write it (the help text repeats none)."""
+    field = settings.__dataclass_fields__[name]
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
 def _add_index_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", help="data directory (default: $NEWSRAG_HOME or ./.newsrag)")
-    parser.add_argument("--collection", help="index name inside the store (default: newsrag)")
+    parser.add_argument("--home", help=f"data directory (default: $NEWSRAG_HOME or ./{_default(IndexSettings, 'home')})")
+    parser.add_argument("--collection", help=f"index name inside the store (default: "
+                                             f"{_default(IndexSettings, 'collection')})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question from the indexed articles, with citations")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    ask.add_argument("--mode", help="extractive (default, no LLM), openai, ollama or llamacpp")
-    ask.add_argument("--top-k", type=int, help="passages given to the answerer (default 10)")
+    mode = _default(RagSettings, "mode")
+    ask.add_argument("--mode", help=f"extractive (no LLM), openai, ollama or llamacpp (default: $NEWSRAG_MODE or {mode})")
+    ask.add_argument("--top-k", type=int,
+                     help=f"passages given to the answerer (default: $NEWSRAG_TOP_K or {_default(RagSettings, 'top_k')})")
     ask.add_argument("--source", action="append", metavar="OUTLET",
                      help="only articles from this outlet (repeat, or separate with '|')")
     ask.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
@@ -67,9 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_options(ask)
 
     serve = commands.add_parser("serve", help="start the chat and the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1; any other needs NEWSRAG_AUTH)")
-    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"address to bind (default {DEFAULT_HOST}; any other needs NEWSRAG_AUTH)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     _add_index_options(serve)
 
     feeds = commands.add_parser("feeds", help="feeds (RSS, Atom, JSON Feed, sitemaps) that keep the library current")
@@ -106,26 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
         _add_index_options(sub)
 
     mcp = commands.add_parser("mcp", help="serve the library to desktop assistants over MCP (stdio)")
-    mcp.add_argument("--mode", help="default answering mode of the `ask` tool (default extractive)")
+    mcp.add_argument("--mode", help=f"default answering mode of the `ask` tool (default: $NEWSRAG_MODE or {mode})")
     _add_index_options(mcp)
 
     evaluate = commands.add_parser("eval", help="run the evaluation sets and compare runs")
     eval_commands = evaluate.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
     sample = eval_commands.add_parser("sample", help="the gold set over the sample articles")
     sample.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-sample)")
-    sample.add_argument("--mode", help="answering mode (default extractive)")
+    sample.add_argument("--mode", help=f"answering mode (default: $NEWSRAG_MODE or {mode})")
     multihop = eval_commands.add_parser("multihop", help="the MultiHop-RAG benchmark (or a slice)")
     multihop.add_argument("--data", required=True, metavar="DIR",
                           help="folder with corpus.json and MultiHopRAG.json")
     multihop.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-multihop)")
-    multihop.add_argument("--mode", help="answering mode (default extractive)")
+    multihop.add_argument("--mode", help=f"answering mode (default: $NEWSRAG_MODE or {mode})")
     multihop.add_argument("--limit", type=int, help="only the first N questions")
     plain = eval_commands.add_parser("plain", help="plain questions a reader types, over train-split articles")
     plain.add_argument("--data", default="../shared/datasets/multihop-rag-train", metavar="DIR",
                        help="the MultiHop-RAG train folder (its corpus.json holds the set's articles)")
     plain.add_argument("--set", dest="set_path", metavar="FILE", help="gold set (default eval/sets/plain.jsonl)")
     plain.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-plain)")
-    plain.add_argument("--mode", help="answering mode (default extractive)")
+    plain.add_argument("--mode", help=f"answering mode (default: $NEWSRAG_MODE or {mode})")
     plain.add_argument("--check", action="store_true", help="only validate the set against the corpus")
     everything = eval_commands.add_parser("all", help="both sets, then the CI gate")
     everything.add_argument("--data", default="../shared/datasets/multihop-rag-dev", metavar="DIR")
