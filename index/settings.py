@@ -80,6 +80,16 @@ def variables(cls) -> dict[str, object]:
     return {f.metadata["env"]: f for f in fields(cls) if f.metadata.get("env")}
 
 
+def add_index_options(parser) -> None:
+    """``--home`` and ``--collection`` on an ``argparse`` parser: every command that opens an index
+    takes them (over ``NEWSRAG_HOME`` and ``NEWSRAG_COLLECTION``)."""
+    defaults = {f.name: f for f in fields(IndexSettings)}
+    parser.add_argument("--home", help=f"data directory (default: $NEWSRAG_HOME or "
+                                       f"./{defaults['home'].default_factory()})")
+    parser.add_argument("--collection", help=f"index name inside the store (default: $NEWSRAG_COLLECTION or "
+                                             f"{defaults['collection'].default})")
+
+
 def comma_list(raw: str) -> tuple[str, ...]:
     """A comma-separated list."""
     return tuple(item.strip() for item in raw.split(",") if item.strip())

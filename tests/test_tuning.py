@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from eval.command import settings as eval_settings
 from index.errors import ConfigError
 from rag.settings import RagSettings
 from rag.tuning import Tuning
 from ui.cli import build_parser
-from ui.commands import rag_settings
 
 RAG = Path(__file__).resolve().parent.parent / "rag"
 
@@ -89,9 +89,9 @@ def test_eval_takes_a_tuning_file_over_the_environment_one(tmp_path, monkeypatch
     theirs.write_text('{"no_number": 0.7}')
     monkeypatch.setenv("NEWSRAG_TUNING", str(theirs))
     args = build_parser().parse_args(["eval", "multihop", "--data", str(tmp_path), "--tuning", str(mine)])
-    assert rag_settings(args, tuning_file=args.tuning).tuning == Tuning(no_number=0.5)
+    assert eval_settings(args).tuning == Tuning(no_number=0.5)
     args = build_parser().parse_args(["eval", "sample"])
-    assert rag_settings(args, tuning_file=args.tuning).tuning == Tuning(no_number=0.7)
+    assert eval_settings(args).tuning == Tuning(no_number=0.7)
 
 
 # Floats in rag/ that are not tuning (a backend's quirk). A tuned weight, share or threshold belongs
