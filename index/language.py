@@ -24,6 +24,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from index.errors import ConfigError
@@ -84,8 +85,11 @@ def _numpy_products(nlp: Language) -> Language:
     return nlp
 
 
+@lru_cache(maxsize=512)
 def parse(text: str) -> Doc:
-    """The full analysis of a short text (a question, one sentence): tags, parse, entities."""
+    """The full analysis of a short text (a question, one sentence): tags, parse, entities. The
+    same text is analysed once (a question is read by several stages; a sentence's parse is asked
+    for by each question it answers); callers only read the ``Doc``."""
     nlp = pipeline()
     with _run_lock:
         return nlp(text)
