@@ -7,7 +7,7 @@ per article. A page is then a filter over an already sorted list, so the Library
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -90,6 +90,28 @@ def _ts(day: date, *, end: bool) -> int:
     return int(datetime.combine(day, time.max if end else time.min, tzinfo=UTC).timestamp())
 
 
+def record_filter(sources: Iterable[str] = (), since: date | None = None, until: date | None = None
+                  ) -> Callable[[ArticleRecord], bool] | None:
+    """Whether an article is from one of ``sources`` (any case) and was published within
+    ``since``..``until`` (inclusive days; an undated article is never within a range); ``None``
+    when nothing is asked. The Library's listing and the answer's filters both read articles so."""
+    wanted = {s.casefold() for s in sources}
+    lo = _ts(since, end=False) if since else None
+    hi = _ts(until, end=True) if until else None
+    if not wanted and lo is None and hi is None:
+        return None
+
+    def passes(record: ArticleRecord) -> bool:
+        if wanted and not wanted & {s.casefold() for s in record.sources}:
+            return False
+        if lo is None and hi is None:
+            return True
+        ts = record.published_ts
+        return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
+
+    return passes
+
+
 class Listing:
     """The articles of one catalog snapshot, sorted three ways, with their search keys."""
 
@@ -108,21 +130,13 @@ class Listing:
 
     def page(self, query: ArticleQuery) -> ArticlePage:
         words = query.q.casefold().split()
-        wanted = {s.casefold() for s in query.sources}
-        lo = _ts(query.since, end=False) if query.since else None
-        hi = _ts(query.until, end=True) if query.until else None
+        passes = record_filter(query.sources, query.since, query.until)
 
         def matches(r: ArticleRecord) -> bool:
             if words and not all(w in self.keys[r.id] for w in words):
                 return False
-            if wanted and not wanted & {s.casefold() for s in r.sources}:
-                return False
-            if lo is None and hi is None:
-                return True
-            ts = r.published_ts
-            return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
+            return passes is None or passes(r)
 
         ordered = self.orders[query.sort]
-        filtering = bool(words or wanted) or lo is not None or hi is not None
-        found = [r for r in ordered if matches(r)] if filtering else ordered
+        found = [r for r in ordered if matches(r)] if words or passes is not None else ordered
         return ArticlePage(len(found), query, found[query.offset:query.offset + query.limit])

@@ -34,7 +34,7 @@ from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend,
 from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
 from index.lexical import LexicalIndex
-from index.sentences import pack
+from index.quantized import pack
 from index.settings import IndexSettings
 from index.store import (
     ArticleRecord,

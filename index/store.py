@@ -160,6 +160,24 @@ def fingerprint(records: Sequence[ArticleRecord]) -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:20]
 
 
+def _unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from or while handling, is a failure to reach the
+    server: a refused, dropped or timed-out connection, or a name that does not resolve (httpx's
+    transport errors, the system's). chromadb re-raises some of them as a ``ValueError`` ("Could not
+    connect to a Chroma server"), so the chain is followed; a message is never read."""
+    import socket
+
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 @contextlib.contextmanager
 def _chroma(action: str, where: str) -> Iterator[None]:
     """Translate chromadb/httpx failures into our errors, naming the store and the fix."""
@@ -169,8 +187,7 @@ def _chroma(action: str, where: str) -> Iterator[None]:
         raise
     except Exception as exc:  # chromadb raises many unrelated types; all of them end here
         text = f"{type(exc).__name__}: {exc}"
-        if any(s in text.lower() for s in ("connect", "connection refused", "timed out", "timeout",
-                                           "name or service not known", "unreachable")):
+        if _unreachable(exc):
             raise StoreUnavailableError(f"Chroma at {where} is unreachable while trying to {action} "
                                         f"({text.splitlines()[0][:200]}); start the server or unset "
                                         "NEWSRAG_CHROMA_URL.") from exc
@@ -442,7 +459,7 @@ class Store:
         embeds them itself. Called under the ingest lock."""
         import numpy as np
 
-        from index.sentences import pack
+        from index.quantized import pack
 
         legacy = self._legacy_sentences()
         if legacy is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.language import Figure, figures
+from index.figures import Figure, figures
 from rag.evidence import Candidate
 from rag.question import ORGANISATION, PERSON, Question
 from rag.tuning import Tuning
@@ -101,7 +101,7 @@ def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *
 
 def _names(candidate: Candidate, exclude: set[str]) -> list[str]:
     """People and organisations the sentence names that the question does not."""
-    from index.language import word_keys
+    from index.names import word_keys
 
     return [m.text for m in candidate.facts.names({"PERSON", "ORG"}) if not word_keys(m.text) & exclude]
 
@@ -117,7 +117,7 @@ def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate
                         ) -> list[Conflict]:
     """"Who won?": two nearly identical sentences (``Tuning.same_frame`` of their words, names aside)
     from different articles naming different people."""
-    from index.language import word_keys
+    from index.names import word_keys
 
     if question.answer_type not in {PERSON, ORGANISATION}:
         return []

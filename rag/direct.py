@@ -20,11 +20,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from index.language import Figure, Mention, name_words, surname, word_key, word_keys
+from index.figures import Figure
+from index.language import Mention
+from index.names import name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
 from rag.measures import first_measured
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question, outlet_mentions
+from rag.outlets import outlet_mentions
+from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.tuning import Tuning
 from rag.types import Direct
 

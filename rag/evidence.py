@@ -17,7 +17,8 @@ from datetime import date, datetime
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from index.language import Facts, annotate, word_keys
+from index.language import Facts, annotate
+from index.names import word_keys
 from index.text import analyze, end_mark, words
 from rag.injection import is_instruction
 from rag.question import Question, metadata_text

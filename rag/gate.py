@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from index.language import bound, counts, parse
+from index.figures import counts
+from index.language import bound, parse
 from index.text import analyze
 from rag.evidence import Candidate
 from rag.measures import measured

@@ -26,10 +26,10 @@ from rag.answering import AnswerContext, Capabilities, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.errors import LLMError, LLMTimeoutError, LLMUnavailableError
 from rag.evidence import Candidate
-from rag.facts import Facts, facts
 from rag.prompts import CONDENSE_PROMPT, NOT_FOUND, Excerpt, excerpts, messages
 from rag.question import Question
 from rag.settings import RagSettings
+from rag.statement import Statement, statement
 from rag.tuning import Tuning
 from rag.types import ANSWERED, REFUSED, UNSUPPORTED, AnswerSentence, Conflict, Refusal, Turn
 from rag.verify import ClaimSentence, Verdict, Verifier, only_markers, parse_reply, strip_label
@@ -198,15 +198,15 @@ class _Assembly:
 
 
 def conflicts_with_evidence(info: Question, cited: dict[int, Candidate], evidence: Sequence[Candidate],
-                            *, stated: Facts, tuning: Tuning) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
+                            *, stated: Statement, tuning: Tuning) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
     """Conflicts between what the answer says and the rest of the retrieved evidence (sentences
     scoring at least ``Tuning.refusal_threshold``): an answer giving only "55 [1]" still shows that
     another outlet says 64. A conflict is kept when one of its sides is a citation of the answer and gives a
     figure or name the answer ``stated``; the evidence sentences it names join the citations,
     numbered after the answer's own."""
     def about_answer(conflict: Conflict) -> bool:
-        return any(claim.n <= own and (facts(claim.text).figures & stated.figures
-                                       or any(stated.has_name(n) for n in facts(claim.text, with_names=True).names))
+        return any(claim.n <= own and (statement(claim.text).figures & stated.figures
+                                       or any(stated.has_name(n) for n in statement(claim.text, with_names=True).names))
                    for claim in conflict.claims)
 
     numbered = sorted(cited.items())
@@ -328,7 +328,7 @@ class LLMAnswerer:
             yield Event.final(self._refused(reason, reply, answer))
             return
         listed, conflicts = conflicts_with_evidence(context.info, answer.chosen, context.candidates,
-                                                    stated=facts(" ".join(s.text for s in answer.sentences)),
+                                                    stated=statement(" ".join(s.text for s in answer.sentences)),
                                                     tuning=self.settings.tuning)
         if conflicts:
             note = "\n\n" + " ".join(c.note for c in conflicts)

@@ -23,7 +23,30 @@ import re
 from collections.abc import Callable, Sequence
 
 from index.language import parse
-from rag.question import outlet_mentions, plain_outlet
+
+
+def plain_outlet(text: str) -> str:
+    """Outlet names as compared: case, quotes, punctuation and a leading "the" ignored."""
+    words = re.findall(r"\w+", text.casefold().replace("’", "'"))
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def outlet_mentions(text: str, outlets: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``(start, end, outlet)`` of every indexed outlet named in ``text`` ("the Verge" and
+    "'The Verge'" name "The Verge"), longest names first, never overlapping."""
+    found: list[tuple[int, int, str]] = []
+    for outlet in sorted(outlets, key=lambda o: -len(plain_outlet(o))):
+        words = plain_outlet(outlet).split()
+        if not words:
+            continue
+        pattern = r"(?<!\w)(?:the\s+)?" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"
+        for match in re.finditer(pattern, text, re.IGNORECASE):
+            if all(match.end() <= s or match.start() >= e for s, e, _ in found):
+                found.append((match.start(), match.end(), outlet))
+    return sorted(found)
+
 
 # nouns naming a piece of journalism: with an outlet before them ("a Bloomberg report") ...
 REPORT_NOUNS = frozenset("""article piece story column op-ed editorial coverage podcast newsletter broadcast

@@ -32,12 +32,11 @@ from rag.gate import refusal_reason
 from rag.question import Question
 from rag.retrieval import HybridRetriever
 from rag.selection import select
-from rag.settings import RagSettings
+from rag.settings import MAX_TOP_K, RagSettings
 from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Citation, Filters, Location, Refusal, Turn
 from rag.understand import read, understand
 
 MAX_QUESTION_CHARS = 2000
-MAX_TOP_K = 50
 CLOSEST = 3  # passages a refusal lists for the reader to check
 
 

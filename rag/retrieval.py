@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from index.browse import record_filter
 from index.errors import ConfigError
 from index.library import Catalog, Library
 from index.store import ArticleRecord
@@ -140,17 +141,7 @@ def allowed_articles(catalog: Catalog, filters: Filters) -> list[str] | None:
             names = ", ".join(sorted(known.values())[:30]) or "none indexed yet"
             raise ConfigError(f"No articles from outlet {', '.join(map(repr, unknown))}: known outlets "
                               f"are {names}.")
-    lo = int(datetime.combine(filters.since, time.min, UTC).timestamp()) if filters.since else None
-    hi = int(datetime.combine(filters.until, time.max, UTC).timestamp()) if filters.until else None
-
-    def passes(record: ArticleRecord) -> bool:
-        if wanted and not wanted & {s.casefold() for s in record.sources}:
-            return False
-        if lo is None and hi is None:
-            return True
-        ts = record.published_ts
-        return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
-
+    passes = record_filter(filters.sources, filters.since, filters.until)
     return sorted(a for a, r in catalog.articles.items() if passes(r))
 
 

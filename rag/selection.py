@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.language import counts
+from index.figures import counts
 from rag.evidence import Candidate
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, YES_NO, Question
 from rag.tuning import Tuning

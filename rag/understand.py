@@ -1,7 +1,7 @@
 """Stage 1, understand: the text of a question (and the conversation before it) -> a ``Question``
 and its vectors.
 
-The question is parsed by ``rag.question.analyse`` against the outlets in the index and the newest
+The question is parsed by ``rag.analysis.analyse`` against the outlets in the index and the newest
 article's date, while the encoder reads it on the other core (``Embedder.embed_spans``: the
 question's word-piece states are kept, so its claims' vectors are pooled from that one run). An
 answerer that can rewrite a follow-up as a standalone question (an LLM's ``condense`` capability)
@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rag.analysis import analyse, as_asked, is_followup
 from rag.outlets import missing_outlets
-from rag.question import Question, analyse, as_asked, is_followup
+from rag.question import Question
 from rag.tuning import Tuning
 from rag.types import Turn
 

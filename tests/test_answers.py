@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT
 
 from index.errors import ConfigError, EmptyIndexError
+from index.offline import OFFLINE_ENV
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.settings import RagSettings
@@ -180,7 +181,7 @@ def test_a_question_typed_without_its_question_mark_gets_the_same_answer_from_on
 
 def test_cli_json_is_the_python_answer(seed_pipeline):
     question = "How many drones did Russian air defences intercept?"
-    env = {"NEWSRAG_HOME": str(seed_pipeline.settings.index.home), "HF_HUB_OFFLINE": "1",
+    env = {**OFFLINE_ENV, "NEWSRAG_HOME": str(seed_pipeline.settings.index.home),
            "PATH": str(ROOT / ".venv/bin"), "NEWSRAG_MODEL_DIR": os.environ["NEWSRAG_MODEL_DIR"]}
     result = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question, "--json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)

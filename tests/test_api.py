@@ -26,11 +26,8 @@ from conftest import (
     stop,
     wait_for_port,
 )
+from helpers import DRONES, TOKEN, WORLD_CUP, build, error_of, gradio_call, upload
 
-DRONES = "How many drones were intercepted?"
-WORLD_CUP = "Who won the World Cup?"
-TOKEN = "api-token-" + "x" * 16
-SECRET = "browser-secret-" + "y" * 16
 UPLOAD_MD = """---
 title: Valletta harbour sets a container record
 outlet: Malta Maritime Review
@@ -39,18 +36,6 @@ date: 2024-02-03
 The Port of Valletta handled 3.2 million containers in 2023, a record for the harbour.
 Officials credited the new deep-water berth opened in the spring.
 """
-
-
-def build(library, **serve_options):
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
-    from ui.server import create_app
-    from ui.settings import ServeSettings
-
-    pipeline = Pipeline(RagSettings(index=library.settings), library=library)
-    port = free_port()
-    return create_app(pipeline=pipeline, serve=ServeSettings(port=port, **serve_options), secret=SECRET), \
-        pipeline, port
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +59,6 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
         elif line.startswith("data: "):
             events.append((name, json.loads(line[len("data: "):])))
     return events
-
-
-def upload(client: httpx.Client, files, **options) -> dict:
-    """POST files, then follow the upload job to its end; returns the finished job."""
-    started = client.post("/api/articles", files=files, **options)
-    assert started.status_code == 202, started.text
-    assert started.headers["location"] == f"/api/jobs/{started.json()['id']}"
-    job = client.get(started.headers["location"], params={"wait": 60}).json()
-    assert job["status"] == "done", job
-    return job
-
-
-def error_of(response: httpx.Response) -> tuple[int, str, str]:
-    body = response.json()
-    assert set(body) == {"error", "type"}, body
-    return response.status_code, body["type"], body["error"]
 
 
 # ----------------------------------------------------------------------------------- answering
@@ -335,15 +304,6 @@ def test_a_conversation_sent_by_the_client_comes_back_as_markdown_with_its_citat
         "exchanges": [{"question": "q", "answer": {}}] * 201}))
     assert (status, kind) == (400, "ConfigError") and message.startswith("Invalid request: exchanges: List should "
                                                                          "have at most 200 items")
-
-
-def gradio_call(client: httpx.Client, api_name: str, data: list) -> str:
-    """Call a function of the mounted Gradio app through Gradio's own HTTP API; the SSE text."""
-    started = client.post(f"/gradio_api/call/{api_name}", json={"data": data})
-    if started.status_code != 200:
-        return started.text
-    event_id = started.json()["event_id"]
-    return client.get(f"/gradio_api/call/{api_name}/{event_id}").text
 
 
 def test_gradio_upload_function_refuses_a_server_path_outside_its_upload_cache(api, tmp_path):

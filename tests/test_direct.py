@@ -9,9 +9,9 @@ import pytest
 from helpers import numbered, sentence
 
 from index.language import annotate, name_index
+from rag.analysis import analyse
 from rag.conflicts import find_conflicts
 from rag.direct import choose_name, direct_answer
-from rag.question import analyse
 from rag.tuning import Tuning
 
 TUNING = Tuning()

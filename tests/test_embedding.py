@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
 
-from index import embedding
+from index import embedding, onnx_runner
 from index.chunking import split_sentences
 from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
 from index.errors import ConfigError
@@ -73,7 +73,7 @@ def test_onnx_int8_is_close_to_fp32_and_ranks_the_same(torch_vectors):
     ([10, 16], 32, [[0, 1]]),  # 32 for 26
 ])
 def test_texts_are_batched_by_length_with_little_padding(lengths, size, batches):
-    assert embedding.length_batches(lengths, size) == batches
+    assert onnx_runner.length_batches(lengths, size) == batches
 
 
 def test_the_export_is_made_once_and_reused(embedder):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rag.analysis import analyse
 from rag.evidence import Candidate, Scorer, _finished, asks, candidates
-from rag.question import analyse
 from rag.tuning import Tuning
 from rag.types import Location, Passage
 from rag.understand import encode

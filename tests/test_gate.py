@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from helpers import sentence
 
+from rag.analysis import analyse
 from rag.evidence import Candidate, Scorer
 from rag.gate import refusal_reason
-from rag.question import analyse
 from rag.tuning import Tuning
 from rag.understand import encode
 

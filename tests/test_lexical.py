@@ -15,8 +15,9 @@ from conftest import ROOT, SEED_55, SEED_64, SEEDS, make_library
 import index.lexical as lexical_module
 from index.lexical import LexicalIndex
 from index.library import Catalog
+from index.quantized import pack, unpack
 from index.segments import Segment, score
-from index.sentences import SentenceTable, pack, unpack
+from index.sentences import SentenceTable
 from index.store import ChunkRecord
 from index.text import analyze
 

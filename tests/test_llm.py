@@ -13,17 +13,17 @@ from dataclasses import replace
 import pytest
 from conftest import free_port, smollm2_gguf, stop, wait_for_port
 
+from rag.analysis import analyse
 from rag.answering import AnswerContext
 from rag.errors import LLMTimeoutError, LLMUnavailableError, UnknownBackendError
 from rag.evidence import gather
-from rag.facts import figures, names
 from rag.llm import LLMAnswerer
 from rag.pipeline import Pipeline
 from rag.prompts import EXAMPLES, Excerpt, excerpts, instruction, messages, user_message
-from rag.question import analyse
 from rag.retrieval import Reading
 from rag.selection import select
 from rag.settings import RagSettings
+from rag.statement import figures, names
 from rag.types import NO_FILTERS
 from rag.understand import encode
 from rag.verify import Verifier, only_markers, parse_reply

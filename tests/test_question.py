@@ -11,7 +11,8 @@ import pytest
 from conftest import SEEDS
 
 from index.text import analyze
-from rag.question import analyse, as_asked, outlet_mentions
+from rag.analysis import analyse, as_asked
+from rag.outlets import outlet_mentions
 from rag.types import Turn
 
 OUTLETS = ["Miami News, KMIA", "The Verge", "TechCrunch", "Fortune", "The Age", "Sporting News", "CBSSports.com",

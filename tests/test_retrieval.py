@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from index.errors import ConfigError
+from rag.analysis import analyse
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
-from rag.question import analyse
 from rag.retrieval import HybridRetriever, fuse
 from rag.settings import RagSettings
 from rag.tuning import Tuning

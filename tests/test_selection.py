@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from helpers import sentence
 
-from rag.question import analyse
+from rag.analysis import analyse
 from rag.selection import select
 from rag.tuning import Tuning
 

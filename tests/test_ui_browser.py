@@ -20,18 +20,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, free_port, make_library, smollm2_gguf, stop, wait_for_port
+from conftest import ROOT, SEEDS, free_port, make_library, serve_in_thread, smollm2_gguf, stop, wait_for_port
+from helpers import (
+    ARGS,
+    CHROMIUM,
+    DRONES,
+    SECRET,
+    TIMEOUT,
+    VIEWPORTS,
+    WORLD_CUP,
+    answers,
+    ask,
+    manage,
+    sidebar,
+)
 from playwright.sync_api import expect
-from test_api import DRONES, SECRET, WORLD_CUP, serve_in_thread
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 SCREENSHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-mobile.png"}
-TIMEOUT = 60_000
 BOT = "#nr-chat .message.bot"
 UNTITLED_64 = 'Untitled — "The Russian Ministry of Defense has confirmed …"'
 QUOTE_55 = ("The Russian Air Defense Forces have intercepted 55 Ukrainian drones over Russian territory during "
@@ -183,15 +190,6 @@ def desktop(browser, server):
     assert elsewhere == [], "the page called another host"
 
 
-def ask(page, question: str) -> None:
-    page.fill("#nr-question textarea", question)
-    page.click("#nr-ask")
-
-
-def answers(page, n: int) -> None:
-    page.wait_for_function(f"document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == {n}")
-
-
 def last_answer(page):
     return page.locator(BOT).last
 
@@ -241,23 +239,6 @@ def box(page, selector: str) -> dict:
 
 def overlap(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
-
-
-def sidebar(page, *, open_: bool) -> None:
-    """Open or close the conversations sidebar (it starts closed on a phone)."""
-    is_open = page.locator("#nr-sidebar.open").count() == 1
-    if is_open != open_:
-        page.click("#nr-sidebar .toggle-button")
-        page.wait_for_selector("#nr-sidebar.open" if open_ else "#nr-sidebar:not(.open)")
-        page.wait_for_timeout(400)  # the slide
-
-
-def manage(page) -> None:
-    """Open the sidebar and its "Rename, delete, export" section."""
-    sidebar(page, open_=True)
-    if not page.locator("#nr-name").is_visible():
-        page.click("#nr-manage >> text=Rename, delete, export")
-        page.wait_for_selector("#nr-name", state="visible")
 
 
 def conversations(page) -> list[str]:
