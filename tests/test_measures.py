@@ -8,7 +8,7 @@ from helpers import numbered, sentence
 
 from rag.direct import direct_answer
 from rag.measures import measured
-from rag.question import analyse
+from rag.analysis import analyse
 from rag.tuning import Tuning
 
 PATH = Tuning().measure_path
