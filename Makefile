@@ -58,8 +58,10 @@ test: install-dev
 test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not server and not llm and not browser and not multihop" $(PYTEST_ARGS)
 
+## make lint: ruff, and the import contracts of pyproject.toml (layers, no cycles)
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 eval: install
 	$(VENV)/bin/newsrag eval all

@@ -1,6 +1,7 @@
-"""``newsrag eval sample|multihop|all|compare``: run a set into a run folder, print the headline
-numbers, apply the CI gate. Called by ``ui.commands.cmd_eval`` with the parsed arguments and the
-``RagSettings`` built at the entry point; returns the exit status (1 when a gate fails).
+"""``newsrag eval sample|multihop|plain|all|compare``: run a set into a run folder, print the headline
+numbers, apply the CI gate. Called by ``eval.command.run`` (``newsrag eval``, ``python -m eval``)
+with the parsed arguments and the ``RagSettings`` built there; returns the exit status (1 when a
+gate fails).
 
 Each set is indexed in a collection of its own, in its own folder under ``<home>/eval/``, so the
 user's index is never touched (``--collection`` names it instead).
@@ -19,6 +20,7 @@ from index.settings import IndexSettings
 from rag.settings import RagSettings
 
 SAMPLE_COLLECTION = "eval-sample"
+PLAIN_COLLECTION = "eval-plain"
 
 
 def eval_settings(settings: RagSettings, collection: str) -> RagSettings:
@@ -82,8 +84,53 @@ def run_multihop_set(settings: RagSettings, *, data: Path, out: Path, mode: str 
     print(f"  citation precision {fmt(a['citation_precision'])} (articles {fmt(a['citation_article_precision'])}) · "
           f"evidence coverage {fmt(a['evidence_coverage'])} · refusal precision {fmt(ref['precision'])} "
           f"recall {fmt(ref['recall'])} · latency p50 {fmt(lat['p50'], 0)} ms p95 {fmt(lat['p95'], 0)} ms")
+    inference = s["answers"]["by_type"].get("inference_query")
+    if inference:
+        w = s["answers"]["without_top"]["inference_query"]
+        print(f"  inference: answer line precision {fmt(inference['direct_precision'])} (shown "
+              f"{fmt(inference['direct_shown'])}), containment {fmt(inference['containment'])}; without "
+              f"{w['top']!r} ({w['excluded']} questions): {fmt(w['direct_precision'])}, {fmt(w['containment'])}")
+    print(f"  verdicts: shown {fmt(a['verdict_shown'])}, precision {fmt(a['verdict_precision'])} · lenient QA "
+          f"{fmt(a['lenient_qa'])} · {results['encoder']['backend']} ({results['encoder']['precision']})")
     print(f"report: {out / 'report.md'}")
     return results
+
+
+def run_plain_set(settings: RagSettings, *, data: Path, set_path: Path | None, out: Path, mode: str | None,
+                  collection: str | None) -> dict:
+    from eval.plain import PLAIN_SET, run_plain
+
+    pipeline = _pipeline(eval_settings(settings, collection or PLAIN_COLLECTION))
+    bar = ProgressBar(desc="Indexing")
+    try:
+        results = run_plain(pipeline=pipeline, data=data, set_path=set_path or PLAIN_SET, mode=mode,
+                            progress=True, ingest_progress=bar)
+    finally:
+        bar.close()
+    write_run(results, out)
+    s = results["summary"]
+    print(f"Plain gold set: {s['right']}/{s['items']} right ({s['right_rate'] * 100:.1f} %), "
+          f"{s['wrong_lines']} wrong answer lines · mode {results['mode']} · "
+          f"{results['data']['articles']} articles + {len(results['data']['fillers'])} fillers")
+    print(f"  {'kind':15} {'items':>5} {'right':>5} {'wrong lines':>11}")
+    for kind, k in s["by_kind"].items():
+        print(f"  {kind:15} {k['items']:>5} {k['right']:>5} {k['wrong_lines']:>11}")
+    for item in results["items"]:
+        if not item["passed"]:
+            print(f"  FAIL {item['id']}: {item['why']}")
+    print(f"report: {out / 'report.md'}")
+    return results
+
+
+def check_plain_set(*, data: Path, set_path: Path | None) -> int:
+    from eval.plain import PLAIN_SET, check
+
+    path = set_path or PLAIN_SET
+    errors = check(data=data, set_path=path)
+    for error in errors:
+        print(error)
+    print(f"{path}: " + (f"{len(errors)} problems" if errors else "valid"))
+    return 1 if errors else 0
 
 
 def check_gate(results: dict) -> list[str]:
@@ -116,6 +163,14 @@ def run(args, settings: RagSettings) -> int:
         results = run_multihop_set(settings, data=Path(args.data), out=out, mode=mode, limit=args.limit,
                                    collection=collection)
         return 1 if check_gate(results) else 0
+    if command == "plain":
+        set_path = Path(args.set_path) if args.set_path else None
+        if args.check:
+            return check_plain_set(data=Path(args.data), set_path=set_path)
+        out = Path(args.out) if args.out else default_run_dir("plain")
+        results = run_plain_set(settings, data=Path(args.data), set_path=set_path, out=out, mode=mode,
+                                collection=collection)
+        return 1 if check_gate(results) else 0
     if command == "all":
         parent = Path(args.out) if args.out else default_run_dir("all")
         if not (Path(args.data) / "corpus.json").is_file():
@@ -130,7 +185,7 @@ def run(args, settings: RagSettings) -> int:
         write_summary(parent, sample, multihop, failures)
         print(f"report: {parent / 'report.md'}")
         return 1 if failures else 0
-    raise ConfigError(f"unknown eval action {command!r}: use sample, multihop, all or compare.")
+    raise ConfigError(f"unknown eval action {command!r}: use sample, multihop, plain, all or compare.")
 
 
 def write_summary(parent: Path, sample: dict, multihop: dict, failures: list[str]) -> None:

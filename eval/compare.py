@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from index.errors import ConfigError
+from rag.types import TIMINGS
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 EPSILON = 1e-9
@@ -26,7 +27,7 @@ def load_run(path: str | Path) -> dict:
         results = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{file}: not valid JSON ({exc.msg}).") from None
-    if results.get("kind") not in {"sample", "multihop"}:
+    if results.get("kind") not in {"sample", "multihop", "plain"}:
         raise ConfigError(f"{file}: kind={results.get('kind')!r} is not a run of `newsrag eval`.")
     return results
 
@@ -53,11 +54,20 @@ def compare(a: dict, b: dict) -> list[str]:
         raise ConfigError(f"cannot compare a {a['kind']} run with a {b['kind']} run: pick two runs of one set.")
     lines = [f"A: {a.get('created', '?')} · {a['kind']} · mode {a.get('mode')}",
              f"B: {b.get('created', '?')} · {b['kind']} · mode {b.get('mode')}"]
+    ea, eb = a.get("encoder"), b.get("encoder")
+    if ea and eb and (ea["backend"], ea["precision"]) != (eb["backend"], eb["precision"]):
+        lines.append(f"warning: the runs used different encoders ({ea['backend']}, {ea['precision']} -> "
+                     f"{eb['backend']}, {eb['precision']}); differences include the encoder's.")
+    elif bool(ea) != bool(eb):
+        lines.append("warning: one run does not record its encoder; the two may differ in precision.")
     if a["kind"] == "multihop":
         if a["data"]["sha256"] != b["data"]["sha256"] or a["data"]["questions"] != b["data"]["questions"]:
             lines.append("warning: the runs used different data or question counts; differences are not like for like.")
-        for key in sorted(set(a.get("settings", {})) | set(b.get("settings", {}))):
-            va, vb = a["settings"].get(key), b["settings"].get(key)
+        sa, sb = _settings(a), _settings(b)
+        for key in sorted(sa.keys() | sb.keys()):
+            if key.startswith("tuning.") and not (key in sa and key in sb):
+                continue  # a run made before the tuning was recorded
+            va, vb = sa.get(key), sb.get(key)
             if va != vb:
                 lines.append(f"setting {key}: {va} -> {vb}")
     fa, fb = flatten(a["summary"]), flatten(b["summary"])
@@ -70,13 +80,20 @@ def compare(a: dict, b: dict) -> list[str]:
         digits = 0 if all(v is None or v.is_integer() for v in (va, vb)) else 3  # counts stay counts
         delta = f" ({vb - va:+.{digits}f})" if va is not None and vb is not None else ""
         lines.append(f"  {k}: {_num(va, digits)} -> {_num(vb, digits)}{delta}")
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         pa, pb = a["summary"]["latency_ms"].get(stage, {}), b["summary"]["latency_ms"].get(stage, {})
         if pa and pb:
             lines.append(f"latency {stage}: p50 {_num(pa.get('p50'), 1)} -> {_num(pb.get('p50'), 1)} ms, "
                          f"p95 {_num(pa.get('p95'), 1)} -> {_num(pb.get('p95'), 1)} ms")
-    lines += _item_changes(a, b) if a["kind"] == "sample" else _question_changes(a, b)
+    lines += _question_changes(a, b) if a["kind"] == "multihop" else _item_changes(a, b)
     return lines
+
+
+def _settings(run: dict) -> dict:
+    """A run's settings by name, the tuning's fields as "tuning.<field>"."""
+    settings = dict(run.get("settings", {}))
+    tuning = settings.pop("tuning", None) or {}
+    return settings | {f"tuning.{k}": v for k, v in tuning.items()}
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -144,6 +161,11 @@ def gate_applies(results: dict, thresholds: Mapping) -> str | None:
             return "the floors are for the MultiHop-RAG dev slice; this run used other data"
         if results["data"]["limited"]:
             return "the run used --limit; the floors are for every question"
+    if results["kind"] == "plain":
+        if results["data"]["sha256"] != rules.get("data"):
+            return "the floors are for the MultiHop-RAG train split; this run read its articles from other data"
+        if results.get("custom_set"):
+            return "the floors are for eval/sets/plain.jsonl; this run used another set"
     return None
 
 
@@ -153,7 +175,14 @@ def gate_failures(results: dict, thresholds: Mapping, *, source: str = "eval/thr
         return []
     values = flatten(results["summary"])
     failures = []
-    for path, floor in thresholds[results["kind"]]["min"].items():
+    for path, ceiling in thresholds[results["kind"]].get("max", {}).items():
+        value = values.get(path)
+        if value is None:
+            failures.append(f"{results['kind']} {path} is missing from the run (renamed?); {source} expects ≤ {ceiling}.")
+        elif value > ceiling + EPSILON:
+            failures.append(f"{results['kind']} {path} = {value:g} is over its ceiling {ceiling} in {source}: "
+                            "a regression — fix it, or raise the ceiling in review if the trade-off is intended.")
+    for path, floor in thresholds[results["kind"]].get("min", {}).items():
         value = values.get(path)
         if value is None:
             failures.append(f"{results['kind']} {path} is missing from the run (renamed?); {source} expects ≥ {floor}.")

@@ -14,8 +14,8 @@ containment, refusal precision/recall, and the benchmark's lenient QA score for 
 
 from __future__ import annotations
 
-import math
 import re
+import statistics
 import unicodedata
 from collections.abc import Iterable, Sequence
 
@@ -138,10 +138,31 @@ def contains(answer: str, phrase: str) -> bool:
     return bool(needle) and f" {needle} " in f" {normalize(answer)} "
 
 
+def plain(text: str) -> str:
+    """Markdown emphasis and citation markers removed: "**Yes** — both say so [1][2]." -> "Yes —
+    both say so." (what a reader sees, and what the benchmark's models answered in)."""
+    text = re.sub(r"\[\d+\]", "", text)
+    return re.sub(r"(\*\*|__|(?<!\w)[*_]|[*_](?!\w))", "", text)
+
+
 def lenient_match(prediction: str, gold: str) -> bool:
     """The benchmark's QA score (``qa_evaluate.py``): lower-cased prediction and gold answer share
-    at least one whitespace-separated token. Very lenient; reported for comparability only."""
-    return bool(set(prediction.lower().split()) & set(gold.lower().split()))
+    at least one whitespace-separated token. Very lenient; reported for comparability only. The
+    prediction is read as plain text (``plain``): a Markdown "**Yes**" is the word "Yes"."""
+    return bool(set(plain(prediction).lower().split()) & set(gold.lower().split()))
+
+
+YES, NO = "yes", "no"
+
+
+def is_verdict_gold(gold: str) -> bool:
+    """Whether a gold answer is a yes/no verdict ("Yes", "no")."""
+    return normalize(gold) in {YES, NO}
+
+
+def verdict_matches(verdict: str | None, gold: str) -> bool:
+    """Whether a verdict line's value ("Yes", "No") is the gold verdict."""
+    return bool(verdict) and normalize(verdict) == normalize(gold)
 
 
 def refusal_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, float | int | None]:
@@ -167,11 +188,14 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with at least ``q`` % of values at or under
-    it (p50 of [1, 2, 3, 4] is 2; p95 of 20 values is the 19th smallest)."""
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile q={q} must be in (0, 100].")
+    """The ``q``-th percentile (``q`` a whole number, 1 to 100), by ``statistics.quantiles``: linear
+    between the two closest ranks, the lowest value at 0 and the highest at 100 % (p50 of [1, 2, 3,
+    4] is 2.5; p95 of 1..20 is 19.05). ``None`` for no values. Every latency of the evaluation, the
+    benchmarks and the soak is read so."""
+    if not (isinstance(q, int) and 1 <= q <= 100):
+        raise ValueError(f"percentile q={q} must be a whole number from 1 to 100.")
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)), 1) - 1]
+    if q == 100 or len(values) == 1:
+        return max(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rag.types import TIMINGS
+
 # MultiHop-RAG's published best retrieval (full 609-article corpus; voyage-02 + bge-reranker-large).
 PUBLISHED = {"hits@4": 0.663, "hits@10": 0.747, "mrr@10": 0.586, "map@10": None}
 CITATION = ("MultiHop-RAG: Tang & Yang, \"MultiHop-RAG: Benchmarking Retrieval-Augmented Generation for "
@@ -15,6 +17,26 @@ CITATION = ("MultiHop-RAG: Tang & Yang, \"MultiHop-RAG: Benchmarking Retrieval-A
 FUSION_LABELS = {"dense": "dense only", "bm25": "BM25 only", "rrf": "fused (weighted RRF)",
                  "weighted": "fused (weighted scores)"}
 TYPE_ORDER = ("inference_query", "comparison_query", "temporal_query", "null_query")
+
+
+def encoder_of(library) -> dict:
+    """How the run's vectors were made: the model, the backend and precision of the encoder, the
+    precision the index records, and whether this CPU has int8 dot-product instructions."""
+    from index.onnx_export import cpu_has_fast_int8
+    from index.store import recorded_precision
+
+    embedder = library.embedder
+    return {"model": embedder.name, "backend": embedder.backend, "precision": embedder.precision,
+            "index_precision": recorded_precision(library.settings), "cpu_fast_int8": cpu_has_fast_int8()}
+
+
+def encoder_line(encoder: dict | None) -> str:
+    """"encoder onnx-int8 (int8 vectors; this CPU has int8 dot-product instructions)"."""
+    if not encoder:
+        return "encoder not recorded (a run from before 2026-12)"
+    cpu = "has" if encoder.get("cpu_fast_int8") else "has no"
+    return (f"encoder `{encoder['backend']}` ({encoder['precision']} vectors, index "
+            f"{encoder.get('index_precision') or encoder['precision']}; this CPU {cpu} int8 dot-product instructions)")
 
 
 def default_run_dir(kind: str, *, root: Path = Path("eval/runs")) -> Path:
@@ -52,6 +74,9 @@ def write_run(results: dict, out: Path) -> list[Path]:
     if results["kind"] == "multihop":
         plots = multihop_plots(results, out)
         text = multihop_markdown(results, [p.name for p in plots])
+    elif results["kind"] == "plain":
+        plots = plain_plots(results, out)
+        text = plain_markdown(results, [p.name for p in plots])
     else:
         plots = sample_plots(results, out)
         text = sample_markdown(results, [p.name for p in plots])
@@ -80,7 +105,7 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
     lines += ["", f"Mode `{results['mode']}` · fusion `{s['fusion']}` (dense weight {s['dense_weight']}, "
               f"rrf_k {s['rrf_k']}) · top_k {s['top_k']} · refusal threshold {s['refusal_threshold']} · "
               f"embeddings `{s['embed_model']}`, chunks of ≤{s['chunk_tokens']} word pieces · index "
-              f"`{index['collection']}`: {index['chunks']} chunks, {size}.", "",
+              f"`{index['collection']}`: {index['chunks']} chunks, {size}; {encoder_line(results.get('encoder'))}.", "",
               "## Retrieval (answerable questions, first 10 chunks, the benchmark's definitions)", ""]
     rows = [[FUSION_LABELS.get(f, f), r["overall"]["hits@4"], r["overall"]["hits@10"], r["overall"]["mrr@10"],
              r["overall"]["map@10"], r["overall"]["evidence_recall@10"]] for f, r in summary["retrieval"].items()]
@@ -112,7 +137,21 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
               "inference questions, whose answers are names; comparison and temporal answers are mostly "
               "Yes/No, which a quoted sentence does not state. *Lenient QA is the benchmark's own score "
               "(any shared word with the gold answer; a refusal reads as \"Insufficient information.\"), "
-              "for comparability only.", "", "## Refusal (null questions are the ones to refuse)", ""]
+              "for comparability only.", ""]
+    lines += ["## The answer line, verdicts, and without each type's most frequent answer", ""]
+    rows = []
+    for t, a in sorted(answers["by_type"].items(), key=lambda kv: _type_key(kv[0])):
+        w = answers.get("without_top", {}).get(t)
+        rows.append([t, a["direct_shown"], a["direct_precision"], a["containment"], a.get("verdict_shown"),
+                     a.get("verdict_precision"), w["top"] if w else None, w["excluded"] if w else None,
+                     w["direct_precision"] if w else None, w["containment"] if w else None])
+    lines += table(["Type", "Answer line shown", "Answer line precision", "Containment", "Verdict shown",
+                    "Verdict precision", "Most frequent answer", "Questions with it", "Answer line precision without it",
+                    "Containment without it"], rows)
+    lines += ["", "Answer line: the direct line naming an entity or figure, right when it contains the gold "
+              "answer. Verdict: a yes/no line, over questions whose gold answer is Yes or No. \"Without it\": "
+              "the questions whose gold answer is not the type's most frequent one (data the product is judged "
+              "on has other dominant answers).", "", "## Refusal (null questions are the ones to refuse)", ""]
     r = summary["refusal"]
     lines += table(["Precision", "Recall", "Refused", "Null questions", "Answerable refused"],
                    [[r["precision"], r["recall"], r["refused"], r["unanswerable"], r["false_refusals"]]])
@@ -139,7 +178,8 @@ def multihop_markdown(results: dict, plots: Sequence[str]) -> str:
 def sample_markdown(results: dict, plots: Sequence[str]) -> str:
     s = results["summary"]
     lines = [f"# Sample gold set — {results['created']}", "",
-             f"Set `{results['set']}` over {', '.join(results['articles'])} · mode `{results['mode']}`.", "",
+             f"Set `{results['set']}` over {', '.join(results['articles'])} · mode `{results['mode']}` · "
+             f"{encoder_line(results.get('encoder'))}.", "",
              f"**{s['passed']} of {s['items']} items pass ({fmt(s['pass_rate'] * 100, 1)} %).**", "",
              "## By kind", ""]
     lines += table(["Kind", "Items", "Passed"], [[k, v["items"], v["passed"]] for k, v in s["by_kind"].items()])
@@ -164,6 +204,40 @@ def sample_markdown(results: dict, plots: Sequence[str]) -> str:
     lines += table(["Stage", "p50", "p95"], [[k, fmt(v["p50"], 0), fmt(v["p95"], 0)]
                                              for k, v in s["latency_ms"].items()])
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
+    return "\n".join(lines)
+
+
+def plain_markdown(results: dict, plots: Sequence[str]) -> str:
+    s, data = results["summary"], results["data"]
+    lines = [f"# Plain-question gold set — {results['created']}", "",
+             f"Set `{results['set']}`: {s['items']} questions over {data['articles']} articles of the "
+             f"MultiHop-RAG train split (`{data['folder']}`), indexed with {len(data['fillers'])} further "
+             f"train articles as distractors · mode `{results['mode']}` · {encoder_line(results.get('encoder'))}.", "",
+             f"**{s['right']} of {s['items']} right ({fmt(s['right_rate'] * 100, 1)} %), "
+             f"{s['wrong_lines']} wrong answer lines.**", "",
+             "Right: an answer holding an accepted answer (and its answer line too, when one is shown), the "
+             "verdict first for yes/no, a refusal where the articles do not answer, \"no article from <outlet>\" "
+             "where the question leans on an outlet the library lacks. A wrong answer line is an answer line "
+             "holding no accepted answer (eval/plain.py).", "", "## By kind", ""]
+    lines += table(["Kind", "Items", "Right", "Wrong answer lines"],
+                   [[k, v["items"], v["right"], v["wrong_lines"]] for k, v in s["by_kind"].items()])
+    failed = [r for r in results["items"] if not r["passed"]]
+    if failed:
+        lines += ["", "## Items not right", ""]
+        rows = []
+        for r in failed:
+            last = r["turns"][-1]
+            got = f"{last['status']}: " + (f"**{last['direct']}** — " if last["direct"] else "")
+            got += (last["refusal"] or last["answer"]).replace("\n", " ")[:160]
+            asked = " → ".join(t["question"] for t in r["turns"])
+            rows.append([r["id"], asked, r["expected"], got, r["why"]])
+        lines += table(["Item", "Question", "Expected", "Got", "Why"],
+                       [[c.replace("|", "\\|") for c in row] for row in rows])
+    lines += ["", "## Latency per question (ms)", ""]
+    lines += table(["Stage", "p50", "p95"], [[k, fmt(v["p50"], 0), fmt(v["p95"], 0)]
+                                             for k, v in s["latency_ms"].items()])
+    lines += ["", f"Wall time: index {results['seconds']['index']} s, questions {results['seconds']['questions']} s.",
+              "", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + ["", "---", CITATION, ""]
     return "\n".join(lines)
 
 
@@ -212,7 +286,7 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     # latency distribution
     fig = _figure()
     ax = fig.add_subplot()
-    stages = [s for s in ("retrieve", "answer", "total")]
+    stages = [s for s in TIMINGS if summary["latency_ms"].get(s, {}).get("n")]
     values = [[q["answer"]["timings_ms"][s] for q in results["questions"] if s in q["answer"]["timings_ms"]]
               for s in stages]
     ax.boxplot(values, tick_labels=stages, showfliers=True)
@@ -247,6 +321,23 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     paths.append(out / "retrieval_at_k.png")
     fig.savefig(paths[-1])
     return paths
+
+
+def plain_plots(results: dict, out: Path) -> list[Path]:
+    s = results["summary"]
+    fig = _figure(8, 4)
+    ax = fig.add_subplot()
+    kinds = list(s["by_kind"])
+    ax.bar(kinds, [v["items"] for v in s["by_kind"].values()], color="lightgray", label="items")
+    ax.bar(kinds, [v["right"] for v in s["by_kind"].values()], color="tab:green", label="right")
+    ax.bar(kinds, [v["wrong_lines"] for v in s["by_kind"].values()], color="tab:red", label="wrong answer lines")
+    ax.set_ylabel("questions")
+    ax.set_title(f"Plain gold set: {s['right']}/{s['items']} right, {s['wrong_lines']} wrong answer lines")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend()
+    path = out / "right_by_kind.png"
+    fig.savefig(path)
+    return [path]
 
 
 def sample_plots(results: dict, out: Path) -> list[Path]:

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.metrics import contains, percentile
+from eval.report import encoder_of
 from eval.sets import GoldItem, GoldTurn, article_bodies, load_gold_set, validate
 from index.errors import ConfigError
 from index.library import Library
 from rag.filters import make_filters
-from rag.types import REFUSED, Answer, Turn
+from rag.types import REFUSED, TIMINGS, Answer, Turn
 
 EVAL_DIR = Path(__file__).resolve().parent
 SAMPLE_SET = EVAL_DIR / "sets" / "sample.jsonl"
@@ -80,7 +81,7 @@ def view(answer: Answer, names: Mapping[str, str]) -> AnswerView:
 
     return AnswerView(status=answer.status, text=answer.answer, conflicts=len(answer.conflicts),
                       citations=tuple(CitedView(quote=c.quote, articles=frozenset(
-                          {name(c.article_id), *(name(a.article_id) for a in c.also)}))
+                          {name(c.location.article_id), *(name(a.article_id) for a in c.also)}))
                           for c in answer.citations))
 
 
@@ -155,7 +156,7 @@ def summarize(results: Sequence[dict]) -> dict:
     for r in results:
         kinds.setdefault(r["kind"], []).append(r["passed"])
     stages = {}
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         values = [t["timings_ms"][stage] for r in results for t in r["turns"] if stage in t["timings_ms"]]
         stages[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95), "n": len(values)}
     passed = sum(r["passed"] for r in results)
@@ -175,6 +176,7 @@ def run_sample(*, pipeline, set_path: Path = SAMPLE_SET, folders: Sequence[Path]
     indexed = time.perf_counter()
     results = run_items(items, pipeline=pipeline, names=names, mode=mode, progress=progress)
     return {"kind": "sample", "set": str(set_path), "articles": sorted(names.values()),
-            "mode": mode or pipeline.settings.mode, "summary": summarize(results),
+            "mode": mode or pipeline.settings.mode, "encoder": encoder_of(pipeline.library),
+            "summary": summarize(results),
             "seconds": {"index": round(indexed - started, 2), "questions": round(time.perf_counter() - indexed, 2)},
             "items": results}

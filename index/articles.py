@@ -312,7 +312,8 @@ def _load_md(text: str, path: Path, origin: str) -> Iterator[Article]:
     yield make_article({**meta, "body": text}, origin=origin, path=path)
 
 
-def _load_html(text: str, path: Path, origin: str) -> Iterator[Article]:
+def html_fields(text: str, *, origin: str) -> dict[str, object]:
+    """An HTML page's main text and metadata (trafilatura), as loose article fields."""
     import trafilatura
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
@@ -325,10 +326,13 @@ def _load_html(text: str, path: Path, origin: str) -> Iterator[Article]:
     first, _, rest = body.partition("\n")
     if title and first.strip() == title:
         body = rest
-    fields = {"body": body, "title": title, "source": data.get("sitename"),
-              "published_at": data.get("date"), "author": data.get("author"),
-              "url": data.get("url"), "category": data.get("categories") or None}
-    yield make_article(fields, origin=origin, path=path)
+    return {"body": body, "title": title, "source": data.get("sitename"),
+            "published_at": data.get("date"), "author": data.get("author"),
+            "url": data.get("url"), "category": data.get("categories") or None}
+
+
+def _load_html(text: str, path: Path, origin: str) -> Iterator[Article]:
+    yield make_article(html_fields(text, origin=origin), origin=origin, path=path)
 
 
 def _load_json(text: str, path: Path, origin: str) -> Iterator[Article | InputError]:

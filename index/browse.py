@@ -14,7 +14,7 @@ shown, the sentence of its text that matches best (``Match``).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cached_property
@@ -164,6 +164,28 @@ def _ts(day: date, *, end: bool) -> int:
     return int(datetime.combine(day, time.max if end else time.min, tzinfo=UTC).timestamp())
 
 
+def record_filter(sources: Iterable[str] = (), since: date | None = None, until: date | None = None
+                  ) -> Callable[[ArticleRecord], bool] | None:
+    """Whether an article is from one of ``sources`` (any case) and was published within
+    ``since``..``until`` (inclusive days; an undated article is never within a range); ``None``
+    when nothing is asked. The Library's listing and the answer's filters both read articles so."""
+    wanted = {s.casefold() for s in sources}
+    lo = _ts(since, end=False) if since else None
+    hi = _ts(until, end=True) if until else None
+    if not wanted and lo is None and hi is None:
+        return None
+
+    def passes(record: ArticleRecord) -> bool:
+        if wanted and not wanted & {s.casefold() for s in record.sources}:
+            return False
+        if lo is None and hi is None:
+            return True
+        ts = record.published_ts
+        return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
+
+    return passes
+
+
 @dataclass(frozen=True)
 class OutletSummary:
     name: str
@@ -253,24 +275,16 @@ class Listing:
 
         words = query.words
         in_text = [text.articles_with(analyze(w)) if text is not None and analyze(w) else set() for w in words]
-        wanted = {s.casefold() for s in query.sources}
-        lo = _ts(query.since, end=False) if query.since else None
-        hi = _ts(query.until, end=True) if query.until else None
+        passes = record_filter(query.sources, query.since, query.until)
 
         def keep(r: ArticleRecord) -> bool:
             if words and not all(w in self.keys[r.id] or r.id in held for w, held in zip(words, in_text,
                                                                                         strict=True)):
                 return False
-            if wanted and not wanted & {s.casefold() for s in r.sources}:
-                return False
-            if lo is None and hi is None:
-                return True
-            ts = r.published_ts
-            return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
+            return passes is None or passes(r)
 
         ordered = self.orders[query.sort]
-        filtering = bool(words or wanted) or lo is not None or hi is not None
-        found = [r for r in ordered if keep(r)] if filtering else ordered
+        found = [r for r in ordered if keep(r)] if words or passes is not None else ordered
         if query.sort == "relevance" and words and text is not None:
             scores = {aid: s for aid, (_, s) in text.best_chunks(query.q, {r.id for r in found}).items()}
             found = sorted(found, key=lambda r: -scores.get(r.id, 0.0))  # stable: newest first on ties

@@ -13,6 +13,8 @@ the HTTP API returns ``{"error": ..., "type": ...}`` with ``http_status``.
     ├── EmptyIndexError          nothing indexed yet (409)
     ├── StoreError               Chroma refused an operation (500)
     │   └── StoreUnavailableError  Chroma cannot be reached (503)
+    ├── FetchError               a feed or page could not be fetched (502); ``retry_after`` seconds
+    │   └── BlockedURLError      a URL refused before any request: scheme, private address, robots.txt (400)
     └── AnswerError              (rag/errors.py) answering failed
         ├── UnknownBackendError  a name not in a registry (400)
         └── LLMError             the LLM backend failed (502)
@@ -55,3 +57,22 @@ class StoreError(NewsragError):
 
 class StoreUnavailableError(StoreError):
     http_status = 503
+
+
+class FetchError(NewsragError):
+    """A feed or article page could not be fetched; ``retry_after`` (seconds) when the server said
+    when to come back (429/503 ``Retry-After``)."""
+
+    http_status = 502
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class BlockedURLError(FetchError):
+    """A URL refused before any request is sent: not http(s), an address in a private, loopback,
+    link-local or metadata range (unless ``NEWSRAG_FETCH_ALLOW`` names it), or robots.txt."""
+
+    http_status = 400

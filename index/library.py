@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -30,18 +31,28 @@ from index.articles import Article, InputError, article_id, expand_paths, load_f
 from index.boilerplate import LineCounts, clean, line_keys, parse_stored
 from index.browse import ArticlePage, ArticleQuery, Listing, Match, Overview, best_sentence
 from index.chunking import Chunker
-from index.embedding import Embedder, make_embedder
+from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend, resolve_model_path
 from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
 from index.lexical import LexicalIndex
-from index.sentences import pack
+from index.quantized import pack
 from index.settings import IndexSettings
-from index.store import ArticleRecord, ChunkRecord, Store, VectorStore, chunk_id, fingerprint
+from index.store import (
+    ArticleRecord,
+    ChunkRecord,
+    Store,
+    VectorStore,
+    chunk_id,
+    fingerprint,
+    recorded_precision,
+)
 from index.text import analyze
 from index.vectors import chunk_vectors, in_chunk, sentence_spans
 
 if TYPE_CHECKING:
     import numpy as np
+
+log = logging.getLogger("newsrag.index")
 
 _FLUSH_BATCHES = 4  # embed this many model batches of chunks at once, across articles
 _SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
@@ -139,6 +150,20 @@ class Catalog:
     def outlets(self) -> list[str]:
         return sorted({s for r in self.articles.values() for s in r.sources})
 
+    @cached_property
+    def stories(self) -> dict[str, list[ArticleRecord]]:
+        """Story id -> its articles (syndicated copies of one story), oldest first."""
+        found: dict[str, list[ArticleRecord]] = defaultdict(list)
+        for record in self.articles.values():
+            found[record.story_id].append(record)
+        for members in found.values():
+            members.sort(key=lambda r: (r.published_ts or 0, r.id))
+        return dict(found)
+
+    def story_of(self, article_id: str) -> str:
+        record = self.articles.get(article_id)
+        return record.story_id if record is not None else "s" + article_id.removeprefix("a")
+
 
 @dataclass
 class _Write:
@@ -150,6 +175,8 @@ class _Write:
     chunks: list[ChunkRecord] = field(default_factory=list)
     sentences: list[tuple[int, int]] = field(default_factory=list)  # every sentence of the chunks once
     record: ArticleRecord | None = None
+    story: str | None = None  # index.stories: its story, and its signature
+    minhash: str | None = None
 
 
 def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str],
@@ -196,10 +223,28 @@ class Library:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return self._embedder or make_embedder(model=self.settings.embed_model,
-                                               batch_size=self.settings.embed_batch_size,
-                                               backend=self.settings.embed_backend,
-                                               cache_dir=self.settings.model_path)
+        if self._embedder is not None:
+            return self._embedder
+        backend = self.settings.embed_backend
+        if backend == "auto":
+            backend = self._index_backend()
+        return make_embedder(model=self.settings.embed_model, batch_size=self.settings.embed_batch_size,
+                             backend=backend, cache_dir=self.settings.model_path)
+
+    def _index_backend(self) -> str:
+        """What ``auto`` means here: its choice (``resolve_backend``), unless the index was built in
+        the other precision — then the index's, so that an index built before int8 became the
+        default, or with another backend, keeps answering (its vectors and the question's must be
+        of one precision)."""
+        chosen = resolve_backend("auto", resolve_model_path(self.settings.embed_model))
+        recorded = recorded_precision(self.settings)
+        if recorded is None or recorded == PRECISION[chosen]:
+            return chosen
+        log.warning("The index '%s' at %s holds %s vectors; auto would embed in %s: embedding in %s "
+                    "(NEWSRAG_EMBED_BACKEND=%s and a new collection to change).", self.settings.collection,
+                    self.settings.chroma_url or self.settings.chroma_path, recorded, PRECISION[chosen],
+                    recorded, chosen)
+        return f"onnx-{recorded}"
 
     @cached_property
     def store(self) -> VectorStore:
@@ -256,6 +301,21 @@ class Library:
         catalog = self.catalog()
         self.lexical.ensure(catalog)
         return catalog, self.lexical
+
+    def nearest_chunks(self, vectors: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                       ) -> list[list[tuple[str, float]]]:
+        """For each row of ``vectors``, the ``k`` nearest chunks as ``(chunk_id, cosine)``, best
+        first, within the chunks of ``article_ids`` when given (one round trip to the store)."""
+        return self.store.query(vectors, k, article_ids)
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """The stored chunks of ``ids`` that exist, by id."""
+        return self.store.get_chunks(ids)
+
+    @property
+    def where(self) -> str:
+        """Where the index is, for messages: the data directory or the server's address."""
+        return self.store.where
 
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article (without bodies), newest first, then by title."""
@@ -334,6 +394,7 @@ class Library:
         counts = self.store.counts()
         return {**counts, "collection": self.settings.collection, "store": self.store.where,
                 "embed_model": self.embedder.name, "embed_backend": self.embedder.backend,
+                "embed_precision": self.embedder.precision,
                 "chunk_tokens": self.chunker.max_tokens,
                 "chunk_overlap": self.chunker.overlap}
 
@@ -509,14 +570,28 @@ class Library:
                     failed_paths.add(str(item.resolve()))
                 else:
                     loaded.append(result)
+        return self._commit(loaded, report, progress=progress, started=started,
+                            prune=(mirror, failed_paths) if mirror is not None else None)
+
+    def add(self, articles: Iterable[Article], *, failures: Iterable[str] = (),
+            progress: Callable[[Progress], None] | None = None) -> IngestReport:
+        """Add or update articles loaded elsewhere (a feed's entries), as ``ingest`` does for
+        files: an unchanged article writes nothing, a changed one (same URL) becomes a new
+        version. ``failures`` are entries that could not be loaded, reported with the rest."""
+        report = IngestReport(failures=list(failures))
+        return self._commit(list(articles), report, progress=progress, started=time.perf_counter(), prune=None)
+
+    def _commit(self, loaded: list[Article], report: IngestReport, *, progress, started: float,
+                prune: tuple[Path, set[str]] | None) -> IngestReport:
         with self._ingest_lock(), self._writing() as repaired:
             report.repaired = repaired
             records = {r.id: r for r in self.store.list_articles()}
             loaded, earlier = self._clean(loaded, records, report)
             writes = self._plan(loaded, records, report) + self._reclean(earlier, records, report)
+            self._stories(writes, records)
             self._write(writes, records, report, progress)
-            if mirror is not None:
-                self._prune(mirror, {a.key for a in loaded}, failed_paths, records, report)
+            if prune is not None:
+                self._prune(prune[0], {a.key for a in loaded}, prune[1], records, report)
             self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
@@ -626,6 +701,28 @@ class Library:
                     self._move_key(article.key, aid, owner, records)
         return writes
 
+    def _stories(self, writes: list[_Write], records: dict[str, ArticleRecord | None]) -> None:
+        """Each new text's story (``index.stories``): the story of the text it updates (same key),
+        else that of a syndicated copy already indexed (or written before it in this run), else
+        its own."""
+        if not writes:
+            return
+        from index.stories import StoryIndex
+
+        live = [r for r in records.values() if r is not None]
+        def text_of(aid: str) -> str | None:  # a candidate's text, to count what it shares
+            try:
+                return self.store.get_article(aid).body
+            except NotFoundError:
+                return None
+
+        index = StoryIndex(((r.id, r.story_id, r.minhash) for r in live), text_of=text_of)
+        owner = {key: r for r in live for key in r.keys}
+        for write in writes:
+            previous = write.existing or next((owner[o["key"]] for o in write.origins if o["key"] in owner), None)
+            write.story, write.minhash = index.assign(write.article.id, write.article.body,
+                                                      previous_story=previous.story_id if previous else None)
+
     def _move_key(self, key: str, new_owner: str, owner: dict[str, str],
                   records: dict[str, ArticleRecord | None]) -> None:
         previous = owner.get(key)
@@ -648,7 +745,7 @@ class Library:
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(write.chunks), ingested_at=time.time(),
                                          body=article.body, lead=article.lead, lines=article.lines,
-                                         **article.metadata())
+                                         story=write.story, minhash=write.minhash, **article.metadata())
         total = sum(len(w.chunks) for w in writes)
         if not writes:
             return

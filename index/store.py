@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +54,8 @@ class ArticleRecord:
     superseded_at: float | None = None
     names: str | None = field(default=None, repr=False)  # index.language.name_index of its sentences
     lines: str | None = field(default=None, repr=False)  # its line keys as loaded (index.boilerplate)
+    story: str | None = None  # index.stories: the story its syndicated copies share (None: its own)
+    minhash: str | None = field(default=None, repr=False)  # index.stories.Signature, encoded
     body: str | None = field(default=None, repr=False)
 
     @property
@@ -74,13 +77,20 @@ class ArticleRecord:
     def keys(self) -> list[str]:
         return [o["key"] for o in self.origins]
 
+    @property
+    def story_id(self) -> str:
+        """Its story (``index.stories``): shared with its syndicated copies, else its own."""
+        return self.story or "s" + self.id.removeprefix("a")
+
     def to_dict(self, *, with_body: bool = False) -> dict:
         data = asdict(self)
         data["origins"] = list(self.origins)
         data["sources"] = self.sources
         data["display_title"] = self.display_title
+        data["story"] = self.story_id
         data.pop("names")
         data.pop("lines")
+        data.pop("minhash")
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
                 data.pop(name)
@@ -101,7 +111,7 @@ class ArticleRecord:
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
         fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
-                                           "superseded_at", "names", "lines")}
+                                           "superseded_at", "names", "story", "minhash", "lines")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -152,6 +162,24 @@ def fingerprint(records: Sequence[ArticleRecord]) -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:20]
 
 
+def _unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from or while handling, is a failure to reach the
+    server: a refused, dropped or timed-out connection, or a name that does not resolve (httpx's
+    transport errors, the system's). chromadb re-raises some of them as a ``ValueError`` ("Could not
+    connect to a Chroma server"), so the chain is followed; a message is never read."""
+    import socket
+
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 @contextlib.contextmanager
 def _chroma(action: str, where: str) -> Iterator[None]:
     """Translate chromadb/httpx failures into our errors, naming the store and the fix."""
@@ -161,8 +189,7 @@ def _chroma(action: str, where: str) -> Iterator[None]:
         raise
     except Exception as exc:  # chromadb raises many unrelated types; all of them end here
         text = f"{type(exc).__name__}: {exc}"
-        if any(s in text.lower() for s in ("connect", "connection refused", "timed out", "timeout",
-                                           "name or service not known", "unreachable")):
+        if _unreachable(exc):
             raise StoreUnavailableError(f"Chroma at {where} is unreachable while trying to {action} "
                                         f"({text.splitlines()[0][:200]}); start the server or unset "
                                         "NEWSRAG_CHROMA_URL.") from exc
@@ -205,9 +232,41 @@ class VectorStore(Protocol):
     def write_articles(self, items: Sequence[tuple]) -> None: ...
     def delete_chunks(self, ids: Sequence[str]) -> None: ...
     def delete_article(self, article_id: str) -> None: ...
+    # a named lease shared by every process on the store: (granted, holder, until)
+    def lease(self, key: str, *, holder: str, seconds: float, force: bool = False) -> tuple[bool, str, float]: ...
     # an index of an earlier layout brought to this one (under the ingest lock); returns rows changed
     def outdated(self) -> bool: ...
     def upgrade(self) -> int: ...
+
+
+def _client(settings: IndexSettings):
+    """A Chroma client: the on-disk store under ``settings.home`` or the server at ``chroma_url``."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                   settings=chroma_settings)
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def recorded_precision(settings: IndexSettings) -> str | None:
+    """The precision ("fp32", "int8") of the vectors the index of ``settings`` holds, or ``None``
+    when it has not been created yet (a collection records its precision when it is created)."""
+    if not settings.chroma_url and not settings.chroma_path.is_dir():
+        return None
+    where = settings.chroma_url or str(settings.chroma_path)
+    with _chroma("open the store", where):
+        client = _client(settings)
+        names = {getattr(c, "name", c) for c in client.list_collections()}
+        if f"{settings.collection}-chunks" not in names:
+            return None
+        chunks = client.get_collection(f"{settings.collection}-chunks", embedding_function=None)
+        # indexes from before the ONNX backends were built by torch, in fp32
+        return (chunks.metadata or {}).get("newsrag:embed_precision", "fp32")
 
 
 class Store:
@@ -219,18 +278,7 @@ class Store:
         self.embed_precision = embed_precision
         self.where = settings.chroma_url or str(settings.chroma_path)
         with _chroma("open the store", self.where):
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
-
-            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            if settings.chroma_url:
-                url = urlparse(settings.chroma_url)
-                self.client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
-                                                  ssl=url.scheme == "https", settings=chroma_settings)
-            else:
-                settings.chroma_path.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(path=str(settings.chroma_path),
-                                                        settings=chroma_settings)
+            self.client = _client(settings)
             meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model,
                     "newsrag:embed_precision": embed_precision}
             self.chunks = self.client.get_or_create_collection(
@@ -240,6 +288,9 @@ class Store:
             # earlier versions of updated articles, readable by id (never searched)
             self.versions = self.client.get_or_create_collection(
                 f"{settings.collection}-versions", metadata=meta, embedding_function=None)
+            # leases (``lease``): which process polls a feed, shared by every server on this store
+            self.leases = self.client.get_or_create_collection(
+                f"{settings.collection}-leases", metadata={"hnsw:space": "l2"}, embedding_function=None)
             self.max_batch = int(self.client.get_max_batch_size())
         recorded = self.chunks.metadata or {}
         built_with = recorded.get("newsrag:embed_model")
@@ -410,7 +461,7 @@ class Store:
         embeds them itself. Called under the ingest lock."""
         import numpy as np
 
-        from index.sentences import pack
+        from index.quantized import pack
 
         legacy = self._legacy_sentences()
         if legacy is None:
@@ -438,6 +489,32 @@ class Store:
                 moved += len(done)
             self.client.delete_collection(legacy)
         return moved
+
+    LEASE_SETTLE = 0.2  # seconds a claim waits for a concurrent one to land before reading the winner
+
+    def lease(self, key: str, *, holder: str, seconds: float, force: bool = False) -> tuple[bool, str, float]:
+        """Claim ``key`` for ``holder`` for ``seconds`` unless another holder's claim is still
+        running (``force``: claim anyway). Returns ``(granted, holder, until)`` of the claim in
+        force. Chroma has no compare-and-set: a claim is written, then read back after
+        ``LEASE_SETTLE`` seconds; of two processes claiming at once, the last write wins and both
+        read the same winner."""
+        now = time.time()
+        with _chroma("read a lease", self.where):
+            row = self.leases.get(ids=[key], include=["metadatas"])
+        if row["ids"] and not force:
+            meta = row["metadatas"][0] or {}
+            if meta.get("holder") != holder and float(meta.get("until", 0)) > now:
+                return False, str(meta.get("holder")), float(meta["until"])
+        until = now + seconds
+        with _chroma("claim a lease", self.where):
+            self.leases.upsert(ids=[key], metadatas=[{"holder": holder, "until": until}], embeddings=[[1.0]])
+        if force:
+            return True, holder, until
+        time.sleep(self.LEASE_SETTLE)
+        with _chroma("read a lease", self.where):
+            row = self.leases.get(ids=[key], include=["metadatas"])
+        meta = (row["metadatas"] or [{}])[0] or {}
+        return meta.get("holder") == holder, str(meta.get("holder")), float(meta.get("until", until))
 
     def delete_article(self, article_id: str) -> None:
         """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""

@@ -12,16 +12,11 @@ that matched the topic (or its first sentence).
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from datetime import time as day_time
+from dataclasses import dataclass
 
-from index.browse import MAX_LIMIT, ArticleQuery, OutletSummary, overview
+from index.browse import MAX_LIMIT, ArticleQuery, OutletSummary, overview, record_filter
 from index.library import Library
 from index.store import ArticleRecord, chunk_id
-from rag.answering import Event
 from rag.types import (
     ANSWERED,
     NO_FILTERS,
@@ -111,18 +106,8 @@ def about_library(question: str) -> LibraryQuestion | None:
 
 def _records(library: Library, filters: Filters) -> list[ArticleRecord]:
     """The catalog's articles that pass ``filters`` (undated ones never pass a date range)."""
-    wanted = {s.casefold() for s in filters.sources}
-    lo = int(datetime.combine(filters.since, day_time.min, tzinfo=UTC).timestamp()) if filters.since else None
-    hi = int(datetime.combine(filters.until, day_time.max, tzinfo=UTC).timestamp()) if filters.until else None
-    out = []
-    for record in library.catalog().articles.values():
-        if wanted and not wanted & {s.casefold() for s in record.sources}:
-            continue
-        ts = record.published_ts
-        if (lo is not None or hi is not None) and (ts is None or ts < (lo or ts) or ts > (hi or ts)):
-            continue
-        out.append(record)
-    return out
+    passes = record_filter(filters.sources, filters.since, filters.until)
+    return [r for r in library.catalog().articles.values() if passes is None or passes(r)]
 
 
 def _plural(n: int, word: str) -> str:
@@ -200,7 +185,7 @@ class _Builder:
         n = len(self.citations) + 1
         location = Location(article_id=record.id, title=record.display_title, source=record.source,
                             published_at=record.published_at, url=record.url, chunk_id=chunk, start=start, end=end)
-        self.citations.append(Citation.at(n, location, quote=quote, start=start, end=end))
+        self.citations.append(Citation(n=n, location=location, quote=quote))
         return n
 
     def answer(self) -> Answer:
@@ -286,12 +271,3 @@ def _first_articles(out: _Builder, asked: LibraryQuestion, records: list[Article
 
 def _source(record: ArticleRecord) -> str:
     return ", ".join(record.sources) or "outlet unknown"
-
-
-def catalog_events(asked: LibraryQuestion, library: Library, *, question: str, filters: Filters = NO_FILTERS,
-                   started: float) -> Iterator[Event]:
-    """The catalog's answer as the pipeline streams one: its text, then the answer."""
-    answer = catalog_answer(asked, library, question=question, filters=filters)
-    yield Event.delta(answer.answer)
-    total = (time.perf_counter() - started) * 1000
-    yield Event("answer", answer=replace(answer, timings_ms={"retrieve": 0.0, "answer": total, "total": total}))

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-# Nothing calls home, nothing downloads: set before any library is imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 import atexit
 import contextlib
+import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from eval.processes import free_port, stop, wait_for_port  # noqa: F401 (the tests' helpers, from here)
+from index.offline import stay_offline
+
+stay_offline()  # nothing calls home, nothing downloads: set before any library is imported (in the fixtures)
 
 # One ONNX export of the embedding model per session, shared by every index and every subprocess.
 if "NEWSRAG_MODEL_DIR" not in os.environ:
@@ -39,30 +35,14 @@ SEED_55 = "002_5b454d92da31791e.txt"  # Miami News, KMIA: 55 drones
 VENV_BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
-
-
 @contextlib.contextmanager
 def serve_in_thread(app, port: int):
     """Run ``app`` in uvicorn on 127.0.0.1:``port`` in a thread; yields the base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # as `newsrag serve` runs it: uvicorn reads no X-Forwarded-For (ui.server.uvicorn_options)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     try:
@@ -87,21 +67,35 @@ def smollm2_gguf() -> Path:
     return path
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# The encoder a test asserts values of is pinned: ``auto`` picks int8 on CPUs with int8 dot-product
+# instructions (most servers) and fp32 elsewhere, and the two give close, not equal, vectors. Tests of
+# what ``auto`` chooses check the choice (tests/test_embedding.py), never the numbers it gives.
+REFERENCE_BACKEND = "onnx-fp32"
+BACKENDS = ("onnx-fp32", "onnx-int8")
+
+
+def make_encoder(backend: str):
+    from index.embedding import make_embedder
+
+    return make_embedder(model="all-MiniLM-L6-v2", backend=backend, cache_dir=MODEL_DIR)
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedding import make_embedder
+    """The fp32 encoder: the values most tests assert are the reference model's."""
+    return make_encoder(REFERENCE_BACKEND)
 
-    return make_embedder(model="all-MiniLM-L6-v2", cache_dir=MODEL_DIR)
+
+@pytest.fixture(scope="session")
+def embedder_int8():
+    """The int8 encoder, run on every CPU (without int8 dot-product instructions only slower)."""
+    return make_encoder("onnx-int8")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def encoder(request, embedder, embedder_int8):
+    """Each precision in turn, for the tests that hold both to their own tolerances."""
+    return embedder if request.param == REFERENCE_BACKEND else embedder_int8
 
 
 def make_library(home: Path, embedder, **settings):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import MULTIHOP, SHARED
-from test_ingest import assert_consistent
+from helpers import assert_consistent
 
 from index.boilerplate import MIN_ARTICLES, LineCounts, clean, clean_all, line_key, line_keys, parse_stored
 

@@ -146,3 +146,27 @@ def test_the_overview_counts_outlets_dates_and_articles_without_them():
         5, "2023-12-31", "2024-02-03", 2, 1)
     assert [r.id for r in held.newest] == ["a1", "a2"]
     assert LISTING.overview == overview(RECORDS)
+@pytest.mark.parametrize("sources, since, until, passing", [
+    ((), None, None, None),  # nothing asked: no filter at all
+    (("gozo gazette",), None, None, ["a2", "a5"]),  # any case; an undated article has its outlet
+    (("Gozo Gazette", "MALTA MARITIME REVIEW"), None, None, ["a1", "a2", "a4", "a5"]),
+    ((), date(2024, 2, 1), date(2024, 2, 3), ["a1", "a2"]),  # inclusive days; undated never within
+    ((), date(2024, 2, 2), None, ["a1"]),
+    ((), None, date(2023, 12, 31), ["a4"]),
+    (("Gozo Gazette",), date(2024, 1, 1), None, ["a2"]),
+])
+def test_one_outlet_and_date_test_for_the_listing_and_the_answer(sources, since, until, passing):
+    from index.browse import record_filter
+    from index.library import Catalog
+    from rag.retrieval import allowed_articles
+    from rag.types import Filters
+
+    passes = record_filter(sources, since, until)
+    assert (passes is None) == (passing is None)
+    if passing is None:
+        return
+    assert [r.id for r in RECORDS if passes(r)] == passing
+    # the Library's listing and the answer's filters read articles the same way
+    assert sorted(ids(ArticleQuery(sources=sources, since=since, until=until))) == passing
+    catalog = Catalog("fingerprint", {r.id: r for r in RECORDS})
+    assert allowed_articles(catalog, Filters(sources=sources, since=since, until=until)) == passing

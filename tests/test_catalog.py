@@ -89,12 +89,12 @@ def test_the_newest_article_about_a_topic_is_cited_by_its_matching_sentence(pipe
     assert answer.answer == ("The newest article about “Mgarr” is “Harbour reopens after the storm” (Gozo Gazette, "
                              "2024-02-11). [1] Then: “Storm closes Mgarr harbour” (Malta Maritime Review, "
                              "2024-02-01). [2]")
-    assert [(c.n, c.title, c.quote) for c in answer.citations] == [
+    assert [(c.n, c.location.title, c.quote) for c in answer.citations] == [
         (1, "Harbour reopens after the storm", "The harbour of Mgarr reopened on Sunday."),
         (2, "Storm closes Mgarr harbour", "A storm closed the harbour of Mgarr on Thursday night.")]
     for citation in answer.citations:  # a citation like any other: the quote is body[start:end]
-        body = pipeline.library.article(citation.article_id).body
-        assert body[citation.start:citation.end] == citation.quote
+        where = citation.location
+        assert pipeline.library.article(where.article_id).body[where.start:where.end] == citation.quote
     oldest = pipeline.ask("What is the oldest article?")
     assert oldest.answer.startswith("The oldest article is “Council budget passes” (Gozo Gazette, 2024-01-15). [1]")
     assert oldest.citations[0].quote == "The council passed its budget by seven votes to two."

@@ -111,21 +111,27 @@ def test_injection_patterns_flag_every_probe_and_no_news_sentence():
 # ------------------------------------------------------------------ the set, through the CLI
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    """``newsrag eval sample`` in-process: its exit status and run folder (index in its own home)."""
+@pytest.fixture(scope="module", params=["onnx-fp32", "onnx-int8"])
+def sample_run(request, tmp_path_factory):
+    """``newsrag eval sample`` in-process, in each encoder precision: its exit status and run folder
+    (index in its own home)."""
     from ui.cli import main
 
     root = tmp_path_factory.mktemp("eval-sample")
     out = root / "run"
-    status = main(["eval", "sample", "--home", str(root / "home"), "--out", str(out), "--mode", "extractive"])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NEWSRAG_EMBED_BACKEND", request.param)
+        status = main(["eval", "sample", "--home", str(root / "home"), "--out", str(out), "--mode", "extractive"])
     return status, out
 
 
 @pytest.mark.slow
-def test_the_sample_set_passes_in_extractive_mode(sample_run):
+def test_the_sample_set_passes_in_extractive_mode(sample_run, request):
     status, out = sample_run
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    backend = request.node.callspec.params["sample_run"]
+    assert (results["encoder"]["backend"], results["encoder"]["precision"]) == (backend, backend[-4:])
+    assert results["encoder"]["index_precision"] == backend[-4:]
     failing = [f"{r['id']}, Q: {t['question']!r}\n    answer ({t['status']}): {t['answer']!r}\n"
                f"    cited: {[c['articles'] for c in t['citations']]}\n    " + "\n    ".join(t["failures"])
                for r in results["items"] for t in r["turns"] if t["failures"]]
@@ -162,6 +168,16 @@ def test_the_sample_run_folder_holds_results_report_and_plots(sample_run, tmp_pa
     assert main(["eval", "compare", str(out), str(other)]) == 0
     before, after = ("pass", "FAIL") if not item["passed"] else ("FAIL", "pass")
     assert capsys.readouterr().out.splitlines()[-1] == f"item conflict-intercepted: {before} -> {after}"
+    # two runs of different encoder precisions are not like for like, and compare says so
+    encoder = results["encoder"]
+    other_precision = "int8" if encoder["precision"] == "fp32" else "fp32"
+    flipped["encoder"] = {**encoder, "backend": f"onnx-{other_precision}", "precision": other_precision}
+    (other / "results.json").write_text(json.dumps(flipped), encoding="utf-8")
+    assert main(["eval", "compare", str(out), str(other)]) == 0
+    assert (f"warning: the runs used different encoders ({encoder['backend']}, {encoder['precision']} -> "
+            f"onnx-{other_precision}, {other_precision}); differences include the encoder's.") in \
+        capsys.readouterr().out.splitlines()
+    assert f"encoder `{encoder['backend']}` ({encoder['precision']} vectors, index {encoder['precision']};" in report
 
 
 def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):

@@ -10,6 +10,8 @@ import anyio
 import pytest
 from conftest import ROOT
 
+from index.offline import OFFLINE_ENV
+
 pytestmark = pytest.mark.slow
 
 DRONES = "How many drones were intercepted?"
@@ -22,7 +24,7 @@ async def session(home, calls):
 
     env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "HF_", "NEWSRAG_", "TRANSFORMERS"))}
     params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp", "--home", str(home)],
-                                   env={**env, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"},
+                                   env={**env, **OFFLINE_ENV},
                                    cwd=str(ROOT))
     async with Client(params, read_timeout_seconds=240) as client:
         return await calls(client)

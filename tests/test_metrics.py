@@ -108,6 +108,42 @@ def test_lenient_match_is_the_benchmarks_shared_word_score():
     assert not m.lenient_match("The answer is Yes.", "Yes")  # split on whitespace only: "yes." != "yes"
     assert m.lenient_match("the cat", "The dog")  # very lenient: "the" is shared
     assert not m.lenient_match("No", "Yes")
+    # the prediction is read as the plain text a reader sees: Markdown emphasis and [n] markers go
+    assert m.lenient_match("**Yes** — both reports give 64 [1][2].", "Yes")
+    assert not m.lenient_match("**Yes**[1]", "No")
+    assert m.plain("**Sam Bankman-Fried** — named in 2 cited sentences [1][2].") == \
+        "Sam Bankman-Fried — named in 2 cited sentences ."
+    assert m.plain("snake_case and 2*3") == "snake_case and 2*3"  # inside words: not emphasis
+
+
+@pytest.mark.parametrize(("verdict", "gold", "asked", "right"), [
+    ("Yes", "Yes", True, True),
+    ("No", "no", True, True),  # the benchmark writes both "No" and "no"
+    ("Yes", "no", True, False),
+    (None, "Yes", True, False),
+    ("Yes", "Consistent", False, False),  # not a yes/no gold answer: no verdict to score
+])
+def test_a_verdict_is_scored_against_yes_no_gold_answers_only(verdict, gold, asked, right):
+    assert m.is_verdict_gold(gold) is asked
+    assert m.verdict_matches(verdict, gold) is right
+
+
+def test_without_the_most_frequent_answer_leaves_out_exactly_its_questions():
+    from eval.multihop import _without_top, most_frequent_answer
+
+    def row(gold: str, line: str | None) -> dict:
+        answer = {"refused": False, "citations": [], "citation_precision": None, "citation_article_precision": None,
+                  "evidence_coverage": 1.0, "containment": line is not None and m.contains(line, gold),
+                  "direct_correct": None if line is None else m.contains(line, gold), "lenient_qa": True}
+        return {"type": "inference_query", "gold_answer": gold, "answer": answer}
+
+    rows = [row("Sam Bankman-Fried", "Sam Bankman-Fried"), row("sam bankman-fried", "Caroline Ellison"),
+            row("Sam Altman", "Sam Altman"), row("OpenAI", None), row("Sam Bankman-Fried", None)]
+    assert most_frequent_answer(rows) == "sam bankman fried"
+    without = _without_top(rows)
+    assert (without["top"], without["excluded"], without["n"]) == ("sam bankman fried", 3, 2)
+    assert without["direct_precision"] == 1.0 and without["direct_shown"] == 0.5
+    assert most_frequent_answer([]) is None
 
 
 def test_refusal_precision_and_recall():
@@ -122,17 +158,19 @@ def test_refusal_precision_and_recall():
         m.refusal_scores([True, False], [True])
 
 
-def test_mean_and_nearest_rank_percentile():
+def test_mean_and_percentiles_between_the_closest_ranks():
     assert m.mean([1.0, None, 2.0]) == 1.5
     assert m.mean([None]) is None
-    assert m.percentile([4, 1, 3, 2], 50) == 2
-    assert m.percentile([4, 1, 3, 2], 95) == 4
-    assert m.percentile(list(range(1, 21)), 95) == 19
+    assert m.percentile([4, 1, 3, 2], 50) == 2.5
+    assert m.percentile([4, 1, 3, 2], 95) == pytest.approx(3.85)
+    assert m.percentile(list(range(1, 21)), 95) == pytest.approx(19.05)
+    assert m.percentile(list(range(1, 21)), 1) == pytest.approx(1.19)
     assert m.percentile(list(range(1, 21)), 100) == 20
     assert m.percentile([7.5], 50) == 7.5
     assert m.percentile([], 50) is None
-    with pytest.raises(ValueError):
-        m.percentile([1], 0)
+    for q in (0, 101, 0.5):  # a whole number of per cent: 0.5 is no "p50"
+        with pytest.raises(ValueError, match=f"percentile q={q} must be a whole number from 1 to 100"):
+            m.percentile([1, 2], q)
 
 
 # ---------------------------------------------------------------------------- sample pass/fail

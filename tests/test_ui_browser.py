@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -20,17 +19,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, free_port, make_library, smollm2_gguf, stop, wait_for_port
-from test_api import DRONES, SECRET, WORLD_CUP, serve_in_thread
+from conftest import ROOT, SEEDS, free_port, make_library, serve_in_thread, smollm2_gguf, stop, wait_for_port
+from helpers import (
+    ARGS,
+    CHROMIUM,
+    DRONES,
+    SECRET,
+    TIMEOUT,
+    VIEWPORTS,
+    WORLD_CUP,
+    answers,
+    ask,
+    flat,
+    manage,
+    open_link,
+    sidebar,
+)
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1440, "height": 900}}
 SCREENSHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-mobile.png"}
-TIMEOUT = 60_000
 BOT = "#nr-chat .message.bot"
 UNTITLED_64 = 'Untitled — "The Russian Ministry of Defense has confirmed …"'
 QUOTE_55 = ("The Russian Air Defense Forces have intercepted 55 Ukrainian drones over Russian territory during "
@@ -182,21 +191,8 @@ def desktop(browser, server):
     assert elsewhere == [], "the page called another host"
 
 
-def ask(page, question: str) -> None:
-    page.fill("#nr-question textarea", question)
-    page.click("#nr-ask")
-
-
-def answers(page, n: int) -> None:
-    page.wait_for_function(f"document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == {n}")
-
-
 def last_answer(page):
     return page.locator(BOT).last
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def record_bot_texts(page) -> None:
@@ -207,14 +203,6 @@ def record_bot_texts(page) -> None:
             if (bots.length) window.__texts.push(bots[bots.length - 1].innerText);
         }).observe(document.querySelector('#nr-chat'), {subtree: true, childList: true, characterData: true});
     }""")
-
-
-def open_link(page, locator):
-    with page.context.expect_page() as opened:
-        locator.click()
-    article = opened.value
-    article.wait_for_load_state()
-    return article
 
 
 def in_viewport(page, selector: str) -> bool:
@@ -240,23 +228,6 @@ def box(page, selector: str) -> dict:
 
 def overlap(a: dict, b: dict) -> bool:
     return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
-
-
-def sidebar(page, *, open_: bool) -> None:
-    """Open or close the conversations sidebar (it starts closed on a phone)."""
-    is_open = page.locator("#nr-sidebar.open").count() == 1
-    if is_open != open_:
-        page.click("#nr-sidebar .toggle-button")
-        page.wait_for_selector("#nr-sidebar.open" if open_ else "#nr-sidebar:not(.open)")
-        page.wait_for_timeout(400)  # the slide
-
-
-def manage(page) -> None:
-    """Open the sidebar and its "Rename, delete, export" section."""
-    sidebar(page, open_=True)
-    if not page.locator("#nr-name").is_visible():
-        page.click("#nr-manage >> text=Rename, delete, export")
-        page.wait_for_selector("#nr-name", state="visible")
 
 
 def conversations(page) -> list[str]:
@@ -529,9 +500,10 @@ def test_uploads_show_each_file_a_time_question_opens_the_timeline_and_ticked_ar
     assert status.splitlines()[:3] == [
         "storm.md added · 1 article, 1 passage", "reopens.md added · 1 article, 1 passage",
         "broken.json failed: malformed JSON at line 1, column 2 (Expecting property name enclosed in double quotes)"]
-    assert page.inner_text("#nr-pager") == "Articles 1–4 of 4, newest first"
-    assert page.locator("#nr-articles tbody .nr-title").all_inner_texts()[:2] == [
-        "Mgarr harbour reopens", "Storm closes the Mgarr harbour"]
+    # the list re-renders once the job has committed both articles: wait for that state, not a time
+    expect(page.locator("#nr-pager")).to_have_text("Articles 1–4 of 4, newest first", timeout=60_000)
+    expect(page.locator("#nr-articles tbody .nr-title").nth(0)).to_have_text("Mgarr harbour reopens")
+    expect(page.locator("#nr-articles tbody .nr-title").nth(1)).to_have_text("Storm closes the Mgarr harbour")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "When did the storm close the Mgarr harbour and when did it reopen?")
@@ -564,8 +536,9 @@ def test_an_uploaded_article_can_be_asked_about_opened_at_its_sentence_and_remov
     path = tmp_path / "marsaxlokk-market.txt"
     path.write_text(LONG_ARTICLE)
     assert upload(page, [path]).startswith("marsaxlokk-market.txt added · 1 article, ")
-    assert 'Untitled — "Item 0 of the council agenda concerned street …"' in page.inner_text("#nr-articles")
-    assert "Articles\n3" in page.inner_text("#nr-stats")
+    expect(page.locator("#nr-articles")).to_contain_text('Untitled — "Item 0 of the council agenda concerned street …"',
+                                                         timeout=60_000)
+    expect(page.locator("#nr-stats")).to_contain_text("Articles\n3", use_inner_text=True)
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many tonnes of bluefin tuna did the Marsaxlokk fish market sell?")
@@ -587,7 +560,8 @@ def test_article_text_is_shown_as_text_and_never_runs(desktop, tmp_path):
     path.write_text(EVIL_ARTICLE)
     assert upload(page, [path]).startswith("festival.md added")
     title = 'Festival <img src=x onerror="window.__pwned=1"> report'
-    assert title in page.inner_text("#nr-articles") and "Gozo <b>Gazette</b>" in page.inner_text("#nr-articles")
+    expect(page.locator("#nr-articles")).to_contain_text(title, timeout=60_000)  # once the list re-renders
+    assert "Gozo <b>Gazette</b>" in page.inner_text("#nr-articles")
 
     page.click("button[role=tab]:has-text('Chat')")
     ask(page, "How many visitors did the Zorblax festival draw?")

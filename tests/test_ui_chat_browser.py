@@ -19,9 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import SEEDS, free_port, make_library
-from test_api import DRONES, SECRET, serve_in_thread
-from test_ui_browser import ARGS, CHROMIUM, TIMEOUT, flat, open_link
+from conftest import SEEDS, free_port, make_library, serve_in_thread
+from helpers import ARGS, CHROMIUM, DRONES, SECRET, TIMEOUT, answers, ask, flat, open_link
 
 from ui.examples import library_examples
 from ui.views import when_ts
@@ -145,10 +144,6 @@ def open_chat(context, url: str):
     return page
 
 
-def answers(page, n: int) -> None:
-    page.wait_for_function(f"document.querySelectorAll('{BOT} .nr-footer').length == {n}")
-
-
 def covered(page) -> list[str]:
     return page.evaluate(COVERED_JS, INTERACTIVE)
 
@@ -162,11 +157,6 @@ def axe(page) -> list[str]:
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
         .map((v) => `${v.impact} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)""")
     return found
-
-
-def ask(page, question: str) -> None:
-    page.fill("#nr-question textarea", question)
-    page.click("#nr-ask")
 
 
 # ---------------------------------------------------------------------------------------- tests

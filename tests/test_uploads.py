@@ -19,6 +19,7 @@ def cache(tmp_path):
 def test_a_file_in_the_upload_cache_is_read_under_its_own_name(cache):
     upload = from_upload_cache(cache / "3f2a" / "story.txt", cache=cache, max_bytes=1000)
     assert (upload.name, upload.data) == ("story.txt", b"A story the user uploaded.\n")
+    assert list(cache.iterdir()) == []  # read once, then gone from Gradio's cache, its folder too
 
 
 def test_a_relative_path_into_the_cache_is_resolved_first(cache, monkeypatch):
@@ -43,6 +44,7 @@ def test_any_other_path_is_refused_without_reading_it(cache, tmp_path, where):
         path = cache / "3f2a" / "gone.txt"
     with pytest.raises(InputError, match=r"^(secret|link|gradio|gone)\.?(txt)?: not an uploaded file"):
         from_upload_cache(path, cache=cache, max_bytes=1000)
+    assert secret.read_text() == "server secret\n"  # refused, never touched
 
 
 def test_an_upload_over_the_size_limit_is_refused(cache):

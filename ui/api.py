@@ -31,7 +31,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import export, uploads, views
-from ui.guard import Guard, GuardRules
+from ui.guard import Guard, GuardRules, Lockout
 from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
@@ -182,6 +182,15 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def token_problem(request: Request) -> str:
+    """Why a request's credentials are not the API token, in a few words."""
+    if bearer(request):
+        return "wrong bearer token"
+    if request.headers.get("authorization"):
+        return "an Authorization header that is not 'Bearer <token>'"
+    return "no bearer token"
+
+
 def token_ok(request: Request, expected: str | None) -> bool:
     given = bearer(request)
     return bool(expected and given and secrets.compare_digest(given.encode(), expected.encode()))
@@ -191,10 +200,16 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def public_article(record: ArticleRecord, *, with_body: bool = False) -> dict:
-    """An article as the API shows it: where it came from by file name, never a server path."""
+def public_article(record: ArticleRecord, *, with_body: bool = False, stories: dict | None = None) -> dict:
+    """An article as the API shows it: where it came from by file name, never a server path; its
+    story (``index.stories``) with its members, the syndicated copies of it (``stories``: the
+    catalog's, when known)."""
     data = record.to_dict(with_body=with_body)
     data["origins"] = [public_origin(o) for o in record.origins]
+    members = (stories or {}).get(record.story_id) or [record]
+    data["story"] = {"id": record.story_id, "size": len(members),
+                     "members": [{"id": r.id, "title": r.display_title, "source": r.source,
+                                  "published_at": r.published_at, "url": r.url} for r in members]}
     return data
 
 
@@ -205,15 +220,16 @@ def public_origin(origin: dict) -> dict:
 
 
 def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-                 session_user: Callable[[Request], str | None]) -> tuple[APIRouter, APIRouter]:
+                 session_user: Callable[[Request], str | None], exports: export.Exports, stream=None
+                 ) -> tuple[APIRouter, APIRouter]:
     """The token-guarded ``/api`` routes and the others. ``session_user`` names the logged-in chat user of a request (Gradio's cookie), or None."""
     library = pipeline.library
 
     def require_token(request: Request, _: Annotated[object, Depends(HTTPBearer(auto_error=False))]) -> None:
         if serve.api_token is None or token_ok(request, serve.api_token):
             return
-        reason = "wrong bearer token" if bearer(request) else "no bearer token"
-        raise AuthRequiredError(f"The API needs 'Authorization: Bearer <NEWSRAG_API_TOKEN>' ({reason}).")
+        raise AuthRequiredError(f"The API needs 'Authorization: Bearer <NEWSRAG_API_TOKEN>' "
+                                f"({token_problem(request)}).")
 
     api = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
     root = APIRouter()
@@ -271,8 +287,9 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         headers = {"X-Total-Count": str(page.total)}
         if page.last < page.total:
             headers["Link"] = f'<{request.url.include_query_params(offset=page.last)}>; rel="next"'
-        return JSONResponse([{**public_article(r), **({"match": page.matches[r.id].to_dict()}
-                                                      if r.id in page.matches else {})}
+        stories = library.catalog().stories
+        return JSONResponse([{**public_article(r, stories=stories), **({"match": page.matches[r.id].to_dict()}
+                                                                       if r.id in page.matches else {})}
                              for r in page.articles], headers=headers)
 
     @api.get("/library", summary="What the library holds: outlets with their articles and dates, the newest",
@@ -281,7 +298,8 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
     def library_overview() -> JSONResponse:
         held = library.overview()
         data = held.to_dict()
-        data["newest"] = [public_article(r) for r in held.newest]
+        stories = library.catalog().stories
+        data["newest"] = [public_article(r, stories=stories) for r in held.newest]
         return JSONResponse(data)
 
     @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
@@ -289,7 +307,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                                   "the indexed version or null}. An updated article's earlier version stays "
                                   "readable by its id, with `superseded_by` set.")
     def article(article_id: str) -> dict:
-        return {**public_article(library.article(article_id), with_body=True),
+        return {**public_article(library.article(article_id), with_body=True, stories=library.catalog().stories),
                 "versions": library.versions(article_id)}
 
     @api.post("/articles", status_code=202, summary="Upload article files; they are ingested in the background",
@@ -333,6 +351,13 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         return Response(text, media_type="text/markdown; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    if stream is not None:  # /api/feeds and /api/watches (ui.feeds_api)
+        from ui import feeds_api
+
+        feeds_api.install(api, feeds=stream.feeds, watches=stream.watches, jobs=jobs, serve=serve,
+                          min_every=library.settings.fetch.min_every, check_watch=stream.check,
+                          authenticated=lambda r: bool(session_user(r) or token_ok(r, serve.api_token)))
+
     @api.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(request: Request, path: str) -> None:
         # Without this, the chat mounted at / would answer unknown API paths in its own format.
@@ -346,6 +371,17 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         except NewsragError as exc:
             return JSONResponse({"status": "unavailable", **error_body(exc)}, status_code=503)
         return JSONResponse({"status": "ok", **counts})
+
+    @root.get("/exports/{key}", include_in_schema=False)
+    def exported(request: Request, key: str) -> Response:
+        """The chat's export, once, to the session that asked for it; then it is gone."""
+        found = exports.take(key, owner=session_user(request) if serve.auth else None)
+        if found is None:
+            raise NotFoundError("This export was already downloaded, has expired or is another session's: "
+                                "click Export as Markdown again.")
+        return Response(found.text, media_type="text/markdown; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{found.name}"', "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff"})
 
     @root.get("/articles/{article_id}", include_in_schema=False)
     def article_page(request: Request, article_id: str, start: int | None = Query(None),
@@ -410,15 +446,19 @@ def install_docs(app: FastAPI) -> None:
 
 
 def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
-            session_user: Callable[[Request], str | None]) -> None:
-    """Routes, error translation and the guard on ``app`` (before Gradio is mounted)."""
-    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user)
+            session_user: Callable[[Request], str | None], lockout: Lockout,
+            exports: export.Exports, stream=None) -> None:
+    """Routes, error translation and the guard on ``app`` (before Gradio is mounted); ``lockout``
+    is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
+    api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user,
+                             exports=exports, stream=stream)
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(CatchAll)
-    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes))
+    app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
+                       lockout=lockout)
 
 
 UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
@@ -429,4 +469,4 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
     return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
-                      body_timeout=serve.body_timeout)
+                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks)

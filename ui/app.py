@@ -10,10 +10,8 @@ after a page reload without asking the index again.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -34,7 +32,9 @@ log = logging.getLogger("newsrag.ui")
 
 HISTORY_TURNS = 6  # earlier exchanges passed to the pipeline for follow-ups
 CSS_PATH = Path(__file__).with_name("static") / "app.css"
-EXPORT_DIR = Path(tempfile.gettempdir()) / "newsrag-exports"
+# the export's one-time address, fetched as a download (nothing about the conversation is on disk)
+DOWNLOAD_JS = ("(url) => { if (!url) return; const a = document.createElement('a'); a.href = url; "
+               "a.download = ''; document.body.append(a); a.click(); a.remove(); }")
 PRIVATE = {"api_visibility": "private"}
 WIDE = 1024  # px: the conversations sidebar starts open, and the question box focused, on screens this wide
 EXAMPLES = 3  # example question buttons (hidden when there are fewer questions)
@@ -126,16 +126,16 @@ def theme() -> gr.themes.Base:
 def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
     """The text around each cited sentence (from its chunk), trimmed, keyed by ``str(n)``."""
     try:
-        chunks = pipeline.library.store.get_chunks(sorted({c.chunk_id for c in answer.citations}))
+        chunks = pipeline.library.chunks(sorted({c.location.chunk_id for c in answer.citations}))
     except NewsragError:
         return {}  # the cards fall back to the quote alone
     found = {}
     for c in answer.citations:
-        chunk = chunks.get(c.chunk_id)
+        chunk = chunks.get(c.location.chunk_id)
         if chunk is None:
             continue
-        lo = max(chunk.start, c.start - sources.CONTEXT_CHARS - 1)
-        hi = min(chunk.end, c.end + sources.CONTEXT_CHARS + 1)
+        lo = max(chunk.start, c.location.start - sources.CONTEXT_CHARS - 1)
+        hi = min(chunk.end, c.location.end + sources.CONTEXT_CHARS + 1)
         text = chunk.body_text[lo - chunk.start:hi - chunk.start]
         found[str(c.n)] = {"start": lo, "text": text}
     return found
@@ -161,20 +161,6 @@ def for_people(exc: Exception) -> str:
             "the server log has the details.")
 
 
-def export_file(state: dict, base_url: str | None) -> str | None:
-    """The current conversation as a Markdown file for the download button (None when empty)."""
-    conversation = convs.current(state)
-    if not conversation["exchanges"]:
-        return None
-    text = export.conversation_markdown(conversation, base_url=base_url)
-    folder = EXPORT_DIR / hashlib.sha256(text.encode()).hexdigest()[:16]
-    path = folder / export.file_name(conversation["title"])
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
 def base_url(request: gr.Request | None) -> str | None:
     inner = getattr(request, "request", None)
     return str(inner.base_url) if inner is not None and hasattr(inner, "base_url") else None
@@ -193,7 +179,8 @@ def question_of(message: dict | None) -> str:
     return html.unescape(content_of(message)).strip()
 
 
-def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs) -> gr.Blocks:
+def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs: Jobs,
+                 exports: export.Exports, stream=None) -> gr.Blocks:
     library = pipeline.library
     default_mode = pipeline.settings.mode
 
@@ -209,7 +196,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
         return (views.messages(found), sources.sources_html(panel or (found[-1] if found else None)),
                 gr.update(choices=convs.choices(state), value=state["current"]),
                 gr.update(value=convs.current(state)["title"] if found else ""),
-                gr.update(value=export_file(state, base_url(request)), interactive=bool(found)), state)
+                gr.update(interactive=bool(found)), state)
 
     def example_updates() -> list:
         """The example buttons: a question each (drawn from the library unless configured), the
@@ -331,6 +318,17 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
             return sources.sources_html(found[index // 2])
         return gr.skip()
 
+    def export_now(stored, request: gr.Request) -> str:
+        """Only now, on the user's click, is the conversation written out: kept in memory for its
+        one download by this session (``GET /exports/{key}``)."""
+        conversation = convs.current(convs.load(stored))
+        if not conversation["exchanges"]:
+            raise user_error("Nothing to export yet: ask a question first.")
+        text = export.conversation_markdown(conversation, base_url=base_url(request))
+        key = exports.put(text, export.file_name(conversation["title"]),
+                          owner=getattr(request, "username", None) if serve.auth else None)
+        return f"exports/{key}"
+
     def new_conversation(stored, request: gr.Request):
         return view(convs.new(stored), request)
 
@@ -353,7 +351,9 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
 
     # only this browser's session: the login may be shared by several people
     login = '<a class="nr-logout" href="logout?all_session=false">Log out</a>' if serve.auth else ""
-    with gr.Blocks(title="newsrag", analytics_enabled=False) as demo:
+    # delete_cache: whatever Gradio keeps in its cache (under <home>/tmp, see ui.server.private_temp)
+    # goes after an hour, and all of it when the server stops
+    with gr.Blocks(title="newsrag", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         stored_state = gr.BrowserState({"v": convs.VERSION, "conversations": []},
                                        storage_key="newsrag-conversation", secret=secret)
         pending = gr.State("")
@@ -369,9 +369,14 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                 with gr.Row(visible=False, elem_id="nr-confirm-delete") as confirm_row:
                     confirm_btn = gr.Button("Delete it", size="sm", variant="stop", elem_id="nr-delete-yes")
                     keep_btn = gr.Button("Keep it", size="sm", elem_id="nr-delete-no")
-                export_btn = gr.DownloadButton("Export as Markdown", size="sm", elem_id="nr-export",
-                                               interactive=False)
+                export_btn = gr.Button("Export as Markdown", size="sm", elem_id="nr-export",
+                                       interactive=False)
+                export_link = gr.Textbox(visible=False, elem_id="nr-export-link")
             gr.HTML('<p class="nr-side-note">Conversations are kept in this browser only.</p>', js_on_load=None)
+            if stream is not None:
+                from ui import watch_panel
+
+                watches = watch_panel.build_sidebar(stream)
         with gr.Row(elem_id="nr-header"):
             gr.HTML('<div class="nr-brand"><h1>newsrag</h1><p>Ask the news articles. Every sentence is '
                     'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None,
@@ -397,6 +402,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                     with gr.Row(elem_id="nr-examples"):
                         example_btns = [gr.Button("", size="sm", variant="secondary", visible=False,
                                                   elem_classes=["nr-example"]) for _ in range(EXAMPLES)]
+                        watch_btn = gr.Button("☆ Watch this question", size="sm", elem_id="nr-watch",
+                                              visible=stream is not None)
                     with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
                                       elem_id="nr-settings"):
                         mode = gr.Dropdown(choices=[(f"{m} — {DESCRIPTIONS.get(m, '')}", m) for m in ANSWERERS],
@@ -412,7 +419,7 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                                elem_id="nr-until")
                 with gr.Column(scale=2, min_width=300, elem_id="nr-sources-col"):
                     sources_panel = gr.HTML(sources.EMPTY, elem_id="nr-sources", js_on_load=None)
-            library_tab.build(library=library, serve=serve, jobs=jobs,
+            library_tab.build(library=library, serve=serve, jobs=jobs, stream=stream,
                               chat_refresh={"fn": chat_refresh, "outputs": [outlets, *example_btns]})
         gr.HTML('<div class="nr-footer-links">HTTP API: <a href="docs" target="_blank">/docs</a> · '
                 'health: <a href="healthz" target="_blank">/healthz</a></div>', js_on_load=None)
@@ -440,6 +447,10 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                        queue=False, **PRIVATE).then(**answer_it))
         answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False,
                                       **PRIVATE).then(**answer_it))
+        if stream is not None:
+            watch_panel.wire(stream=stream, listing=watches[0], note=watches[1], timer=watches[2], watch_btn=watch_btn,
+                             stored_state=stored_state, take=take, answer_it=answer_it, pending=pending,
+                             question=question, busy=busy, answering=answering)
         # cancel first; once the answer can no longer write, mark what it had written as stopped
         stop_btn.click(None, None, None, cancels=answering, queue=False, **PRIVATE).then(
             stop, [chatbot, pending], [chatbot, question, *busy], queue=False, **PRIVATE)
@@ -451,6 +462,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
         delete_btn.click(lambda: gr.update(visible=True), None, confirm_row, queue=False, **PRIVATE)
         keep_btn.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, **PRIVATE)
         confirm_btn.click(delete, [stored_state], [*shown_outputs, confirm_row], queue=False, **PRIVATE)
+        export_btn.click(export_now, [stored_state], export_link, queue=False, **PRIVATE).then(
+            None, export_link, None, js=DOWNLOAD_JS, queue=False, **PRIVATE)
         mode.change(lambda m: mode_html(m) + login, mode, mode_badge, queue=False, **PRIVATE)
     demo.queue(default_concurrency_limit=serve.concurrency)
     return demo

@@ -5,12 +5,21 @@ date, URL, a link to the sentence on this server, and the quoted sentence.
 Used by the chat's "Export Markdown" button and ``POST /api/conversations/export``; both read the
 stored exchanges (``{"question", "answer": Answer.to_dict()}``), so an answer exports exactly as it
 was given, without asking the index again.
+
+A conversation lives in its browser: nothing is written for it on the server. An export the chat's
+button asks for waits in memory (``Exports``) for its one download by the session that asked,
+for a few minutes at most, and is forgotten once served.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -33,7 +42,7 @@ def _answer_lines(answer: Mapping) -> list[str]:
     cites = {int(c["n"]): c for c in answer.get("citations") or ()}
     lines: list[str] = []
     for conflict in answer.get("conflicts") or ():
-        head = "Reports differ" if conflict.get("kind") == "differ" else "Sources disagree"
+        head = {"differ": "Reports differ", "updated": "Figure updated"}.get(conflict.get("kind"), "Sources disagree")
         values = "; ".join(f"{md(c['text'])} — {md(source_line(cites.get(int(c['n']))))} [{int(c['n'])}]"
                            for c in conflict["claims"])
         lines += [f"> **⚠ {head}:** {values}", ""]
@@ -125,3 +134,54 @@ def conversation_markdown(conversation: Mapping, *, base_url: str | None = None,
 def file_name(title: str | None) -> str:
     slug = re.sub(r"[^\w]+", "-", (title or "").lower(), flags=re.ASCII).strip("-")[:50]
     return f"newsrag-{slug or 'conversation'}.md"
+
+
+@dataclass(frozen=True)
+class Export:
+    text: str
+    name: str
+    owner: str | None  # the logged-in user who asked for it (None without a login)
+    created: float
+
+
+class Exports:
+    """Exports waiting for their one download: in memory only, each served once to the session
+    that asked for it and then forgotten; unclaimed ones expire after ``ttl`` seconds, and at most
+    ``max_items`` (``max_chars`` in all) wait at once, the oldest dropped first."""
+
+    def __init__(self, *, ttl: float = 300.0, max_items: int = 64, max_chars: int = 50_000_000,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ttl, self.max_items, self.max_chars, self.clock = ttl, max_items, max_chars, clock
+        self._waiting: OrderedDict[str, Export] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, text: str, name: str, *, owner: str | None) -> str:
+        """Keep ``text`` for one download; returns the unguessable key of its address."""
+        key = secrets.token_urlsafe(24)
+        with self._lock:
+            self._expire()
+            self._waiting[key] = Export(text, name, owner, self.clock())
+            while len(self._waiting) > self.max_items or (
+                    len(self._waiting) > 1 and sum(len(e.text) for e in self._waiting.values()) > self.max_chars):
+                self._waiting.popitem(last=False)
+        return key
+
+    def take(self, key: str, *, owner: str | None) -> Export | None:
+        """The export under ``key`` if ``owner`` asked for it and it has not expired; it is gone after."""
+        with self._lock:
+            self._expire()
+            found = self._waiting.get(key)
+            if found is None or found.owner != owner:
+                return None
+            del self._waiting[key]
+            return found
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire()
+            return len(self._waiting)
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for key in [k for k, e in self._waiting.items() if e.created <= now - self.ttl]:
+            del self._waiting[key]

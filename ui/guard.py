@@ -13,8 +13,17 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
 - **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
 - **Body read deadline** (408): a client that stops sending its body mid-way does not hold the
   request open forever.
-- **Login throttling** (429): after ``max_failures`` failed logins or wrong bearer tokens from one
-  address within ``window`` seconds, that address waits ``lockout`` seconds.
+- **Login throttling** (429): one ``Lockout`` for every way in. After ``max_failures`` failed
+  password checks (Gradio's login, whatever its path: ``/login``, ``/login/``, under a root path —
+  the check itself consults the lockout) or refused ``Authorization`` headers (bearer or Basic)
+  from one client within ``window`` seconds, that client waits ``lockout`` seconds, on every path.
+
+A client is the connection's address (an IPv6 client its /64 network: one machine holds many
+addresses of it). ``X-Forwarded-For``, ``Forwarded`` and ``X-Forwarded-Proto`` are read only from
+a connection whose address is a trusted proxy (``NEWSRAG_TRUSTED_PROXIES``; none by default): the
+client is then the rightmost address of such a header that is not itself a trusted proxy. A request
+whose two headers name different clients is counted against both and refused while either is
+locked, so a header the proxy passed through unread cannot open a fresh key.
 
 Every refusal is the API's JSON error ``{"error", "type"}`` with its status.
 """
@@ -22,11 +31,15 @@ Every refusal is the API's JSON error ``{"error", "type"}`` with its status.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hmac
+import ipaddress
 import logging
+import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
@@ -64,6 +77,182 @@ def origin_of(value: str) -> tuple[str, int | None] | None:
     return host, None if port == _DEFAULT_PORTS[parts.scheme] else port
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a proxy header writes one: ``203.0.113.7``, ``203.0.113.7:4711``,
+    ``[2001:db8::1]:80``, ``"[2001:db8::1]"``; None for ``unknown``, ``_hidden`` or garbage."""
+    value = value.strip().strip('"').strip()
+    if value.startswith("["):
+        value = value[1:value.find("]")] if "]" in value else ""
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_key(value: str) -> str:
+    """The key a client is counted under: its IPv4 address, or the /64 network of an IPv6 one (one
+    machine is given a whole /64); anything else (a Unix socket) as it is."""
+    address = _address(value)
+    if address is None:
+        return value[:100] or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def _trusted(value: str, proxies: tuple[Network, ...]) -> bool:
+    address = _address(value)
+    return address is not None and any(address in network for network in proxies)
+
+
+def _forwarded_pairs(value: str) -> list[dict[str, str]]:
+    """RFC 7239 ``Forwarded: for=192.0.2.60;proto=https, for="[2001:db8::1]"`` -> one dict per hop."""
+    hops = []
+    for element in value.split(","):
+        pairs = {}
+        for pair in element.split(";"):
+            key, sep, item = pair.partition("=")
+            if sep:
+                pairs[key.strip().lower()] = item.strip().strip('"')
+        hops.append(pairs)
+    return hops
+
+
+def _rightmost_untrusted(hops: list[str], proxies: tuple[Network, ...]) -> str | None:
+    hops = [h.strip() for h in hops if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else None  # every hop a trusted proxy: the first one asked
+
+
+def resolve_client(peer: str, headers: Iterable[tuple[bytes, bytes]], proxies: tuple[Network, ...]
+                   ) -> tuple[tuple[str, ...], str | None]:
+    """The keys a request is counted under, and the scheme its trusted proxy received it over.
+
+    From a peer that is not a trusted proxy, the peer alone (its headers are not read). From a
+    trusted proxy, the rightmost address of ``X-Forwarded-For`` and of ``Forwarded`` that is not a
+    trusted proxy — both when they differ, since only one of them was written by the proxy."""
+    if not proxies or not _trusted(peer, proxies):
+        return (client_key(peer),), None
+    chain: list[str] = []
+    forwarded: list[dict[str, str]] = []
+    proto = None
+    for name, value in headers:
+        if name == b"x-forwarded-for":
+            chain += value.decode("latin-1").split(",")
+        elif name == b"forwarded":
+            forwarded += _forwarded_pairs(value.decode("latin-1"))
+        elif name == b"x-forwarded-proto":
+            proto = value.decode("latin-1").split(",")[-1].strip().lower()
+    keys = []
+    for hops in (chain, [hop.get("for", "") for hop in forwarded]):
+        found = _rightmost_untrusted(hops, proxies)
+        if found is not None and client_key(found) not in keys:
+            keys.append(client_key(found))
+    if proto is None and forwarded:
+        proto = forwarded[-1].get("proto", "").lower() or None
+    return tuple(keys) or (client_key(peer),), proto if proto in ("http", "https") else None
+
+
+_CLIENTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("newsrag_clients",
+                                                                           default=("unknown",))
+
+
+def current_clients() -> tuple[str, ...]:
+    """The keys of the request being served (set by ``Guard``; routes run in its context)."""
+    return _CLIENTS.get()
+
+
+class Lockout:
+    """Failed authentications per client key (a sliding window), and who is locked out until when.
+
+    One instance per server, shared by the guard (refused ``Authorization`` headers) and the
+    password check of the login (``password_check``), so every way in counts against one budget."""
+
+    def __init__(self, *, max_failures: int = 5, window: float = 60.0, lockout: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.max_failures, self.window, self.lockout, self.clock = max_failures, window, lockout, clock
+        self._seen: dict[str, deque] = defaultdict(deque)
+        self._locked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, keys: Iterable[str]) -> tuple[float, str | None]:
+        """Seconds the longest-locked of ``keys`` still waits, and that key (0 and None: none is)."""
+        now, longest, who = self.clock(), 0.0, None
+        with self._lock:
+            for key in keys:
+                until = self._locked.get(key, 0.0)
+                if until <= now:
+                    self._locked.pop(key, None)
+                elif until - now > longest:
+                    longest, who = until - now, key
+        return longest, who
+
+    def failed(self, keys: Iterable[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                times = self._seen[key]
+                times.append(now)
+                while times and times[0] <= now - self.window:
+                    times.popleft()
+                if len(times) >= self.max_failures:
+                    self._locked[key] = now + self.lockout
+                    times.clear()
+            if len(self._seen) > 10_000:  # bounded memory under a flood of addresses
+                for stale in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window]:
+                    del self._seen[stale]
+            if len(self._locked) > 10_000:
+                for stale in [k for k, until in self._locked.items() if until <= now]:
+                    del self._locked[stale]
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._seen.pop(key, None)
+
+
+def too_many(wait: float, who: str) -> tuple[str, dict[str, str]]:
+    return (f"Too many failed logins from {who}: try again in {wait:.0f} s.",
+            {"Retry-After": str(int(wait) + 1)})
+
+
+def password_check(account: tuple[str, str], lockout: Lockout) -> Callable[[str, str], bool]:
+    """Gradio's ``auth`` callable: the one login, checked in constant time, counted by ``lockout``
+    for the request's client. Whatever route reaches it (``/login``, ``/login/``, a root path),
+    a locked-out client is refused with 429 before the password is compared."""
+    from fastapi import HTTPException
+
+    user, password = account
+
+    def check(username: str, given: str) -> bool:
+        clients = current_clients()
+        wait, who = lockout.wait(clients)
+        if wait > 0:
+            message, headers = too_many(wait, who)
+            raise HTTPException(status_code=429, detail=message, headers=headers)
+        ok = hmac.compare_digest(username.encode(), user.encode()) & hmac.compare_digest(
+            given.encode(), password.encode())
+        (lockout.succeeded if ok else lockout.failed)(clients)
+        return ok
+
+    return check
+
+
+def is_login(method: str, path: str) -> bool:
+    """A POST to a login route: ``/login``, ``/login/``, ``/root/login//``."""
+    return method == "POST" and path.rstrip("/").rsplit("/", 1)[-1].lower() == "login"
+
+
 @dataclass(frozen=True, kw_only=True)
 class GuardRules:
     """What the guard enforces; built from ``ServeSettings`` by the server."""
@@ -73,47 +262,13 @@ class GuardRules:
     upload_paths: frozenset[str] = frozenset()
     max_upload_body: int = 0  # bytes, POST to an upload path
     body_timeout: float = 30.0  # seconds between two parts of a request body
-    max_failures: int = 5
-    window: float = 60.0
-    lockout: float = 60.0
-    login_path: str = "/login"
+    trusted_proxies: tuple[Network, ...] = ()
 
     def body_limit(self, method: str, path: str) -> tuple[int, str]:
         """The most bytes a request may send, and how to get more past it."""
         if method == "POST" and path in self.upload_paths:
             return self.max_upload_body, "fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB"
         return self.max_body, "send less, or raise NEWSRAG_MAX_REQUEST_KB"
-
-
-@dataclass
-class _Failures:
-    """Failed logins per client address (a sliding window), and who is locked out until when."""
-
-    rules: GuardRules
-    seen: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
-    locked: dict[str, float] = field(default_factory=dict)
-
-    def wait(self, client: str, now: float) -> float:
-        until = self.locked.get(client, 0.0)
-        if until <= now:
-            self.locked.pop(client, None)
-            return 0.0
-        return until - now
-
-    def failed(self, client: str, now: float) -> None:
-        times = self.seen[client]
-        times.append(now)
-        while times and times[0] <= now - self.rules.window:
-            times.popleft()
-        if len(times) >= self.rules.max_failures:
-            self.locked[client] = now + self.rules.lockout
-            times.clear()
-        if len(self.seen) > 10_000:  # bounded memory under a flood of addresses
-            for stale in [c for c, t in self.seen.items() if not t or t[-1] <= now - self.rules.window]:
-                del self.seen[stale]
-
-    def succeeded(self, client: str) -> None:
-        self.seen.pop(client, None)
 
 
 def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -123,9 +278,8 @@ def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | No
 class Guard:
     """ASGI middleware enforcing ``GuardRules`` (see the module docstring)."""
 
-    def __init__(self, app, *, rules: GuardRules):
-        self.app, self.rules = app, rules
-        self.failures = _Failures(rules)
+    def __init__(self, app, *, rules: GuardRules, lockout: Lockout):
+        self.app, self.rules, self.lockout = app, rules, lockout
 
     def _refusal(self, scope, headers: dict[bytes, bytes]) -> JSONResponse | None:
         rules = self.rules
@@ -158,6 +312,17 @@ class Guard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        peer = scope.get("client") or ("unknown", 0)
+        clients, scheme = resolve_client(peer[0], scope.get("headers") or (), self.rules.trusted_proxies)
+        if scheme is not None:  # what the trusted proxy received the request over
+            scope["scheme"] = scheme.replace("http", "ws") if scope["type"] == "websocket" else scheme
+        token = _CLIENTS.set(clients)
+        try:
+            await self._guarded(scope, receive, send, clients)
+        finally:
+            _CLIENTS.reset(token)
+
+    async def _guarded(self, scope, receive, send, clients: tuple[str, ...]):
         headers = dict(scope.get("headers") or ())
         refusal = self._refusal(scope, headers)
         if refusal is not None:
@@ -169,20 +334,17 @@ class Guard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        client = (scope.get("client") or ("unknown", 0))[0]
         method, path = scope.get("method", "GET"), scope.get("path", "")
         if len(scope.get("raw_path") or b"") > MAX_PATH or len(scope.get("query_string") or b"") > MAX_QUERY:
             await _error(414, "URITooLongError", f"The address is too long: at most {MAX_PATH} bytes of path "
                          f"and {MAX_QUERY} of query are accepted.")(scope, receive, send)
             return
-        login = method == "POST" and path == self.rules.login_path
-        credentials = login or b"authorization" in headers
-        if credentials:
-            wait = self.failures.wait(client, time.monotonic())
+        authorization = b"authorization" in headers
+        if authorization or is_login(method, path):
+            wait, who = self.lockout.wait(clients)
             if wait > 0:
-                await _error(429, "TooManyAttemptsError",
-                             f"Too many failed logins from {client}: try again in {wait:.0f} s.",
-                             {"Retry-After": str(int(wait) + 1)})(scope, receive, send)
+                message, extra = too_many(wait, who)
+                await _error(429, "TooManyAttemptsError", message, extra)(scope, receive, send)
                 return
         limit, hint = self.rules.body_limit(method, path)
         length = headers.get(b"content-length", b"")
@@ -190,12 +352,13 @@ class Guard:
             await _error(413, "TooLargeError", _too_large(int(length), limit, method, path, hint))(
                 scope, receive, send)
             return
-        await self._bounded(scope, receive, send, limit=(limit, hint), client=client,
-                            credentials=credentials, login=login)
+        await self._bounded(scope, receive, send, limit=(limit, hint), clients=clients,
+                            authorization=authorization)
 
-    async def _bounded(self, scope, receive, send, *, limit: tuple[int, str], client: str,
-                       credentials: bool, login: bool) -> None:
-        """Run the app, counting the body as it arrives and noting failed logins."""
+    async def _bounded(self, scope, receive, send, *, limit: tuple[int, str], clients: tuple[str, ...],
+                       authorization: bool) -> None:
+        """Run the app, counting the body as it arrives and noting refused ``Authorization`` headers
+        (a login's password is counted where it is checked: ``password_check``)."""
         state = {"received": 0, "more": True, "started": False, "refused": False, "complete": False}
 
         async def reply(status: int, kind: str, message: str) -> dict:
@@ -229,11 +392,8 @@ class Guard:
                 return  # the app answers a request we already refused: drop it
             if message["type"] == "http.response.start":
                 state["started"] = True
-                status = message["status"]
-                if credentials and (status == 401 or (login and status >= 400)):
-                    self.failures.failed(client, time.monotonic())
-                elif login and status < 400:
-                    self.failures.succeeded(client)
+                if authorization and message["status"] == 401:
+                    self.lockout.failed(clients)
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 state["complete"] = True
             await send(message)

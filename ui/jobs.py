@@ -7,6 +7,11 @@ survives the server: stopped (SIGTERM, Ctrl-C) or killed, the server finds it un
 next start and runs it again. Re-running is safe because ingestion is incremental and crash-safe:
 what was committed is unchanged, what was not is written, nothing is stored twice.
 
+A feed poll is a job too (``kind: "feed"``, ``submit_feed``): uploads and polls share the one
+worker, so one writer ingests at a time, and a poll killed midway runs again at the next start
+(it finds what it had written unchanged). After a job that changed the library, ``after_ingest``
+is called (the watched questions are answered again).
+
 States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
 why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed. While
 the store is unreachable (a Chroma server down) a job goes back to ``queued``, its ``error`` says
@@ -45,8 +50,11 @@ class Stopped(Exception):
 class Jobs:
     """The job files of one data directory and the worker that runs them, oldest first."""
 
-    def __init__(self, library: Library, *, save_every: float = 0.5):
+    def __init__(self, library: Library, *, save_every: float = 0.5, poller=None,
+                 after_ingest: Callable[[dict], None] | None = None):
         self.library = library
+        self.poller = poller  # index.feeds.Poller: runs the feed jobs
+        self.after_ingest = after_ingest
         self.root = library.settings.home / "jobs"
         self.save_every = save_every
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -73,6 +81,17 @@ class Jobs:
             self._save(job)
         if listener is not None:
             self._listeners[job["id"]] = listener
+        self._queue.put(job["id"])
+        return public(job)
+
+    def submit_feed(self, fid: str, *, scheduled: bool = False) -> dict:
+        """Queue a poll of one feed, unless one is queued or running already (that one is returned)."""
+        for job in self._all():
+            if job.get("kind") == "feed" and job.get("feed") == fid and job["status"] in UNFINISHED:
+                return public(job)
+        with self._files:
+            job = {**self._new([]), "kind": "feed", "feed": fid, "scheduled": scheduled}
+            self._save(job)
         self._queue.put(job["id"])
         return public(job)
 
@@ -179,6 +198,9 @@ class Jobs:
     def _run(self, job: dict) -> None:
         if job["status"] not in UNFINISHED:
             return
+        if job.get("kind") == "feed":
+            self._run_feed(job)
+            return
         kept = self._kept(job)
         job.update(status="running", started_at=job["started_at"] or time.time(), error=None)
         self._save(job)
@@ -213,6 +235,51 @@ class Jobs:
         self._save(job)
         self._tell(job["id"], "done", (report, results), last=True)
         self._prune()
+        self._after(job)
+
+    def _after(self, job: dict) -> None:
+        report = job.get("report") or {}
+        if self.after_ingest is None or not (report.get("added") or report.get("updated") or report.get("removed")):
+            return
+        try:
+            self.after_ingest(job)
+        except Exception:  # a watch failing to refresh never fails the job
+            log.exception("after-ingest hook of job %s failed", job["id"])
+
+    def _run_feed(self, job: dict) -> None:
+        """Poll one feed (``index.feeds.Poller.poll``); its result is the job's."""
+        job.update(status="running", started_at=job["started_at"] or time.time(), error=None)
+        self._save(job)
+
+        def tick(p: Progress) -> None:
+            job["progress"] = p.counts()
+            self._tell(job["id"], "progress", p)
+            if self._stop.is_set():
+                raise Stopped
+
+        if self.poller is None:
+            raise NewsragError("This server polls no feeds (no poller was given to the job queue).")
+        try:
+            result = self.poller.poll(job["feed"], scheduled=job.get("scheduled", False), progress=tick)
+        except StoreUnavailableError as exc:
+            self._retry_later(job, exc)
+            return
+        except NewsragError as exc:
+            job.update(status="failed", error=str(exc), finished_at=time.time())
+            self._save(job)
+            self._tell(job["id"], "failed", exc, last=True)
+            return
+        from index.feeds import public_feed
+
+        feed = public_feed(result.feed)
+        job.update(status="done", finished_at=time.time(), report=result.report.to_dict() if result.report else None,
+                   results=[{"feed": feed["id"], "name": feed["name"], "status": feed["status"],
+                             "summary": result.summary(), "last": feed["last"], "skipped": result.skipped}],
+                   progress=job["progress"] or Progress(0, 0, 0, 0).counts())
+        self._save(job)
+        self._tell(job["id"], "done", (result.report, job["results"]), last=True)
+        self._prune()
+        self._after(job)
 
     def _retry_later(self, job: dict, exc: StoreUnavailableError) -> None:
         """Queue the job again once the store had time to come back (sooner at first); the worker
@@ -271,7 +338,8 @@ class Jobs:
 
 def public(job: dict) -> dict:
     """The job as the API shows it: no server paths."""
-    return {"id": job["id"], "status": job["status"], "created_at": job["created_at"],
+    return {"id": job["id"], "kind": job.get("kind", "upload"), **({"feed": job["feed"]} if job.get("feed") else {}),
+            "status": job["status"], "created_at": job["created_at"],
             "started_at": job["started_at"], "finished_at": job["finished_at"], "resumed": job["resumed"],
             "files": [{"name": f["name"], "bytes": f["bytes"]} for f in job["files"]],
             "progress": job["progress"], "results": job["results"], "report": job["report"],

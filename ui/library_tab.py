@@ -30,7 +30,7 @@ ALL_OUTLETS = ""
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: dict) -> None:
+def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: dict, stream=None) -> None:
     """The tab and its events, inside the app's ``gr.Tabs``; uploads run as ``jobs`` (the API's);
     ``chat_refresh`` (an event's ``fn`` and ``outputs``: the chat's outlet filter and examples) runs
     when the library changes."""
@@ -53,7 +53,7 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: d
         except NewsragError as exc:
             return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 6)
         pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
-        return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
+        return (library_view.table_html(page, library.catalog().stories), library_view.pager_html(page), stats, pick,
                 page.query.offset, gr.update(interactive=page.query.offset > 0),
                 gr.update(interactive=page.last < page.total), held)
 
@@ -136,6 +136,8 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: d
             with gr.Column(scale=1, min_width=260):
                 stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
         overview = gr.HTML(elem_id="nr-overview", js_on_load=None)
+        if stream is not None:
+            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
         with gr.Row(elem_id="nr-lib-filters", equal_height=True):
             q = gr.Textbox(label="Search titles, outlets and text", placeholder="e.g. drones Kursk", scale=3,
                            min_width=200, elem_id="nr-lib-q", max_lines=1)
@@ -178,3 +180,74 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: d
                      **PRIVATE).then(**refresh).then(**chat_refresh, **PRIVATE)
     remove_btn.click(remove, selected, report, js=library_view.REMOVE_JS, concurrency_limit=1,
                      concurrency_id="library", **PRIVATE).then(**refresh).then(**chat_refresh, **PRIVATE)
+
+
+def feeds_panel(*, library: Library, serve: ServeSettings, jobs: Jobs, stream, tab) -> None:
+    """Feeds: add one (URL, interval, name), see each one's last and next poll, what it found and
+    its last error; poll one now or remove it. The list refreshes itself every few seconds."""
+    import time
+
+    from index.feeds import DEFAULT_EVERY, parse_every, public_feed
+    from ui.settings import is_loopback
+
+    min_every = library.settings.fetch.min_every
+
+    def shown():
+        try:
+            feeds = [public_feed(f) for f in stream.feeds.all()]
+        except NewsragError as exc:
+            return library_view.report_html(str(exc), failed=True), gr.skip()
+        return (library_view.feeds_html(feeds, now=time.time()),
+                gr.update(choices=[(f["name"], f["id"]) for f in feeds]))
+
+    def add(url, every, name, request: gr.Request):
+        if not is_loopback(serve.host) and not getattr(request, "username", None):
+            raise user_error("Log in to add a feed.")
+        try:
+            feed = stream.feeds.add(url, every=parse_every((every or "").strip() or DEFAULT_EVERY, minimum=min_every),
+                                    name=name)
+            jobs.submit_feed(feed["id"])
+        except NewsragError as exc:
+            raise user_error(exc) from exc
+        return *shown(), "", library_view.report_html(f"Added {feed['url']}; its first poll is queued.")
+
+    def poll(fid):
+        if not fid:
+            raise user_error("Choose a feed first.")
+        try:
+            jobs.submit_feed(fid)
+        except NewsragError as exc:
+            raise user_error(exc) from exc
+        return library_view.report_html("Poll queued; the list shows its result when it is done.")
+
+    def remove(fid):
+        if not fid:
+            raise user_error("Choose a feed first.")
+        try:
+            feed = stream.feeds.remove(fid)
+        except NewsragError as exc:
+            raise user_error(exc) from exc
+        return *shown(), library_view.report_html(f"Removed the feed {feed['name']}; its articles stay.")
+
+    with gr.Accordion("Feeds: RSS, Atom, JSON Feed, sitemaps", open=True, elem_id="nr-feeds-panel"):
+        with gr.Row(equal_height=True):
+            url = gr.Textbox(label="Feed URL", placeholder="https://example.org/rss.xml", scale=4, min_width=260,
+                             elem_id="nr-feed-url", max_lines=1)
+            every = gr.Textbox(label="Every", value="30m", scale=1, min_width=90, elem_id="nr-feed-every", max_lines=1)
+            name = gr.Textbox(label="Name (optional)", scale=2, min_width=140, elem_id="nr-feed-name", max_lines=1)
+            add_btn = gr.Button("Add feed", variant="primary", scale=1, min_width=110, elem_id="nr-feed-add")
+        table = gr.HTML(elem_id="nr-feeds", js_on_load=None)
+        with gr.Row(equal_height=True):
+            pick = gr.Dropdown(choices=[], label="Feed", scale=3, min_width=200, elem_id="nr-feed-pick")
+            poll_btn = gr.Button("Poll now", size="sm", scale=0, min_width=110, elem_id="nr-feed-poll")
+            remove_btn = gr.Button("Remove feed", size="sm", variant="stop", scale=0, min_width=130,
+                                   elem_id="nr-feed-remove")
+        feed_report = gr.HTML(elem_id="nr-feed-report", js_on_load=None)
+        timer = gr.Timer(5.0)
+    quick = {"queue": False, **PRIVATE}
+    tab.select(shown, None, [table, pick], **quick)
+    timer.tick(shown, None, [table, pick], **quick)
+    add_btn.click(add, [url, every, name], [table, pick, url, feed_report], **quick)
+    url.submit(add, [url, every, name], [table, pick, url, feed_report], **quick)
+    poll_btn.click(poll, pick, feed_report, **quick)
+    remove_btn.click(remove, pick, [table, pick, feed_report], **quick)

@@ -35,7 +35,16 @@ REMOVE_JS = """
 """
 
 
-def table_html(page: ArticlePage) -> str:
+def _story(record, stories: Mapping | None) -> str:
+    members = (stories or {}).get(record.story_id) or ()
+    others = [m for m in members if m.id != record.id]
+    if not others:
+        return ""
+    carried = ", ".join(dict.fromkeys(f"{m.source or OUTLET_UNKNOWN} ({when(m.published_at)})" for m in others))
+    return f'<div class="nr-story">One story with {len(others)} other cop{"y" if len(others) == 1 else "ies"}: {esc(carried)}</div>'
+
+
+def table_html(page: ArticlePage, stories: Mapping | None = None) -> str:
     if not page.articles:
         what = "No article matches this search." if page.total == 0 and _filtered(page) else \
             "No articles yet: add some above."
@@ -47,7 +56,7 @@ def table_html(page: ArticlePage) -> str:
             f'<tr><td class="nr-c-pick"><input type="checkbox" class="nr-pick" value="{esc(r.id)}" '
             f'aria-label="Select {title}"></td>'
             f'<td class="nr-c-title">{link(article_href(r.id), title, cls="nr-title")}'
-            f'{match_html(r.id, page.matches.get(r.id))}<div class="nr-id">{esc(r.id)}</div></td>'
+            f'{match_html(r.id, page.matches.get(r.id))}<div class="nr-id">{esc(r.id)}</div>{_story(r, stories)}</td>'
             f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
             f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
             f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
@@ -131,6 +140,7 @@ def pager_html(page: ArticlePage) -> str:
 def stats_html(stats: Mapping, outlets: int) -> str:
     items = [("Articles", f"{stats['articles']:,}"), ("Passages (chunks)", f"{stats['chunks']:,}"),
              ("Outlets", f"{outlets:,}"), ("Embedding model", stats["embed_model"]),
+             ("Encoder", f"{stats['embed_backend']} ({stats['embed_precision']} vectors)"),
              ("Chunk size", f"{stats['chunk_tokens']} word pieces, {stats['chunk_overlap']} sentence overlap"),
              ("Store", stats["store"]), ("Collection", stats["collection"])]
     body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
@@ -206,3 +216,51 @@ def upload_html(names: Sequence[str], *, latest: Progress | None = None, written
         overall = '<div class="nr-up-overall">Reading the files…</div>'
     done = f'<div class="nr-up-summary">{esc(summary)}</div>' if summary else ""
     return f'<div class="nr-upload-status">{overall}<ul>{"".join(items)}</ul>{done}</div>'
+
+
+def span(seconds: float) -> str:
+    """"45 s", "30 min", "1.5 h", "3 days"."""
+    seconds = abs(seconds)
+    return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+            else f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days")
+
+
+def _ago(ts: float | None, now: float) -> str:
+    if not ts:
+        return "never"
+    return f"in {span(ts - now)}" if ts > now else f"{span(now - ts)} ago"
+
+
+def feeds_html(feeds: Sequence[Mapping], *, now: float) -> str:
+    """The feeds: name (and URL), interval, last and next poll, what the last poll found, the last error."""
+    if not feeds:
+        return ('<div class="nr-lib-empty">No feeds yet: add an RSS, Atom, JSON Feed or sitemap URL above; '
+                "it is polled on its interval while the server runs.</div>")
+    rows = []
+    for f in feeds:
+        last = f.get("last") or {}
+        if f["status"] == "new":
+            result = "waiting for its first poll"
+        elif f["status"] == "failed":
+            result = "failed"
+        elif last.get("not_modified"):
+            result = "not modified (304)"
+        else:
+            result = (f"{last.get('new', 0)} new, {last.get('updated', 0)} updated, {last.get('failed', 0)} failed"
+                      + (f", {last['deferred']} waiting" if last.get("deferred") else ""))
+        error = f'<div class="nr-feed-error">{esc(f["last_error"])}</div>' if f.get("last_error") else ""
+        totals = f.get("totals") or {}
+        polls = totals.get("polls", 0)
+        overall = (f'<div class="nr-feed-totals">in all: {totals.get("new", 0)} new, {totals.get("updated", 0)} '
+                   f'updated, {polls} poll{"s" if polls != 1 else ""}</div>') if polls else ""
+        rows.append(
+            f'<tr class="nr-feed nr-feed-{esc(f["status"])}" data-feed="{esc(f["id"])}">'
+            f'<td class="nr-c-title"><b>{esc(f["name"])}</b><div class="nr-id">{esc(f["id"])} · '
+            f'{esc(f["url"])}</div>{error}</td>'
+            f'<td>every {esc(span(f["every"]))}</td>'
+            f'<td class="nr-feed-last">{esc(_ago(f.get("last_poll"), now))}</td>'
+            f'<td class="nr-feed-next">{esc(_ago(f.get("next_poll"), now))}</td>'
+            f'<td class="nr-feed-result">{esc(result)}{overall}</td></tr>')
+    return ('<div class="nr-lib"><table class="nr-table nr-feeds"><thead><tr><th>Feed</th><th>Interval</th>'
+            '<th>Last poll</th><th>Next poll</th><th>Last result</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')

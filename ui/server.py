@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import socket
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import ConfigError, NewsragError
+from index.offline import stay_offline
 from ui.settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -31,18 +33,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("newsrag.server")
 
-OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "HF_HUB_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False",
-               "TOKENIZERS_PARALLELISM": "false", "GRADIO_RUN_HISTORY": "False"}
-
-
 LOGIN_MESSAGE = ("Welcome to newsrag: ask questions of the news articles and check every answer against "
                  "its sources. Log in with the user name and password you were given.")
 
 
-def offline() -> None:
-    for name, value in OFFLINE_ENV.items():
-        os.environ.setdefault(name, value)
+def private_temp(home: Path) -> Path:
+    """This process's temporary folder, ``<home>/tmp/<pid>`` (mode 0700), made the folder of
+    Python's ``tempfile`` and of Gradio's uploads and cache (``GRADIO_TEMP_DIR``): nothing of the
+    server's goes to the shared /tmp. Folders of processes that no longer run are removed first
+    (a server killed with ``kill -9`` never cleans up after itself); ``serve`` removes its own
+    at exit. Called before Gradio is imported: it reads the variable once."""
+    import tempfile
+
+    root = home / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.name.isdigit() and int(old.name) != os.getpid() and not _running(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    mine = root / str(os.getpid())
+    mine.mkdir(mode=0o700, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(mine / "gradio")
+    os.environ["TMPDIR"] = str(mine)
+    tempfile.tempdir = str(mine)
+    return mine
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def browser_secret(home: Path) -> str:
@@ -80,26 +103,33 @@ def _session_reader(app: FastAPI) -> Callable[[Request], str | None]:
 
 
 def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None = None) -> FastAPI:
-    offline()
+    stay_offline()
     import gradio as gr
     from fastapi import FastAPI
     from starlette.routing import Mount
 
     from ui import api, openai_api
     from ui.app import CSS_PATH, build_blocks, theme
+    from ui.export import Exports
+    from ui.guard import Lockout, password_check
 
     app = FastAPI(title="newsrag", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Ask questions of news articles; every answer cites the sentences it rests "
                               "on. Errors are `{\"error\": message, \"type\": ClassName}`.")
     from ui.jobs import Jobs
+    from ui.stream import Stream
 
-    jobs = Jobs(pipeline.library)
-    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app))
+    stream = Stream(pipeline)  # feeds, their scheduler, watched questions
+    jobs = Jobs(pipeline.library, poller=stream.poller, after_ingest=stream.after_ingest)
+    lockout = Lockout()  # one for the login, bearer tokens and any other Authorization header
+    exports = Exports()  # the chat's exports, in memory until their one download
+    api.install(app, pipeline=pipeline, serve=serve, jobs=jobs, session_user=_session_reader(app),
+                lockout=lockout, exports=exports, stream=stream)
     openai_api.install(app, pipeline=pipeline, serve=serve)  # /v1: newsrag as a model for chat clients
-    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs,
+    blocks = build_blocks(pipeline=pipeline, serve=serve, jobs=jobs, exports=exports, stream=stream,
                           secret=secret or browser_secret(pipeline.library.settings.home))
     gr.mount_gradio_app(
-        app, blocks, path="/", auth=[serve.auth] if serve.auth else None,
+        app, blocks, path="/", auth=password_check(serve.auth, lockout) if serve.auth else None,
         auth_message=LOGIN_MESSAGE, ssr_mode=False,
         footer_links=[], run_history=False, max_file_size=pipeline.library.settings.max_file_bytes,
         theme=theme(), css=CSS_PATH.read_text(), enable_monitoring=False, pwa=False, mcp_server=False,
@@ -110,7 +140,11 @@ def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None =
     blocks.has_launched = True
     app.state.gradio = next(r.app for r in app.routes if isinstance(r, Mount) and hasattr(r.app, "tokens"))
     app.state.jobs = jobs
-    jobs.start()  # uploads left unfinished by the last run go first
+    app.state.exports = exports
+    app.state.stream = stream
+    jobs.start()  # uploads and polls left unfinished by the last run go first
+    if serve.poll_feeds:
+        stream.start(jobs, tick_seconds=max(1.0, min(15.0, pipeline.library.settings.fetch.min_every / 2)))
     return app
 
 
@@ -124,7 +158,7 @@ def warm_up(pipeline: Pipeline) -> str:
         return f"warning: {exc}"
     n = len(catalog.articles)
     hint = "" if n else " — add some in the Library tab or with `newsrag ingest data/articles`"
-    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.store.where}{hint} "
+    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.where}{hint} "
             f"(ready in {time.perf_counter() - started:.1f} s)")
 
 
@@ -147,11 +181,12 @@ def check_port(host: str, port: int) -> None:
 def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     settings = ServeSettings.from_env(host=host, port=port)  # refuses a bad or unsafe setup first
     check_port(settings.host, settings.port)
-    offline()
+    stay_offline()
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG on import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    temp = private_temp(rag_settings.index.home)
     import uvicorn
 
     from rag.pipeline import Pipeline
@@ -163,23 +198,35 @@ def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     token = ", API token required" if settings.api_token else ""
     print(f"newsrag: chat on {settings.url}/ · API docs {settings.url}/docs · {access}{token}",
           file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            timeout_graceful_shutdown=GRACE_SECONDS)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
-        uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
-    return stop(app)
+    config = uvicorn.Config(app, **uvicorn_options(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled
+            uvicorn.Server(config).run()  # stops on Ctrl-C or SIGTERM after the requests in flight
+        return stop(app, temp)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def uvicorn_options(settings: ServeSettings) -> dict:
+    """uvicorn reads no forwarded header: the guard reads them, only from NEWSRAG_TRUSTED_PROXIES
+    (uvicorn's own default trusts X-Forwarded-For from 127.0.0.1, which would let any local
+    process, or a proxy passing the header through, pick the address a failed login counts on)."""
+    return {"host": settings.host, "port": settings.port, "log_level": "warning",
+            "timeout_graceful_shutdown": GRACE_SECONDS, "proxy_headers": False, "forwarded_allow_ips": ""}
 
 
 GRACE_SECONDS = 4  # for requests in flight, then up to JOB_STOP_SECONDS for the upload job: < 10 s
 JOB_STOP_SECONDS = 4
 
 
-def stop(app: FastAPI) -> int:
+def stop(app: FastAPI, temp: Path) -> int:
     """Stop the upload worker between two articles; if it is deep in one (chunking a huge file),
     leave without it: the index is crash-safe and the job resumes at the next start."""
+    app.state.stream.stop()
     if app.state.jobs.stop(JOB_STOP_SECONDS):
         print("newsrag: stopped.", file=sys.stderr, flush=True)
         return 0
+    shutil.rmtree(temp, ignore_errors=True)
     print("newsrag: stopped; the running upload job resumes at the next start.", file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(0)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from index.errors import ConfigError
-from index.settings import env_value
+from index.settings import comma_list, environment, setting
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -56,6 +56,11 @@ def parse_auth(raw: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def _questions(raw: str) -> tuple[str, ...]:
+    """``NEWSRAG_EXAMPLES``: questions separated by a vertical bar."""
+    return tuple(q.strip() for q in raw.split("|") if q.strip())
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServeSettings:
     """How the chat and the HTTP API are served.
@@ -67,19 +72,24 @@ class ServeSettings:
     ``allowed_hosts`` are the names the ``Host`` header may carry (empty: the loopback names and
     the bound address, or any name on a public address, which needs a login anyway; ``("*",)``:
     any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
-    seconds a client may pause while sending one.
+    seconds a client may pause while sending one. ``trusted_proxies`` (addresses or networks) are
+    the only peers whose ``X-Forwarded-For``/``Forwarded``/``X-Forwarded-Proto`` are read: none
+    by default, so a client is always its connection's address.
     """
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    auth: tuple[str, str] | None = None
-    api_token: str | None = None
-    max_upload_files: int = 20
-    concurrency: int = 4
-    examples: tuple[str, ...] = DEFAULT_EXAMPLES
-    allowed_hosts: tuple[str, ...] = ()
-    max_request_kb: int = 2048
-    body_timeout: float = 30.0
+    auth: tuple[str, str] | None = setting("NEWSRAG_AUTH", None, parse=parse_auth)
+    api_token: str | None = setting("NEWSRAG_API_TOKEN", None)
+    max_upload_files: int = setting("NEWSRAG_MAX_UPLOAD_FILES", 20)
+    concurrency: int = setting("NEWSRAG_UI_CONCURRENCY", 4)
+    examples: tuple[str, ...] = setting("NEWSRAG_EXAMPLES", DEFAULT_EXAMPLES, parse=_questions, shown="sample questions")
+    allowed_hosts: tuple[str, ...] = setting("NEWSRAG_ALLOWED_HOSTS", (), parse=comma_list, shown="loopback names")
+    max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
+    body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
+    trusted_proxies: tuple[str, ...] = setting("NEWSRAG_TRUSTED_PROXIES", (), parse=comma_list, shown="none")
+    # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
+    poll_feeds: bool = setting("NEWSRAG_POLL_FEEDS", True)
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -111,6 +121,13 @@ class ServeSettings:
             raise ConfigError(f"NEWSRAG_MAX_REQUEST_KB={self.max_request_kb} must be between 16 and 100000.")
         if not 0 < self.body_timeout <= 3600:
             raise ConfigError(f"NEWSRAG_BODY_TIMEOUT={self.body_timeout} must be between 0 and 3600 seconds.")
+        for value in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(value.strip("[]"), strict=False)
+            except ValueError:
+                raise ConfigError(f"NEWSRAG_TRUSTED_PROXIES has {value!r}, which is not an address or network: "
+                                  "list your reverse proxies' addresses, e.g. "
+                                  "NEWSRAG_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/24.") from None
         for name in self.allowed_hosts:
             if name != "*" and not _is_ip(name) and not _HOST_NAME.fullmatch(name):
                 raise ConfigError(f"NEWSRAG_ALLOWED_HOSTS has {name!r}, which is not a host name: list names "
@@ -128,6 +145,10 @@ class ServeSettings:
         return frozenset({*LOOPBACK_NAMES, self.host.strip("[]").lower()})
 
     @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(v.strip("[]"), strict=False) for v in self.trusted_proxies)
+
+    @property
     def url(self) -> str:
         host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
         host = f"[{host}]" if ":" in host else host
@@ -136,16 +157,6 @@ class ServeSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ServeSettings:
         env = os.environ if env is None else env
-        examples = env_value(env, "NEWSRAG_EXAMPLES", None, str)
-        values = dict(
-            auth=parse_auth(env.get("NEWSRAG_AUTH")),
-            api_token=env_value(env, "NEWSRAG_API_TOKEN", None, str),
-            max_upload_files=env_value(env, "NEWSRAG_MAX_UPLOAD_FILES", 20, int),
-            concurrency=env_value(env, "NEWSRAG_UI_CONCURRENCY", 4, int),
-            examples=tuple(q.strip() for q in examples.split("|") if q.strip()) if examples else DEFAULT_EXAMPLES,
-            allowed_hosts=tuple(h.strip() for h in env.get("NEWSRAG_ALLOWED_HOSTS", "").split(",") if h.strip()),
-            max_request_kb=env_value(env, "NEWSRAG_MAX_REQUEST_KB", 2048, int),
-            body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
-        )
+        values = environment(cls, env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

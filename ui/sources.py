@@ -66,12 +66,17 @@ def _card(cited: list[Mapping], passages: Mapping, disputes: Mapping[int, list[s
     href = article_href(first["article_id"])
     also = {(a["title"], a.get("source") or "outlet unknown"): None for c in cited for a in c.get("also") or ()}
     also_html = "".join(f"<li>{esc(title)} — {esc(source)}</li>" for title, source in also)
+    story = {a["article_id"]: a for c in cited for a in c.get("story") or ()}  # its syndicated copies
+    story_html = "".join(f"<li>{esc(a.get('source') or 'outlet unknown')}, {esc(when(a.get('published_at')))} — "
+                         f"{link(article_href(a['article_id']), esc(a['title']), cls='nr-story-link')}</li>"
+                         for a in story.values())
     quotes = "".join(_quote_item(c, passages.get(str(int(c["n"]))), disputes.get(int(c["n"]), [])) for c in cited)
     return (f'<article class="nr-card" id="nr-article-{esc(first["article_id"])}"><header>'
             f'<span class="nr-n">{numbers}</span> {link(href, esc(first["title"]), cls="nr-title")}</header>'
             f'<div class="nr-meta">{esc(outlets(first))} · {esc(when(first.get("published_at")))}</div>'
             f'<ul class="nr-quotes">{quotes}</ul>'
             + (f'<div class="nr-also">The same sentence also in:<ul>{also_html}</ul></div>' if also else "")
+            + (f'<div class="nr-also nr-story">The same story also in:<ul>{story_html}</ul></div>' if story else "")
             + "</article>")
 
 

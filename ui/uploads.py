@@ -51,8 +51,14 @@ def from_upload_cache(path: str | Path, *, cache: Path, max_bytes: int) -> Uploa
     if given.is_symlink() or not real.is_relative_to(root) or real == root or not real.is_file():
         raise InputError(f"{given.name}: not an uploaded file; only files sent through the upload "
                          "box are ingested.")
-    # Gradio keeps an upload as <cache>/<hash>/<name as the user gave it>
-    return Upload.from_path(real, max_bytes=max_bytes, name=real.name)
+    # Gradio keeps an upload as <cache>/<hash>/<name as the user gave it>; read once, it is removed
+    try:
+        return Upload.from_path(real, max_bytes=max_bytes, name=real.name)
+    finally:
+        real.unlink(missing_ok=True)
+        if real.parent != root:
+            with contextlib.suppress(OSError):
+                real.parent.rmdir()
 
 
 def too_large(name: str, size: int, max_bytes: int) -> TooLargeError:
