@@ -83,7 +83,7 @@ class ServeSettings:
     api_token: str | None = setting("NEWSRAG_API_TOKEN", None)
     max_upload_files: int = setting("NEWSRAG_MAX_UPLOAD_FILES", 20)
     concurrency: int = setting("NEWSRAG_UI_CONCURRENCY", 4)
-    examples: tuple[str, ...] = setting("NEWSRAG_EXAMPLES", DEFAULT_EXAMPLES, parse=_questions, shown="sample questions")
+    examples: tuple[str, ...] = setting("NEWSRAG_EXAMPLES", DEFAULT_EXAMPLES, parse=_questions, shown="from the library")
     allowed_hosts: tuple[str, ...] = setting("NEWSRAG_ALLOWED_HOSTS", (), parse=comma_list, shown="loopback names")
     max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
     body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
