@@ -151,10 +151,15 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
                                           or child.dep_ == "poss" and lemma in OWNED_NOUNS):
                     name(child, stop=token.i)
         if journalism:
-            if token.pos_ == "VERB" and lemma in {"report", "publish"}:
-                for child in (c for c in token.children if c.dep_ == "agent"):
-                    for outlet in _objects(child):
-                        name(outlet)
+            # (not "The Wall Street Journal reported that ...": a ministry reports that too)
+            if token.pos_ == "VERB" and lemma in {"report", "publish", "write"}:
+                for child in token.children:
+                    if child.dep_ == "agent":  # "reported by Bloomberg"
+                        for outlet in _objects(child):
+                            name(outlet)
+            elif token.pos_ == "VERB" and lemma == "tell":  # "he told The Associated Press"
+                for child in (c for c in token.children if c.dep_ in {"dobj", "dative"} and c.ent_type_ == "ORG"):
+                    name(child)
             continue
         if (token.pos_ in {"NOUN", "PROPN", "PRON", "NUM"} and lemma in SOURCED_NOUNS and token.i + 1 < len(doc)
                 and doc[token.i + 1].lower_ in {"by", "from", "in"}):

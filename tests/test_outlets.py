@@ -70,6 +70,9 @@ def test_the_missing_outlets_are_named_in_one_sentence():
 LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that users spent 18 minutes a day.",
                      "According to Elon Musk, the launch went well.",  # people are quoted "according to" too
                      "Our Black Friday coverage starts today.",
+                     "The Wall Street Journal reported that he was considering a run for governor.",
+                     "“I was asleep,” he told The Associated Press.",
+                     "Apple said that demand was strong.",
                      "Apple reported revenue of $89.5 billion for the quarter.",
                      "The Russian Ministry of Defense reported that 64 drones were intercepted."]
 
@@ -81,6 +84,8 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
     ("CNN", None),  # they never mention it
     ("Elon Musk", False),
     ("Black Friday", False),  # "Black Friday coverage" is about a day, not by it
+    ("Wall Street Journal", False),  # "it reported that ...", as ministries and companies do
+    ("Associated Press", True),  # sources tell it things
 ])
 def test_the_librarys_own_usage_tells_an_outlet_from_a_subject(name, cited):
     assert cited_as_outlet(name, LIBRARY_SENTENCES) is cited
