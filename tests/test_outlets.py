@@ -70,7 +70,6 @@ def test_the_missing_outlets_are_named_in_one_sentence():
 LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that users spent 18 minutes a day.",
                      "According to Elon Musk, the launch went well.",  # people are quoted "according to" too
                      "Our Black Friday coverage starts today.",
-                     "The Wall Street Journal reported that he was considering a run for governor.",
                      "“I was asleep,” he told The Associated Press.",
                      "Apple said that demand was strong.",
                      "Apple reported revenue of $89.5 billion for the quarter.",
@@ -84,7 +83,6 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
     ("CNN", None),  # they never mention it
     ("Elon Musk", False),
     ("Black Friday", False),  # "Black Friday coverage" is about a day, not by it
-    ("Wall Street Journal", False),  # "it reported that ...", as ministries and companies do
     ("Associated Press", True),  # sources tell it things
 ])
 def test_the_librarys_own_usage_tells_an_outlet_from_a_subject(name, cited):
@@ -103,3 +101,10 @@ def test_the_subject_of_a_saying_verb_is_an_outlet_when_the_library_cites_it_as_
     found = missing_outlets(question, LIBRARY, cited_as_outlet=lambda n: cited_as_outlet(n, LIBRARY_SENTENCES))
     assert found == missing
     assert missing_outlets(question, LIBRARY) == ()  # without the library's usage: subjects are no outlets
+
+
+def test_reported_that_cites_no_outlet_for_ministries_report_that_too():
+    assert cited_as_outlet("Wall Street Journal", [
+        "The Wall Street Journal reported that he was considering a run for governor."]) is False
+    assert cited_as_outlet("Russian Ministry of Defense", [
+        "The Russian Ministry of Defense reported that 64 drones were intercepted."]) is False
