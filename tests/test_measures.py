@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from helpers import numbered, sentence
 
+from rag.analysis import analyse
 from rag.direct import direct_answer
 from rag.measures import measured
-from rag.analysis import analyse
 from rag.tuning import Tuning
 
 PATH = Tuning().measure_path
