@@ -109,19 +109,24 @@ def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None
             if bar is not None:
                 bar.update(1)
             continue
-        rows.append({"status": answer.status, "answer": answer.answer,
-                     "direct": answer.direct.text if answer.direct else None,
-                     "direct_kind": answer.direct.kind if answer.direct else None,
-                     "citations": [{"quote": c.quote, "articles": _articles(c.location, c.also)} for c in answer.citations],
-                     "conflicts": len(answer.conflicts),
-                     "sentences": [s.to_dict() for s in answer.sentences],
-                     "refusal": answer.refusal.to_dict() if answer.refusal else None,
-                     "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}})
+        rows.append(answer_row(answer))
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return rows
+
+
+def answer_row(answer) -> dict:
+    """What the answer metrics need of one ``Answer``."""
+    return {"status": answer.status, "answer": answer.answer,
+            "direct": answer.direct.text if answer.direct else None,
+            "direct_kind": answer.direct.kind if answer.direct else None,
+            "citations": [{"quote": c.quote, "articles": _articles(c.location, c.also)} for c in answer.citations],
+            "conflicts": len(answer.conflicts),
+            "sentences": [s.to_dict() for s in answer.sentences],
+            "refusal": answer.refusal.to_dict() if answer.refusal else None,
+            "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}}
 
 
 def score_question(q: MultihopQuestion, gold_articles: Sequence[str], ranked: Mapping[str, dict],

@@ -84,8 +84,11 @@ def _numpy_products(nlp: Language) -> Language:
     return nlp
 
 
+@lru_cache(maxsize=512)
 def parse(text: str) -> Doc:
-    """The full analysis of a short text (a question, one sentence): tags, parse, entities."""
+    """The full analysis of a short text (a question, one sentence): tags, parse, entities. The
+    same text is analysed once (a question is read by several stages; a sentence's parse is asked
+    for by each question it answers); callers only read the ``Doc``."""
     nlp = pipeline()
     with _run_lock:
         return nlp(text)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from index.language import bound, counts, parse
 from index.text import analyze
 from rag.evidence import Candidate
+from rag.outlets import missing_text
 from rag.question import NUMBER, Name, Question
 from rag.tuning import Tuning
 
@@ -18,7 +19,8 @@ from rag.tuning import Tuning
 def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tuning: Tuning) -> str | None:
     """Why the evidence cannot answer the question, or ``None`` when it may.
 
-    Refuse when the best sentence scores under ``Tuning.refusal_threshold``; when a name the
+    Refuse when the question leans on an outlet the library holds no article of ("a Bloomberg
+    article ...": the reason says so, in the question's words); when the best sentence scores under ``Tuning.refusal_threshold``; when a name the
     question depends on appears nowhere in the evidence (sentences, or their articles' titles,
     outlets and dates); when the attribute asked for ("Who is the *mayor* of Ryazan?") is never
     mentioned; when a "how many X" question finds no number of X; or when that question names the
@@ -26,6 +28,8 @@ def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tunin
     grammar of its sentence ("25 drones were shot down over the Ryazan region, ... 400 km southeast
     of Moscow" is not).
     """
+    if question.missing_outlets:  # a claim pinned to a report the library cannot hold
+        return missing_text(question.missing_outlets)
     if not candidates:
         return "nothing relevant was retrieved"
     best = max(c.score for c in candidates)

@@ -4,9 +4,10 @@
 two outlets. Whether a name is an outlet is read from how the question uses it, never from a list
 of outlet names: it modifies a noun naming a piece of journalism ("a *Bloomberg* article", "The
 *Verge*'s coverage"), or follows one after "by", "from" or "in" ("a review in *Rolling Stone*",
-"another by *Forbes*"), or says something ("according to *CNET*", "as reported by *Reuters*",
-"described in *The New York Times*"). A name the recognizer calls a person, a date or an event,
-or one inside quotation marks (a title), is no outlet.
+"another by *Forbes*"), or is the source of what is said ("according to *CNET*", "as reported by *Reuters*", "described
+in *The New York Times*"; not the subject of "reported", which is as often a company or a
+government). A name the recognizer calls a person, a place, a date or an event, or one inside
+quotation marks (a title), is no outlet.
 
 A referenced outlet is held when it is one of the library's outlets, or the first part of one
 ("BBC News" of "BBC News - Technology", "Business Today" of "Business Today | Latest Stock Market
@@ -32,7 +33,7 @@ SOURCED_NOUNS = REPORT_NOUNS | frozenset("review analysis another one update fea
 # verbs of saying something in writing: "as reported by Reuters", "described in The New York Times"
 SAYING_VERBS = frozenset("""report publish cover discuss describe detail mention highlight note feature outline
     write reveal state claim""".split())
-_NOT_OUTLETS = frozenset({"PERSON", "DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "MONEY", "PERCENT", "QUANTITY"})
+_NOT_OUTLETS = frozenset({"PERSON", "GPE", "LOC", "NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "MONEY", "PERCENT", "QUANTITY"})
 _JOINERS = frozenset({"&", "-", "|", "of", ":"})
 _QUOTES = '"“”'
 
@@ -104,7 +105,10 @@ def outlet_references(text: str) -> list[tuple[int, int]]:
 
     for token in doc:
         lemma = token.lemma_.lower()
-        if token.pos_ in {"NOUN", "PROPN"} and lemma in REPORT_NOUNS:
+        # a noun phrase ("a Bloomberg report", "TechCrunch articles"), not a misparsed verb ("did
+        # Apple report")
+        phrase = token.tag_ == "NNS" or any(c.dep_ in {"det", "poss"} for c in token.children)
+        if token.pos_ in {"NOUN", "PROPN"} and lemma in REPORT_NOUNS and phrase:
             for child in token.children:
                 if child.i < token.i and (child.dep_ in {"compound", "nmod", "amod"}
                                           or child.dep_ == "poss" and lemma in OWNED_NOUNS):
@@ -117,26 +121,25 @@ def outlet_references(text: str) -> list[tuple[int, int]]:
             for outlet in _objects(doc[token.i + 1]):
                 name(outlet)
         if token.pos_ == "VERB" and lemma in SAYING_VERBS:
+            # "as reported by Reuters", "described in The New York Times" (not the subject: "Apple
+            # reported revenue", "Moscow reported" are a company's and a government's words)
             for child in token.children:
                 if child.dep_ == "agent" or child.dep_ == "prep" and child.lower_ == "in" and token.tag_ == "VBN":
                     for outlet in _objects(child):
-                        name(outlet)
-                elif child.dep_ == "nsubj":
-                    for outlet in _with_conjuncts(child):
                         name(outlet)
     return sorted(found)
 
 
 def held(name: str, outlets: Sequence[str]) -> bool:
-    """Whether ``name`` is one of ``outlets``, or the first part of one ("BBC News" of "BBC News -
-    Technology"; "The Guardian" and "Guardian" alike)."""
+    """Whether ``name`` is one of ``outlets``, or a part of one, or the beginning of either ("BBC
+    News" of "BBC News - Technology", "World Business News Leader" of "Cnbc | World Business News
+    Leader"; "The Guardian" and "Guardian" alike)."""
     wanted = plain_outlet(name)
     if not wanted:
         return True
     for outlet in outlets:
-        whole = plain_outlet(outlet)
-        first = plain_outlet(re.split(r"\s+[|:–-]\s+|:\s+", outlet)[0])
-        if wanted in {whole, first} or whole.startswith(wanted + " ") or first.startswith(wanted + " "):
+        parts = [plain_outlet(outlet), *(plain_outlet(p) for p in re.split(r"\s+[|:–-]\s+|:\s+", outlet))]
+        if any(wanted == part or part.startswith(wanted + " ") for part in parts if part):
             return True
     return False
 

@@ -25,7 +25,7 @@ from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event
-from rag.evidence import gather
+from rag.evidence import Evidence, gather
 from rag.gate import refusal_reason
 from rag.question import Question
 from rag.retrieval import HybridRetriever
@@ -136,6 +136,14 @@ class Pipeline:
         with clock.stage("score"):
             evidence = gather(info, vectors, reading, library=self.library, probe=self.retriever.probe,
                               filters=filters, tuning=self.tuning)
+        yield from self.conclude(question, info, evidence, answerer=answerer, catalog=catalog, clock=clock,
+                                 history=history, filters=filters)
+
+    def conclude(self, question: str, info: Question, evidence: Evidence, *, answerer: Answerer, catalog,
+                 clock: _Clock, history: Sequence[Turn] = (), filters: Filters = NO_FILTERS) -> Iterator[Event]:
+        """Stages 4 to 6 on scored evidence: the gate, the selection and the answerer; text deltas,
+        then the "answer" event. (The tuning harness, ``eval/tune.py``, replays these on evidence
+        it read once.)"""
         with clock.stage("gate"):
             reason = refusal_reason(info, evidence.candidates, tuning=self.tuning)
         draft = None

@@ -128,6 +128,9 @@ class Question:
     about_time: bool = False  # evidence is shown in order of publication
     said: tuple[str, ...] = ()  # sentences the conversation already quoted (a follow-up says something new)
     prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
+    # outlets the question leans on ("a Bloomberg article") that the library holds no article of,
+    # as the question writes them (``rag.outlets.missing_outlets``)
+    missing_outlets: tuple[str, ...] = ()
 
     @property
     def asks_outlet(self) -> bool:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from rag.outlets import missing_outlets
 from rag.question import Question, analyse, as_asked, is_followup
 from rag.tuning import Tuning
 from rag.types import Turn
@@ -68,8 +69,11 @@ def _embed_ahead(embedder: Embedder, text: str) -> threading.Thread:
 
 
 def read(text: str, *, catalog: Catalog, history: Sequence[Turn] = (), tuning: Tuning) -> Question:
-    """``text`` as a ``Question``, read against the outlets in the index and the newest article's date."""
-    return analyse(text, history=history, outlets=catalog.outlets, newest=catalog.newest, tuning=tuning)
+    """``text`` as a ``Question``, read against the outlets in the index and the newest article's
+    date, with the outlets it leans on that the library lacks (``rag.outlets``)."""
+    question = analyse(text, history=history, outlets=catalog.outlets, newest=catalog.newest, tuning=tuning)
+    missing = missing_outlets(as_asked(question.asked), catalog.outlets)
+    return replace(question, missing_outlets=missing) if missing else question
 
 
 def understand(text: str, *, history: Sequence[Turn], catalog: Catalog, embedder: Embedder, tuning: Tuning,

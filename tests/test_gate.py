@@ -52,3 +52,26 @@ def test_refusal_under_the_score_threshold_says_by_how_much(scored):
                           tuning=Tuning(refusal_threshold=round(best, 3) - 0.01)) is None
     assert refusal_reason(analyse("What did the ministry release?"), [], tuning=Tuning()) == (
         "nothing relevant was retrieved")
+
+
+def test_a_question_leaning_on_an_outlet_the_library_lacks_is_refused_saying_so(scored, seed_library):
+    """The refusal names the outlet as the question writes it, whatever the evidence scores; the
+    same question about an outlet the library holds goes on to the other checks."""
+    from dataclasses import replace
+
+    from rag.understand import read
+
+    catalog = seed_library.catalog()
+    assert catalog.outlets == ["Miami News, KMIA"]
+    asked = "According to a Bloomberg report and a Reuters article, how many drones were intercepted?"
+    # articles of other outlets quote both: the names alone are no reason to refuse
+    evidence = scored(asked, [RYAZAN, "Bloomberg and Reuters reported that 64 drones were intercepted overnight."])
+    question = read(asked, catalog=catalog, tuning=Tuning())
+    assert question.missing_outlets == ("Bloomberg", "Reuters")
+    assert refusal_reason(question, evidence, tuning=Tuning(refusal_threshold=0.2)) == \
+        "The library holds no article from Bloomberg or Reuters."
+    assert read("According to the Miami News report, how many drones were intercepted?", catalog=catalog,
+                tuning=Tuning()).missing_outlets == ()  # the first part of "Miami News, KMIA"
+    # the mechanism off (no missing outlets read), the same question is answered from what other
+    # outlets say Bloomberg and Reuters reported
+    assert refusal_reason(replace(question, missing_outlets=()), evidence, tuning=Tuning(refusal_threshold=0.2)) is None

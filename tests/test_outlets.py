@@ -29,6 +29,7 @@ LIBRARY = ("The Verge", "TechCrunch", "The New York Times", "BBC News - Technolo
     ("Which team won, according to the report published on October 28?", []),
     ("Does the Polygon article on 'Spider-Man: Across the Spider-Verse' praise the film?", ["Polygon"]),
     ("What did the EU's report conclude about the merger?", []),
+    ("How much revenue did Apple report, while Moscow reported how many drones it intercepted?", []),
 ])
 def test_outlets_are_read_from_how_the_question_uses_a_name(question, names):
     assert [question[s:e] for s, e in outlet_references(question)] == names

@@ -97,7 +97,7 @@ def test_eval_takes_a_tuning_file_over_the_environment_one(tmp_path, monkeypatch
 # Numbers in rag/ that are not tuning: limits of a request, sizes of caches, an HTTP status, a
 # backend's quirk. A tuned weight or threshold belongs in rag/tuning.py.
 LIMITS = {"MAX_QUESTION_CHARS", "MAX_TOP_K", "CLOSEST", "CONDENSE_TURNS", "CONDENSE_ANSWER_CHARS",
-          "MAX_CONDENSED_CHARS"}
+          "MAX_CONDENSED_CHARS", "MAX_WATCHES", "MAX_HISTORY", "MAX_QUESTION"}  # sizes, not weights
 FLOATS = {("llm.py", 0.01)}  # llama.cpp's sampler takes no temperature of 0
 
 
