@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from index.language import Facts, annotate, word_keys
@@ -48,24 +48,31 @@ class Candidate:
     names: frozenset[int] = frozenset()  # indexes of the question's names it covers
     story: str | None = None  # the story of its article (index/stories.py), when known
 
-    @property
-    def article_ids(self) -> set[str]:
-        return {self.location.article_id, *(a.article_id for a in self.also)}
+    # What follows is derived from the fields above and remembered (a candidate is read by every
+    # stage; ``replace`` makes a new one, which derives them again).
+    @cached_property
+    def article_ids(self) -> frozenset[str]:
+        return frozenset({self.location.article_id, *(a.article_id for a in self.also)})
 
-    @property
+    @cached_property
     def sources(self) -> list[str]:
         """The outlet fields of the articles holding it (each may name several outlets)."""
         return list(dict.fromkeys(s for s in (self.location.source, *(a.source for a in self.also)) if s))
 
-    def from_outlet(self, outlet: str) -> bool:
-        return any(outlet.casefold() in s.casefold() for s in self.sources)
+    @cached_property
+    def _folded_sources(self) -> tuple[str, ...]:
+        return tuple(s.casefold() for s in self.sources)
 
-    @property
+    def from_outlet(self, outlet: str) -> bool:
+        wanted = outlet.casefold()
+        return any(wanted in s for s in self._folded_sources)
+
+    @cached_property
     def day(self) -> date | None:
         days = [_day(loc.published_at) for loc in (self.location, *self.also)]
         return min((d for d in days if d is not None), default=None)
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return word_keys(self.text)
 

@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from index.language import NAME_LABELS, PLACE_NOUNS, date_range, name_words, parse, word_key, word_keys
+from index.language import (
+    NAME_LABELS,
+    PLACE_NOUNS,
+    date_range,
+    figures,
+    name_words,
+    parse,
+    word_key,
+    word_keys,
+)
 from index.text import STOPWORDS, analyze, end_mark
 from rag.tuning import Tuning
 from rag.types import Turn
@@ -124,13 +133,20 @@ class Question:
     parts: tuple[Part, ...] = ()
     terms: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()  # terms of the question as typed (the rest of ``terms`` is context)
-    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned
+    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned (in any form)
     about_time: bool = False  # evidence is shown in order of publication
     said: tuple[str, ...] = ()  # sentences the conversation already quoted (a follow-up says something new)
     prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
     # outlets the question leans on ("a Bloomberg article") that the library holds no article of,
     # as the question writes them (``rag.outlets.missing_outlets``)
     missing_outlets: tuple[str, ...] = ()
+    # the thing asked for is several ("Which outlets ...", "Which companies ...", "Which two
+    # individuals ...": ``plural``), and how many when the question says (``asked_count``: 2)
+    plural: bool = False
+    asked_count: int | None = None
+    # what a number question asks the amount of, as word keys: its main predicate ("pay" in "How
+    # much did Microsoft pay for Activision?"), read by ``rag.measures``
+    measures: tuple[str, ...] = ()
 
     @property
     def asks_outlet(self) -> bool:
@@ -194,6 +210,7 @@ def _wh(doc) -> tuple[str | None, object | None]:
 
 _OF_NOUNS = frozenset({"type", "kind", "sort", "group", "category", "number", "amount", "total", "count"})
 _COUNT_NOUNS = frozenset({"number", "amount", "total", "count"})
+_KIND_NOUNS = frozenset({"type", "kind", "sort", "group", "category"})
 # "What is the name of the organization ...?" asks for the organization: its name is how it is mentioned
 _NAME_NOUNS = frozenset({"name", "identity"})
 
@@ -218,7 +235,7 @@ def _wh_noun(doc, wh_token) -> object | None:
         # a determiner the parser attached elsewhere ("And over which regions?" parses "which" as
         # the object of "over"): the noun it precedes, over adjectives and compounds
         after = doc[wh_token.i + 1:wh_token.i + 5]
-        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ"}), after.end)
+        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ", "NUM"}), after.end)
         noun = next((t for t in reversed(doc[wh_token.i + 1:stop]) if t.pos_ in {"NOUN", "PROPN"}), None)
     if noun is None and wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject
         noun = next((c for c in wh_token.head.children
@@ -556,8 +573,7 @@ def _attribute(doc, wh_token) -> str | None:
             if child is None:
                 continue
         if any(c.dep_ == "prep" and c.lower_ in {"of", "for", "at", "in"} for c in child.children):
-            terms = analyze(child.text)
-            return terms[0] if terms else None
+            return child.text.lower() if analyze(child.text) else None  # as the user wrote it
     return None
 
 
@@ -629,13 +645,44 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     asked_for = set(analyze(noun.text)) if noun is not None else set()
     parts = _parts(doc, outlet_spans, day_spans, days, names, asked_for) or [Part(text=text)]
     lowered = {t.lower_ for t in doc}
-    question = Question(text=text, asked=text, answer_type=answer_type,
+    plural, asked_count = _several(noun) if answer_type != NUMBER else (False, None)
+    measures = _measure_words(doc) if answer_type == NUMBER else ()
+    question = Question(text=text, asked=text, answer_type=answer_type, plural=plural, asked_count=asked_count,
+                        measures=measures,
                         noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
                         outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
                         parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),
                         attribute=_attribute(doc, wh_token),
                         about_time=bool(days) or answer_type == DATE or bool(lowered & _TEMPORAL))
     return _dates_as_indexed(question, day_spans, days)
+
+
+def _measure_words(doc) -> tuple[str, ...]:
+    """What a "how much / how many" question asks the amount of, as word keys: its content words
+    ("pay", "Activision" in "How much did Microsoft pay for Activision?"; "worth", "deal"; "raise",
+    "money"), the question's and auxiliary words aside. A figure tied to one of them by a sentence's
+    grammar measures it (``rag.measures``); the parse of a question is too often wrong (a "raise"
+    read as a noun) to pick its predicate alone."""
+    words = [t for t in doc if t.pos_ in {"VERB", "NOUN", "ADJ", "PROPN"} and t.lower_ not in STOPWORDS
+             and t.lower_ not in {"much", "many", "how"} and t.lemma_.lower() not in {"be", "do", "have"}
+             and t.lemma_.lower() not in _COUNT_NOUNS]
+    return tuple(dict.fromkeys(word_key(t.lemma_) for t in words))
+
+
+def _several(noun) -> tuple[bool, int | None]:
+    """Whether the noun asked about is plural ("Which *outlets*", "Which two *individuals*"), and the
+    number the question gives it ("two": 2), if any."""
+    if noun is None:
+        return False, None
+    if noun.head.lower_ == "of" and noun.head.head.lemma_.lower() in _KIND_NOUNS:
+        return False, None  # "What type of establishments ...?" asks for one kind
+    count = next((c for c in noun.children if c.dep_ == "nummod"), None)
+    value = None
+    if count is not None:
+        found = figures(count.text)
+        value = int(found[0].value) if found and found[0].value.is_integer() else None
+    plural = noun.tag_ in {"NNS", "NNPS"} or (value is not None and value > 1)
+    return plural, value if plural else None
 
 
 def _dates_as_indexed(question: Question, spans: Sequence[tuple[int, int]],

@@ -149,13 +149,19 @@ class Direct:
     kind: str  # person, organisation, place, number, date
     values: tuple[tuple[str, tuple[int, ...]], ...]  # (value as written, citation numbers)
     detail: str = ""  # "named in 3 cited sentences from Fortune and TechCrunch"
+    several: bool = False  # the values are several answers to one question ("Which two startups ...?")
+    short: str | None = None  # the short form the evidence also names the one value by ("RA", "Fed")
 
     @property
     def text(self) -> str:
-        return " / ".join(v for v, _ in self.values)
+        values = [v for v, _ in self.values]
+        if self.several and len(values) > 1:
+            return ", ".join(values[:-1]) + " and " + values[-1]
+        return " / ".join(values)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "detail": self.detail,
+        return {"kind": self.kind, "text": self.text, "detail": self.detail, "several": self.several,
+                "short": self.short,
                 "values": [{"text": v, "citations": list(ns)} for v, ns in self.values]}
 
 
