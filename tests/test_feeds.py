@@ -206,3 +206,42 @@ def test_two_servers_on_one_store_do_not_both_poll_a_feed(server, tmp_path, embe
     assert second.feed["next_poll"] > first.feed["last_poll"] + 590  # it waits for the lease to end
     assert len(server.hits("/feed.xml")) == 2  # the first poll and the forced one
     assert forced.summary() == "Test Wire: 0 new, 0 updated, 1 unchanged, 0 failed"
+
+
+@pytest.mark.slow
+def test_the_command_line(server, tmp_path, monkeypatch, capsys):
+    from ui.cli import main
+
+    for name, value in {"NEWSRAG_HOME": str(tmp_path / "home"), "NEWSRAG_FETCH_ALLOW": "127.0.0.1",
+                        "NEWSRAG_FETCH_INTERVAL": "0", "NEWSRAG_EMBED_BACKEND": "onnx-fp32"}.items():
+        monkeypatch.setenv(name, value)
+    server.routes["/feed.xml"] = Route(etag='"1"', body=rss([item(server, 1)]))
+    url = f"{server.url}/feed.xml"
+    assert main(["feeds", "add", url, "--every", "10s"]) == 1
+    assert capsys.readouterr().err == "error: --every '10s' is 10 s: feeds are polled every 60 s to 30 days.\n"
+    assert main(["feeds", "add", url, "--every", "2h", "--name", "Wire"]) == 0
+    fid = capsys.readouterr().out.split()[1]
+    assert main(["feeds", "poll", "--quiet"]) == 0  # cron: the due feeds (a new one is due)
+    assert capsys.readouterr().out == "Wire: 1 new, 0 updated, 0 unchanged, 0 failed\n"
+    assert main(["feeds", "poll", "--quiet"]) == 0
+    assert capsys.readouterr().out == "No feed is due.\n"
+    assert main(["watch", "add", "How many drones were intercepted near Kamen?"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "  now: 13 drones"
+    server.routes["/feed.xml"] = Route(etag='"2"', body=rss([item(server, 1, figure=40)]))
+    assert main(["feeds", "poll", fid, "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Wire: 0 new, 1 updated, 0 unchanged, 0 failed",
+                   "watched question changed: How many drones were intercepted near Kamen? — "
+                   "new in the answer line: 41 drones"]
+    assert main(["feeds", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{fid}  ok" in listed and "every   7200 s" in listed and "0 new, 1 updated, 0 failed  Wire" in listed
+    server.routes["/feed.xml"] = Route(status=503, headers={"Retry-After": "120"})
+    assert main(["feeds", "poll", "--all", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"Wire: failed: {url}: HTTP 503; the server asks to retry in 120 s\n"
+    assert main(["watch", "list"]) == 0
+    assert capsys.readouterr().out.startswith("* w")
+    assert main(["feeds", "remove", "Wire"]) == 0
+    assert main(["feeds", "list"]) == 0
+    assert capsys.readouterr().out.endswith("No feeds — add one with `newsrag feeds add URL [--every 30m]`.\n")
