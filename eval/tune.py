@@ -35,24 +35,20 @@ from eval.sets import MultihopQuestion, load_multihop
 # The fields searched and the values tried (the shipped value is always among them). Retrieval's
 # fields are not here: they change what is read, which ``capture`` reads once.
 SPACE: dict[str, tuple] = {
-    "refusal_threshold": (0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.325, 0.35),
-    "semantic_weight": (0.4, 0.5, 0.55, 0.6, 0.7),  # lexical_weight follows: 1 - semantic_weight
-    "names_floor": (0.4, 0.5, 0.6, 0.7, 0.8),
-    "unfinished": (0.6, 0.7, 0.8, 0.9, 1.0),
-    "source_match": (1.0, 1.1, 1.15, 1.25, 1.4),
-    "source_miss": (0.7, 0.8, 0.85, 0.9, 1.0),
-    "relative_floor": (0.7, 0.75, 0.8, 0.85, 0.9),
-    "new_report_floor": (0.65, 0.7, 0.75, 0.8, 0.85, 0.9),
-    "quoted_report_floor": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "multi_claim_floor": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "claim_floor": (0.65, 0.7, 0.75, 0.8, 0.85),
-    "claim_new_report": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "claim_share": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "rank_prior": (0.0, 0.01, 0.02, 0.03, 0.05),
-    "next_floor": (0.55, 0.65, 0.75, 0.85),
-    "name_ahead": (1.5, 1.75, 2.0, 2.5, 3.0),
-    "name_ahead_corroborated": (1.2, 1.3, 1.4, 1.6, 1.8),
-    "cited_weight": (1.0, 1.25, 1.5, 2.0),
+    "refusal_threshold": (0.175, 0.2, 0.225, 0.25, 0.275, 0.3),
+    "semantic_weight": (0.45, 0.55, 0.65),  # lexical_weight follows: 1 - semantic_weight
+    "names_floor": (0.5, 0.6, 0.7),
+    "unfinished": (0.7, 0.8, 0.9),
+    "relative_floor": (0.75, 0.8, 0.85),
+    "new_report_floor": (0.7, 0.75, 0.8, 0.85),
+    "quoted_report_floor": (0.8, 0.85, 0.9, 0.95),
+    "multi_claim_floor": (0.8, 0.85, 0.9, 0.95),
+    "claim_floor": (0.7, 0.75, 0.8),
+    "claim_share": (0.3, 0.5, 0.7),
+    "rank_prior": (0.0, 0.02, 0.04),
+    "name_ahead": (1.5, 2.0, 2.5, 3.0),
+    "name_ahead_corroborated": (1.2, 1.4, 1.6, 1.8),
+    "cited_weight": (1.0, 1.5, 2.0),
 }
 TIED = {"semantic_weight": lambda v: {"lexical_weight": round(1.0 - v, 6)}}
 PASSES = 2
