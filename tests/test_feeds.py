@@ -9,30 +9,18 @@ import json
 
 import pytest
 from conftest import make_library
+from helpers import BODY, fetch_settings, item
 
 from index.errors import ConfigError
 from index.feeds import Feeds, Poller, parse_every
-from index.settings import FetchSettings
 from tests.feedserver import FeedServer, Route, rss
 
-BODY = ("The regional ministry said {n} drones were intercepted overnight near the border town of Kamen. "
-        "Officials gave no details of damage. Residents reported loud explosions before dawn. "
-        "The governor urged people to stay indoors while debris was cleared from two streets. "
-        "Emergency services said nobody was hurt in the attack, which lasted about three hours. "
-        "Schools in the district will open as usual on Tuesday, the education office said in a statement. "
-        "Rail services between Kamen and the regional capital resumed in the afternoon after engineers checked "
-        "the line, and the airport reopened to civilian flights by evening. ")
 PAGE = (b"<html><head><title>Bridge budget</title><meta property='og:site_name' content='Page Times'>"
         b"<meta name='author' content='Cleo Park'></head><body><nav>Home | World</nav><article><h1>Bridge budget</h1>"
         + b"".join(f"<p>The city council approved a budget of {n} million euros for the new river bridge on "
                    f"Tuesday, after a debate of four hours.</p>".encode() for n in (4, 5, 6)) +
         b"<p>Construction is to start in spring and last two years, the mayor told reporters.</p></article>"
         b"<footer>Copyright</footer></body></html>")
-
-
-def fetch_settings(**changes) -> FetchSettings:
-    return FetchSettings(**{"allow": ("127.0.0.1",), "host_interval": 0.0, "timeout": 2.0, "max_mb": 1.0,
-                            "min_every": 1.0, **changes})
 
 
 @pytest.fixture
@@ -44,11 +32,6 @@ def server():
 @pytest.fixture
 def lib(tmp_path, embedder):
     return make_library(tmp_path / "home", embedder, fetch=fetch_settings())
-
-
-def item(server, n: int, *, figure: int = 12, **more) -> dict:
-    return {"title": f"Drones over Kamen {n}", "link": f"{server.url}/a/{n}", "author": "Dana Ortiz",
-            "date": f"Mon, 0{n} Dec 2026 06:00:00 GMT", "content": f"<p>{BODY.format(n=figure + n)}</p>", **more}
 
 
 def test_parse_every():
