@@ -25,9 +25,9 @@ from index.language import Mention
 from index.names import name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.measures import first_measured
+from rag.measures import first_measured, when
 from rag.outlets import outlet_mentions
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
+from rag.question import DATE, NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.tuning import Tuning
 from rag.types import Direct
 
@@ -183,6 +183,13 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         return None
     if question.answer_type == OUTLET:
         return _outlets(cited, every=question.plural)
+    if question.answer_type == DATE:
+        found = when(cited, question, max_path=tuning.measure_path)
+        if found is None:
+            return None
+        n, shown, said = found
+        return Direct(kind=DATE, values=((shown, (n,)),),
+                      detail=f"“{said}” in a report of {_report_day(cited, n)}" if said else "")
     if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
@@ -204,6 +211,11 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
     return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail, short=choice.short)
+
+
+def _report_day(cited: Sequence[tuple[int, Candidate]], n: int) -> str:
+    candidate = next(c for m, c in cited if m == n)
+    return candidate.day.isoformat() if candidate.day else "no date"
 
 
 def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:

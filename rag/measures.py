@@ -12,11 +12,13 @@ parsed only when they hold a figure and only for a question asking for a number.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from index.dates import date_range
 from index.language import DESCRIPTIVE, Figure, figures, parse, word_key
 from index.text import analyze
-from rag.question import NUMBER, Question
+from rag.question import DATE, NUMBER, Question
 
 # the relations that put a figure in another clause than what it would measure ("... , which cost
 # $5 million"); an amount's own relation to its verb ("rose *60%*": npadvmod) is not one of them
@@ -96,3 +98,44 @@ def first_measured(cited: Iterable[tuple[int, object]], question: Question, *, m
         if totals:
             out.append((n, totals[0]))
     return out
+
+
+def when(cited: Iterable[tuple[int, object]], question: Question, *, max_path: int) -> tuple[int, str, str] | None:
+    """A "when" question's answer: the first cited sentence's date that the grammar ties to the
+    question's words ("Ohtani *announced Saturday* that he has agreed ..."), read against the
+    sentence's own report ("Saturday" in a report of 2023-12-11 is 2023-12-09): ``(citation number,
+    the date as a reader writes it, the phrase when the sentence said it otherwise)``, or ``None``."""
+    if question.answer_type != DATE or not question.measures:
+        return None
+    targets = set(question.measures)
+    for n, candidate in cited:
+        spans = [m for m in candidate.facts.entities if m.label == "DATE"]
+        if not spans:
+            continue
+        doc = None
+        for mention in spans:
+            found = date_range(mention.text, candidate.day, nearest=True)
+            if found is None:
+                continue
+            doc = doc or parse(candidate.text)
+            if not _tied(doc, Figure(0.0, mention.text, mention.start, mention.end), targets, max_path):
+                continue
+            shown = _day_text(*found)
+            plain = " ".join(mention.text.split())
+            # the phrase is shown when the date was read from it ("Saturday", a month without its year)
+            said = "" if set(re.findall(r"\d+", shown)) <= set(re.findall(r"\d+", plain)) else plain
+            return n, shown, said
+    return None
+
+
+def _day_text(lo, hi) -> str:
+    """"December 9, 2023", "May 2024", "2023", or "October 2 – 8, 2023" for a range of days."""
+    import calendar
+
+    if lo == hi:
+        return f"{calendar.month_name[lo.month]} {lo.day}, {lo.year}"
+    if lo.day == 1 and lo.year == hi.year and lo.month == hi.month and hi.day == calendar.monthrange(hi.year, hi.month)[1]:
+        return f"{calendar.month_name[lo.month]} {lo.year}"
+    if (lo.month, lo.day, hi.month, hi.day) == (1, 1, 12, 31) and lo.year == hi.year:
+        return str(lo.year)
+    return f"{lo.isoformat()} – {hi.isoformat()}"
