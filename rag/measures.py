@@ -23,7 +23,8 @@ from rag.question import DATE, NUMBER, Question
 # the relations that put a figure in another clause than what it would measure ("... , which cost
 # $5 million"); an amount's own relation to its verb ("rose *60%*": npadvmod) is not one of them
 _ACROSS = DESCRIPTIVE - {"npadvmod"}
-_AMOUNTS = frozenset({"$", "%", "€", "£"})  # a figure's "units" that say how it measures, not what
+_AMOUNTS = frozenset({"$", "%", "€", "£"})
+_MODIFIERS = frozenset({"compound", "amod", "nmod", "nummod", "poss"})  # a date naming which thing it modifies  # a figure's "units" that say how it measures, not what
 
 
 def asks_figure(question: Question) -> bool:
@@ -42,6 +43,12 @@ def measured(text: str, question: Question, *, max_path: int) -> list[Figure]:
         return []
     if question.unit:
         own = [f for f in found if question.unit in f.units]
+        if own and question.measures:
+            # "four points" (a standing) and "a 10-point deduction" (what "docked" asks): the one the
+            # grammar ties to the question's other words comes first
+            doc = parse(text)
+            others = set(question.measures) - {word_key(question.unit)}
+            own.sort(key=lambda f: not _tied(doc, f, others, max_path))
         if own:
             return own
     # a figure counting something of its own ("500 employees", "seven years") measures that, not
@@ -118,6 +125,9 @@ def when(cited: Iterable[tuple[int, object]], question: Question, *, max_path: i
             if found is None:
                 continue
             doc = doc or parse(candidate.text)
+            head = next((t for t in doc if t.idx <= mention.start < t.idx + max(len(t.text), 1)), None)
+            if head is not None and head.dep_ in _MODIFIERS:
+                continue  # "the 2023 Nobel prize": which prize, not when something happened
             if not _tied(doc, Figure(0.0, mention.text, mention.start, mention.end), targets, max_path):
                 continue
             shown = _day_text(*found)

@@ -26,9 +26,11 @@ PATH = Tuning().measure_path
     ("How much did Coinbase stock go up in November?", "Coinbase stock has gone up more than 60% in November alone.",
      ["60%"]),
     ("How much revenue did Nike report?", "Nike reported revenue of $12.94 billion for the quarter.", ["$12.94 billion"]),
-    # counts in their own words, as before
+    # counts in their own words, as before; the one tied to the question's action first
     ("How many Republicans voted against Jim Jordan?", "Jordan lost 22 Republicans on the second ballot.",
      ["22 Republicans"]),
+    ("How many points were Everton docked?", "Everton, who sit on four points, were docked 10 points on Friday.",
+     ["10 points", "four points"]),
     # a figure counting something else measures that
     ("How much money did Scalable Capital raise?", "Scalable Capital, founded in 2014, now has 500 employees.", []),
     # a figure of another deal, tied to other words
@@ -76,6 +78,9 @@ def test_a_date_phrase_is_read_against_its_reference(phrase, nearest, days):
      "February 2024", "“February” in a report of 2023-11-22"),
     ("When was the chemistry Nobel announced?", "The prize was announced on October 4, 2023, in Stockholm.",
      "2023-10-05", "October 4, 2023", ""),
+    # a year naming which prize is no date of the announcement
+    ("When was the chemistry Nobel announced?", "Three scientists have split the 2023 Nobel prize in chemistry.",
+     "2023-10-05", None, None),
     # a date of something else in the sentence is no answer
     ("When did Shohei Ohtani agree to his Dodgers deal?", "Ohtani, who joined the Angels in 2018, is a free agent.",
      "2023-12-11", None, None),
