@@ -51,7 +51,8 @@ SPACE: dict[str, tuple] = {
     "cited_weight": (1.0, 1.5, 2.0),
 }
 TIED = {"semantic_weight": lambda v: {"lexical_weight": round(1.0 - v, 6)}}
-PASSES = 2
+PASSES = 2  # for the values shipped: a second pass over the fields
+FOLD_PASSES = 1  # for each cross-validation fold (a second pass moved the held-out utility by < 0.001)
 FOLDS = 5
 SEED = 20261207
 
@@ -286,7 +287,7 @@ def cross_validate(replayer: Replayer, start, k: int = FOLDS, *, space: Mapping[
     per_fold = []
     for i, held in enumerate(folds):
         train = sorted(set(range(n)) - set(held))
-        chosen, _ = search(replayer, start, train, space=space,
+        chosen, _ = search(replayer, start, train, space=space, passes=FOLD_PASSES,
                            log=(lambda s, i=i: log(f"fold {i + 1}: {s}")) if log else None)
         rows = replayer.run(chosen)
         figures = headline([rows[j] for j in held])
