@@ -52,7 +52,7 @@ SPACE: dict[str, tuple] = {
 }
 TIED = {"semantic_weight": lambda v: {"lexical_weight": round(1.0 - v, 6)}}
 PASSES = 2  # for the values shipped: a second pass over the fields
-FOLD_PASSES = 1  # for each cross-validation fold (a second pass moved the held-out utility by < 0.001)
+FOLD_PASSES = 1  # for each cross-validation fold (a second pass moved fold 1's training utility 0.8910 -> 0.8935)
 FOLDS = 5
 SEED = 20261207
 
