@@ -35,24 +35,20 @@ from eval.sets import MultihopQuestion, load_multihop
 # The fields searched and the values tried (the shipped value is always among them). Retrieval's
 # fields are not here: they change what is read, which ``capture`` reads once.
 SPACE: dict[str, tuple] = {
-    "refusal_threshold": (0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.325, 0.35),
-    "semantic_weight": (0.4, 0.5, 0.55, 0.6, 0.7),  # lexical_weight follows: 1 - semantic_weight
-    "names_floor": (0.4, 0.5, 0.6, 0.7, 0.8),
-    "unfinished": (0.6, 0.7, 0.8, 0.9, 1.0),
-    "source_match": (1.0, 1.1, 1.15, 1.25, 1.4),
-    "source_miss": (0.7, 0.8, 0.85, 0.9, 1.0),
-    "relative_floor": (0.7, 0.75, 0.8, 0.85, 0.9),
-    "new_report_floor": (0.65, 0.7, 0.75, 0.8, 0.85, 0.9),
-    "quoted_report_floor": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "multi_claim_floor": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "claim_floor": (0.65, 0.7, 0.75, 0.8, 0.85),
-    "claim_new_report": (0.75, 0.8, 0.85, 0.9, 0.95),
-    "claim_share": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "rank_prior": (0.0, 0.01, 0.02, 0.03, 0.05),
-    "next_floor": (0.55, 0.65, 0.75, 0.85),
-    "name_ahead": (1.5, 1.75, 2.0, 2.5, 3.0),
-    "name_ahead_corroborated": (1.2, 1.3, 1.4, 1.6, 1.8),
-    "cited_weight": (1.0, 1.25, 1.5, 2.0),
+    "refusal_threshold": (0.175, 0.2, 0.225, 0.25, 0.275, 0.3),
+    "semantic_weight": (0.45, 0.55, 0.65),  # lexical_weight follows: 1 - semantic_weight
+    "names_floor": (0.5, 0.6, 0.7),
+    "unfinished": (0.7, 0.8, 0.9),
+    "relative_floor": (0.75, 0.8, 0.85),
+    "new_report_floor": (0.7, 0.75, 0.8, 0.85),
+    "quoted_report_floor": (0.8, 0.85, 0.9, 0.95),
+    "multi_claim_floor": (0.8, 0.85, 0.9, 0.95),
+    "claim_floor": (0.7, 0.75, 0.8),
+    "claim_share": (0.3, 0.5, 0.7),
+    "rank_prior": (0.0, 0.02, 0.04),
+    "name_ahead": (1.5, 2.0, 2.5, 3.0),
+    "name_ahead_corroborated": (1.2, 1.4, 1.6, 1.8),
+    "cited_weight": (1.0, 1.5, 2.0),
 }
 TIED = {"semantic_weight": lambda v: {"lexical_weight": round(1.0 - v, 6)}}
 PASSES = 2
@@ -118,7 +114,8 @@ def capture(pipeline, questions: Sequence[MultihopQuestion], by_url: Mapping[str
     catalog = library.catalog()
     cases = []
     for i, q in enumerate(questions):
-        info, vectors = understand(q.query, history=(), catalog=catalog, embedder=library.embedder, tuning=tuning)
+        info, vectors = understand(q.query, history=(), catalog=catalog, embedder=library.embedder, tuning=tuning,
+                                   cited_as_outlet=pipeline.cited_as_outlet)
         reading = pipeline.retriever.read_question(info, vectors, filters=NO_FILTERS)
         evidence = gather(info, vectors, reading, library=library, probe=pipeline.retriever.probe,
                           filters=NO_FILTERS, tuning=tuning)
@@ -134,10 +131,16 @@ class Replayer:
     """Answers captured cases with a given tuning (stages score to answer), remembering each
     tuning's rows."""
 
+    # the fields the score stage reads: a search that varies another field scores nothing again
+    SCORE_FIELDS = ("min_idf", "semantic_weight", "lexical_weight", "context_weight", "asked_weight",
+                    "previous_sentence", "names_floor", "already_said", "same_story", "unfinished",
+                    "source_match", "source_miss")
+
     def __init__(self, pipeline, cases: Sequence[Case]):
         self.base = pipeline
         self.cases = list(cases)
         self.rows: dict[tuple, list[dict]] = {}
+        self._scored: dict[tuple, list[list]] = {}  # the last few score settings' scored candidates
 
     def pipeline_for(self, tuning):
         from rag.pipeline import Pipeline
@@ -147,15 +150,28 @@ class Replayer:
     def run(self, tuning) -> list[dict]:
         key = tuple(getattr(tuning, f.name) for f in fields(tuning))
         if key not in self.rows:
-            self.rows[key] = [self.replay(case, tuning) for case in self.cases]
+            scored = self.scored(tuning)
+            pipeline = self.pipeline_for(tuning) if tuning is not self.base.tuning else self.base
+            self.rows[key] = [self.replay(case, tuning, cands, pipeline)
+                              for case, cands in zip(self.cases, scored, strict=True)]
         return self.rows[key]
 
-    def replay(self, case: Case, tuning) -> dict:
-        from rag.evidence import Evidence, Scorer
+    def scored(self, tuning) -> list[list]:
+        """Every case's candidates scored with ``tuning``'s score fields (the last 3 settings kept)."""
+        from rag.evidence import Scorer
 
-        pipeline = self.pipeline_for(tuning) if tuning is not self.base.tuning else self.base
-        _, lexical = pipeline.library.search_index()
-        scored = Scorer(idf=lexical.idf, tuning=tuning).score(case.info, case.vectors, case.raw)
+        key = tuple(getattr(tuning, name) for name in self.SCORE_FIELDS)
+        if key not in self._scored:
+            _, lexical = self.base.library.search_index()
+            scorer = Scorer(idf=lexical.idf, tuning=tuning)
+            if len(self._scored) >= 3:
+                self._scored.pop(next(iter(self._scored)))
+            self._scored[key] = [scorer.score(case.info, case.vectors, case.raw) for case in self.cases]
+        return self._scored[key]
+
+    def replay(self, case: Case, tuning, scored: list, pipeline) -> dict:
+        from rag.evidence import Evidence
+
         answer = _collect(pipeline.conclude(case.question.query, case.info, Evidence(scored, case.passages),
                                             answerer=pipeline.answerer("extractive"),
                                             catalog=pipeline.library.catalog(), clock=_NoClock()))
@@ -261,7 +277,8 @@ def headline(rows: Sequence[dict]) -> dict[str, float | None]:
     return out
 
 
-def cross_validate(replayer: Replayer, start, k: int = FOLDS, *, log: Callable[[str], None] | None = None) -> dict:
+def cross_validate(replayer: Replayer, start, k: int = FOLDS, *, space: Mapping[str, tuple] = SPACE,
+                   log: Callable[[str], None] | None = None) -> dict:
     """Per fold: the values chosen on the other folds, and the held-out figures they give; then
     each figure's mean and standard deviation over the folds, and the values chosen on all."""
     n = len(replayer.cases)
@@ -269,24 +286,25 @@ def cross_validate(replayer: Replayer, start, k: int = FOLDS, *, log: Callable[[
     per_fold = []
     for i, held in enumerate(folds):
         train = sorted(set(range(n)) - set(held))
-        chosen, _ = search(replayer, start, train, log=(lambda s, i=i: log(f"fold {i + 1}: {s}")) if log else None)
+        chosen, _ = search(replayer, start, train, space=space,
+                           log=(lambda s, i=i: log(f"fold {i + 1}: {s}")) if log else None)
         rows = replayer.run(chosen)
         figures = headline([rows[j] for j in held])
         figures["utility"] = mean_utility(rows, held)
-        per_fold.append({"held_out": len(held), "chosen": _searched(chosen), "figures": figures})
+        per_fold.append({"held_out": len(held), "chosen": _searched(chosen, space), "figures": figures})
     summary = {}
     for label in [*(label for label, _ in HEADLINES), "utility"]:
         values = [f["figures"][label] for f in per_fold if f["figures"][label] is not None]
         summary[label] = {"mean": statistics.fmean(values) if values else None,
                           "sd": statistics.stdev(values) if len(values) > 1 else None}
-    final, _ = search(replayer, start, list(range(n)), log=(lambda s: log(f"all: {s}")) if log else None)
+    final, _ = search(replayer, start, list(range(n)), space=space, log=(lambda s: log(f"all: {s}")) if log else None)
     shipped = headline(replayer.run(start))
-    return {"folds": per_fold, "cross_validated": summary, "chosen": _searched(final),
-            "in_sample": headline(replayer.run(final)), "start": _searched(start), "start_in_sample": shipped}
+    return {"folds": per_fold, "cross_validated": summary, "chosen": _searched(final, space),
+            "in_sample": headline(replayer.run(final)), "start": _searched(start, space), "start_in_sample": shipped}
 
 
-def _searched(tuning) -> dict:
-    return {name: getattr(tuning, name) for name in SPACE}
+def _searched(tuning, space: Mapping[str, tuple] = SPACE) -> dict:
+    return {name: getattr(tuning, name) for name in space}
 
 
 # ---------------------------------------------------------------------------------------- CLI

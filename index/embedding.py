@@ -13,10 +13,10 @@ Backends (``NEWSRAG_EMBED_BACKEND``), a registry like the models:
   the fp32 vectors, so an index remembers its precision and refuses the other (``index.store``).
 - ``torch``: sentence-transformers on torch, the reference.
 - ``auto`` (default): ``onnx-int8`` on every CPU; ``torch`` for models the ONNX path does not
-  reproduce. Measured side by side (2026-12-07, README "Encoder precision"): int8 embeds about twice
-  as fast as fp32 on an AVX2 CPU without VNNI, and faster still where the CPU has int8 dot-product
-  instructions, while retrieval and answers on the MultiHop-RAG train split stay within noise of
-  fp32 (MRR@10 0.687 against 0.689). An index built in fp32 keeps being read in fp32
+  reproduce. Measured side by side (README "Encoder precision"): int8 embeds 1.99 times as fast as
+  fp32 on an AVX-512 VNNI CPU (2026-12-07) and 1.62 times on one without VNNI (an earlier run),
+  while retrieval and answers on the MultiHop-RAG train split stay within noise of fp32 (MRR@10
+  0.687 against 0.689). An index built in fp32 keeps being read in fp32
   (``index.library.Library``).
 """
 

@@ -585,7 +585,13 @@ class Library:
         from index.stories import StoryIndex
 
         live = [r for r in records.values() if r is not None]
-        index = StoryIndex((r.id, r.story_id, r.minhash) for r in live)
+        def text_of(aid: str) -> str | None:  # a candidate's text, to count what it shares
+            try:
+                return self.store.get_article(aid).body
+            except NotFoundError:
+                return None
+
+        index = StoryIndex(((r.id, r.story_id, r.minhash) for r in live), text_of=text_of)
         owner = {key: r for r in live for key in r.keys}
         for write in writes:
             previous = write.existing or next((owner[o["key"]] for o in write.origins if o["key"] in owner), None)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from index.dates import date_range
 from index.language import parse
 from index.text import analyze, end_mark
-from rag.asked import answer_type_of, asked_noun, attribute_of, names_in, wh_word
+from rag.asked import answer_type_of, asked_noun, attribute_of, measure_words, names_in, several, wh_word
 from rag.claims import claims_of
 from rag.outlets import outlet_mentions
 from rag.question import DATE, NUMBER, OPEN, Part, Question
@@ -121,7 +121,9 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     asked_for = set(analyze(noun.text)) if noun is not None else set()
     parts = claims_of(doc, outlet_spans, day_spans, days, names, asked_for) or [Part(text=text)]
     lowered = {t.lower_ for t in doc}
-    question = Question(text=text, asked=text, answer_type=answer_type,
+    plural, asked_count = several(noun) if answer_type != NUMBER else (False, None)
+    question = Question(text=text, asked=text, answer_type=answer_type, plural=plural, asked_count=asked_count,
+                        measures=measure_words(doc) if answer_type == NUMBER else (),
                         noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
                         outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
                         parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),

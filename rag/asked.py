@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from index.figures import figures
 from index.language import NAME_LABELS, PLACE_NOUNS
 from index.names import name_words, word_key
 from index.text import STOPWORDS, analyze
@@ -76,6 +77,7 @@ _OF_NOUNS = frozenset({"type", "kind", "sort", "group", "category", "number", "a
 
 
 _COUNT_NOUNS = frozenset({"number", "amount", "total", "count"})
+_KIND_NOUNS = frozenset({"type", "kind", "sort", "group", "category"})
 
 
 # "What is the name of the organization ...?" asks for the organization: its name is how it is mentioned
@@ -102,7 +104,7 @@ def asked_noun(doc, wh_token) -> object | None:
         # a determiner the parser attached elsewhere ("And over which regions?" parses "which" as
         # the object of "over"): the noun it precedes, over adjectives and compounds
         after = doc[wh_token.i + 1:wh_token.i + 5]
-        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ"}), after.end)
+        stop = next((t.i for t in after if t.pos_ not in {"NOUN", "PROPN", "ADJ", "NUM"}), after.end)
         noun = next((t for t in reversed(doc[wh_token.i + 1:stop]) if t.pos_ in {"NOUN", "PROPN"}), None)
     if noun is None and wh_token.head.lemma_ == "be":  # "Who is the individual ...": the subject
         noun = next((c for c in wh_token.head.children
@@ -171,8 +173,7 @@ def attribute_of(doc, wh_token) -> str | None:
             if child is None:
                 continue
         if any(c.dep_ == "prep" and c.lower_ in {"of", "for", "at", "in"} for c in child.children):
-            terms = analyze(child.text)
-            return terms[0] if terms else None
+            return child.text.lower() if analyze(child.text) else None  # as the user wrote it
     return None
 
 
@@ -230,3 +231,31 @@ def names_in(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
             add(doc[i:i + 1], "NUMBER")
         i += 1
     return names
+
+
+def measure_words(doc) -> tuple[str, ...]:
+    """What a "how much / how many" question asks the amount of, as word keys: its content words
+    ("pay", "Activision" in "How much did Microsoft pay for Activision?"; "worth", "deal"; "raise",
+    "money"), the question's and auxiliary words aside. A figure tied to one of them by a sentence's
+    grammar measures it (``rag.measures``); the parse of a question is too often wrong (a "raise"
+    read as a noun) to pick its predicate alone."""
+    words = [t for t in doc if t.pos_ in {"VERB", "NOUN", "ADJ", "PROPN"} and t.lower_ not in STOPWORDS
+             and t.lower_ not in {"much", "many", "how"} and t.lemma_.lower() not in {"be", "do", "have"}
+             and t.lemma_.lower() not in _COUNT_NOUNS]
+    return tuple(dict.fromkeys(word_key(t.lemma_) for t in words))
+
+
+def several(noun) -> tuple[bool, int | None]:
+    """Whether the noun asked about is plural ("Which *outlets*", "Which two *individuals*"), and the
+    number the question gives it ("two": 2), if any."""
+    if noun is None:
+        return False, None
+    if noun.head.lower_ == "of" and noun.head.head.lemma_.lower() in _KIND_NOUNS:
+        return False, None  # "What type of establishments ...?" asks for one kind
+    count = next((c for c in noun.children if c.dep_ == "nummod"), None)
+    value = None
+    if count is not None:
+        found = figures(count.text)
+        value = int(found[0].value) if found and found[0].value.is_integer() else None
+    plural = noun.tag_ in {"NNS", "NNPS"} or (value is not None and value > 1)
+    return plural, value if plural else None

@@ -10,7 +10,9 @@ when the question names no unit, count the same thing in sentences that say near
 
 Every conflict names the outlet and date of each side. It is a disagreement ("Sources disagree")
 only when the dates show the reports are about the same day; otherwise "Reports differ": two undated
-reports of "the night" may well describe different nights.
+reports of "the night" may well describe different nights. When every side comes from one outlet,
+or from one story (syndicated copies, ``index.stories``), on different days, the later figure is an
+update, not a disagreement: "Figure updated: 55 (Outlet, 2023-10-04) → 64 (Outlet, 2023-10-05)".
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from index.figures import Figure, figures
 from rag.evidence import Candidate
 from rag.question import ORGANISATION, PERSON, Question
 from rag.tuning import Tuning
-from rag.types import DIFFER, DISAGREE, Claim, Conflict
+from rag.types import DIFFER, DISAGREE, UPDATED, Claim, Conflict
 
 _BARE = {"$", "%"}  # a bare "$" or "%" says too little to tell two figures are about the same thing
 
@@ -44,7 +46,21 @@ def kind_of(sides: Sequence[Candidate]) -> str:
     return DISAGREE if len(days) == 1 and None not in days else DIFFER
 
 
+def updated(sides: Sequence[Candidate]) -> bool:
+    """Every side from one outlet, or one story, each on a day of its own: a figure updated."""
+    days = [c.day for c in sides]
+    if None in days or len(set(days)) < len(days):
+        return False
+    outlets = {(c.location.source or "").casefold() for c in sides}
+    stories = {c.story for c in sides}
+    return (len(outlets) == 1 and "" not in outlets) or (len(stories) == 1 and None not in stories)
+
+
 def note(kind: str, claims: Sequence[tuple[int, Candidate, str]]) -> str:
+    if kind == UPDATED:
+        ordered = sorted(claims, key=lambda item: item[1].day)
+        steps = " → ".join(f"{text} ({describe(c)}) [{n}]" for n, c, text in ordered)
+        return f"Figure updated: {steps}."
     heading = "Sources disagree" if kind == DISAGREE else "Reports differ"
     listed = "; ".join(f"{text} — {describe(c)} [{n}]" for n, c, text in claims)
     return f"{heading}: {listed}."
@@ -77,7 +93,7 @@ def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *
             continue
         used.update(n for n, _, _ in claims)
         claims.sort(key=lambda item: item[0])
-        kind = kind_of([c for _, c, _ in claims])
+        kind = UPDATED if updated([c for _, c, _ in claims]) else kind_of([c for _, c, _ in claims])
         conflicts.append(Conflict(claims=tuple(Claim(n=n, text=f.phrase) for n, _, f in claims),
                                   note=note(kind, [(n, c, f.phrase) for n, c, f in claims]), kind=kind))
     return conflicts + find_name_conflicts(question, cited, tuning=tuning)

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from index.figures import Figure, counts
+from index.figures import Figure
 from index.language import Mention
 from index.names import name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
+from rag.measures import first_measured
 from rag.outlets import outlet_mentions
 from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.tuning import Tuning
 from rag.types import Direct
+
+DEFAULT_TUNING = Tuning()  # for callers that answer with the shipped values
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
@@ -42,6 +45,8 @@ class NameChoice:
     name: str
     kind: str
     sentences: list[Candidate] = field(default_factory=list)
+    more: tuple[NameChoice, ...] = ()  # the further names a question asking for several gets
+    short: str | None = None  # a short form the evidence also names it by ("RA" for "Rugby Australia")
 
 
 def labels_for(question: Question) -> set[str] | None:
@@ -91,15 +96,63 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     kept = sorted((g for g in groups if _of_type(g["typed"], labels)), key=_strength, reverse=True)
     if not kept:
         return None
+    kind = question.answer_type if question.answer_type in LABELS else "entity"
+    # several people or organisations (places are not listed: the recognizer types demonyms such as
+    # "Ukrainian" as places, and a list would carry them)
+    several = (_several(question, kept, tuning, names_of=names_of, kind=kind)
+               if question.plural and kind in {PERSON, ORGANISATION, "entity"} else None)
+    if several is not None:
+        return several
     best = kept[0]
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
     corroborated = _corroborated(best, question.outlets, articles=tuning.corroborating_articles)
     ahead = tuning.name_ahead_corroborated if corroborated else tuning.name_ahead
     if len(best["sentences"]) < tuning.name_min_sentences or _strength(best) < ahead * rival:
         return None
-    naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
-    kind = question.answer_type if question.answer_type in LABELS else "entity"
-    return NameChoice(name=_clean(_display(best, tuning.frequent_form)), kind=kind, sentences=naming)
+    return _choice(best, kind, tuning)
+
+
+def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
+    naming = [c for c, _ in sorted(group["sentences"].values(), key=lambda cw: -cw[1])]
+    shown = _clean(_display(group, tuning.frequent_form))
+    if len(name_words(shown)) == 1 or _initials(shown):  # a short form: the full one its articles write
+        shown = expansion(shown, group.get("article_forms", {})) or shown
+    short = [] if kind == PERSON else sorted({_clean(f) for f in group["forms"] if _clean(f) != shown and len(_clean(f)) < len(shown)
+                    and (_initials(_clean(f)) or len(name_words(_clean(f))) == 1)
+                    and expansion(_clean(f), {shown: 1}) == shown})
+    return NameChoice(name=shown, kind=kind, sentences=naming, short=short[0] if short else None)
+
+
+def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, kind: str) -> NameChoice | None:
+    """The names a question asking for several gets ("Which two startups ...?"): those one evidence
+    sentence lists together (the weightiest sentence naming at least two of them, or as many as the
+    question asks for), each shown in full with every sentence naming it, at most
+    ``Tuning.several_max``. News lists the parties of a deal or the winners of a round in one
+    sentence; names gathered from different sentences answer different questions. ``None`` when
+    no sentence lists enough: the question is then answered as asking for one."""
+    # each named as the asked type in the evidence itself ("Ukrainian" shares the key of "Ukraine"
+    # in the articles' names, but is no place)
+    kept = [g for g in kept if set(g["labels"]) & LABELS.get(kind, LABELS[PERSON] | LABELS[ORGANISATION])]
+    listing: dict[int, tuple[Candidate, float, list[dict]]] = {}
+    for group in kept:
+        for key, (candidate, weight) in group["sentences"].items():
+            listing.setdefault(key, (candidate, weight, []))[2].append(group)
+    need = question.asked_count or 2
+    best = max((entry for entry in listing.values() if len(entry[2]) >= need), key=lambda e: e[1], default=None)
+    if best is None:
+        return None
+    candidate, _, groups = best
+    wanted = question.asked_count or tuning.several_max
+    chosen: list[NameChoice] = []
+    for group in sorted(groups, key=_strength, reverse=True)[:wanted]:
+        choice = _choice(group, kind, tuning)
+        if all(choice.name != c.name for c in chosen):  # two groups the articles name alike are one
+            chosen.append(choice)
+    if len(chosen) < need:
+        return None
+    first = candidate.text.find  # in the order the listing sentence names them
+    chosen.sort(key=lambda c: (first(c.name) if first(c.name) >= 0 else len(candidate.text)))
+    return replace(chosen[0], more=tuple(chosen[1:]))
 
 
 def _asked(text: str, outlets: Sequence[str]) -> frozenset[str]:
@@ -123,20 +176,25 @@ def _corroborated(group: dict, outlets: Sequence[str], *, articles: int) -> bool
     return len(naming) >= articles and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
 
 
-def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
-                  ) -> Direct | None:
+def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None,
+                  *, tuning: Tuning = DEFAULT_TUNING) -> Direct | None:
     """The direct answer for ``question`` from its numbered citations, or ``None``."""
     if not cited:
         return None
     if question.answer_type == OUTLET:
-        n, best = cited[0]
-        return Direct(kind=OUTLET, values=((best.location.source, (n,)),)) if best.location.source else None
-    if question.answer_type == NUMBER and question.unit:
+        return _outlets(cited, every=question.plural)
+    if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
-        return _figures(question.unit, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)])
+        return _figures(question, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)],
+                        tuning.measure_path)
     if choice is None:
         return None
+    if choice.more:  # several names, each with the citations naming it
+        values = [(c.name, tuple(sorted(n for n, cand in cited if any(cand is s for s in c.sentences))))
+                  for c in (choice, *choice.more)]
+        values = [(name, ns) for name, ns in values if ns]
+        return Direct(kind=choice.kind, values=tuple(values), several=True) if len(values) > 1 else None
     numbers = tuple(sorted(n for n, c in cited if any(c is s for s in choice.sentences)))
     if not numbers:
         return None
@@ -145,18 +203,31 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
     if sources:
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
-    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail)
+    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail, short=choice.short)
 
 
-def _figures(unit: str, cited: Sequence[tuple[int, Candidate]]) -> Direct | None:
+def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:
+    """"Which outlet ...?": the outlet of the best sentence. "Which outlets ...?": every outlet the
+    cited sentences come from (a sentence carried by several articles counts for each), in the
+    order they are first cited, each with its citations."""
+    found: dict[str, list[int]] = {}
+    for n, candidate in cited if every else cited[:1]:
+        for outlet in candidate.sources:
+            found.setdefault(outlet, []).append(n)
+    if not found:
+        return None
+    return Direct(kind=OUTLET, values=tuple((outlet, tuple(ns)) for outlet, ns in found.items()))
+
+
+def _figures(question: Question, cited: Sequence[tuple[int, Candidate]], max_path: int) -> Direct | None:
+    """Each figure the cited sentences give of what the question asks (``rag.measures``: counting
+    its unit, or tied by the grammar to what it measures), one per sentence, each with its
+    citations; figures that differ are each given."""
     values: dict[float, list[int]] = {}
     shown: dict[float, str] = {}
-    for n, candidate in cited:
-        found = counts(candidate.text, unit)
-        totals = [f for f in found if not f.part] or found
-        for figure in totals[:1]:
-            values.setdefault(figure.value, []).append(n)
-            shown.setdefault(figure.value, _label(figure))
+    for n, figure in first_measured(cited, question, max_path=max_path):
+        values.setdefault(figure.value, []).append(n)
+        shown.setdefault(figure.value, _label(figure))
     if not values:
         return None
     return Direct(kind=NUMBER, values=tuple((shown[v], tuple(ns)) for v, ns in values.items()))
@@ -244,6 +315,16 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     typed = typed or {label: group["labels"].count(label) for label in group["labels"]}
     group["typed"] = typed
     group["known_forms"] = forms
+    # every name its articles write (the forms of every key): where a short form's full one is found
+    every: dict[str, int] = {}
+    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+        for entry in names_of(article).values():
+            for form, count in entry.get("f", {}).items():
+                every[form] = every.get(form, 0) + count
+            for kind in ("p", "o"):
+                if entry.get(kind):
+                    every[entry[kind]] = every.get(entry[kind], 0) + 1
+    group["article_forms"] = every
     # how the group's articles introduce it: the first full form of its main word, one vote each
     main = _main_key(group)
     intros: dict[str, dict[str, int]] = {"p": {}, "o": {}}
@@ -304,6 +385,34 @@ def _display(group: dict, frequent: float) -> str:
         top = max(known.values())
         return max((f for f, n in known.items() if n >= frequent * top), key=lambda f: (len(f.split()), known[f]))
     return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
+
+
+def expansion(short: str, forms: dict[str, int]) -> str | None:
+    """The full form an article writes for a short one, by how the short one is made from it, never
+    by a list of aliases: the initials of its words ("RA" of "Rugby Australia", "ITC" of
+    "International Trade Commission", "SEC" of "Securities and Exchange Commission"), its first
+    word cut short ("Fed" of "Federal Reserve"), or its last words ("Vikings" of "Minnesota
+    Vikings", "Altman" of "Sam Altman"). The most frequent such form, then the longest; ``None``
+    when the articles write none."""
+    words = name_words(short)
+    if not words:
+        return None
+    found = {}
+    for form, count in forms.items():
+        theirs = name_words(_clean(form))
+        if len(theirs) <= len(words):
+            continue
+        capitals = [w for w in re.split(r"[\s-]+", _clean(form)) if w[:1].isupper()]
+        initials = "".join(w[0] for w in capitals)
+        made = (_initials(short) is not None and initials == short
+                or len(words) == 1 and len(words[0]) >= 3 and theirs[0].startswith(words[0]) and theirs[0] != words[0]
+                and short[:1].isupper()
+                or theirs[-len(words):] == words)
+        if made:
+            found[_clean(form)] = found.get(_clean(form), 0) + count
+    if not found:
+        return None
+    return max(found, key=lambda f: (found[f], len(f)))
 
 
 def _clean(name: str) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from index.language import Facts, annotate
@@ -47,25 +47,33 @@ class Candidate:
     score: float = 0.0
     parts: tuple[float, ...] = ()  # its score against each claim of the question
     names: frozenset[int] = frozenset()  # indexes of the question's names it covers
+    story: str | None = None  # the story of its article (index/stories.py), when known
 
-    @property
-    def article_ids(self) -> set[str]:
-        return {self.location.article_id, *(a.article_id for a in self.also)}
+    # What follows is derived from the fields above and remembered (a candidate is read by every
+    # stage; ``replace`` makes a new one, which derives them again).
+    @cached_property
+    def article_ids(self) -> frozenset[str]:
+        return frozenset({self.location.article_id, *(a.article_id for a in self.also)})
 
-    @property
+    @cached_property
     def sources(self) -> list[str]:
         """The outlet fields of the articles holding it (each may name several outlets)."""
         return list(dict.fromkeys(s for s in (self.location.source, *(a.source for a in self.also)) if s))
 
-    def from_outlet(self, outlet: str) -> bool:
-        return any(outlet.casefold() in s.casefold() for s in self.sources)
+    @cached_property
+    def _folded_sources(self) -> tuple[str, ...]:
+        return tuple(s.casefold() for s in self.sources)
 
-    @property
+    def from_outlet(self, outlet: str) -> bool:
+        wanted = outlet.casefold()
+        return any(wanted in s for s in self._folded_sources)
+
+    @cached_property
     def day(self) -> date | None:
         days = [_day(loc.published_at) for loc in (self.location, *self.also)]
         return min((d for d in days if d is not None), default=None)
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return word_keys(self.text)
 
@@ -113,9 +121,10 @@ def _finished(sentence: str) -> bool:
     return end_mark(sentence) in {".", "!", "?", ":", ";", "…"}
 
 
-def candidates(passages: Sequence[Passage], *, min_words: int) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], *, min_words: int, story_of=None) -> list[Candidate]:
     """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
-    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``."""
+    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``;
+    ``story_of(article id)`` gives each its article's story."""
     out: list[Candidate] = []
     seen: dict[str, int] = {}
     for rank, passage in enumerate(passages):
@@ -138,6 +147,7 @@ def candidates(passages: Sequence[Passage], *, min_words: int) -> list[Candidate
                 continue
             seen[_key(text)] = len(out)
             out.append(Candidate(location=here, text=text, rank=rank, also=elsewhere,
+                                 story=story_of(here.article_id) if story_of else None,
                                  meta=_meta((here, *elsewhere)), before=before))
     return out
 
@@ -263,9 +273,11 @@ def gather(question: Question, vectors: QuestionVectors, reading: Reading, *, li
     _, lexical = library.search_index()
     scorer = Scorer(idf=lexical.idf, tuning=tuning)
     passages, further = list(reading.passages), reading.further
+    story_of = library.catalog().story_of  # copies of one story: a later figure is an update (rag.conflicts)
 
     def scored(found: Sequence[Passage]) -> list[Candidate]:
-        return scorer.score(question, vectors, with_stored(candidates(found, min_words=tuning.min_words), library))
+        return scorer.score(question, vectors, with_stored(
+            candidates(found, min_words=tuning.min_words, story_of=story_of), library))
 
     evidence = scored([*passages, *further])
     covered = set().union(*(c.names for c in evidence))

@@ -21,11 +21,21 @@ from rag.types import ANSWERED, AnswerSentence, Direct, Turn
 
 
 def direct_text(direct: Direct) -> str:
-    """The direct line as text: "**25 drones** [1] / **55 drones** [2]" or "**Name** — detail [1][2]"."""
-    values = " / ".join(f"**{v}** " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values)
+    """The direct line as text: "**25 drones** [1] / **55 drones** [2]" (sources differ), "**Talon Cyber
+    Security** [1] and **Dig Security** [2]" (several asked for) or "**Name** — detail [1][2]"."""
+    short = f" ({direct.short})" if direct.short and len(direct.values) == 1 else ""
+    items = [f"**{v}**{short} " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
+    values = (", ".join(items[:-1]) + " and " + items[-1]) if direct.several and len(items) > 1 else " / ".join(items)
     if direct.detail:
         return f"{values} — {direct.detail}."
     return values + "."
+
+
+def outlets_text(direct: Direct) -> str:
+    """The outlets of an outlet answer line: "Miami News, KMIA [1]", "TechCrunch [1][3] and
+    Engadget [2]", "A [1], B [2] and C [3]"."""
+    items = [f"{v} " + "".join(f"[{n}]" for n in ns) for v, ns in direct.values]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 class ExtractiveAnswerer:
@@ -45,21 +55,22 @@ class ExtractiveAnswerer:
         outlets = sorted({s for c in context.candidates for s in c.sources})
         choice = choose_name(question, [p.candidate for p in picks], context.candidates, outlets, context.names_of,
                              tuning=self.tuning)
-        if choice is not None:  # the name asked for is cited where the evidence names it
-            naming = [c for c in choice.sentences if not any(p.candidate is c for p in picks)]
-            have = sum(1 for p in picks if any(p.candidate is c for c in choice.sentences))
+        for named in (choice, *choice.more) if choice is not None else ():  # each name asked for is
+            # cited where the evidence names it
+            naming = [c for c in named.sentences if not any(p.candidate is c for p in picks)]
+            have = sum(1 for p in picks if any(p.candidate is c for c in named.sentences))
             picks += [Pick(c, claim_of(c)) for c in naming[:max(0, self.tuning.naming_cited - have)]]
         picks = ordered(question, picks)
         numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]
         citations = [c.citation(n) for n, c in numbered]
         conflicts = find_conflicts(question, numbered, tuning=self.tuning)
-        direct = direct_answer(question, numbered, choice)
+        direct = direct_answer(question, numbered, choice, tuning=self.tuning)
         sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
                      for n, p in enumerate(picks, start=1)]
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"
                   for i, s in enumerate(sentences)]
         if direct is not None and direct.kind == OUTLET:
-            deltas.insert(0, f"Reported by {direct.text} [1]. ")
+            deltas.insert(0, f"Reported by {outlets_text(direct)}. ")
         elif direct is not None:
             deltas.insert(0, direct_text(direct) + "\n\n")
         text = ""

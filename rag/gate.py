@@ -12,6 +12,7 @@ from index.figures import counts
 from index.language import bound, parse
 from index.text import analyze
 from rag.evidence import Candidate
+from rag.measures import measured
 from rag.outlets import missing_text
 from rag.question import NUMBER, Name, Question
 from rag.tuning import Tuning
@@ -41,15 +42,19 @@ def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tunin
     missing = [n.text for i, n in enumerate(question.names) if i not in covered]
     if missing:
         return "the articles never mention " + ", ".join(repr(m) for m in missing)
-    if question.attribute and not any(question.attribute in analyze(c.text) for c in candidates):
+    if question.attribute and not any(set(analyze(question.attribute)) <= set(analyze(c.text)) for c in candidates):
         return f"the articles never mention the {question.attribute!r} asked about"
     if question.answer_type == NUMBER and question.unit:
+        asked = question.noun or question.unit  # the user's word, not its stem
         counting = [c for c in candidates if _counts(c, question.unit)]
+        if not counting:  # a figure the grammar ties to what is asked ("revenue of $12.94 billion")
+            with_figures = sorted((c for c in candidates if c.facts.figures), key=lambda c: -c.score)
+            counting = [c for c in with_figures[:tuning.measure_pool] if measured(c.text, question, max_path=tuning.measure_path)]
         if not counting:
-            return f"no article gives a number of {question.unit!r}"
+            return f"no article gives a number of {asked!r}"
         for name in (n for n in question.names if n.place):
-            if not any(_tied(c, question.unit, name) for c in counting):
-                return f"no article gives a number of {question.unit!r} for {name.text!r}"
+            if not any(_tied(c, question, name, tuning) for c in counting):
+                return f"no article gives a number of {asked!r} for {name.text!r}"
     return None
 
 
@@ -58,10 +63,11 @@ def _counts(candidate: Candidate, unit: str) -> bool:
     return any(unit in f.units for f in facts) or bool(counts(candidate.text, unit))
 
 
-def _tied(candidate: Candidate, unit: str, name: Name) -> bool:
-    """Whether a figure of ``unit`` in the sentence is tied to ``name`` (parsed only when the
+def _tied(candidate: Candidate, question: Question, name: Name, tuning: Tuning) -> bool:
+    """Whether a figure of what is asked in the sentence is tied to ``name`` (parsed only when the
     sentence holds both)."""
     if not name.found_in(candidate.keys):
         return False
     doc = parse(candidate.text)
-    return any(bound(doc, f.start, name.text) for f in counts(candidate.text, unit))
+    found = counts(candidate.text, question.unit) or measured(candidate.text, question, max_path=tuning.measure_path)
+    return any(bound(doc, f.start, name.text) for f in found)

@@ -20,9 +20,11 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
+from rag import outlets
 from rag.answerers import make_answerer
 from rag.answering import AnswerContext, Answerer, Event
 from rag.evidence import Evidence, gather
@@ -31,24 +33,39 @@ from rag.question import Question
 from rag.retrieval import HybridRetriever
 from rag.selection import select
 from rag.settings import MAX_TOP_K, RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Citation, Filters, Location, Refusal, Turn
 from rag.understand import read, understand
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3  # passages a refusal lists for the reader to check
 
 
-def _names_of(catalog):
-    """Article id -> its stored name index (``index.language.name_index``), parsed once."""
-    parsed: dict[str, dict] = {}
+@lru_cache(maxsize=1 << 13)
+def _parsed_names(raw: str) -> dict:
+    """A stored name index, parsed once for every question that reads its article (read only)."""
+    return json.loads(raw)
 
+
+def _names_of(catalog):
+    """Article id -> its stored name index (``index.language.name_index``)."""
     def names_of(article_id: str) -> dict:
-        if article_id not in parsed:
-            record = catalog.articles.get(article_id)
-            parsed[article_id] = json.loads(record.names) if record is not None and record.names else {}
-        return parsed[article_id]
+        record = catalog.articles.get(article_id)
+        return _parsed_names(record.names) if record is not None and record.names else {}
 
     return names_of
+
+
+def with_stories(citations: Sequence[Citation], catalog) -> tuple[Citation, ...]:
+    """Each citation with the other articles of its story: every outlet and date that carried the
+    syndicated copy it quotes ("also in: ...", ``index.stories``)."""
+    out = []
+    for c in citations:
+        shown = {c.location.article_id, *(a.article_id for a in c.also)}
+        members = catalog.stories.get(catalog.story_of(c.location.article_id), ())
+        others = tuple(Location(article_id=r.id, title=r.display_title, source=r.source, published_at=r.published_at,
+                                url=r.url, chunk_id="", start=0, end=0) for r in members if r.id not in shown)
+        out.append(replace(c, story=others) if others else c)
+    return tuple(out)
 
 
 class _Clock:
@@ -89,7 +106,14 @@ class Pipeline:
     def understand(self, question: str, *, history: Sequence[Turn] = ()) -> Question:
         """The question as data (stage 1 without the encoder), read against the outlets in the
         index and the newest article's date."""
-        return read(question, catalog=self.library.catalog(), history=history, tuning=self.tuning)
+        return read(question, catalog=self.library.catalog(), history=history, tuning=self.tuning,
+                    cited_as_outlet=self.cited_as_outlet)
+
+    def cited_as_outlet(self, name: str) -> bool | None:
+        """Whether the library's articles that mention ``name`` use it as an outlet ("according to
+        Bloomberg"); ``None`` when none does (``rag.outlets.cited_as_outlet``)."""
+        passages = self.retriever.probe(name)
+        return outlets.cited_as_outlet(name, [text for p in passages for _, _, text in p.sentence_texts()])
 
     def ranking(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS) -> list:
         """The passages the answerer reads, best first: the question and each of its claims searched
@@ -116,7 +140,8 @@ class Pipeline:
         with clock.stage("understand"):
             info, vectors = understand(question, history=history, catalog=catalog, embedder=self.library.embedder,
                                        tuning=self.tuning,
-                                       condense=answerer.condense if answerer.capabilities.condense else None)
+                                       condense=answerer.condense if answerer.capabilities.condense else None,
+                                       cited_as_outlet=self.cited_as_outlet)
         with clock.stage("retrieve"):
             reading = self.retriever.read_question(info, vectors, k=top_k, filters=filters)
         with clock.stage("score"):
@@ -154,7 +179,8 @@ class Pipeline:
                             closest=tuple(evidence.passages[:CLOSEST]), filters=filters, refusal=refusal)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
-                            citations=draft.citations, conflicts=draft.conflicts, sentences=draft.sentences,
+                            citations=with_stories(draft.citations, catalog), conflicts=draft.conflicts,
+                            sentences=draft.sentences,
                             closest=draft.closest, filters=filters, direct=draft.direct, claims=draft.claims)
         yield Event("answer", answer=replace(answer, timings_ms=clock.done()))
 

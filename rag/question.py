@@ -95,13 +95,20 @@ class Question:
     parts: tuple[Part, ...] = ()
     terms: tuple[str, ...] = ()
     focus: tuple[str, ...] = ()  # terms of the question as typed (the rest of ``terms`` is context)
-    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned
+    attribute: str | None = None  # "mayor" in "Who is the mayor of Ryazan?": must be mentioned (in any form)
     about_time: bool = False  # evidence is shown in order of publication
     said: tuple[str, ...] = ()  # sentences the conversation already quoted (a follow-up says something new)
     prior_articles: tuple[str, ...] = ()  # articles the previous answer of a follow-up cited
     # outlets the question leans on ("a Bloomberg article") that the library holds no article of,
     # as the question writes them (``rag.outlets.missing_outlets``)
     missing_outlets: tuple[str, ...] = ()
+    # the thing asked for is several ("Which outlets ...", "Which companies ...", "Which two
+    # individuals ...": ``plural``), and how many when the question says (``asked_count``: 2)
+    plural: bool = False
+    asked_count: int | None = None
+    # what a number question asks the amount of, as word keys: its content words ("pay" in "How
+    # much did Microsoft pay for Activision?"), read by ``rag.measures``
+    measures: tuple[str, ...] = ()
 
     @property
     def asks_outlet(self) -> bool:

@@ -69,10 +69,10 @@ def select(question: Question, cands: Sequence[Candidate], *, tuning: Tuning, ma
     def taken(c: Candidate) -> bool:
         return any(p.candidate is c for p in chosen)
 
-    def fits(c: Candidate) -> bool:
+    def fits(c: Candidate, *, new_figure: bool = False) -> bool:
         if taken(c) or len(chosen) >= limit + t.extra_sentences:
             return False
-        if any(c.vector is not None and p.candidate.vector is not None
+        if not new_figure and any(c.vector is not None and p.candidate.vector is not None
                and float(c.vector @ p.candidate.vector) > t.redundant for p in chosen):
             return False
         same = sum(1 for p in chosen if p.candidate.location.article_id == c.location.article_id)
@@ -163,8 +163,8 @@ def select(question: Question, cands: Sequence[Candidate], *, tuning: Tuning, ma
             if weight(c) < t.other_side_floor * floor or c.article_ids & articles \
                     or not all(p.found_in(c.keys) for p in places):
                 continue
-            theirs = _totals(c.text, unit)
-            if theirs and not theirs & values and fits(c):
+            theirs = _totals(c.text, unit)  # a figure of its own: never redundant (an update, a rival)
+            if theirs and not theirs & values and fits(c, new_figure=True):
                 chosen.append(Pick(c, claim_of(c)))
                 values |= theirs
                 articles |= c.article_ids

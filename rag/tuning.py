@@ -125,6 +125,17 @@ class Tuning:
     set's unanswerable items (eval/README.md, "Refusal threshold"). Every share-of-the-best floor of
     ``select`` is also held at least this high."""
 
+    measure_pool: int = 10
+    """A "how many X" question whose evidence counts no X in its own words is refused only when none
+    of this many best sentences holding a figure gives one the grammar ties to what is asked
+    ("revenue of $12.94 billion"; ``rag.measures``): each is parsed. Set by hand with the
+    plain-question set (2026-12-07); not swept."""
+    measure_path: int = 3
+    """A figure measures what a number question asks when the sentence's grammar ties it to one of
+    the question's words within this many steps ("raised *$65 million*": one; "revenue of *$12.94
+    billion*": two). Set by hand with the plain-question set's "how much" questions (4 let a
+    company's head count answer for its funding); not swept."""
+
     # ---------------------------------------------------------------------------------- select
     relative_floor: float = 0.8
     """The floor of the sentences an answer may take, as a share of the best sentence's weight
@@ -229,6 +240,10 @@ class Tuning:
     """A name its articles never introduce in full is shown by the fullest of its frequent forms:
     those its articles use at least this share as often as the most frequent one ("Alameda
     Research", not "Alameda"). Set by hand with the names' full forms (2026-11-23); not swept."""
+    several_max: int = 5
+    """A question asking for several names ("Which companies ...?") gets those one evidence sentence
+    lists together, at most this many when it does not say how many. Set by hand with the
+    plain-question set (2026-12-07); few benchmark questions ask for several names, so not swept."""
 
     # ------------------------------------------------------------------------------- conflicts
     conflict_similar: float = 0.7

@@ -80,13 +80,18 @@ class Citation:
     location: Location
     quote: str
     also: tuple[Location, ...] = ()  # the same sentence in other articles
+    # the other articles of its story (syndicated copies, index/stories.py): every outlet and date
+    # that carried it ("also in: ..."); their offsets are 0, they were not quoted
+    story: tuple[Location, ...] = ()
 
     def to_dict(self) -> dict:
         """The JSON contract: the location's fields beside ``n`` and ``quote``, flat."""
         loc = self.location
         return {"n": self.n, "article_id": loc.article_id, "title": loc.title, "source": loc.source,
                 "published_at": loc.published_at, "url": loc.url, "chunk_id": loc.chunk_id, "quote": self.quote,
-                "start": loc.start, "end": loc.end, "also": [asdict(a) for a in self.also]}
+                "start": loc.start, "end": loc.end, "also": [asdict(a) for a in self.also],
+                "story": [{k: getattr(a, k) for k in ("article_id", "title", "source", "published_at", "url")}
+                          for a in self.story]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +104,7 @@ class Claim:
 
 DISAGREE = "disagree"  # the sources describe the same event (same date) and give different values
 DIFFER = "differ"  # different values, and nothing shows the reports are about the same event
+UPDATED = "updated"  # a later report of the same outlet, or of the same story, gives a new value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,13 +149,19 @@ class Direct:
     kind: str  # person, organisation, place, number, date
     values: tuple[tuple[str, tuple[int, ...]], ...]  # (value as written, citation numbers)
     detail: str = ""  # "named in 3 cited sentences from Fortune and TechCrunch"
+    several: bool = False  # the values are several answers to one question ("Which two startups ...?")
+    short: str | None = None  # the short form the evidence also names the one value by ("RA", "Fed")
 
     @property
     def text(self) -> str:
-        return " / ".join(v for v, _ in self.values)
+        values = [v for v, _ in self.values]
+        if self.several and len(values) > 1:
+            return ", ".join(values[:-1]) + " and " + values[-1]
+        return " / ".join(values)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "detail": self.detail,
+        return {"kind": self.kind, "text": self.text, "detail": self.detail, "several": self.several,
+                "short": self.short,
                 "values": [{"text": v, "citations": list(ns)} for v, ns in self.values]}
 
 

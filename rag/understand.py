@@ -69,24 +69,26 @@ def _embed_ahead(embedder: Embedder, text: str) -> threading.Thread:
     return thread
 
 
-def read(text: str, *, catalog: Catalog, history: Sequence[Turn] = (), tuning: Tuning) -> Question:
+def read(text: str, *, catalog: Catalog, history: Sequence[Turn] = (), tuning: Tuning,
+         cited_as_outlet: Callable[[str], bool | None] | None = None) -> Question:
     """``text`` as a ``Question``, read against the outlets in the index and the newest article's
-    date, with the outlets it leans on that the library lacks (``rag.outlets``)."""
+    date, with the outlets it leans on that the library lacks (``rag.outlets``; ``cited_as_outlet``
+    tells whether the library's articles use a name as an outlet)."""
     question = analyse(text, history=history, outlets=catalog.outlets, newest=catalog.newest, tuning=tuning)
-    missing = missing_outlets(as_asked(question.asked), catalog.outlets)
+    missing = missing_outlets(as_asked(question.asked), catalog.outlets, cited_as_outlet=cited_as_outlet)
     return replace(question, missing_outlets=missing) if missing else question
 
 
 def understand(text: str, *, history: Sequence[Turn], catalog: Catalog, embedder: Embedder, tuning: Tuning,
-               condense: Callable[[str, Sequence[Turn]], str | None] | None = None
-               ) -> tuple[Question, QuestionVectors]:
+               condense: Callable[[str, Sequence[Turn]], str | None] | None = None,
+               cited_as_outlet: Callable[[str], bool | None] | None = None) -> tuple[Question, QuestionVectors]:
     """The question and its vectors. ``condense`` (an answerer's capability) rewrites a follow-up as a
     standalone question, which is then read in its place."""
     ahead = _embed_ahead(embedder, as_asked(text))
-    question = read(text, catalog=catalog, history=history, tuning=tuning)
+    question = read(text, catalog=catalog, history=history, tuning=tuning, cited_as_outlet=cited_as_outlet)
     ahead.join()
     if history and condense is not None and is_followup(text, tuning=tuning):
         standalone = condense(text, history)
         if standalone:
-            question = read(standalone, catalog=catalog, tuning=tuning)
+            question = read(standalone, catalog=catalog, tuning=tuning, cited_as_outlet=cited_as_outlet)
     return question, encode(embedder, question)

@@ -51,6 +51,35 @@ def test_an_outlet_question_is_answered_by_the_first_citation_outlet():
     assert (found.kind, found.values) == ("outlet", (("Miami News, KMIA", (1,)),))
 
 
+@pytest.mark.parametrize(("question", "values"), [
+    # "which outlets": every outlet the cited sentences come from, in citation order, each cited
+    ("Which outlets reported that Sam Altman was fired?",
+     (("TechCrunch", (1, 3)), ("Engadget", (2,)), ("Fortune", (4,)))),
+    ("What publications covered the firing of Sam Altman?",
+     (("TechCrunch", (1, 3)), ("Engadget", (2,)), ("Fortune", (4,)))),
+    # "which outlet": the best sentence's
+    ("Which outlet first reported that Sam Altman was fired?", (("TechCrunch", (1,)),)),
+])
+def test_which_outlets_lists_every_outlet_the_evidence_comes_from(question, values):
+    cited = numbered(sentence("OpenAI fired Sam Altman on Friday.", source="TechCrunch"),
+                     sentence("Sam Altman was ousted as CEO of OpenAI.", source="Engadget"),
+                     sentence("The board said Altman was not consistently candid.", source="TechCrunch"),
+                     sentence("Altman's firing stunned investors.", source="Fortune"))
+    info = analyse(question, outlets=OUTLETS)
+    assert info.answer_type == "outlet"
+    assert direct_answer(info, cited).values == values
+
+
+def test_an_outlet_line_reads_as_a_sentence():
+    from rag.extractive import outlets_text
+    from rag.types import Direct
+
+    assert outlets_text(Direct(kind="outlet", values=(("Miami News, KMIA", (1,)),))) == "Miami News, KMIA [1]"
+    assert outlets_text(Direct(kind="outlet", values=(("TechCrunch", (1, 3)), ("Engadget", (2,)),
+                                                      ("Fortune", (4,))))) == \
+        "TechCrunch [1][3], Engadget [2] and Fortune [4]"
+
+
 SBF = [sentence("Sam Bankman-Fried founded FTX in 2019 with a group of friends.", source="Fortune", score=0.8),
        sentence("Bankman-Fried was arrested in the Bahamas in December.", source="TechCrunch", score=0.7),
        sentence("Caroline Ellison testified that she committed fraud with him.", source="Fortune", score=0.5)]
@@ -242,3 +271,69 @@ def test_one_article_never_conflicts_with_itself():
     cited = numbered(sentence("At first 64 drones were reported intercepted.", source="Kyiv Post", article="a"),
                      sentence("Later the count was 55 drones intercepted.", source="Kyiv Post", article="a"))
     assert find_conflicts(analyse("How many drones were intercepted?"), cited, tuning=TUNING) == []
+
+
+PALO_ALTO = [sentence("Palo Alto Networks is in talks to buy Talon Cyber Security and Dig Security, two Israeli startups.",
+                      source="TechCrunch", score=0.8),
+             sentence("Talon Cyber Security was founded in 2021 by Ofer Ben-Noon.", source="Globes", score=0.6),
+             sentence("Dig Security raised $34 million last year.", source="Globes", score=0.6),
+             sentence("Palo Alto Networks bought Cider Security last year.", source="Globes", score=0.5)]
+
+
+@pytest.mark.parametrize(("question", "values"), [
+    # several asked for: the names one sentence lists together, each with every sentence naming it
+    ("Which two startups is Palo Alto Networks in talks to buy?",
+     (("Talon Cyber Security", (1, 2)), ("Dig Security", (1, 3)))),
+    ("Which companies is Palo Alto Networks in talks to buy?",
+     (("Talon Cyber Security", (1, 2)), ("Dig Security", (1, 3)))),
+    # three asked for, two listed: no line rather than a short one
+    ("Which three startups is Palo Alto Networks in talks to buy?", None),
+])
+def test_a_question_asking_for_several_names_gets_each_of_them(question, values):
+    cited = numbered(*PALO_ALTO)
+    info = analyse(question)
+    choice = choose_name(info, PALO_ALTO, PALO_ALTO, ["TechCrunch", "Globes"], tuning=TUNING)
+    found = direct_answer(info, cited, choice)
+    assert (found.values if found else None) == values
+    if values:
+        assert found.several and found.text == "Talon Cyber Security and Dig Security"
+
+
+def test_names_from_different_sentences_are_no_list():
+    """Each sentence names one startup: they may answer different questions, so no list is made."""
+    apart = [sentence("Palo Alto Networks is in talks to buy Talon Cyber Security.", source="TechCrunch", score=0.8),
+             sentence("Palo Alto Networks is also said to be buying Dig Security.", source="TechCrunch", score=0.7)]
+    info = analyse("Which companies is Palo Alto Networks in talks to buy?")
+    choice = choose_name(info, apart, apart, ["TechCrunch"], tuning=TUNING)
+    found = direct_answer(info, numbered(*apart), choice)
+    assert found is None or not found.several
+
+
+@pytest.mark.parametrize(("short", "forms", "full"), [
+    ("RA", {"Rugby Australia": 3, "Super Rugby": 2}, "Rugby Australia"),  # initials
+    ("ITC", {"International Trade Commission": 1, "Apple": 4}, "International Trade Commission"),
+    ("SEC", {"Securities and Exchange Commission": 2}, "Securities and Exchange Commission"),  # "and" skipped
+    ("Fed", {"Federal Reserve": 2, "Fed": 5}, "Federal Reserve"),  # the first word cut short
+    ("Vikings", {"Minnesota Vikings": 1, "Vikings": 6}, "Minnesota Vikings"),  # the last words
+    ("Altman", {"Sam Altman": 2}, "Sam Altman"),
+    ("Kelce", {"Travis Kelce": 1, "Jason Kelce": 3}, "Jason Kelce"),  # the most frequent full form
+    ("RA", {"Royal Academy of Arts": 1}, None),  # initials of other words
+    ("Meta", {"Metallica": 1}, None),  # a word is not the start of another one
+    ("Apple", {"Apple": 3}, None),  # no longer form: nothing to expand
+])
+def test_a_short_form_expands_to_the_full_form_its_articles_write(short, forms, full):
+    from rag.direct import expansion
+
+    assert expansion(short, forms) == full
+
+
+def test_the_answer_line_names_an_organisation_in_full_with_its_short_form():
+    cited = numbered(sentence("Rugby Australia withdrew the funding during the pandemic.", source="The Roar", score=0.6),
+                     sentence("RA is trying to centralise the high-performance programs.", source="The Roar", score=0.8),
+                     sentence("Should RA move on him, the franchises would back Schmidt.", source="The Roar", score=0.7))
+    names = {c.location.article_id: json.loads(name_index(c.facts for _, c in cited)) for _, c in cited}
+    question = analyse("Which organization is trying to centralise the high-performance programs?")
+    choice = choose_name(question, [c for _, c in cited], [c for _, c in cited], ["The Roar"],
+                         lambda article: names[article], tuning=TUNING)
+    found = direct_answer(question, cited, choice)
+    assert (found.values, found.short) == ((("Rugby Australia", (1, 2, 3)),), "RA")

@@ -75,3 +75,18 @@ def test_a_question_leaning_on_an_outlet_the_library_lacks_is_refused_saying_so(
     # the mechanism off (no missing outlets read), the same question is answered from what other
     # outlets say Bloomberg and Reuters reported
     assert refusal_reason(replace(question, missing_outlets=()), evidence, tuning=Tuning(refusal_threshold=0.2)) is None
+
+
+@pytest.mark.parametrize(("question", "reason"), [
+    ("What did CNN report about the drones over Ryazan?", "The library holds no article from CNN."),
+    # the recognizer reads "Bloomberg" as a person's name here, and no sample article mentions it
+    ("What did Bloomberg report about the drones over Ryazan?", "the articles never mention 'Bloomberg'"),
+    ("According to a Reuters report, how many drones were intercepted?", "The library holds no article from Reuters."),
+    ("What did the Russian Ministry of Defense report about the drones?", None),  # written about, no outlet
+])
+def test_the_pipeline_refuses_a_question_leaning_on_a_missing_outlet(seed_pipeline, question, reason):
+    answer = seed_pipeline.ask(question)
+    assert (answer.status, answer.refusal.reason if answer.refusal else None) == (
+        ("refused", reason) if reason else ("answered", None))
+    if reason:
+        assert answer.closest  # the nearest passages are still shown to check

@@ -200,10 +200,16 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def public_article(record: ArticleRecord, *, with_body: bool = False) -> dict:
-    """An article as the API shows it: where it came from by file name, never a server path."""
+def public_article(record: ArticleRecord, *, with_body: bool = False, stories: dict | None = None) -> dict:
+    """An article as the API shows it: where it came from by file name, never a server path; its
+    story (``index.stories``) with its members, the syndicated copies of it (``stories``: the
+    catalog's, when known)."""
     data = record.to_dict(with_body=with_body)
     data["origins"] = [public_origin(o) for o in record.origins]
+    members = (stories or {}).get(record.story_id) or [record]
+    data["story"] = {"id": record.story_id, "size": len(members),
+                     "members": [{"id": r.id, "title": r.display_title, "source": r.source,
+                                  "published_at": r.published_at, "url": r.url} for r in members]}
     return data
 
 
@@ -278,14 +284,15 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         headers = {"X-Total-Count": str(page.total)}
         if page.last < page.total:
             headers["Link"] = f'<{request.url.include_query_params(offset=page.last)}>; rel="next"'
-        return JSONResponse([public_article(r) for r in page.articles], headers=headers)
+        stories = library.catalog().stories
+        return JSONResponse([public_article(r, stories=stories) for r in page.articles], headers=headers)
 
     @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
              response_description="The article, and `versions`: {number, previous: [ids], current: id of "
                                   "the indexed version or null}. An updated article's earlier version stays "
                                   "readable by its id, with `superseded_by` set.")
     def article(article_id: str) -> dict:
-        return {**public_article(library.article(article_id), with_body=True),
+        return {**public_article(library.article(article_id), with_body=True, stories=library.catalog().stories),
                 "versions": library.versions(article_id)}
 
     @api.post("/articles", status_code=202, summary="Upload article files; they are ingested in the background",

@@ -261,6 +261,10 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                        interactive=False)
                 export_link = gr.Textbox(visible=False, elem_id="nr-export-link")
             gr.HTML('<p class="nr-side-note">Conversations are kept in this browser only.</p>', js_on_load=None)
+            if stream is not None:
+                from ui import watch_panel
+
+                watches = watch_panel.build_sidebar(stream)
         with gr.Row(elem_id="nr-header"):
             gr.HTML('<div class="nr-brand"><h1>newsrag</h1><p>Ask the news articles. Every sentence is '
                     'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None,
@@ -283,6 +287,8 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                              visible=False)
                     with gr.Row(elem_id="nr-examples"):
                         example_btns = [gr.Button(q, size="sm", variant="secondary") for q in serve.examples]
+                        watch_btn = gr.Button("☆ Watch this question", size="sm", elem_id="nr-watch",
+                                              visible=stream is not None)
                     with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
                                       elem_id="nr-settings"):
                         mode = gr.Dropdown(choices=[(f"{m} — {DESCRIPTIONS.get(m, '')}", m) for m in ANSWERERS],
@@ -321,6 +327,10 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                        queue=False, **PRIVATE).then(**answer_it))
         answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False,
                                       **PRIVATE).then(**answer_it))
+        if stream is not None:
+            watch_panel.wire(stream=stream, listing=watches[0], note=watches[1], timer=watches[2], watch_btn=watch_btn,
+                             stored_state=stored_state, take=take, answer_it=answer_it, pending=pending,
+                             question=question, busy=busy, answering=answering)
         # cancel first; once the answer can no longer write, mark what it had written as stopped
         stop_btn.click(None, None, None, cancels=answering, queue=False, **PRIVATE).then(
             stop, [chatbot, pending], [chatbot, question, *busy], queue=False, **PRIVATE)

@@ -52,7 +52,7 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         except NewsragError as exc:
             return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 5)
         pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
-        return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
+        return (library_view.table_html(page, library.catalog().stories), library_view.pager_html(page), stats, pick,
                 page.query.offset, gr.update(interactive=page.query.offset > 0),
                 gr.update(interactive=page.last < page.total))
 
@@ -134,6 +134,8 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
                 status = gr.HTML(elem_id="nr-upload-status", js_on_load=None)
             with gr.Column(scale=1, min_width=260):
                 stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
+        if stream is not None:
+            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
         with gr.Row(elem_id="nr-lib-filters", equal_height=True):
             q = gr.Textbox(label="Search titles and outlets", placeholder="e.g. drones Kursk", scale=3,
                            min_width=200, elem_id="nr-lib-q", max_lines=1)
@@ -157,8 +159,6 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         report = gr.HTML(elem_id="nr-report", js_on_load=None)
         offset = gr.State(0)
         selected = gr.Textbox(visible=False)
-        if stream is not None:
-            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
 
     filters = [q, outlet, since, until, sort]
     shown = [table, pager, stats, outlet, offset, prev_btn, next_btn]

@@ -34,7 +34,16 @@ REMOVE_JS = """
 """
 
 
-def table_html(page: ArticlePage) -> str:
+def _story(record, stories: Mapping | None) -> str:
+    members = (stories or {}).get(record.story_id) or ()
+    others = [m for m in members if m.id != record.id]
+    if not others:
+        return ""
+    carried = ", ".join(dict.fromkeys(f"{m.source or OUTLET_UNKNOWN} ({when(m.published_at)})" for m in others))
+    return f'<div class="nr-story">One story with {len(others)} other cop{"y" if len(others) == 1 else "ies"}: {esc(carried)}</div>'
+
+
+def table_html(page: ArticlePage, stories: Mapping | None = None) -> str:
     if not page.articles:
         what = "No article matches this search." if page.total == 0 and _filtered(page) else \
             "No articles yet: add some above."
@@ -46,7 +55,7 @@ def table_html(page: ArticlePage) -> str:
             f'<tr><td class="nr-c-pick"><input type="checkbox" class="nr-pick" value="{esc(r.id)}" '
             f'aria-label="Select {title}"></td>'
             f'<td class="nr-c-title">{link(article_href(r.id), title, cls="nr-title")}'
-            f'<div class="nr-id">{esc(r.id)}</div></td>'
+            f'<div class="nr-id">{esc(r.id)}</div>{_story(r, stories)}</td>'
             f'<td class="nr-c-outlet">{esc(", ".join(r.sources) or OUTLET_UNKNOWN)}</td>'
             f'<td class="nr-c-date">{esc(when(r.published_at))}</td>'
             f'<td class="nr-c-chunks">{r.n_chunks}<span class="nr-unit"> passage{"s" if r.n_chunks != 1 else ""}'
@@ -150,15 +159,17 @@ def upload_html(names: Sequence[str], *, latest: Progress | None = None, written
     return f'<div class="nr-upload-status">{overall}<ul>{"".join(items)}</ul>{done}</div>'
 
 
+def span(seconds: float) -> str:
+    """"45 s", "30 min", "1.5 h", "3 days"."""
+    seconds = abs(seconds)
+    return (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+            else f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days")
+
+
 def _ago(ts: float | None, now: float) -> str:
     if not ts:
         return "never"
-    seconds = ts - now
-    word = "in " if seconds > 0 else ""
-    seconds = abs(seconds)
-    amount = (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
-              else f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days")
-    return f"{word}{amount}" + ("" if word else " ago")
+    return f"in {span(ts - now)}" if ts > now else f"{span(now - ts)} ago"
 
 
 def feeds_html(feeds: Sequence[Mapping], *, now: float) -> str:
@@ -179,14 +190,18 @@ def feeds_html(feeds: Sequence[Mapping], *, now: float) -> str:
             result = (f"{last.get('new', 0)} new, {last.get('updated', 0)} updated, {last.get('failed', 0)} failed"
                       + (f", {last['deferred']} waiting" if last.get("deferred") else ""))
         error = f'<div class="nr-feed-error">{esc(f["last_error"])}</div>' if f.get("last_error") else ""
+        totals = f.get("totals") or {}
+        polls = totals.get("polls", 0)
+        overall = (f'<div class="nr-feed-totals">in all: {totals.get("new", 0)} new, {totals.get("updated", 0)} '
+                   f'updated, {polls} poll{"s" if polls != 1 else ""}</div>') if polls else ""
         rows.append(
             f'<tr class="nr-feed nr-feed-{esc(f["status"])}" data-feed="{esc(f["id"])}">'
             f'<td class="nr-c-title"><b>{esc(f["name"])}</b><div class="nr-id">{esc(f["id"])} · '
             f'{esc(f["url"])}</div>{error}</td>'
-            f'<td>every {esc(_ago(f["every"], 0).replace(" ago", ""))}</td>'
+            f'<td>every {esc(span(f["every"]))}</td>'
             f'<td class="nr-feed-last">{esc(_ago(f.get("last_poll"), now))}</td>'
             f'<td class="nr-feed-next">{esc(_ago(f.get("next_poll"), now))}</td>'
-            f'<td class="nr-feed-result">{esc(result)}</td></tr>')
+            f'<td class="nr-feed-result">{esc(result)}{overall}</td></tr>')
     return ('<div class="nr-lib"><table class="nr-table nr-feeds"><thead><tr><th>Feed</th><th>Interval</th>'
             '<th>Last poll</th><th>Next poll</th><th>Last result</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')

@@ -8,7 +8,8 @@ HTTP API in ``structuredContent``:
   offsets), without answering;
 - ``get_article``: one article with its body.
 
-Errors of ours come back as tool errors with their one-line message. stdout carries the protocol
+Their text is safe to render as Markdown or HTML (``ui.render.escape_markdown``: article text
+escaped, no image, no link). Errors of ours come back as tool errors with their one-line message. stdout carries the protocol
 (the SDK sends anything else printed to stderr while it serves).
 """
 
@@ -23,7 +24,7 @@ from mcp_types import CallToolResult, TextContent  # the tools' return type (rea
 from index.errors import ConfigError, NewsragError
 from rag.filters import make_filters
 from rag.pipeline import MAX_QUESTION_CHARS
-from ui.render import sources_markdown
+from ui.render import answer_markdown, escape_markdown
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -66,7 +67,7 @@ def build_server(pipeline: Pipeline) -> MCPServer:
         with as_tool_errors():
             filters = make_filters(sources=source, since=since, until=until)
             answer = pipeline.ask(question, mode=mode, top_k=top_k, filters=filters)
-        return result(answer.answer + sources_markdown(answer), answer.to_dict())
+        return result(answer_markdown(answer), answer.to_dict())
 
     @server.tool(description="Find the passages of the news articles that match a query, without answering: "
                              "each with its article id, title, outlet, date and character offsets. Optional: "
@@ -84,9 +85,9 @@ def build_server(pipeline: Pipeline) -> MCPServer:
             filters = make_filters(sources=source, since=since, until=until)
             passages = pipeline.retriever.retrieve(query, k=top_k, filters=filters)
         found = [{"n": n, **p.to_dict()} for n, p in enumerate(passages, start=1)]
-        lines = [f"[{p['n']}] {p['title']} — {p['source'] or 'unknown outlet'}, {_when(p['published_at'])} "
-                 f"(article {p['article_id']}, characters {p['start']}-{p['end']})\n{' '.join(p['text'].split())}"
-                 for p in found]
+        lines = [f"[{p['n']}] {escape_markdown(p['title'])} — {escape_markdown(p['source'] or 'unknown outlet')}, "
+                 f"{_when(p['published_at'])} (article {p['article_id']}, characters {p['start']}-{p['end']})\n"
+                 f"{escape_markdown(' '.join(p['text'].split()))}" for p in found]
         text = "\n\n".join(lines) if lines else "No passage matches."
         return result(text, {"query": query, "passages": found, "filters": filters.to_dict()})
 
@@ -94,9 +95,11 @@ def build_server(pipeline: Pipeline) -> MCPServer:
     def get_article(article_id: str) -> CallToolResult:
         with as_tool_errors():
             record = pipeline.library.article(article_id).to_dict(with_body=True)
-        meta = " · ".join(x for x in (", ".join(record.get("sources") or []), record.get("published_at"),
-                                      record.get("author"), record.get("url")) if x)
-        return result(f"{record['title']}\n{meta}\n\n{record.get('body') or ''}", record)
+        meta = " · ".join(escape_markdown(x) for x in (", ".join(record.get("sources") or []),
+                                                       record.get("published_at"), record.get("author"),
+                                                       record.get("url")) if x)
+        return result(f"{escape_markdown(record['display_title'])}\n{meta}\n\n"
+                      f"{escape_markdown(record.get('body') or '')}", record)
 
     return server
 

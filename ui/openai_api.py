@@ -7,7 +7,8 @@ is the question; earlier user/assistant pairs are the conversation; system messa
 (newsrag answers only from the articles, with its own instructions). The reply's text keeps its
 ``[n]`` markers and ends with a Markdown "Sources" block for clients that show only text; the full
 answer object (citations, conflicts, sentence verdicts, refusal) rides in the extra field
-``newsrag``, in the last chunk when streaming. Optional extra fields ``top_k``, ``source``,
+``newsrag``, in the last chunk when streaming. The text is safe to render as Markdown or HTML
+(``ui.render``: article text escaped, no image, the only links to this server). Optional extra fields ``top_k``, ``source``,
 ``since`` and ``until`` filter as in ``/api/ask``.
 
 Same bearer-token rule as ``/api`` (the client's API key is ``NEWSRAG_API_TOKEN`` when that is
@@ -37,7 +38,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
 from ui.api import AuthRequiredError, token_ok, token_problem
-from ui.render import sources_markdown
+from ui.render import MarkdownText, answer_markdown, sources_markdown
 from ui.settings import ServeSettings
 
 log = logging.getLogger("newsrag.openai_api")
@@ -210,7 +211,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings) -> APIRouter:
 def completion(answer: Answer, model: str, base_url: str) -> dict:
     return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
             "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                "role": "assistant", "content": answer.answer + sources_markdown(answer, base_url)}}],
+                "role": "assistant", "content": answer_markdown(answer, base_url)}}],
             "newsrag": answer.to_dict()}
 
 
@@ -224,12 +225,15 @@ def chunks(events: Iterator, model: str, base_url: str) -> Iterator[str]:
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
+    text = MarkdownText()  # the same escaped text as answer_markdown's, a whole word at a time
     try:
         for item in events:
             if item.kind == "delta":
-                yield event({"content": item.text})
+                piece = text.feed(item.text)
+                if piece:
+                    yield event({"content": piece})
             elif item.kind == "answer":
-                yield event({"content": sources_markdown(item.answer, base_url)})
+                yield event({"content": text.flush() + sources_markdown(item.answer, base_url)})
                 yield event({}, "stop", newsrag=item.answer.to_dict())
     except NewsragError as exc:
         yield f"data: {json.dumps(json.loads(openai_error(exc).body))}\n\n"

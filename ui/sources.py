@@ -53,6 +53,9 @@ def _card(c: Mapping, passage: Mapping | None, disputes: list[str]) -> str:
     href = article_href(c["article_id"], c["start"], c["end"])
     also = "".join(f"<li>{esc(a['title'])} — {esc(a.get('source') or 'outlet unknown')}</li>"
                    for a in c.get("also") or ())
+    story = "".join(f"<li>{esc(a.get('source') or 'outlet unknown')}, {esc(when(a.get('published_at')))} — "
+                    f"{link(article_href(a['article_id']), esc(a['title']), cls='nr-story-link')}</li>"
+                    for a in c.get("story") or ())
     tags = "".join(f' <span class="nr-tag">{esc(t)}</span>' for t in disputes)
     return (f'<article class="nr-card" id="nr-source-{n}"><header><span class="nr-n">[{n}]</span> '
             f"{link(href, esc(c['title']), cls='nr-title')}</header>"
@@ -60,6 +63,7 @@ def _card(c: Mapping, passage: Mapping | None, disputes: list[str]) -> str:
             f'<blockquote class="nr-passage">{highlighted_passage(passage, c["start"], c["end"], c["quote"])}'
             "</blockquote>"
             + (f'<div class="nr-also">Same sentence also in:<ul>{also}</ul></div>' if also else "")
+            + (f'<div class="nr-also nr-story">The same story also in:<ul>{story}</ul></div>' if story else "")
             + f'{link(href, "Open the article at this sentence ↗", cls="nr-open")}</article>')
 
 

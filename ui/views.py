@@ -26,7 +26,7 @@ from ui.markup import (
 )
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-DISAGREE, DIFFER = "disagree", "differ"
+DISAGREE, DIFFER, UPDATED = "disagree", "differ", "updated"
 _KIND_TIPS = {  # how an answer sentence relates to its citations, for the tooltip
     "quoted": "Quoted word for word from",
     "cited": "Written by the model and checked against",
@@ -88,6 +88,13 @@ def direct_html(direct: Mapping, cites: Mapping[int, Mapping]) -> str:
 def conflict_banner(conflict: Mapping, cites: Mapping[int, Mapping]) -> str:
     """"Sources disagree" when the reports are about the same event, "Reports differ" when nothing
     shows they are; each value with the outlet and date of its source and its citation."""
+    if conflict.get("kind") == UPDATED:  # one outlet or one story, later: older -> newer
+        steps = " → ".join(f"<b>{esc(c['text'])}</b> ({esc(source_line(cites.get(int(c['n']))))}) "
+                           f"{cite_link(c['n'], cites.get(int(c['n'])))}"
+                           for c in sorted(conflict["claims"],
+                                           key=lambda c: (cites.get(int(c["n"])) or {}).get("published_at") or ""))
+        return (f'<div class="nr-banner nr-conflict nr-{UPDATED}" role="status"><strong>↻ Figure updated</strong>'
+                f"<div>{steps}</div></div>")
     differ = conflict.get("kind") == DIFFER
     head = "Reports differ" if differ else "Sources disagree"
     items = "".join(f"<li><b>{esc(c['text'])}</b> — {esc(source_line(cites.get(int(c['n']))))} "
