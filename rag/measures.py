@@ -149,3 +149,19 @@ def _day_text(lo, hi) -> str:
     if (lo.month, lo.day, hi.month, hi.day) == (1, 1, 12, 31) and lo.year == hi.year:
         return str(lo.year)
     return f"{lo.isoformat()} – {hi.isoformat()}"
+
+
+def role_of(text: str, role: str, name, *, max_path: int) -> bool:
+    """Whether the sentence ties a role ("CEO") to a name ("Temu") by its grammar: "Temu's CEO",
+    "the CEO of Temu", "Temu named X its chief executive" (within ``max_path`` steps, no
+    descriptive clause between)."""
+    doc = parse(text)
+    stems = set(analyze(role))
+    roles = [t for t in doc if stems & set(analyze(t.text))]
+    names = [t for t in doc if word_key(t.text) in name.keys]
+    for a in roles:
+        for b in names:
+            path = _path(a, b)
+            if len(path) <= max_path and not any(t.dep_ in _ACROSS for t in path):
+                return True
+    return False
