@@ -19,7 +19,9 @@
         nothing was lost.
     python -m eval.soak big [--mb 9] [--sigterm]
         an unpunctuated file of that size uploaded over HTTP while one client keeps asking: the
-        time from upload to done, question latency during the job against before it; with
+        time from upload to done, question and ``/healthz`` latency during the job against before
+        it, the server's resident memory, and a small upload made meanwhile (done while the big
+        one still runs: not starved); with
         ``--sigterm`` a second such upload is stopped by SIGTERM mid-job and resumed by a restart.
     python -m eval.soak all [--short]
         kill, load and chroma (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
@@ -466,6 +468,23 @@ def endless_text(mb: float, seed: int) -> str:
     return " ".join(out)[:int(mb * 1_000_000)]
 
 
+SMALL_ARTICLE = """---
+title: Valletta harbour sets a container record
+outlet: Malta Maritime Review
+date: 2024-02-03
+---
+The Port of Valletta handled 3.2 million containers in 2023, a record for the harbour.
+"""
+
+
+def resident_mb(pid: int) -> int:
+    """The resident memory of a process, in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
 def follow(http, job_id: str, until: tuple[str, ...] = ("done", "failed"), timeout: float = 7200) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -501,25 +520,46 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
         for _ in range(10):
             before.append(ask())
             time.sleep(2)
+        rss = [resident_mb(process.pid)]
         started = time.monotonic()
         job = http.post("/api/articles", files={"files": ("endless.txt", endless_text(mb, 1).encode())})
         accepted_ms = (time.monotonic() - started) * 1000
-        job_id, during, status = job.json()["id"], [], "queued"
+        job_id, during, health, status, small = job.json()["id"], [], [], "queued", None
         while status in ("queued", "running") and time.monotonic() - started < 7200:
             during.append(ask())
-            status = http.get(f"/api/jobs/{job_id}").json()["status"]
-            time.sleep(2)
+            t = time.monotonic()
+            assert http.get("/healthz").status_code == 200
+            health.append((time.monotonic() - t) * 1000)
+            rss.append(resident_mb(process.pid))
+            state = http.get(f"/api/jobs/{job_id}").json()
+            status = state["status"]
+            if small is None and (state["progress"] or {}).get("sentences_done"):
+                # a normal article uploaded while the big one is being read: not starved by it
+                t = time.monotonic()
+                small_job = http.post("/api/articles", files={"files": ("harbour.md", SMALL_ARTICLE.encode())}).json()
+                small = follow(http, small_job["id"], timeout=600)
+                small["seconds"] = round(time.monotonic() - t, 1)
+                small["big_status_then"] = http.get(f"/api/jobs/{job_id}").json()["status"]
+            time.sleep(1)
         took = time.monotonic() - started
         final = http.get(f"/api/jobs/{job_id}").json()
         p50_before, p50_during = percentile(before, 50), percentile(during, 50)
         result.update(accepted_ms=round(accepted_ms), job_status=final["status"], upload_to_done_s=round(took, 1),
                       chunks=(final["progress"] or {}).get("chunks_total"),
+                      failures=(final["results"] or [{}])[0].get("failures"),
                       ask_before={"n": len(before), "p50_ms": round(p50_before),
                                   "max_ms": round(max(before))},
                       ask_during={"n": len(during), "p50_ms": round(p50_during),
                                   "p95_ms": round(percentile(during, 95)), "max_ms": round(max(during, default=0))},
-                      ask_p50_ratio_during_to_before=round(p50_during / p50_before, 2))
-        result["ok"] = final["status"] == "done" and final["results"][0]["status"] == "ok"
+                      ask_p50_ratio_during_to_before=round(p50_during / p50_before, 2),
+                      healthz_during={"n": len(health), "p50_ms": round(percentile(health, 50)),
+                                      "max_ms": round(max(health, default=0))},
+                      server_rss_mb={"before": rss[0], "max_during": max(rss)},
+                      small_upload=None if small is None else {
+                          "status": small["status"], "seconds": small["seconds"],
+                          "big_job_then": small["big_status_then"]})
+        result["ok"] = (final["status"] == "done" and final["results"][0]["status"] == "ok"
+                        and small is not None and small["status"] == "done")
         if sigterm:
             second = http.post("/api/articles", files={"files": ("endless-2.txt", endless_text(mb, 2).encode())})
             second_id = second.json()["id"]

@@ -9,6 +9,7 @@ stretch. Every chunk records the offsets of its sentences, so a citation can nam
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -105,6 +106,9 @@ class Chunk:
     end: int
     sentences: tuple[tuple[int, int], ...]  # offsets in the article body
     n_tokens: int  # word pieces, header and special tokens included
+    # per sentence: True for a window, a piece cut out of a sentence too long for a chunk (text
+    # with no sentence end in reach); a window is no sentence to embed or annotate on its own
+    windows: tuple[bool, ...] = ()
 
 
 def make_header(title: str | None, source: str | None, published_at: str | None) -> str:
@@ -152,10 +156,13 @@ class Chunker:
         budget = self.max_tokens - 2 - header_tokens
         pieces: list[tuple[int, int]] = []
         counts: list[int] = []
+        cut: list[bool] = []
         for start, end in split_sentences(body):
-            for piece, n in self._fit(body, start, end, budget):
+            fitted = self._fit(body, start, end, budget)
+            for piece, n in fitted:
                 pieces.append(piece)
                 counts.append(n)
+                cut.append(len(fitted) > 1)
         chunks: list[Chunk] = []
         i = 0
         while i < len(pieces):
@@ -167,7 +174,7 @@ class Chunker:
             start, end = pieces[i][0], pieces[j - 1][1]
             chunks.append(Chunk(index=len(chunks), text=header + body[start:end], header_len=len(header),
                                 start=start, end=end, sentences=tuple(pieces[i:j]),
-                                n_tokens=used + header_tokens + 2))
+                                n_tokens=used + header_tokens + 2, windows=tuple(cut[i:j])))
             if j >= len(pieces):
                 break
             i = max(j - self.overlap, i + 1)
@@ -177,27 +184,34 @@ class Chunker:
         """Cut ``body[start:end]`` into pieces of at most ``budget`` word pieces (and at most
         ``budget * MAX_CHARS_PER_TOKEN`` characters), each with its word-piece count.
 
-        One pass: the sentence is tokenized once and cut at every ``budget``-th token, moved back
-        to the last space before it when there is one. So the cost is linear in the length of the
-        text, however long a sentence without punctuation is (a 9 MB file of one "sentence")."""
-        n = self.counter.count_tokens(body[start:end]) if end - start <= budget * MAX_CHARS_PER_TOKEN else None
+        One window at a time: the tokenizer reads at most ``budget * MAX_CHARS_PER_TOKEN``
+        characters from where the next piece begins, the piece ends at its ``budget``-th word
+        piece, moved back to the last space before it when there is one. So the cost is linear in
+        the length of the text however long a sentence without punctuation is (a 9 MB file of one
+        "sentence"), and no call holds the interpreter for long (the tokenizer keeps the GIL)."""
+        max_chars = budget * MAX_CHARS_PER_TOKEN
+        n = self.counter.count_tokens(body[start:end]) if end - start <= max_chars else None
         if n is not None and n <= budget:
             return [((start, end), n)]
-        starts = [start + s for s in self.counter.token_starts(body[start:end])]
-        max_chars = budget * MAX_CHARS_PER_TOKEN
         pieces: list[tuple[tuple[int, int], int]] = []
-        position, first = start, 0  # where the next piece begins, and the index of its first token
+        position = start  # where the next piece begins
         while position < end:
-            while first < len(starts) and starts[first] < position:
-                first += 1
-            limit = starts[first + budget] if first + budget < len(starts) else end
-            cut = min(limit, position + max_chars, end)
+            # a window of text usually holds ``budget`` word pieces in 6 characters each; else all of it
+            reach = min(end, position + min(max_chars, budget * 6))
+            starts = self.counter.token_starts(body[position:reach])
+            if len(starts) <= budget and reach < min(end, position + max_chars):
+                reach = min(end, position + max_chars)
+                starts = self.counter.token_starts(body[position:reach])
+            cut = position + starts[budget] if len(starts) > budget else reach
+            at_space = cut == end
             if cut < end:
                 space = max(body.rfind(" ", position + 1, cut + 1), body.rfind("\n", position + 1, cut + 1))
                 if space > position:
-                    cut = space
+                    cut, at_space = space, True
             stop = _trim_end(body, position, cut)
-            count = self.counter.count_tokens(body[position:stop])
+            # cut between two words, the piece holds the word pieces that start before the cut
+            count = (bisect.bisect_left(starts, stop - position) if at_space and stop < reach
+                     else self.counter.count_tokens(body[position:stop]))
             while count > budget and stop - position > 1:  # a word cut in two may tokenize longer
                 stop = position + max(1, (stop - position) * budget // (count + 1))
                 count = self.counter.count_tokens(body[position:stop])

@@ -35,6 +35,7 @@ from index.imports import torch as import_torch
 from index.offline import stay_offline
 from index.onnx_runner import OnnxRunner, max_tokens_of, pool_spans, tokenizer_of
 from index.settings import EMBED_BACKENDS
+from index.turns import FairLock
 
 if TYPE_CHECKING:
     import numpy as np
@@ -95,6 +96,17 @@ def resolve_model_path(name: str) -> Path:
                       "or the path of a local sentence-transformers model folder.")
 
 
+TURN_TEXTS = 8  # texts encoded per hold of the encoder: a question waits for at most this many
+
+
+def _turns(texts: Sequence[str]) -> list[list[int]]:
+    """The indexes of ``texts`` in turns of ``TURN_TEXTS``, by length (so each turn pads little):
+    the encoder is held one turn at a time, and a question asked during a long ingest (thousands
+    of chunks) runs after the current turn, not after the whole ingest's call."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[lo:lo + TURN_TEXTS] for lo in range(0, len(order), TURN_TEXTS)]
+
+
 class _BaseEmbedder:
     """What every backend shares: word-piece counting, batching under a lock, a cache of recent
     texts. Subclasses implement ``_encode`` (normalized float32 vectors) and ``dimension``."""
@@ -107,7 +119,7 @@ class _BaseEmbedder:
         self.batch_size = batch_size
         self.max_tokens = max_tokens_of(self.path)
         self.precision = PRECISION[self.backend]
-        self._lock = threading.Lock()
+        self._lock = FairLock()  # the encoder, a turn at a time (index.turns)
         self._cache_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -138,9 +150,11 @@ class _BaseEmbedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:  # 2 cores: one batch at a time is fastest and safe
-            vectors = self._encode(list(texts))
-        return vectors.astype(np.float32, copy=False)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for group in _turns(texts):
+            with self._lock:  # 2 cores: one batch at a time is fastest and safe
+                out[group] = self._encode([texts[i] for i in group])
+        return out
 
     def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
         """Like ``embed``, remembering recent texts (questions, answer sentences). Thread-safe:
@@ -181,9 +195,15 @@ class _BaseEmbedder:
 
         if not self._mean_pooled or not texts:
             return self.embed(texts), [[None] * len(own) for own in spans]
-        with self._lock:
-            vectors, pooled = self._encode_pooled(list(texts), spans)
-        return vectors.astype(np.float32, copy=False), pooled
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[list[np.ndarray | None]] = [[] for _ in texts]
+        for group in _turns(texts):
+            with self._lock:
+                vectors, found = self._encode_pooled([texts[i] for i in group], [spans[i] for i in group])
+            out[group] = vectors
+            for i, own in zip(group, found, strict=True):
+                pooled[i] = own
+        return out, pooled
 
     def _encode_pooled(self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
                        ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:

@@ -31,6 +31,7 @@ from index.errors import ConfigError
 from index.figures import Figure, figures
 from index.imports import without_torch
 from index.names import name_words, surname, word_key, word_keys
+from index.turns import FairLock
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -45,7 +46,7 @@ NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT"
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 
 _load_lock = threading.Lock()
-_run_lock = threading.Lock()  # one document at a time through the shared pipeline
+_run_lock = FairLock()  # one document at a time through the shared pipeline, in turns (index.turns)
 _nlp: Language | None = None
 
 
@@ -179,10 +180,28 @@ def annotate(sentences: Sequence[str], *, batch_size: int = 256) -> list[Facts]:
         return []
     nlp = pipeline()
     disabled = _not_needed_for_entities(nlp)
-    with _run_lock:
-        docs = list(nlp.pipe(sentences, batch_size=batch_size, disable=disabled))
+    docs = []
+    for lo, hi in _turns(sentences):  # the pipeline is held a turn at a time: a question waits little
+        with _run_lock:
+            docs += nlp.pipe(sentences[lo:hi], batch_size=batch_size, disable=disabled)
     return [Facts(entities=tuple(_mention(doc, e) for e in doc.ents), figures=tuple(figures(text)))
             for text, doc in zip(sentences, docs, strict=True)]
+
+
+TURN_CHARS = 20_000  # characters annotated per hold of the shared pipeline (about 0.1 s)
+
+
+def _turns(texts: Sequence[str]) -> list[tuple[int, int]]:
+    """``texts`` in consecutive runs of at most ``TURN_CHARS`` characters (at least one text each)."""
+    turns, lo, size = [], 0, 0
+    for i, text in enumerate(texts):
+        if i > lo and size + len(text) > TURN_CHARS:
+            turns.append((lo, i))
+            lo, size = i, 0
+        size += len(text)
+    if lo < len(texts):
+        turns.append((lo, len(texts)))
+    return turns
 
 
 # A possessive inside a person's name ends it: the recognizer reads "Donald Trump’s Mar-a-Lago

@@ -33,7 +33,7 @@ from index.browse import ArticlePage, ArticleQuery, Listing, Match, Overview, be
 from index.chunking import Chunker
 from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend, resolve_model_path
 from index.errors import ConfigError, NotFoundError
-from index.language import ANNOTATOR_VERSION, Facts, annotate, name_index
+from index.language import ANNOTATOR_VERSION, Facts, annotate, figures, name_index
 from index.lexical import LexicalIndex
 from index.quantized import pack
 from index.settings import IndexSettings
@@ -90,6 +90,7 @@ class IngestReport:
     repaired: dict[str, int] | None = None  # what an interrupted earlier write left (None: nothing was)
     boilerplate: int = 0  # lines removed from the articles loaded (index.boilerplate)
     recleaned: int = 0  # earlier articles stored again without lines that became boilerplate
+    refused: set[str] = field(default_factory=set)  # ids of articles over the budget (``Budget``)
 
     @property
     def failed(self) -> int:
@@ -177,6 +178,75 @@ class _Write:
     record: ArticleRecord | None = None
     story: str | None = None  # index.stories: its story, and its signature
     minhash: str | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one article may cost at ingest, whatever its text: a long article is read in full,
+    but past these only at the price of its chunks (one encoder run each, which no budget can
+    avoid). A sentence past ``own_sentences`` gets no encoder run of its own (its vector is the
+    one it has in its chunk); one past ``annotated_chars`` of annotated text, and every window (a
+    piece cut out of a sentence with no end in reach, ``index.chunking``), gets its figures but no
+    entity recognition. An article of more than ``chunks`` chunks is refused in one line."""
+
+    own_sentences: int = 3000
+    annotated_chars: int = 300_000
+    chunks: int = 12_000
+
+
+BUDGET = Budget()
+
+
+@dataclass
+class _Cut:
+    """An article's text cut into chunks, and, once encoded, what its chunks store."""
+
+    version: str
+    body: str
+    chunks: list[ChunkRecord]
+    sentences: list[tuple[int, int]]  # every sentence of the chunks once, in order
+    windows: set[tuple[int, int]]  # those that are windows: no encoder run or recognizer of their own
+    vectors: np.ndarray | None = None  # the chunks', once encoded (``chunks`` then hold their sentences)
+    names: str | None = None  # index.language.name_index of its sentences
+
+
+@dataclass
+class _Tally:
+    """The work of one ingest, and how much of it is done (what ``Progress`` reports)."""
+
+    articles: int
+    chunks: int
+    sentences: int
+    articles_done: int = 0
+    chunks_done: int = 0
+    sentences_done: int = 0
+
+    def progress(self, current: str = "", path: str = "") -> Progress:
+        return Progress(self.articles_done, self.articles, self.chunks_done, self.chunks, current, path,
+                        self.sentences_done, self.sentences)
+
+
+def _stale_journal(name: str, prefix: str) -> bool:
+    """Whether a journal file was left by a writer no longer at work: one of this process that is
+    not active, of a process that no longer runs, or of a version that named no writer."""
+    if name == prefix:
+        return True
+    pid, sep, number = name.removeprefix(prefix + "-").partition("-")
+    if not (name.startswith(prefix + "-") and sep and pid.isdigit() and number.isdigit()):
+        return False  # another collection's ("newsrag-eval" beside "newsrag")
+    if int(pid) == os.getpid():
+        return name not in _ACTIVE
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+_WRITERS = iter(range(1, 1 << 62))  # numbers the journals of this process's writers
+_ACTIVE: set[str] = set()  # the journals of this process's writers at work
 
 
 def _with_sentences(chunks: list[ChunkRecord], spans: list[tuple[int, int]], vectors, facts: list[str],
@@ -421,7 +491,7 @@ class Library:
         """Delete articles and their earlier versions under one lock, with one update of the BM25
         index; an unknown id fails before anything is removed."""
         ids = list(dict.fromkeys(article_ids))
-        with self._ingest_lock(), self._writing():
+        with self._journal(), self._ingest_lock():
             records = [self.store.get_article(a) for a in ids]
             for record in records:
                 self.store.delete_article(record.id)
@@ -518,20 +588,31 @@ class Library:
                 self._depth -= 1
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[dict[str, int] | None]:
-        """Under the ingest lock, around every write: a journal file says a write is under way,
-        and is removed only when it completes. A writer that finds one was interrupted (kill -9,
-        Ctrl-C, a store error) repairs first and yields what it fixed. ``repair`` reads every row
-        of the store, so a library of any size pays for it only after an interruption, not on
-        every upload."""
-        journal = self.settings.home / f"writing-{self.settings.collection}"
-        repaired = self.repair() if journal.exists() else None
-        with open(journal, "w") as handle:
-            handle.write(f"{os.getpid()} {time.time():.0f}\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        yield repaired
-        journal.unlink()
+    def _journal(self) -> Iterator[dict[str, int] | None]:
+        """A journal file per writer (``writing-<collection>-<pid>-<n>``) says its write is under
+        way, from its first chunk to its last commit, and is removed only when it completes. A
+        writer that finds the journal of one no longer at work (killed, interrupted, failed)
+        repairs first, under the ingest lock, and yields what it fixed; the journal of one still
+        at work (another upload job, a command-line ingest) is no damage: the lock is held only
+        while a writer commits, and between its commits the index is whole. ``repair`` reads every
+        row of the store, so a library of any size pays for it only after an interruption."""
+        home, prefix = self.settings.home, f"writing-{self.settings.collection}"
+        with self._ingest_lock():
+            stale = [p for p in home.glob(prefix + "*") if _stale_journal(p.name, prefix)]
+            repaired = self.repair() if stale else None
+            for path in stale:
+                path.unlink(missing_ok=True)
+            mine = home / f"{prefix}-{os.getpid()}-{next(_WRITERS)}"
+            with open(mine, "w") as handle:
+                handle.write(f"{os.getpid()} {time.time():.0f}\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            _ACTIVE.add(mine.name)
+        try:
+            yield repaired
+        finally:
+            _ACTIVE.discard(mine.name)
+        mine.unlink()  # only a write that completed: after a failure, the next writer repairs
 
     def _version(self, article: Article) -> str:
         model = self.embedder.name
@@ -583,16 +664,46 @@ class Library:
 
     def _commit(self, loaded: list[Article], report: IngestReport, *, progress, started: float,
                 prune: tuple[Path, set[str]] | None) -> IngestReport:
-        with self._ingest_lock(), self._writing() as repaired:
+        """Cut and encode the texts the store lacks, a slice of articles at a time, each slice
+        committed under the ingest lock: the encoder runs outside it, so another writer (a small
+        upload beside a huge one) commits between two slices instead of waiting for the end."""
+        with self._journal() as repaired:
             report.repaired = repaired
-            records = {r.id: r for r in self.store.list_articles()}
-            loaded, earlier = self._clean(loaded, records, report)
-            writes = self._plan(loaded, records, report) + self._reclean(earlier, records, report)
-            self._stories(writes, records)
-            self._write(writes, records, report, progress)
+            with self._ingest_lock():  # boilerplate is counted over the stored articles and these together
+                records = {r.id: r for r in self.store.list_articles()}
+                loaded, earlier = self._clean(loaded, records, report)
+                recleaned = self._reclean(earlier, records, report)
+            cuts = self._cuts(loaded + [w.article for w in recleaned], report)
+            loaded = [a for a in loaded if a.id not in report.refused]
+            recleaned = [w for w in recleaned if w.article.id not in report.refused]
+            tally = _Tally(articles=len(cuts), chunks=sum(len(c.chunks) for c in cuts.values()),
+                           sentences=sum(len(c.sentences) for c in cuts.values()))
+            if cuts and progress:
+                _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
+                progress(tally.progress())
+            token = None
+            for group in self._slices(loaded, cuts):
+                self._encode([cuts[v] for v in dict.fromkeys(self._version(a) for a in group) if v in cuts],
+                             progress, tally)
+                with self._ingest_lock():
+                    records = self._records(records, token)
+                    writes = self._plan(group, records, report)
+                    self._stories(writes, records)
+                    self._write(writes, records, report, cuts, progress, tally)
+                    token = self.mark_changed()  # readers see a long ingest grow, slice by slice
+            if recleaned:  # earlier articles without the lines that became boilerplate: new versions
+                self._encode([cuts[v] for v in dict.fromkeys(self._version(w.article) for w in recleaned)
+                              if v in cuts], progress, tally)
+                with self._ingest_lock():
+                    records = self._records(records, token)
+                    self._stories(recleaned, records)
+                    self._write(recleaned, records, report, cuts, progress, tally)
+                    token = self.mark_changed()
             if prune is not None:
-                self._prune(prune[0], {a.key for a in loaded}, prune[1], records, report)
-            self.mark_changed()
+                with self._ingest_lock():
+                    records = self._records(records, token)
+                    self._prune(prune[0], {a.key for a in loaded}, prune[1], records, report)
+                    self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         report.seconds = time.perf_counter() - started
         return report
@@ -658,6 +769,60 @@ class Library:
             report.boilerplate += len(result.removed)
             report.articles.append(entry)
         return writes
+    def _records(self, records: dict[str, ArticleRecord | None] | None, token: str | None
+                 ) -> dict[str, ArticleRecord | None]:
+        """The committed articles, under the ingest lock: those this writer knows after its last
+        commit (``token``), unless another writer committed since (or may have: a Chroma server
+        is shared by processes that signal nothing here)."""
+        if records is None or self.settings.chroma_url or token is None or self._marker_token() != token:
+            return {r.id: r for r in self.store.list_articles()}
+        return records
+
+    def _cuts(self, loaded: list[Article], report: IngestReport) -> dict[str, _Cut]:
+        """The chunks of every text whose version the store does not hold yet, by version; an
+        article over ``Budget.chunks`` is refused (``report.refused``)."""
+        held = {r.version for r in self.catalog(fresh=True).articles.values()}
+        cuts: dict[str, _Cut] = {}
+        for article in loaded:
+            version = self._version(article)
+            if version in held or version in cuts or article.id in report.refused:
+                continue
+            cut = self._cut(article, version)
+            if len(cut.chunks) > BUDGET.chunks:
+                report.refused.add(article.id)
+                report.failures.append(f"{article.origin}: {len(cut.chunks):,} passages, over the "
+                                       f"{BUDGET.chunks:,} one article may have; split it into articles")
+                continue
+            cuts[version] = cut
+        return cuts
+
+    def _cut(self, article: Article, version: str) -> _Cut:
+        header = self.chunker.header(article.title, article.source, article.published_at)
+        chunks, windows = [], set()
+        for c in self.chunker.chunk(article.body, header):
+            chunks.append(ChunkRecord(id=chunk_id(version, c.index), article_id=article.id, version=version,
+                                      index=c.index, text=c.text, header_len=c.header_len, start=c.start,
+                                      end=c.end, sentences=c.sentences))
+            windows.update(span for span, cut in zip(c.sentences, c.windows, strict=True) if cut)
+        return _Cut(version, article.body, chunks, sentence_spans(chunks), windows)
+
+    def _slices(self, loaded: list[Article], cuts: dict[str, _Cut]) -> Iterator[list[Article]]:
+        """The articles in slices committed together: all the copies of one text in one slice,
+        a slice closed once it holds as many chunks to write as ``_FLUSH_BATCHES`` model batches."""
+        groups: dict[str, list[Article]] = defaultdict(list)
+        for article in loaded:
+            groups[article.id].append(article)
+        chunks = {c.chunks[0].article_id: len(c.chunks) for c in cuts.values() if c.chunks}
+        group: list[Article] = []
+        size = 0
+        for aid, arts in groups.items():
+            group += arts
+            size += chunks.get(aid, 0)
+            if size >= _FLUSH_BATCHES * self.settings.embed_batch_size:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
 
     def _plan(self, loaded: list[Article], records: dict[str, ArticleRecord | None],
               report: IngestReport) -> list[_Write]:
@@ -730,95 +895,118 @@ class Library:
             records[previous] = self._drop_key(records[previous], key, superseded_by=new_owner)
         owner[key] = new_owner
 
-    def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None],
-               report: IngestReport, progress) -> None:
+    def _write(self, writes: list[_Write], records: dict[str, ArticleRecord | None], report: IngestReport,
+               cuts: dict[str, _Cut], progress, tally: _Tally) -> None:
+        """Store the encoded texts of ``writes`` (under the ingest lock): every chunk, then the
+        article rows that commit them; then the chunks of the versions they replace go."""
+        if not writes:
+            return
+        items = []
         for write in writes:
             article = write.article
             version = self._version(article)
-            header = self.chunker.header(article.title, article.source, article.published_at)
-            write.chunks = [
-                ChunkRecord(id=chunk_id(version, c.index), article_id=article.id, version=version,
-                            index=c.index, text=c.text, header_len=c.header_len, start=c.start,
-                            end=c.end, sentences=c.sentences)
-                for c in self.chunker.chunk(article.body, header)]
-            write.sentences = sentence_spans(write.chunks)
+            cut = cuts.get(version)
+            if cut is None or cut.vectors is None:  # a text another writer removed since it was cut
+                cut = self._cut(article, version)
+                self._encode([cut], None, _Tally(1, len(cut.chunks), len(cut.sentences)))
+            write.chunks = cut.chunks
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
-                                         n_chunks=len(write.chunks), ingested_at=time.time(),
-                                         body=article.body, lead=article.lead, lines=article.lines,
-                                         story=write.story, minhash=write.minhash, **article.metadata())
-        total = sum(len(w.chunks) for w in writes)
-        if not writes:
-            return
-        n_sentences = sum(len(w.sentences) for w in writes)
-        import numpy as np
-
-        done_articles = done_chunks = done_sentences = 0
-        _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
-        if progress:
-            progress(Progress(0, len(writes), 0, total, sentences_total=n_sentences))
+                                         n_chunks=len(cut.chunks), ingested_at=time.time(), body=article.body,
+                                         lead=article.lead, lines=article.lines, story=write.story,
+                                         minhash=write.minhash, names=cut.names, **article.metadata())
+            items.append((write.record, cut.chunks, cut.vectors))
+        self.store.write_articles(items)
         owner = {key: r.id for r in records.values() if r for key in r.keys}
-        pending: list[_Write] = []
-        for i, write in enumerate(writes):
-            pending.append(write)
-            flush_at = _FLUSH_BATCHES * self.settings.embed_batch_size
-            if sum(len(w.chunks) for w in pending) < flush_at and i < len(writes) - 1:
-                continue
-            texts = [c.text for w in pending for c in w.chunks]
-            # every sentence once, with its own vector and facts: a question embeds only itself
-            sentence_texts = [w.record.body[start:end] for w in pending for start, end in w.sentences]
-            encode = self.settings.chunk_vectors == "encode"
-            at = Progress(done_articles, len(writes), done_chunks, total, write.record.display_title,
-                          sentences_done=done_sentences, sentences_total=n_sentences)
-            sentence_vectors, facts = self._sentence_work(sentence_texts, flush_at, progress, at)
-            done_sentences += len(sentence_texts)
-            pooled = None  # each chunk's sentences read in it (``index.vectors.in_chunk``)
-            if encode:
-                spans = [[(c.header_len + s - c.start, c.header_len + e - c.start) for s, e in c.sentences]
-                         for w in pending for c in w.chunks]
-                vectors, pooled = self._embed(texts, spans, flush_at, progress,
-                                              replace(at, sentences_done=done_sentences))
-            else:  # from the sentence vectors just computed: one encoder pass per sentence
-                vectors = chunk_vectors(self.embedder, [(w.article.body, w.chunks) for w in pending],
-                                        how=self.settings.chunk_vectors, sentence_vectors=sentence_vectors)
-            embedded = done_chunks + len(texts)
-            bounds = np.cumsum([0] + [len(w.chunks) for w in pending])
-            s_bounds = np.cumsum([0] + [len(w.sentences) for w in pending])
-            items = []
-            for j, w in enumerate(pending):
-                own = facts[s_bounds[j]:s_bounds[j + 1]]
-                w.record = replace(w.record, names=name_index(own))
-                w.chunks = _with_sentences(w.chunks, w.sentences, sentence_vectors[s_bounds[j]:s_bounds[j + 1]],
-                                           [f.to_json() for f in own],
-                                           pooled[bounds[j]:bounds[j + 1]] if pooled is not None else None)
-                items.append((w.record, w.chunks, vectors[bounds[j]:bounds[j + 1]]))
-            self.store.write_articles(items)
-            for done in pending:
-                n = len(done.chunks)
-                if done.existing is not None and done.existing.version != done.record.version:
-                    old = [chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)]
-                    self.store.delete_chunks(old)
-                records[done.record.id] = done.record
-                for origin in done.origins:
-                    self._move_key(origin["key"], done.record.id, owner, records)
-                report.chunks_written += n
-                done_articles += 1
-                done_chunks += n
-                if progress:  # chunks embedded so far never go back
-                    progress(Progress(done_articles, len(writes), max(done_chunks, embedded), total,
-                                      done.record.display_title, done.article.path, done_sentences, n_sentences))
-            pending = []
-            self.mark_changed()  # readers see a long ingest grow, batch by batch
+        for done in writes:
+            if done.existing is not None and done.existing.version != done.record.version:
+                self.store.delete_chunks([chunk_id(done.existing.version, j) for j in range(done.existing.n_chunks)])
+            records[done.record.id] = done.record
+            for origin in done.origins:
+                self._move_key(origin["key"], done.record.id, owner, records)
+            report.chunks_written += len(done.chunks)
+            tally.articles_done += 1
+            if progress:
+                progress(tally.progress(done.record.display_title, done.article.path))
 
-    def _sentence_work(self, texts: list[str], step: int, progress, at: Progress):
-        """Embed and annotate sentences: one long article (a 9 MB file: 8,000 chunks, 9,000
-        sentences) shows progress, and can be stopped, before any of its chunks is embedded."""
+    def _encode(self, cuts: list[_Cut], progress, tally: _Tally) -> None:
+        """Embed and annotate the sentences of ``cuts`` (within ``BUDGET``), then embed their
+        chunks, each chunk's sentences read in it from the same runs; the chunks then hold their
+        sentences' vectors and facts. Outside the ingest lock: this is the long part."""
         import numpy as np
 
-        done = _in_slices(texts, step, lambda part: (self.embedder.embed(part), self.annotate(part)), progress,
-                          lambda n: replace(at, sentences_done=at.sentences_done + n))
-        return np.concatenate([v for v, _ in done]), [f for _, facts in done for f in facts]
+        if not cuts:
+            return
+        step = _FLUSH_BATCHES * self.settings.embed_batch_size
+        encode = self.settings.chunk_vectors == "encode"
+        work = []  # (cut, span, read on its own, recognized) for every sentence
+        for cut in cuts:
+            alone = recognized = 0
+            for span in cut.sentences:
+                window = span in cut.windows
+                own = not encode or (not window and alone < BUDGET.own_sentences)
+                named = not window and recognized < BUDGET.annotated_chars
+                alone += own
+                recognized += (span[1] - span[0]) if named else 0
+                work.append((cut, span, own, named))
 
-    def _embed(self, texts: list[str], spans: list[list[tuple[int, int]]], step: int, progress, at: Progress):
+        def read(part):
+            texts = [cut.body[s:e] for cut, (s, e), _, _ in part]
+            alone = [i for i, (_, _, own, _) in enumerate(part) if own]
+            named = [i for i, (_, _, _, rec) in enumerate(part) if rec]
+            vectors = self.embedder.embed([texts[i] for i in alone]) if alone else None
+            facts = dict(zip(named, self.annotate([texts[i] for i in named]), strict=True))
+            return alone, vectors, [facts.get(i) or Facts(figures=tuple(figures(t))) for i, t in enumerate(texts)]
+
+        base = tally.sentences_done
+
+        def read_at(n: int) -> Progress:
+            tally.sentences_done = base + n
+            return tally.progress()
+
+        dim = self.embedder.dimension
+        vectors = np.full((len(work), dim), np.nan, dtype=np.float32)
+        facts: list[Facts] = []
+        at = 0
+        for alone, found, part_facts in _in_slices(work, step, read, progress, read_at):
+            if found is not None:
+                vectors[[at + i for i in alone]] = found
+            facts += part_facts
+            at += len(part_facts)
+        tally.sentences_done = base + len(work)
+        chunks = [c for cut in cuts for c in cut.chunks]
+        pooled = None
+        if encode:
+            spans = [[(c.header_len + s - c.start, c.header_len + e - c.start) for s, e in c.sentences] for c in chunks]
+            chunk_vecs, pooled = self._embed([c.text for c in chunks], spans, step, progress, tally)
+        else:  # from the sentence vectors just computed: one encoder pass per sentence
+            chunk_vecs = chunk_vectors(self.embedder, [(cut.body, cut.chunks) for cut in cuts],
+                                       how=self.settings.chunk_vectors, sentence_vectors=vectors)
+        tally.chunks_done += len(chunks)
+        row = {(id(cut), span): i for i, (cut, span, _, _) in enumerate(work)}
+        if pooled is not None:  # a sentence read in no run of its own: its vector in its (first) chunk
+            k = 0
+            for cut in cuts:
+                for chunk in cut.chunks:
+                    for span, vector in zip(chunk.sentences, pooled[k], strict=True):
+                        i = row[(id(cut), tuple(span))]
+                        if vector is not None and np.isnan(vectors[i, 0]):
+                            vectors[i] = vector
+                    k += 1
+        missing = np.flatnonzero(np.isnan(vectors[:, 0]))
+        if len(missing):  # the model does not mean-pool: these are read on their own after all
+            vectors[missing] = self.embedder.embed([work[i][0].body[slice(*work[i][1])] for i in missing])
+        at = k = 0
+        for cut in cuts:
+            n = len(cut.sentences)
+            own = facts[at:at + n]
+            cut.names = name_index(own)
+            cut.chunks = _with_sentences(cut.chunks, cut.sentences, vectors[at:at + n], [f.to_json() for f in own],
+                                         pooled[k:k + len(cut.chunks)] if pooled is not None else None)
+            cut.vectors = chunk_vecs[k:k + len(cut.chunks)]
+            at += n
+            k += len(cut.chunks)
+
+    def _embed(self, texts: list[str], spans: list[list[tuple[int, int]]], step: int, progress, tally: _Tally):
         """Embed chunks, and each chunk's sentences (``spans``) pooled in it from the same runs,
         reporting chunks as they are embedded."""
         import numpy as np
@@ -826,8 +1014,14 @@ class Library:
         def work(part: list[tuple[str, list[tuple[int, int]]]]):
             return self.embedder.embed_pooled([text for text, _ in part], [own for _, own in part])
 
-        done = _in_slices(list(zip(texts, spans, strict=True)), step, work, progress,
-                          lambda n: replace(at, chunks_done=at.chunks_done + n))
+        base = tally.chunks_done
+
+        def at(n: int) -> Progress:
+            tally.chunks_done = base + n
+            return tally.progress()
+
+        done = _in_slices(list(zip(texts, spans, strict=True)), step, work, progress, at)
+        tally.chunks_done = base
         return np.concatenate([vectors for vectors, _ in done]), [own for _, pooled in done for own in pooled]
 
     def _prune(self, mirror: Path, seen: set[str], failed_paths: set[str],

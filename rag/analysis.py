@@ -123,7 +123,7 @@ def _read(text: str, outlets: Sequence[str], newest: date | None) -> Question:
     lowered = {t.lower_ for t in doc}
     plural, asked_count = several(noun) if answer_type != NUMBER else (False, None)
     question = Question(text=text, asked=text, answer_type=answer_type, plural=plural, asked_count=asked_count,
-                        measures=measure_words(doc) if answer_type == NUMBER else (),
+                        measures=measure_words(doc) if answer_type in {NUMBER, DATE} else (),
                         noun=noun.lemma_.lower() if noun is not None else None, unit=unit, names=tuple(names),
                         outlets=tuple(dict.fromkeys(o for _, _, o in outlet_spans)), days=tuple(days),
                         parts=tuple(parts), terms=tuple(analyze(text)), focus=tuple(analyze(text)),

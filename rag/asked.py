@@ -165,7 +165,9 @@ def attribute_of(doc, wh_token) -> str | None:
     if wh_token is None or wh_token.lower_ not in {"who", "what"} or wh_token.head.lemma_ != "be":
         return None
     for child in wh_token.head.children:
-        if child is wh_token or child.pos_ != "NOUN" or child.dep_ not in {"nsubj", "attr"}:
+        # a role: a noun, or a title the tagger reads as a name ("the *CEO* of Temu"), never an entity
+        role = child.pos_ == "NOUN" or child.pos_ == "PROPN" and not child.ent_type_ and child.text.isupper()
+        if child is wh_token or not role or child.dep_ not in {"nsubj", "attr"}:
             continue
         if child.lemma_.lower() in _NAME_NOUNS:  # "the name of the mayor of Ryazan": the mayor
             of = next((c for c in child.children if c.dep_ == "prep" and c.lower_ == "of"), None)
@@ -235,11 +237,12 @@ def names_in(doc, outlet_spans: list[tuple[int, int, str]], noun) -> list[Name]:
 
 def measure_words(doc) -> tuple[str, ...]:
     """What a "how much / how many" question asks the amount of, as word keys: its content words
-    ("pay", "Activision" in "How much did Microsoft pay for Activision?"; "worth", "deal"; "raise",
-    "money"), the question's and auxiliary words aside. A figure tied to one of them by a sentence's
+    ("pay" in "How much did Microsoft pay for Activision?"; "worth", "deal"; "raise", "money"), the
+    question's words, auxiliaries and names aside (a name is matched whole, by the gate: "Cider
+    Security" is not any "security"). A figure tied to one of them by a sentence's
     grammar measures it (``rag.measures``); the parse of a question is too often wrong (a "raise"
     read as a noun) to pick its predicate alone."""
-    words = [t for t in doc if t.pos_ in {"VERB", "NOUN", "ADJ", "PROPN"} and t.lower_ not in STOPWORDS
+    words = [t for t in doc if t.pos_ in {"VERB", "NOUN", "ADJ"} and t.lower_ not in STOPWORDS
              and t.lower_ not in {"much", "many", "how"} and t.lemma_.lower() not in {"be", "do", "have"}
              and t.lemma_.lower() not in _COUNT_NOUNS]
     return tuple(dict.fromkeys(word_key(t.lemma_) for t in words))

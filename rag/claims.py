@@ -49,6 +49,9 @@ def _clause_starts(doc) -> list[int]:
     return starts
 
 
+ORDER_WORDS = frozenset({"before", "after"})
+
+
 def _anchor_cuts(doc, a: int, b: int, anchors: list[tuple[int, str]]) -> list[int]:
     """Cuts inside tokens ``a..b`` between two anchors (outlet or date mentions: token index, kind)
     where a second report begins: before an outlet ("... published on October 2, 2023, *and* the
@@ -58,7 +61,9 @@ def _anchor_cuts(doc, a: int, b: int, anchors: list[tuple[int, str]]) -> list[in
     for (left, left_kind), (right, right_kind) in zip(inside, inside[1:], strict=False):
         if right_kind != "outlet" and left_kind != "date":
             continue
-        joiners = [t.i for t in doc[left + 1:right] if t.lower_ in {"and", ",", "while", "whereas", "but", "or"}]
+        # "... Engadget report ... *before* The Verge reported ...": two reports in an order
+        joiners = [t.i for t in doc[left + 1:right] if t.lower_ in {"and", ",", "while", "whereas", "but", "or"}
+                   or t.lower_ in ORDER_WORDS and t.pos_ in {"SCONJ", "ADP"}]
         if joiners:
             cut = joiners[-1]
             if doc[cut].lower_ == "and" and doc[cut - 1].lower_ == ",":

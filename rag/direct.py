@@ -25,9 +25,9 @@ from index.language import Mention
 from index.names import name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.measures import first_measured
+from rag.measures import first_measured, when
 from rag.outlets import outlet_mentions
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
+from rag.question import DATE, NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
 from rag.tuning import Tuning
 from rag.types import Direct
 
@@ -124,21 +124,34 @@ def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
 
 
 def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, kind: str) -> NameChoice | None:
-    """The names a question asking for several gets ("Which two startups ...?"): those weighing at
-    least ``Tuning.several_share`` of the strongest, as many as it asks for (it must find that
-    many) or at most ``Tuning.several_max``; each is shown in full with the sentences naming it.
-    ``None`` when fewer than two qualify: the question is then answered as asking for one."""
+    """The names a question asking for several gets ("Which two startups ...?"): those one evidence
+    sentence lists together (the weightiest sentence naming at least two of them, or as many as the
+    question asks for), each shown in full with every sentence naming it, at most
+    ``Tuning.several_max``. News lists the parties of a deal or the winners of a round in one
+    sentence; names gathered from different sentences answer different questions. ``None`` when
+    no sentence lists enough: the question is then answered as asking for one."""
     # each named as the asked type in the evidence itself ("Ukrainian" shares the key of "Ukraine"
     # in the articles' names, but is no place)
     kept = [g for g in kept if set(g["labels"]) & LABELS.get(kind, LABELS[PERSON] | LABELS[ORGANISATION])]
-    if not kept:
+    listing: dict[int, tuple[Candidate, float, list[dict]]] = {}
+    for group in kept:
+        for key, (candidate, weight) in group["sentences"].items():
+            listing.setdefault(key, (candidate, weight, []))[2].append(group)
+    need = question.asked_count or 2
+    best = max((entry for entry in listing.values() if len(entry[2]) >= need), key=lambda e: e[1], default=None)
+    if best is None:
         return None
-    strongest = _strength(kept[0])
-    qualified = [g for g in kept if _strength(g) >= tuning.several_share * strongest]
+    candidate, _, groups = best
     wanted = question.asked_count or tuning.several_max
-    if len(qualified) < 2 or question.asked_count and len(qualified) < question.asked_count:
+    chosen: list[NameChoice] = []
+    for group in sorted(groups, key=_strength, reverse=True)[:wanted]:
+        choice = _choice(group, kind, tuning)
+        if all(choice.name != c.name for c in chosen):  # two groups the articles name alike are one
+            chosen.append(choice)
+    if len(chosen) < need:
         return None
-    chosen = [_choice(g, kind, tuning) for g in qualified[:wanted]]
+    first = candidate.text.find  # in the order the listing sentence names them
+    chosen.sort(key=lambda c: (first(c.name) if first(c.name) >= 0 else len(candidate.text)))
     return replace(chosen[0], more=tuple(chosen[1:]))
 
 
@@ -170,6 +183,13 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         return None
     if question.answer_type == OUTLET:
         return _outlets(cited, every=question.plural)
+    if question.answer_type == DATE:
+        found = when(cited, question, max_path=tuning.measure_path)
+        if found is None:
+            return None
+        n, shown, said = found
+        return Direct(kind=DATE, values=((shown, (n,)),),
+                      detail=f"“{said}” in a report of {_report_day(cited, n)}" if said else "")
     if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
@@ -191,6 +211,11 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
     return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail, short=choice.short)
+
+
+def _report_day(cited: Sequence[tuple[int, Candidate]], n: int) -> str:
+    candidate = next(c for m, c in cited if m == n)
+    return candidate.day.isoformat() if candidate.day else "no date"
 
 
 def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Sequence
 from rag.answering import AnswerContext, Capabilities, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.direct import choose_name, direct_answer
-from rag.question import OUTLET
+from rag.question import OUTLET, YES_NO
 from rag.selection import Pick, claim_of, ordered
 from rag.settings import RagSettings
 from rag.types import ANSWERED, AnswerSentence, Direct, Turn
+from rag.verdicts import verdict
 
 
 def direct_text(direct: Direct) -> str:
@@ -65,6 +66,8 @@ class ExtractiveAnswerer:
         citations = [c.citation(n) for n, c in numbered]
         conflicts = find_conflicts(question, numbered, tuning=self.tuning)
         direct = direct_answer(question, numbered, choice, tuning=self.tuning)
+        if direct is None and question.answer_type == YES_NO:  # only where the evidence decides it
+            direct = verdict(question, [(n, p.candidate, p.claim) for n, p in enumerate(picks, start=1)])
         sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
                      for n, p in enumerate(picks, start=1)]
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

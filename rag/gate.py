@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from index.figures import counts
 from index.language import bound, parse
+from index.names import word_key
 from index.text import analyze
 from rag.evidence import Candidate
-from rag.measures import measured
+from rag.measures import measured, role_of
 from rag.outlets import missing_text
 from rag.question import NUMBER, Name, Question
 from rag.tuning import Tuning
@@ -42,8 +43,20 @@ def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tunin
     missing = [n.text for i, n in enumerate(question.names) if i not in covered]
     if missing:
         return "the articles never mention " + ", ".join(repr(m) for m in missing)
-    if question.attribute and not any(set(analyze(question.attribute)) <= set(analyze(c.text)) for c in candidates):
-        return f"the articles never mention the {question.attribute!r} asked about"
+    if question.attribute:
+        attribute = set(analyze(question.attribute))
+        mentioning = [c for c in candidates if attribute <= set(analyze(c.text))]
+        if not mentioning:
+            return f"the articles never mention the {question.attribute!r} asked about"
+        # "Who is the CEO of Temu?": a CEO of something else is no answer; the grammar must tie the
+        # role to what the question names ("Temu's CEO", "the CEO of Temu")
+        named = [n for n in question.names if not n.place and not n.keys & set(map(word_key, analyze(question.attribute)))
+                 and not n.keys <= {word_key(w) for w in question.attribute.split()}]
+        if named:
+            both = sorted((c for c in mentioning if any(n.found_in(c.keys) for n in named)), key=lambda c: -c.score)
+            if not any(role_of(c.text, question.attribute, n, max_path=tuning.measure_path)
+                       for c in both[:tuning.measure_pool] for n in named):
+                return f"no article names the {question.attribute!r} of {named[0].text!r}"
     if question.answer_type == NUMBER and question.unit:
         asked = question.noun or question.unit  # the user's word, not its stem
         counting = [c for c in candidates if _counts(c, question.unit)]
@@ -55,6 +68,11 @@ def refusal_reason(question: Question, candidates: Sequence[Candidate], *, tunin
         for name in (n for n in question.names if n.place):
             if not any(_tied(c, question, name, tuning) for c in counting):
                 return f"no article gives a number of {asked!r} for {name.text!r}"
+    elif question.answer_type == NUMBER and question.measures:  # "How much did X pay for Y?"
+        with_figures = sorted((c for c in candidates if c.facts.figures), key=lambda c: -c.score)
+        if not any(measured(c.text, question, max_path=tuning.measure_path) for c in with_figures[:tuning.measure_pool]):
+            about = f" about {question.names[0].text!r}" if question.names else ""
+            return f"no article gives the amount asked{about}"
     return None
 
 

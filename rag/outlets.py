@@ -4,9 +4,9 @@
 two outlets. Whether a name is an outlet is read from how the question uses it, never from a list
 of outlet names: it modifies a noun naming a piece of journalism ("a *Bloomberg* article", "The
 *Verge*'s coverage"), or follows one after "by", "from" or "in" ("a review in *Rolling Stone*",
-"another by *Forbes*"), or is the source of what is said ("according to *CNET*", "as reported by *Reuters*", "described
-in *The New York Times*"; not the subject of "reported", which is as often a company or a
-government). A name the recognizer calls a person, a place, a date or an event, or one inside
+"another by *Forbes*"), or is the source of what is said ("as reported by *Reuters*", "described in *The New York
+Times*"). "According to *CNET*" and the subject of "reported" quote a company or a government as
+often as an outlet: the library's own usage of the name decides (``missing_outlets``). A name the recognizer calls a person, a place, a date or an event, or one inside
 quotation marks (a title), is no outlet.
 
 A referenced outlet is held when it is one of the library's outlets, or the first part of one
@@ -151,16 +151,22 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
                                           or child.dep_ == "poss" and lemma in OWNED_NOUNS):
                     name(child, stop=token.i)
         if journalism:
-            if token.pos_ == "VERB" and lemma in {"report", "publish"}:
-                for child in (c for c in token.children if c.dep_ == "agent"):
-                    for outlet in _objects(child):
-                        name(outlet)
+            # (not "The Wall Street Journal reported that ...": a ministry reports that too)
+            if token.pos_ == "VERB" and lemma in {"report", "publish", "write"}:
+                for child in token.children:
+                    if child.dep_ == "agent":  # "reported by Bloomberg"
+                        for outlet in _objects(child):
+                            name(outlet)
+            elif token.pos_ == "VERB" and lemma == "tell":  # "he told The Associated Press"
+                for child in (c for c in token.children if c.dep_ in {"dobj", "dative"} and c.ent_type_ == "ORG"):
+                    name(child)
             continue
         if (token.pos_ in {"NOUN", "PROPN", "PRON", "NUM"} and lemma in SOURCED_NOUNS and token.i + 1 < len(doc)
                 and doc[token.i + 1].lower_ in {"by", "from", "in"}):
             for outlet in _names_after(doc, token.i + 1):  # read off the words: the parse often errs here
                 name(outlet)
-        if token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
+        if subjects and token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
+            # "according to Adobe" quotes a company as often as an outlet: the library's usage decides
             for outlet in _objects(doc[token.i + 1]):
                 name(outlet)
         if token.pos_ == "VERB" and lemma in SAYING_VERBS:

@@ -240,14 +240,10 @@ class Tuning:
     """A name its articles never introduce in full is shown by the fullest of its frequent forms:
     those its articles use at least this share as often as the most frequent one ("Alameda
     Research", not "Alameda"). Set by hand with the names' full forms (2026-11-23); not swept."""
-    several_share: float = 0.4
-    """A question asking for several names ("Which two startups ...", "Which companies ...") gets
-    every name of the asked type that weighs at least this share of the strongest one (the number
-    it asks for, when it says one). Set by hand with the plain-question set (2026-12-07); few
-    benchmark questions ask for several names, so it is not swept."""
     several_max: int = 5
-    """... and at most this many of them, when the question does not say how many. Set by hand with
-    ``several_share``; not swept."""
+    """A question asking for several names ("Which companies ...?") gets those one evidence sentence
+    lists together, at most this many when it does not say how many. Set by hand with the
+    plain-question set (2026-12-07); few benchmark questions ask for several names, so not swept."""
 
     # ------------------------------------------------------------------------------- conflicts
     conflict_similar: float = 0.7

@@ -4,13 +4,17 @@ browser the UI tests drive."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
 import httpx
-from conftest import free_port
+from conftest import ROOT, free_port
 
 from index.language import annotate
+from index.offline import OFFLINE_ENV
 from index.quantized import unpack
+from index.settings import FetchSettings
 from index.store import chunk_id
 from rag.evidence import Candidate
 from rag.types import Location
@@ -160,3 +164,38 @@ def open_link(page, locator):
     article = opened.value
     article.wait_for_load_state()
     return article
+
+# ------------------------------------------------------------------------------------- feeds
+
+BODY = ("The regional ministry said {n} drones were intercepted overnight near the border town of Kamen. "
+        "Officials gave no details of damage. Residents reported loud explosions before dawn. "
+        "The governor urged people to stay indoors while debris was cleared from two streets. "
+        "Emergency services said nobody was hurt in the attack, which lasted about three hours. "
+        "Schools in the district will open as usual on Tuesday, the education office said in a statement. "
+        "Rail services between Kamen and the regional capital resumed in the afternoon after engineers checked "
+        "the line, and the airport reopened to civilian flights by evening. ")
+
+def fetch_settings(**changes) -> FetchSettings:
+    return FetchSettings(**{"allow": ("127.0.0.1",), "host_interval": 0.0, "timeout": 2.0, "max_mb": 1.0,
+                            "min_every": 1.0, **changes})
+
+
+def item(server, n: int, *, figure: int = 12, **more) -> dict:
+    return {"title": f"Drones over Kamen {n}", "link": f"{server.url}/a/{n}", "author": "Dana Ortiz",
+            "date": f"Mon, 0{n} Dec 2026 06:00:00 GMT", "content": f"<p>{BODY.format(n=figure + n)}</p>", **more}
+
+
+# --------------------------------------------------------------------------------------- MCP
+
+
+async def session(home, calls):
+    """Start `newsrag mcp`, run ``calls(client)``, and return what it returns."""
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "HF_", "NEWSRAG_", "TRANSFORMERS"))}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp", "--home", str(home)],
+                                   env={**env, **OFFLINE_ENV},
+                                   cwd=str(ROOT))
+    async with Client(params, read_timeout_seconds=240) as client:
+        return await calls(client)

@@ -74,9 +74,9 @@ def test_interrupted_ingest_is_consistent_and_a_rerun_completes_it(corpus, tmp_p
     lib = make_library(home, embedder)
     committed = lib.store.counts()["articles"]
     assert 3 <= committed < ARTICLES
-    assert (home / "writing-newsrag").is_file()  # the journal of the interrupted write
+    assert list(home.glob("writing-newsrag-*"))  # the journal of the interrupted write
     report = lib.ingest([corpus])  # the re-run: repair, then finish
-    assert report.ok and report.repaired is not None and not (home / "writing-newsrag").exists()
+    assert report.ok and report.repaired is not None and not list(home.glob("writing-newsrag*"))
     assert (report.added, report.unchanged) == (ARTICLES - committed, committed)
     assert lib.store.counts()["articles"] == ARTICLES
     assert_consistent(lib)
@@ -118,7 +118,8 @@ def test_only_a_write_left_unfinished_makes_the_next_one_repair(tmp_path, embedd
     first = make_library(home, Failing(embedder, fail_at=3), embed_batch_size=2)
     with pytest.raises(OSError, match="disk full"):
         first.ingest([corpus])
-    assert (home / "writing-newsrag").is_file()
+    (journal,) = home.glob("writing-newsrag-*")  # this process's writer, which failed
+    assert journal.name.startswith(f"writing-newsrag-{os.getpid()}-")
     committed = first.store.counts()["articles"]
     assert 0 < committed < articles
 
@@ -129,9 +130,9 @@ def test_only_a_write_left_unfinished_makes_the_next_one_repair(tmp_path, embedd
     report = lib.ingest([corpus])
     assert repairs == [1] and report.repaired is not None and report.ok
     assert (report.added, report.unchanged) == (articles - committed, committed)
-    assert not (home / "writing-newsrag").exists()
+    assert not list(home.glob("writing-newsrag*"))
     assert_consistent(lib)
     again = lib.ingest([corpus])  # nothing interrupted: no full scan of the store
     assert (repairs, again.repaired, again.unchanged) == ([1], None, articles)
     lib.remove(lib.articles()[0].id)
-    assert repairs == [1] and not (home / "writing-newsrag").exists()
+    assert repairs == [1] and not list(home.glob("writing-newsrag*"))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
 
-from index import embedding, onnx_runner
+from index import onnx_runner
 from index.chunking import split_sentences
 from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
 from index.errors import ConfigError
@@ -40,7 +40,7 @@ def torch_vectors():
 def test_onnx_fp32_gives_the_torch_vectors_in_one_padded_batch(embedder, torch_vectors, monkeypatch):
     assert embedder.backend == "onnx-fp32"
     fp32 = make_embedder(model="all-MiniLM-L6-v2", backend="onnx-fp32", cache_dir=MODEL_DIR)
-    monkeypatch.setattr(embedding, "PADDING", float("inf"))  # every text in one batch, padded
+    monkeypatch.setattr(onnx_runner, "PADDING", float("inf"))  # every text in one batch, padded
     ours = fp32.embed(_texts())
     monkeypatch.undo()  # and in batches of similar length
     assert np.allclose(fp32.embed(_texts()), ours, atol=1e-5)

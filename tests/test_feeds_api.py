@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import SEEDS, make_library
-from test_api import TOKEN, build, error_of, serve_in_thread
-from test_feeds import fetch_settings, item
+from conftest import SEEDS, make_library, serve_in_thread
+from helpers import TOKEN, build, error_of, fetch_settings, item
 
 from tests.feedserver import FeedServer, Route, rss
 

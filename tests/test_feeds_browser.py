@@ -6,10 +6,8 @@ screenshot of both (docs/feeds.png)."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, free_port, make_library
-from test_api import SECRET, serve_in_thread
-from test_feeds import fetch_settings, item
-from test_ui_browser import ARGS, CHROMIUM, TIMEOUT
+from conftest import ROOT, free_port, make_library, serve_in_thread
+from helpers import ARGS, CHROMIUM, SECRET, TIMEOUT, fetch_settings, item
 
 from tests.feedserver import FeedServer, Route, rss
 

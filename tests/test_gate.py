@@ -90,3 +90,23 @@ def test_the_pipeline_refuses_a_question_leaning_on_a_missing_outlet(seed_pipeli
         ("refused", reason) if reason else ("answered", None))
     if reason:
         assert answer.closest  # the nearest passages are still shown to check
+
+
+@pytest.mark.parametrize("question, texts, reason", [
+    # the role asked must be the named thing's, by the grammar of a sentence
+    ("Who is the CEO of Temu?",
+     ["Temu, the Chinese e-commerce app, kept users for 18 minutes a day.",
+      "Amazon's CEO Andy Jassy said the company would keep investing in its logistics."],
+     "no article names the 'ceo' of 'Temu'"),
+    ("Who is the CEO of Temu?",
+     ["Temu's CEO said the company would keep investing in its logistics."], None),
+    # an amount must be one the grammar ties to what is asked, not another deal's
+    ("How much did Palo Alto Networks pay for Cider Security?",
+     ["Palo Alto Networks bought Cider Security last year.",
+      "Other deals include CrowdStrike acquiring the startup Bionic for $350 million."],
+     "no article gives the amount asked about 'Palo Alto Networks'"),
+    ("How much did Palo Alto Networks pay for Cider Security?",
+     ["Palo Alto Networks paid $195 million for Cider Security last year."], None),
+])
+def test_what_is_asked_must_be_tied_to_what_the_question_names(scored, question, texts, reason):
+    assert refusal_reason(analyse(question), scored(question, texts), tuning=Tuning(refusal_threshold=0.2)) == reason

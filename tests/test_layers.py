@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 from conftest import ROOT, VENV_BIN
 
@@ -31,3 +32,16 @@ def test_newsrag_eval_comes_from_the_evaluation_package_without_ui_importing_it(
     alone = subprocess.run([sys.executable, "-m", "eval", "compare", "--help"], cwd=ROOT, capture_output=True,
                            text=True, timeout=60)
     assert alone.returncode == 0 and alone.stdout.startswith("usage: python -m eval compare")
+
+
+def test_no_test_module_imports_another():
+    """Tests share code through conftest.py and helpers.py only: a test module imported as a library
+    runs its module-level fixtures twice and ties one file's changes to another's."""
+    import re
+
+    tests = Path(__file__).resolve().parent
+    names = {p.stem for p in tests.glob("test_*.py")}
+    found = [f"{p.name}: {m.group(0).strip()}" for p in sorted(tests.glob("*.py"))
+             for m in re.finditer(r"^\s*(from|import) (test_\w+)", p.read_text(encoding="utf-8"), re.M)
+             if m.group(2) in names]
+    assert found == []

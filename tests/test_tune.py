@@ -21,10 +21,10 @@ def _row(kind: str, *, refused: bool = False, precision=None, coverage=0.0, line
     (_row("null_query", refused=True), 1.0),  # a refusal of what the articles do not answer
     (_row("null_query"), 0.0),
     (_row("inference_query", refused=True), -0.5),  # refusing an answerable question costs half
-    (_row("inference_query", precision=0.5, coverage=1.0, line=True, contained=True), 0.75 + 0.5 + 0.5),
-    (_row("inference_query", precision=0.5, coverage=1.0, line=False, contained=False), 0.75 - 1.0),  # wrong line
-    (_row("comparison_query", precision=1.0, coverage=0.5, verdict=True), 0.75 + 0.5),
-    (_row("comparison_query", precision=None, coverage=0.5, verdict=False), 0.25 - 1.0),
+    (_row("inference_query", precision=0.5, coverage=1.0, line=True, contained=True), 0.65 + 0.5 + 0.5),
+    (_row("inference_query", precision=0.5, coverage=1.0, line=False, contained=False), 0.65 - 2.0),  # wrong line
+    (_row("comparison_query", precision=1.0, coverage=0.5, verdict=True), 0.85 + 0.5),
+    (_row("comparison_query", precision=None, coverage=0.5, verdict=False), 0.15 - 2.0),
 ])
 def test_the_utility_of_an_answer(row, value):
     assert tune.utility(row) == pytest.approx(value)

@@ -12,6 +12,11 @@ worker, so one writer ingests at a time, and a poll killed midway runs again at 
 (it finds what it had written unchanged). After a job that changed the library, ``after_ingest``
 is called (the watched questions are answered again).
 
+Two workers: one takes every job in turn; the other only small uploads (``EXPRESS_BYTES`` in
+all), so an article or two uploaded beside a huge file is indexed in seconds, not after it. They
+can run at once because a writer holds the library's lock only while it commits a slice of
+articles (``index.library``), never while the encoder runs.
+
 States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
 why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed. While
 the store is unreachable (a Chroma server down) a job goes back to ``queued``, its ``error`` says
@@ -24,7 +29,6 @@ import contextlib
 import json
 import logging
 import os
-import queue
 import secrets
 import threading
 import time
@@ -39,6 +43,7 @@ log = logging.getLogger("newsrag.jobs")
 
 KEEP_FINISHED = 200  # finished jobs kept on disk (the oldest are deleted)
 UNFINISHED = ("queued", "running")
+EXPRESS_BYTES = 1_000_000  # an upload this small in all is taken by the second worker too
 RETRY_SECONDS = (2, 5, 10, 30, 60)  # between tries of a job while the store is unreachable; then 60
 Listener = Callable[[str, object], None]
 
@@ -57,11 +62,13 @@ class Jobs:
         self.after_ingest = after_ingest
         self.root = library.settings.home / "jobs"
         self.save_every = save_every
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._pending: list[str] = []  # queued job ids, oldest first
+        self._small: set[str] = set()  # those the express worker may take
+        self._wake = threading.Condition()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._files = threading.Lock()
         self._listeners: dict[str, Listener] = {}
 
@@ -81,7 +88,7 @@ class Jobs:
             self._save(job)
         if listener is not None:
             self._listeners[job["id"]] = listener
-        self._queue.put(job["id"])
+        self._put(job)
         return public(job)
 
     def submit_feed(self, fid: str, *, scheduled: bool = False) -> dict:
@@ -92,7 +99,7 @@ class Jobs:
         with self._files:
             job = {**self._new([]), "kind": "feed", "feed": fid, "scheduled": scheduled}
             self._save(job)
-        self._queue.put(job["id"])
+        self._put(job)
         return public(job)
 
     def _new(self, kept: Sequence[uploads.Kept]) -> dict:
@@ -136,7 +143,7 @@ class Jobs:
                 job["resumed"] += 1
                 job["status"] = "queued"
                 self._save(job)
-            self._queue.put(job["id"])
+            self._put(job)
         if unfinished:
             log.warning("resuming %d unfinished upload job(s)", len(unfinished))
         try:  # files left by a crash between keeping an upload and ingesting it
@@ -144,22 +151,26 @@ class Jobs:
                 uploads.sweep(self.library, busy=self.busy_files())
         except NewsragError as exc:
             log.warning("kept uploads not swept: %s", exc)
-        self._worker = threading.Thread(target=self._work, name="newsrag-jobs", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._work, kwargs={"express": express}, daemon=True,
+                                          name=f"newsrag-jobs{'-express' if express else ''}")
+                         for express in (False, True)]
+        for worker in self._workers:
+            worker.start()
 
     def stop(self, timeout: float) -> bool:
         """Ask the worker to stop between two articles; True when it did within ``timeout``."""
         self._stop.set()
-        self._queue.put(None)
+        with self._wake:
+            self._wake.notify_all()
         with self._changed:
             self._changed.notify_all()
         stopping = NewsragError("The server is stopping; the upload resumes when it starts again.")
         for job_id in list(self._listeners):
             self._tell(job_id, "failed", stopping, last=True)
-        if self._worker is None:
-            return True
-        self._worker.join(timeout)
-        return not self._worker.is_alive()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        return not any(worker.is_alive() for worker in self._workers)
 
     def _tell(self, job_id: str, kind: str, value: object, *, last: bool = False) -> None:
         listener = self._listeners.pop(job_id, None) if last else self._listeners.get(job_id)
@@ -169,9 +180,29 @@ class Jobs:
             except Exception:  # a listener's bug never stops the job
                 log.exception("listener of upload job %s failed", job_id)
 
-    def _work(self) -> None:
+    def _put(self, job: dict) -> None:
+        with self._wake:
+            self._pending.append(job["id"])
+            if job.get("kind", "upload") == "upload" and sum(f["bytes"] for f in job["files"]) <= EXPRESS_BYTES:
+                self._small.add(job["id"])
+            self._wake.notify_all()
+
+    def _take(self, *, express: bool) -> str | None:
+        """The oldest queued job this worker may take (the express one: small uploads only);
+        None once the server stops."""
+        with self._wake:
+            while not self._stop.is_set():
+                job_id = next((j for j in self._pending if not express or j in self._small), None)
+                if job_id is not None:
+                    self._pending.remove(job_id)
+                    self._small.discard(job_id)
+                    return job_id
+                self._wake.wait()
+            return None
+
+    def _work(self, *, express: bool = False) -> None:
         while not self._stop.is_set():
-            job_id = self._queue.get()
+            job_id = self._take(express=express)
             if job_id is None or self._stop.is_set():
                 return
             try:
@@ -291,7 +322,7 @@ class Jobs:
         self._tell(job["id"], "failed", NewsragError(job["error"]), last=True)
         log.warning("upload job %s waits %g s for the store: %s", job["id"], delay, exc)
         if not self._stop.wait(delay):
-            self._queue.put(job["id"])
+            self._put(job)
 
     # ---------------------------------------------------------------------------------- files
 
