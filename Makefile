@@ -26,14 +26,21 @@ $(STAMP_RUN): pyproject.toml
 	$(PIP) install -q -e .
 	touch $(STAMP_RUN)
 
+# axe-core: the accessibility checker the browser tests inject into the page (npm, into .venv)
+AXE_CORE := axe-core@4.14.1
+AXE_JS  := $(VENV)/node_modules/axe-core/axe.min.js
+
 $(STAMP_DEV): $(STAMP_RUN)
 	$(PIP) install -q -e '.[test,llamacpp,bench]'
 	touch $(STAMP_DEV)
 
-## make install: what `make run` needs (no LLM runtime); make install-dev: tests, llama.cpp, peer
+$(AXE_JS): | $(STAMP_RUN)
+	npm install --prefix $(VENV) --no-save --no-audit --no-fund --loglevel=error $(AXE_CORE)
+
+## make install: what `make run` needs (no LLM runtime); make install-dev: tests, llama.cpp, peer, axe-core
 install: $(STAMP_RUN)
 
-install-dev: $(STAMP_DEV)
+install-dev: $(STAMP_DEV) $(AXE_JS)
 
 ## make run: install, index data/articles, start the chat on http://127.0.0.1:7860
 run: install
@@ -51,8 +58,10 @@ test: install-dev
 test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not server and not llm and not browser and not multihop" $(PYTEST_ARGS)
 
+## make lint: ruff, and the import contracts of pyproject.toml (layers, no cycles)
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 eval: install
 	$(VENV)/bin/newsrag eval all

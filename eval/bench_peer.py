@@ -20,12 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from eval.metrics import percentile
 
 
 class Peer:
@@ -99,9 +94,9 @@ def bench_peer(corpus: Path, runs: int, questions_path: Path, *, k: int = 8, que
                     "ours_chunks": report.chunks_written, "peer_chunks": peer_chunks,
                     "ours_chunks_per_s": report.chunks_written / ours_s, "peer_chunks_per_s": peer_chunks / peer_s,
                     "ingest_speedup": peer_s / ours_s,
-                    "ours_retrieve_p50_ms": percentile(ours_ms, 0.5), "peer_retrieve_p50_ms": percentile(peer_ms, 0.5),
-                    "ours_retrieve_p95_ms": percentile(ours_ms, 0.95), "peer_retrieve_p95_ms": percentile(peer_ms, 0.95),
-                    "retrieve_p50_ratio": percentile(ours_ms, 0.5) / percentile(peer_ms, 0.5),
+                    "ours_retrieve_p50_ms": percentile(ours_ms, 50), "peer_retrieve_p50_ms": percentile(peer_ms, 50),
+                    "ours_retrieve_p95_ms": percentile(ours_ms, 95), "peer_retrieve_p95_ms": percentile(peer_ms, 95),
+                    "retrieve_p50_ratio": percentile(ours_ms, 50) / percentile(peer_ms, 50),
                 })
         backend = embedder.backend
     median = {key: round(statistics.median(r[key] for r in per_run), 3) for key in per_run[0]}

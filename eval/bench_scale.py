@@ -30,8 +30,10 @@ import sys
 import time
 from pathlib import Path
 
-from eval.bench import percentile
+from eval.metrics import percentile
 from eval.multihop import directory_size
+from eval.processes import free_port, stop, wait_http
+from index.offline import stay_offline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop-rag-dev"
 SMOKE = {"sizes": [400, 1200], "source_articles": 8, "measure_chunks": 40, "questions": 6, "server_questions": 3}
@@ -72,9 +74,9 @@ class Scale:
 
     def fill(self, target: int) -> dict:
         """Grow the library to ``target`` chunks with sentence vectors and facts from tables."""
-        from eval.synthetic import SentenceTable, corpus_sentences
+        from eval.synthetic import CorpusEmbedder, corpus_sentences
 
-        table = SentenceTable(self.encoder, [s for sents in corpus_sentences(self.corpus) for s in sents],
+        table = CorpusEmbedder(self.encoder, [s for sents in corpus_sentences(self.corpus) for s in sents],
                               cache=self.cache / f"sentences-{self.config['source_articles']}.npz")
         library = self.library(table, self.facts, chunk_vectors="sentences")
         started, written = time.perf_counter(), 0
@@ -131,14 +133,14 @@ class Scale:
             started = time.perf_counter()
             pipeline.ask(question)
             totals.append((time.perf_counter() - started) * 1000)
-        return {"n": len(totals), "p50": round(percentile(totals, 0.5), 1), "p95": round(percentile(totals, 0.95), 1)}
+        return {"n": len(totals), "p50": round(percentile(totals, 50), 1), "p95": round(percentile(totals, 95), 1)}
 
     def measure_server(self) -> dict:
         import httpx
 
-        from ui.server import OFFLINE_ENV
+        from index.offline import OFFLINE_ENV
 
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, **OFFLINE_ENV, "NEWSRAG_HOME": str(self.home),
                "NEWSRAG_MODEL_DIR": str(self.settings.model_path)}
         log = open(self.out / "server.log", "wb")  # noqa: SIM115 (closed below)
@@ -146,7 +148,7 @@ class Scale:
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait(base, process)
+            wait_http(f"{base}/healthz", timeout=600, process=process, ready=lambda status: status == 200)
             with httpx.Client(base_url=base, timeout=300) as http:
                 for question in self.questions[:self.config["server_questions"]]:
                     http.post("/api/ask", json={"question": question}).raise_for_status()
@@ -161,11 +163,7 @@ class Scale:
             return {"rss_mb": round(memory["VmRSS"] / 1024), "peak_rss_mb": round(memory["VmHWM"] / 1024),
                     "library_list_ms": round(statistics.median(listing), 1)}
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, timeout=30)
             log.close()
 
     def measure_disk(self) -> dict:
@@ -185,30 +183,6 @@ class Scale:
         row["chunks"] = row["disk"]["chunks"]
         print(json.dumps(row), flush=True)
         return row
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(base: str, process: subprocess.Popen, timeout: float = 600) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"newsrag serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"newsrag serve did not answer on {base} within {timeout} s")
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -246,7 +220,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    stay_offline()
     parser = argparse.ArgumentParser(prog="python -m eval.bench_scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", help="library sizes in chunks, ascending")

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from index.offline import stay_offline
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop-rag-dev"
 
@@ -78,7 +79,7 @@ def run(data_folder: Path, variants: list[str], runs: int, backend: str) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    stay_offline()
     parser = argparse.ArgumentParser(prog="python -m eval.bench_vectors", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)

@@ -1,6 +1,7 @@
 """``newsrag eval sample|multihop|plain|all|compare``: run a set into a run folder, print the headline
-numbers, apply the CI gate. Called by ``ui.commands.cmd_eval`` with the parsed arguments and the
-``RagSettings`` built at the entry point; returns the exit status (1 when a gate fails).
+numbers, apply the CI gate. Called by ``eval.command.run`` (``newsrag eval``, ``python -m eval``)
+with the parsed arguments and the ``RagSettings`` built there; returns the exit status (1 when a
+gate fails).
 
 Each set is indexed in a collection of its own, in its own folder under ``<home>/eval/``, so the
 user's index is never touched (``--collection`` names it instead).

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from index.errors import ConfigError
+from rag.types import TIMINGS
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 EPSILON = 1e-9
@@ -62,8 +63,11 @@ def compare(a: dict, b: dict) -> list[str]:
     if a["kind"] == "multihop":
         if a["data"]["sha256"] != b["data"]["sha256"] or a["data"]["questions"] != b["data"]["questions"]:
             lines.append("warning: the runs used different data or question counts; differences are not like for like.")
-        for key in sorted(set(a.get("settings", {})) | set(b.get("settings", {}))):
-            va, vb = a["settings"].get(key), b["settings"].get(key)
+        sa, sb = _settings(a), _settings(b)
+        for key in sorted(sa.keys() | sb.keys()):
+            if key.startswith("tuning.") and not (key in sa and key in sb):
+                continue  # a run made before the tuning was recorded
+            va, vb = sa.get(key), sb.get(key)
             if va != vb:
                 lines.append(f"setting {key}: {va} -> {vb}")
     fa, fb = flatten(a["summary"]), flatten(b["summary"])
@@ -76,13 +80,20 @@ def compare(a: dict, b: dict) -> list[str]:
         digits = 0 if all(v is None or v.is_integer() for v in (va, vb)) else 3  # counts stay counts
         delta = f" ({vb - va:+.{digits}f})" if va is not None and vb is not None else ""
         lines.append(f"  {k}: {_num(va, digits)} -> {_num(vb, digits)}{delta}")
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         pa, pb = a["summary"]["latency_ms"].get(stage, {}), b["summary"]["latency_ms"].get(stage, {})
         if pa and pb:
             lines.append(f"latency {stage}: p50 {_num(pa.get('p50'), 1)} -> {_num(pb.get('p50'), 1)} ms, "
                          f"p95 {_num(pa.get('p95'), 1)} -> {_num(pb.get('p95'), 1)} ms")
     lines += _question_changes(a, b) if a["kind"] == "multihop" else _item_changes(a, b)
     return lines
+
+
+def _settings(run: dict) -> dict:
+    """A run's settings by name, the tuning's fields as "tuning.<field>"."""
+    settings = dict(run.get("settings", {}))
+    tuning = settings.pop("tuning", None) or {}
+    return settings | {f"tuning.{k}": v for k, v in tuning.items()}
 
 
 def _num(value: float | None, digits: int = 3) -> str:

@@ -14,8 +14,8 @@ containment, refusal precision/recall, and the benchmark's lenient QA score for 
 
 from __future__ import annotations
 
-import math
 import re
+import statistics
 import unicodedata
 from collections.abc import Iterable, Sequence
 
@@ -188,11 +188,14 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank percentile: the smallest value with at least ``q`` % of values at or under
-    it (p50 of [1, 2, 3, 4] is 2; p95 of 20 values is the 19th smallest)."""
-    if not 0 < q <= 100:
-        raise ValueError(f"percentile q={q} must be in (0, 100].")
+    """The ``q``-th percentile (``q`` a whole number, 1 to 100), by ``statistics.quantiles``: linear
+    between the two closest ranks, the lowest value at 0 and the highest at 100 % (p50 of [1, 2, 3,
+    4] is 2.5; p95 of 1..20 is 19.05). ``None`` for no values. Every latency of the evaluation, the
+    benchmarks and the soak is read so."""
+    if not (isinstance(q, int) and 1 <= q <= 100):
+        raise ValueError(f"percentile q={q} must be a whole number from 1 to 100.")
     if not values:
         return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(q / 100 * len(ordered)), 1) - 1]
+    if q == 100 or len(values) == 1:
+        return max(values)
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]

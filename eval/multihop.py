@@ -18,6 +18,7 @@ from eval.report import encoder_of
 from eval.sets import MultihopData, MultihopQuestion
 from index.errors import ConfigError
 from index.library import Library
+from rag.types import TIMINGS
 
 FUSIONS = ("dense", "bm25", "rrf")  # "rrf" is the ranking the product uses (question and claims, fused)
 PRODUCT = "rrf"
@@ -108,19 +109,24 @@ def ask_all(pipeline, questions: Sequence[MultihopQuestion], *, mode: str | None
             if bar is not None:
                 bar.update(1)
             continue
-        rows.append({"status": answer.status, "answer": answer.answer,
-                     "direct": answer.direct.text if answer.direct else None,
-                     "direct_kind": answer.direct.kind if answer.direct else None,
-                     "citations": [{"quote": c.quote, "articles": _articles(c, c.also)} for c in answer.citations],
-                     "conflicts": len(answer.conflicts),
-                     "sentences": [s.to_dict() for s in answer.sentences],
-                     "refusal": answer.refusal.to_dict() if answer.refusal else None,
-                     "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}})
+        rows.append(answer_row(answer))
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return rows
+
+
+def answer_row(answer) -> dict:
+    """What the answer metrics need of one ``Answer``."""
+    return {"status": answer.status, "answer": answer.answer,
+            "direct": answer.direct.text if answer.direct else None,
+            "direct_kind": answer.direct.kind if answer.direct else None,
+            "citations": [{"quote": c.quote, "articles": _articles(c.location, c.also)} for c in answer.citations],
+            "conflicts": len(answer.conflicts),
+            "sentences": [s.to_dict() for s in answer.sentences],
+            "refusal": answer.refusal.to_dict() if answer.refusal else None,
+            "timings_ms": {k: round(v, 2) for k, v in answer.timings_ms.items()}}
 
 
 def score_question(q: MultihopQuestion, gold_articles: Sequence[str], ranked: Mapping[str, dict],
@@ -227,7 +233,7 @@ def summarize(rows: Sequence[dict], fusions: Sequence[str] = FUSIONS) -> dict:
                                if t != NULL_TYPE}}
     refusal = m.refusal_scores([r["answer"]["refused"] for r in rows], [r["type"] == NULL_TYPE for r in rows])
     latency = {}
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         values = [r["answer"]["timings_ms"][stage] for r in rows if stage in r["answer"]["timings_ms"]]
         latency[stage] = {"p50": m.percentile(values, 50), "p95": m.percentile(values, 95),
                           "mean": m.mean(values), "n": len(values)}
@@ -287,12 +293,13 @@ def run_multihop(data: MultihopData, *, pipeline, mode: str | None = None, fusio
                  "limited": len(questions) < data.n_questions_total},
         "mode": mode or settings.mode,
         "encoder": encoder_of(library),
-        "settings": {"fusion": settings.fusion, "dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k,
-                     "top_k": settings.top_k, "candidates": settings.candidates,
-                     "refusal_threshold": settings.refusal_threshold, "embed_model": index.embed_model,
+        "settings": {"fusion": settings.fusion, "dense_weight": settings.tuning.dense_weight,
+                     "rrf_k": settings.tuning.rrf_k, "top_k": settings.top_k, "candidates": settings.candidates,
+                     "refusal_threshold": settings.tuning.refusal_threshold, "embed_model": index.embed_model,
                      "embed_backend": library.embedder.backend, "embed_precision": library.embedder.precision,
-                     "chunk_tokens": library.chunker.max_tokens, "chunk_overlap": index.chunk_overlap},
-        "index": {"collection": index.collection, "where": library.store.where, "articles": stats["articles"],
+                     "chunk_tokens": library.chunker.max_tokens, "chunk_overlap": index.chunk_overlap,
+                     "tuning": settings.tuning.to_dict()},
+        "index": {"collection": index.collection, "where": library.where, "articles": stats["articles"],
                   "chunks": stats["chunks"], "size_bytes": size, "ingest": ingested},
         "seconds": {"index": round(indexed - started, 2), "answers": round(answered - indexed, 2),
                     "retrieval": round(time.perf_counter() - answered, 2)},

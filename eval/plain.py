@@ -57,7 +57,7 @@ from eval.metrics import normalize, percentile
 from eval.report import encoder_of
 from index.errors import ConfigError
 from index.library import Library
-from rag.types import REFUSED, Answer, Turn
+from rag.types import REFUSED, TIMINGS, Answer, Turn
 
 EVAL_DIR = Path(__file__).resolve().parent
 PLAIN_SET = EVAL_DIR / "sets" / "plain.jsonl"
@@ -393,7 +393,7 @@ def _turn(answer: Answer) -> dict:
     return {"question": answer.question, "status": answer.status, "answer": answer.answer,
             "direct": answer.direct.text if answer.direct else None,
             "refusal": answer.refusal.reason if answer.refusal else None,
-            "outlets": sorted({c.source or "" for c in answer.citations}),
+            "outlets": sorted({c.location.source or "" for c in answer.citations}),
             "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()}}
 
 
@@ -437,7 +437,7 @@ def summarize(results: Sequence[dict]) -> dict:
     for k in kinds.values():
         k["right_rate"] = k["right"] / k["items"]
     stages = {}
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         values = [r["turns"][-1]["timings_ms"][stage] for r in results if stage in r["turns"][-1]["timings_ms"]]
         stages[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95), "n": len(values)}
     right = sum(r["passed"] for r in results)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from rag.types import TIMINGS
+
 # MultiHop-RAG's published best retrieval (full 609-article corpus; voyage-02 + bge-reranker-large).
 PUBLISHED = {"hits@4": 0.663, "hits@10": 0.747, "mrr@10": 0.586, "map@10": None}
 CITATION = ("MultiHop-RAG: Tang & Yang, \"MultiHop-RAG: Benchmarking Retrieval-Augmented Generation for "
@@ -284,7 +286,7 @@ def multihop_plots(results: dict, out: Path) -> list[Path]:
     # latency distribution
     fig = _figure()
     ax = fig.add_subplot()
-    stages = [s for s in ("retrieve", "answer", "total")]
+    stages = [s for s in TIMINGS if summary["latency_ms"].get(s, {}).get("n")]
     values = [[q["answer"]["timings_ms"][s] for q in results["questions"] if s in q["answer"]["timings_ms"]]
               for s in stages]
     ax.boxplot(values, tick_labels=stages, showfliers=True)

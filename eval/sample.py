@@ -19,7 +19,7 @@ from eval.sets import GoldItem, GoldTurn, article_bodies, load_gold_set, validat
 from index.errors import ConfigError
 from index.library import Library
 from rag.filters import make_filters
-from rag.types import REFUSED, Answer, Turn
+from rag.types import REFUSED, TIMINGS, Answer, Turn
 
 EVAL_DIR = Path(__file__).resolve().parent
 SAMPLE_SET = EVAL_DIR / "sets" / "sample.jsonl"
@@ -81,7 +81,7 @@ def view(answer: Answer, names: Mapping[str, str]) -> AnswerView:
 
     return AnswerView(status=answer.status, text=answer.answer, conflicts=len(answer.conflicts),
                       citations=tuple(CitedView(quote=c.quote, articles=frozenset(
-                          {name(c.article_id), *(name(a.article_id) for a in c.also)}))
+                          {name(c.location.article_id), *(name(a.article_id) for a in c.also)}))
                           for c in answer.citations))
 
 
@@ -156,7 +156,7 @@ def summarize(results: Sequence[dict]) -> dict:
     for r in results:
         kinds.setdefault(r["kind"], []).append(r["passed"])
     stages = {}
-    for stage in ("retrieve", "answer", "total"):
+    for stage in TIMINGS:
         values = [t["timings_ms"][stage] for r in results for t in r["turns"] if stage in t["timings_ms"]]
         stages[stage] = {"p50": percentile(values, 50), "p95": percentile(values, 95), "n": len(values)}
     passed = sum(r["passed"] for r in results)

@@ -40,8 +40,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,54 +47,22 @@ import threading
 import time
 from pathlib import Path
 
-from eval.bench import DEFAULT_CORPUS, percentile
+from eval.bench import DEFAULT_CORPUS
+from eval.metrics import percentile
+from eval.processes import free_port, stop, wait_http
+from index.offline import OFFLINE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = {"corpus": DEFAULT_CORPUS, "questions": DEFAULT_CORPUS.with_name("MultiHopRAG.json")}
-ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-       "ANONYMIZED_TELEMETRY": "False", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def env(**extra: str) -> dict:
     base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_") or k == "NEWSRAG_MODEL_DIR"}
-    return {**base, **ENV, "PYTHONPATH": str(ROOT), **extra}
+    return {**base, **OFFLINE_ENV, "PYTHONPATH": str(ROOT), **extra}
 
 
 def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ui.cli", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 180, process: subprocess.Popen | None = None) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args[:4]} exited with {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=5).status_code < 500:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer in {timeout} s")
-
-
-def stop(process: subprocess.Popen, timeout: float = 20) -> float:
-    """SIGTERM, then wait; the seconds it took to exit (SIGKILL after ``timeout``)."""
-    started = time.monotonic()
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return time.monotonic() - started
 
 
 # ------------------------------------------------------------------------------------ kill -9
@@ -105,7 +71,7 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> float:
 def snapshot(home: Path) -> dict:
     """The index's content (no timestamps) and its invariants, read in this process."""
     from index.library import Library
-    from index.sentences import unpack
+    from index.quantized import unpack
     from index.settings import IndexSettings
     from index.store import chunk_id
 
@@ -318,7 +284,7 @@ def latency(rows: list[tuple]) -> dict:
     """p50/p95/max of the successful requests among ``rows`` (``(t, status, kind, ms, message)``)."""
     ms = [r[3] for r in rows if r[1] == 200]
     return {"requests": len(rows), "errors": sum(1 for r in rows if r[1] != 200),
-            "p50_ms": round(percentile(ms, 0.5)), "p95_ms": round(percentile(ms, 0.95)),
+            "p50_ms": round(percentile(ms, 50)), "p95_ms": round(percentile(ms, 95)),
             "max_ms": round(max(ms, default=0))}
 
 
@@ -477,7 +443,7 @@ def scenario_chroma(work: Path, clients: int, down: float, articles: int = 12, *
     summary = {"scenario": "chroma", "clients": clients, "articles": articles, "down_s": down,
                "statuses_by_phase": by_phase,
                "messages_503": messages[:3], "other_statuses": len(bad),
-               "ms_to_503": {"p50": round(percentile(refused_ms, 0.5)), "max": round(max(refused_ms, default=0))},
+               "ms_to_503": {"p50": round(percentile(refused_ms, 50)), "max": round(max(refused_ms, default=0))},
                "up_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "up"]),
                "one_client_ms": latency([(t, st, k, ms, m) for name, t, st, k, ms, m in results if name == "one"]),
                "recovery_s_after_restart": None if recovered is None else round(recovered - marks["restarted"], 1),
@@ -577,16 +543,16 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
             time.sleep(1)
         took = time.monotonic() - started
         final = http.get(f"/api/jobs/{job_id}").json()
-        p50_before, p50_during = percentile(before, 0.5), percentile(during, 0.5)
+        p50_before, p50_during = percentile(before, 50), percentile(during, 50)
         result.update(accepted_ms=round(accepted_ms), job_status=final["status"], upload_to_done_s=round(took, 1),
                       chunks=(final["progress"] or {}).get("chunks_total"),
                       failures=(final["results"] or [{}])[0].get("failures"),
                       ask_before={"n": len(before), "p50_ms": round(p50_before),
                                   "max_ms": round(max(before))},
                       ask_during={"n": len(during), "p50_ms": round(p50_during),
-                                  "p95_ms": round(percentile(during, 0.95)), "max_ms": round(max(during, default=0))},
+                                  "p95_ms": round(percentile(during, 95)), "max_ms": round(max(during, default=0))},
                       ask_p50_ratio_during_to_before=round(p50_during / p50_before, 2),
-                      healthz_during={"n": len(health), "p50_ms": round(percentile(health, 0.5)),
+                      healthz_during={"n": len(health), "p50_ms": round(percentile(health, 50)),
                                       "max_ms": round(max(health, default=0))},
                       server_rss_mb={"before": rss[0], "max_during": max(rss)},
                       small_upload=None if small is None else {
@@ -652,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data", type=Path, default=DEFAULT_CORPUS.parent,
                        help="the MultiHop-RAG dev slice (corpus.json, MultiHopRAG.json)")
     args = parser.parse_args(argv)
-    os.environ.update(ENV)
+    os.environ.update(OFFLINE_ENV)
     if args.command == "state":
         return cmd_state(args)
     DATA.update(corpus=args.data / "corpus.json", questions=args.data / "MultiHopRAG.json")

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from index.chunking import split_sentences
-from index.stories import StoryIndex, signature
+from index.stories import StoryIndex, shingles
 
 BOILERPLATE_BEFORE = ["NEW YORK (Wire) —", "LONDON, Oct 5 (Wire) -", "(Wire) —", "By Staff Reporters |"]
 BOILERPLATE_AFTER = [
@@ -108,11 +108,11 @@ def measure(articles: list[dict], seed: int) -> dict:
     items = constructed_set(articles, seed)
     predicted = group([(i, body) for i, _, body in items])
     precision, recall, hit, got, want = pairwise(predicted, {i: t for i, t, _ in items})
-    signatures = [(t, signature(body)) for _, t, body in items]
+    sets = [(t, shingles(body)) for _, t, body in items]
     copies, others = [], []
-    for n, (ta, sa) in enumerate(signatures):
-        for tb, sb in signatures[n + 1:]:
-            (copies if ta == tb else others).append(sa.containment(sb))
+    for n, (ta, sa) in enumerate(sets):
+        for tb, sb in sets[n + 1:]:
+            (copies if ta == tb else others).append(len(sa & sb) / max(1, min(len(sa), len(sb))))
     return {"seed": seed, "items": len(items), "precision": round(precision, 4), "recall": round(recall, 4),
             "pairs_found": hit, "pairs_predicted": got, "pairs_true": want,
             # the margin around CONTAINMENT: the least a copy shares, the most two different articles do

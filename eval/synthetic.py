@@ -2,7 +2,7 @@
 
 Each synthetic article takes runs of consecutive sentences from three articles of the corpus,
 in paragraphs, under the first one's title, with an outlet of the corpus and a date in 2023; no two
-texts are the same, and every sentence is a real news sentence. ``SentenceTable`` embeds each
+texts are the same, and every sentence is a real news sentence. ``CorpusEmbedder`` embeds each
 distinct corpus sentence once; as the embedder of a library with ``chunk_vectors="sentences"`` it
 lets a 100,000-chunk index be filled without encoding 100,000 chunks (its chunk vectors are the
 word-piece-weighted means of real sentence vectors, as ``index.vectors`` makes them), while the
@@ -103,7 +103,7 @@ class FactTable:
         return [self.table[s] for s in sentences]
 
 
-class SentenceTable:
+class CorpusEmbedder:
     """An embedder whose vectors of the corpus sentences are computed once (and kept in a file);
     any other text (a title header) goes to the real embedder."""
 

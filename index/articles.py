@@ -56,6 +56,8 @@ class Article:
     author: str | None = None
     url: str | None = None
     category: str | None = None
+    # the keys of its lines as loaded, removed boilerplate marked (``index.boilerplate``); set when cleaned
+    lines: str | None = None
 
     @property
     def key(self) -> str:

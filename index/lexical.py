@@ -64,6 +64,7 @@ class Snapshot:
     n_live: int = 0
     total_length: int = 0
     _df: dict[str, int] = field(default_factory=dict, repr=False)  # memo for ``df``
+    _memo: dict = field(default_factory=dict, repr=False)  # memo for ``owners``
 
     @classmethod
     def of(cls, token, fingerprint, articles, segments, lives) -> Snapshot:
@@ -100,6 +101,21 @@ class Snapshot:
     @property
     def avg_length(self) -> float:
         return self.total_length / self.n_live if self.n_live else 0.0
+
+    def owners(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The article of every column (an index into the tuple of article ids; -1 for a dead
+        chunk), built once per snapshot: full-text search counts articles, not chunks."""
+        if "owners" not in self._memo:
+            versions = {version: aid for aid, (version, _) in self.articles.items()}
+            ids = tuple(sorted(self.articles))
+            place = {aid: i for i, aid in enumerate(ids)}
+            owners = np.full(sum(s.size for s in self.segments), -1, dtype=np.int64)
+            for cid, col in self.position.items():
+                aid = versions.get(cid.rsplit("-", 1)[0])
+                if aid is not None:
+                    owners[col] = place[aid]
+            self._memo["owners"] = (owners, ids)
+        return self._memo["owners"]
 
     def df(self, term: str) -> int:
         if term not in self._df:
@@ -341,6 +357,45 @@ class LexicalIndex:
         top = hits[np.argsort(-scores[hits], kind="stable")[:k]]  # ties: earlier column first
         ids = _Columns(snap)
         return [(ids[i], float(scores[i])) for i in top]
+
+    def articles_with(self, terms: Sequence[str]) -> set[str]:
+        """Ids of the articles whose live chunks hold every one of ``terms`` (analysed terms;
+        several chunks of one article may share them out)."""
+        snap = self._snapshot
+        owners, ids = snap.owners()
+        found: set[int] | None = None
+        for term in dict.fromkeys(terms):
+            columns, base = [], 0
+            for segment, live in zip(snap.segments, snap.lives, strict=True):
+                postings = segment.postings(term)
+                if postings is not None:
+                    docs = postings[0]
+                    columns.append(docs[live[docs]].astype(np.int64) + base)
+                base += segment.size
+            held = set(np.unique(owners[np.concatenate(columns)]).tolist()) if columns else set()
+            held.discard(-1)
+            found = held if found is None else found & held
+            if not found:
+                return set()
+        return {ids[i] for i in found or ()}
+
+    def best_chunks(self, query: str, article_ids: Collection[str]) -> dict[str, tuple[str, float]]:
+        """For each of ``article_ids`` holding a term of ``query``: its chunk of highest BM25 score
+        for the query, and that score (how well the article matches)."""
+        snap = self._snapshot
+        scores = score(snap.segments, snap.lives, analyze(query), n_live=snap.n_live, avg_length=snap.avg_length)
+        if scores is None or not article_ids:
+            return {}
+        owners, ids = snap.owners()
+        place = {aid: i for i, aid in enumerate(ids)}
+        wanted = np.zeros(len(ids) + 1, dtype=bool)
+        wanted[[place[a] for a in article_ids if a in place]] = True
+        hits = np.flatnonzero((scores > 0) & wanted[owners])
+        best: dict[int, int] = {}
+        for col in hits[np.argsort(-scores[hits], kind="stable")].tolist():
+            best.setdefault(int(owners[col]), col)
+        columns = _Columns(snap)
+        return {ids[a]: (columns[col], float(scores[col])) for a, col in best.items()}
 
     def best_sentences(self, vectors: np.ndarray, pools: Sequence[Sequence[str]]) -> list[list[tuple[str, float]]]:
         """For each row of ``vectors`` (unit query vectors) and its pool of chunk ids, those

@@ -29,14 +29,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.articles import Article, InputError, expand_paths, load_file
-from index.browse import ArticlePage, ArticleQuery, Listing
+from index.articles import Article, InputError, article_id, expand_paths, load_file
+from index.boilerplate import LineCounts, clean, line_keys, parse_stored
+from index.browse import ArticlePage, ArticleQuery, Listing, Match, Overview, best_sentence
 from index.chunking import Chunker
 from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend, resolve_model_path
 from index.errors import ConfigError, NotFoundError
 from index.language import ANNOTATOR_VERSION, Facts, annotate, figures, name_index
 from index.lexical import LexicalIndex
-from index.sentences import pack
+from index.quantized import pack
 from index.settings import IndexSettings
 from index.store import (
     ArticleRecord,
@@ -47,6 +48,7 @@ from index.store import (
     fingerprint,
     recorded_precision,
 )
+from index.text import analyze
 from index.vectors import chunk_vectors, in_chunk, sentence_spans
 
 if TYPE_CHECKING:
@@ -89,6 +91,8 @@ class IngestReport:
     seconds: float = 0.0
     articles: list[dict] = field(default_factory=list)  # {id, title, status} per article touched
     repaired: dict[str, int] | None = None  # what an interrupted earlier write left (None: nothing was)
+    boilerplate: int = 0  # lines removed from the articles loaded (index.boilerplate)
+    recleaned: int = 0  # earlier articles stored again without lines that became boilerplate
     refused: set[str] = field(default_factory=set)  # ids of articles over the budget (``Budget``)
 
     @property
@@ -106,6 +110,11 @@ class IngestReport:
         if self.removed:
             parts.append(f"{self.removed} removed")
         parts.append(f"{self.failed} failed")
+        if self.boilerplate or self.recleaned:
+            again = f", {self.recleaned} earlier article{'s' if self.recleaned != 1 else ''} cleaned again" \
+                if self.recleaned else ""
+            parts.append(f"{self.boilerplate} boilerplate line{'s' if self.boilerplate != 1 else ''} "
+                         f"removed{again}")
         rate = f", {self.chunks_written / self.seconds:.1f} chunks/s" if self.chunks_written and self.seconds else ""
         return f"{', '.join(parts)} ({self.chunks_written} chunks written in {self.seconds:.1f} s{rate})"
 
@@ -113,7 +122,8 @@ class IngestReport:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "duplicates": self.duplicates, "removed": self.removed, "failed": self.failed,
                 "failures": self.failures, "chunks_written": self.chunks_written,
-                "seconds": round(self.seconds, 3), "articles": self.articles}
+                "seconds": round(self.seconds, 3), "articles": self.articles,
+                "boilerplate": self.boilerplate, "recleaned": self.recleaned}
 
 
 @dataclass(frozen=True)
@@ -326,14 +336,15 @@ class Library:
                              backend=backend, cache_dir=self.settings.model_path)
 
     def _index_backend(self) -> str:
-        """What ``auto`` means here: this CPU's choice (``resolve_backend``), unless the index was
-        built in the other precision — then the index's, so that an index moved to another machine
-        keeps answering (its vectors and the question's must be of one precision)."""
+        """What ``auto`` means here: its choice (``resolve_backend``), unless the index was built in
+        the other precision — then the index's, so that an index built before int8 became the
+        default, or with another backend, keeps answering (its vectors and the question's must be
+        of one precision)."""
         chosen = resolve_backend("auto", resolve_model_path(self.settings.embed_model))
         recorded = recorded_precision(self.settings)
         if recorded is None or recorded == PRECISION[chosen]:
             return chosen
-        log.warning("The index '%s' at %s holds %s vectors; this CPU would pick %s: embedding in %s "
+        log.warning("The index '%s' at %s holds %s vectors; auto would embed in %s: embedding in %s "
                     "(NEWSRAG_EMBED_BACKEND=%s and a new collection to change).", self.settings.collection,
                     self.settings.chroma_url or self.settings.chroma_path, recorded, PRECISION[chosen],
                     recorded, chosen)
@@ -397,6 +408,21 @@ class Library:
         self.lexical.ensure(catalog)
         return catalog, self.lexical
 
+    def nearest_chunks(self, vectors: np.ndarray, k: int, article_ids: Sequence[str] | None = None
+                       ) -> list[list[tuple[str, float]]]:
+        """For each row of ``vectors``, the ``k`` nearest chunks as ``(chunk_id, cosine)``, best
+        first, within the chunks of ``article_ids`` when given (one round trip to the store)."""
+        return self.store.query(vectors, k, article_ids)
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """The stored chunks of ``ids`` that exist, by id."""
+        return self.store.get_chunks(ids)
+
+    @property
+    def where(self) -> str:
+        """Where the index is, for messages: the data directory or the server's address."""
+        return self.store.where
+
     def articles(self) -> list[ArticleRecord]:
         """Every indexed article (without bodies), newest first, then by title."""
         records = self.store.list_articles()
@@ -410,9 +436,33 @@ class Library:
                 self._listing = (catalog, Listing(catalog.articles.values()))
             return self._listing[1]
 
+    def overview(self) -> Overview:
+        """What the library holds: outlets with their articles and dates, its span, the newest."""
+        return self.listing().overview
+
     def browse(self, query: ArticleQuery) -> ArticlePage:
-        """One page of the articles matching ``query`` (see ``index.browse``)."""
-        return self.listing().page(query)
+        """One page of the articles matching ``query`` (see ``index.browse``): searched in titles,
+        outlets and the full text, each article shown with the sentence that matches best."""
+        listing = self.listing()
+        if not query.q:
+            return listing.page(query)
+        _, lexical = self.search_index()
+        page = listing.page(query, text=lexical)
+        wanted = [r.id for r in page.articles if "text" in page.matches[r.id].fields]
+        best = lexical.best_chunks(query.q, wanted)
+        chunks = self.store.get_chunks(sorted({cid for cid, _ in best.values()}))
+        terms = set(analyze(query.q))
+        matches = dict(page.matches)
+        for aid in wanted:
+            chunk = chunks.get(best[aid][0]) if aid in best else None
+            found = best_sentence(chunk.body_text, chunk.start, chunk.sentences, terms, lexical.idf) if chunk else None
+            if found is None:  # the words are in its header (title, outlet) only
+                matches[aid] = Match(tuple(f for f in matches[aid].fields if f != "text"))
+                continue
+            start, end, marks = found
+            matches[aid] = Match(matches[aid].fields, chunk.body_text[start - chunk.start:end - chunk.start],
+                                 start, end, marks, chunk.id)
+        return replace(page, matches=matches)
 
     def article(self, article_id: str) -> ArticleRecord:
         """An indexed article, or an earlier version of one (``superseded_by`` set)."""
@@ -487,9 +537,37 @@ class Library:
                                 if r.id not in earlier and r.id != record.id]
                     earlier.update(frontier)
                 self.store.delete_versions(sorted(earlier))
+                self._note_removed(record, sorted(earlier))
             self.mark_changed()
         self.lexical.ensure(self.catalog(fresh=True))
         return records
+
+    @property
+    def _removed_log(self) -> Path:
+        return self.settings.home / f"removed-{self.settings.collection}.jsonl"
+
+    def _note_removed(self, record: ArticleRecord, earlier: Sequence[str]) -> None:
+        """Remember that an article (and its earlier versions) was removed, so a link to it can say
+        so instead of "not found"."""
+        line = json.dumps({"ids": [record.id, *earlier], "title": record.display_title, "at": time.time()},
+                          ensure_ascii=False)
+        with contextlib.suppress(OSError), open(self._removed_log, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    def removed(self, article_id: str) -> dict | None:
+        """``{"title", "at"}`` of a removed article (or one of its earlier versions), None if it never was."""
+        try:
+            lines = self._removed_log.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        for line in reversed(lines):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if article_id in entry.get("ids", ()):
+                return {"title": entry.get("title"), "at": entry.get("at")}
+        return None
 
     def repair(self) -> dict[str, int]:
         """Remove what an interrupted ingest left behind; returns what was fixed."""
@@ -650,14 +728,19 @@ class Library:
         upload beside a huge one) commits between two slices instead of waiting for the end."""
         with self._journal() as repaired:
             report.repaired = repaired
-            cuts = self._cuts(loaded, report)
+            with self._ingest_lock():  # boilerplate is counted over the stored articles and these together
+                records = {r.id: r for r in self.store.list_articles()}
+                loaded, earlier = self._clean(loaded, records, report)
+                recleaned = self._reclean(earlier, records, report)
+            cuts = self._cuts(loaded + [w.article for w in recleaned], report)
             loaded = [a for a in loaded if a.id not in report.refused]
+            recleaned = [w for w in recleaned if w.article.id not in report.refused]
             tally = _Tally(articles=len(cuts), chunks=sum(len(c.chunks) for c in cuts.values()),
                            sentences=sum(len(c.sentences) for c in cuts.values()))
             if cuts and progress:
                 _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
                 progress(tally.progress())
-            records, token = None, None
+            token = None
             for group in self._slices(loaded, cuts):
                 self._encode([cuts[v] for v in dict.fromkeys(self._version(a) for a in group) if v in cuts],
                              progress, tally)
@@ -668,6 +751,14 @@ class Library:
                     self._stories(writes, records)
                     self._write(writes, records, report, cuts, progress, tally)
                     token = self.mark_changed()  # readers see a long ingest grow, slice by slice
+            if recleaned:  # earlier articles without the lines that became boilerplate: new versions
+                self._encode([cuts[v] for v in dict.fromkeys(self._version(w.article) for w in recleaned)
+                              if v in cuts], progress, tally)
+                with self._ingest_lock():
+                    records = self._records(records, token)
+                    self._stories(recleaned, records)
+                    self._write(recleaned, records, report, cuts, progress, tally)
+                    token = self.mark_changed()
             if prune is not None:
                 with self._ingest_lock():
                     records = self._records(records, token)
@@ -677,6 +768,67 @@ class Library:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _clean(self, loaded: list[Article], records: dict[str, ArticleRecord | None], report: IngestReport
+               ) -> tuple[list[Article], list[tuple[ArticleRecord, set[str]]]]:
+        """The loaded articles without their outlet's boilerplate lines (``index.boilerplate``),
+        counted over the stored articles and these together; and the stored articles still
+        showing a line that is boilerplate now, with the keys to remove from them."""
+        stored = {r.id: parse_stored(r.lines)[0] for r in records.values() if r is not None and r.lines}
+        counts = LineCounts.of((records[aid].source, keys) for aid, keys in stored.items())
+        primary = {r.keys[0]: r for r in records.values() if r is not None and r.keys}
+        keys_of = [line_keys(a.body) for a in loaded]
+        replaced = set()
+        for article, keys in zip(loaded, keys_of, strict=True):
+            old = primary.get(article.key)
+            if old is not None:  # loaded again: cleaned here if it must be, not as an earlier article
+                replaced.add(old.id)
+                if old.id in stored and LineCounts.identity(stored[old.id]) != LineCounts.identity(keys):
+                    counts.discard(old.source, stored[old.id])  # its text is being replaced
+            counts.add(article.source, keys)
+        cleaned = []
+        for article, keys in zip(loaded, keys_of, strict=True):
+            result = clean(article.body, counts.frequent(article.source))
+            report.boilerplate += len(result.removed)
+            cleaned.append(replace(article, body=result.body, lines=result.stored_keys(keys)))
+        earlier = []
+        for aid, keys in stored.items():
+            record = records[aid]
+            due = (counts.frequent(record.source) & set(keys)) - parse_stored(record.lines)[1]
+            if due and aid not in replaced:
+                earlier.append((record, due))
+        return cleaned, earlier
+
+    def _reclean(self, earlier: list[tuple[ArticleRecord, set[str]]], records: dict[str, ArticleRecord | None],
+                 report: IngestReport) -> list[_Write]:
+        """Stored articles cleaned again of lines that became boilerplate: each is written as a new
+        version with all its origins, the old one kept readable by its id (``_write`` moves the
+        keys). One whose clean text is already stored under another id joins that article."""
+        writes = []
+        for record, due in earlier:
+            body = self.store.get_article(record.id).body or ""
+            result = clean(body, due)
+            if not result.removed:
+                continue  # a text made only of such lines is kept whole
+            keys, removed = parse_stored(record.lines)
+            lines = " ".join(f"-{k}" if k in removed or k in result.removed else k for k in keys)
+            origin = record.origins[0]
+            article = Article(title=record.title, body=result.body, origin=origin["origin"], path=origin["path"],
+                              source=record.source, published_at=record.published_at, author=record.author,
+                              url=record.url, category=record.category, lines=lines)
+            entry = {"id": article.id, "title": record.display_title, "status": "cleaned", "replaces": record.id}
+            existing = records.get(article_id(result.body))
+            if existing is not None:  # the same text once cleaned: one article with both origins
+                owner = {key: r.id for r in records.values() if r for key in r.keys}
+                records[existing.id] = self.store.update_origins(
+                    existing, [*existing.origins, *(o for o in record.origins if o["key"] not in existing.keys)])
+                for key in record.keys:
+                    self._move_key(key, existing.id, owner, records)
+            else:
+                writes.append(_Write(article, list(record.origins), None))
+            report.recleaned += 1
+            report.boilerplate += len(result.removed)
+            report.articles.append(entry)
+        return writes
     def _records(self, records: dict[str, ArticleRecord | None] | None, token: str | None
                  ) -> dict[str, ArticleRecord | None]:
         """The committed articles, under the ingest lock: those this writer knows after its last
@@ -783,7 +935,13 @@ class Library:
         from index.stories import StoryIndex
 
         live = [r for r in records.values() if r is not None]
-        index = StoryIndex((r.id, r.story_id, r.minhash) for r in live)
+        def text_of(aid: str) -> str | None:  # a candidate's text, to count what it shares
+            try:
+                return self.store.get_article(aid).body
+            except NotFoundError:
+                return None
+
+        index = StoryIndex(((r.id, r.story_id, r.minhash) for r in live), text_of=text_of)
         owner = {key: r for r in live for key in r.keys}
         for write in writes:
             previous = write.existing or next((owner[o["key"]] for o in write.origins if o["key"] in owner), None)
@@ -835,8 +993,8 @@ class Library:
             write.chunks = cut.chunks
             write.record = ArticleRecord(id=article.id, version=version, origins=tuple(write.origins),
                                          n_chunks=len(cut.chunks), ingested_at=time.time(), body=article.body,
-                                         lead=article.lead, story=write.story, minhash=write.minhash,
-                                         names=cut.names, **article.metadata())
+                                         lead=article.lead, lines=article.lines, story=write.story,
+                                         minhash=write.minhash, names=cut.names, **article.metadata())
             items.append((write.record, cut.chunks, cut.vectors))
         self.store.write_articles(items)
         owner = {key: r.id for r in records.values() if r for key in r.keys}

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from index.errors import ConfigError, NewsragError
 from index.imports import torch as import_torch
+from index.offline import stay_offline
 
 RECIPE = 1  # bump when the export steps change: old exports are then redone
 PRECISIONS = ("fp32", "int8")
@@ -148,7 +149,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _load_torch_model(model_path: Path):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    stay_offline()
     try:
         import_torch()  # first, so a spaCy import meanwhile cannot hide it
         from transformers import AutoModel
@@ -222,7 +223,7 @@ def _check(model, model_path: Path, onnx_path: Path, precision: str) -> None:
     import numpy as np
     import torch
 
-    from index.embedding import OnnxRunner
+    from index.onnx_runner import OnnxRunner
 
     pooling = pooling_of(model_path) or ("mean", True)
     runner = OnnxRunner(onnx_path, model_path=model_path, pooling=pooling[0], normalize=True)

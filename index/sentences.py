@@ -2,7 +2,7 @@
 
 Every sentence is embedded and annotated once at ingest (``index/library.py``). Its vector and its
 facts are stored *in the row of each chunk holding it*: the vectors quantized to int8 with one
-scale per sentence (``pack``; cosine to the float vectors >= 0.999) and the facts as
+scale per sentence (``index.quantized.pack``; cosine to the float vectors >= 0.999) and the facts as
 ``index.language.Facts`` JSON, one line per sentence. So they are written and deleted with the
 chunk, in the same request, and need no index of their own: Chroma keeps no sentence vector in
 memory (an HNSW index over every sentence was 1.4 GB of a 100,000-chunk library's 2.4 GB).
@@ -15,44 +15,16 @@ chunks (``index/segments.py``), so one snapshot answers both "which chunks hold 
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.quantized import unpack
+
 if TYPE_CHECKING:
     from index.store import ChunkRecord
-
-_HEADER = struct.Struct("<H")  # the dimension
-
-
-def pack(vectors: np.ndarray) -> str:
-    """Float vectors (one row per sentence) as text for a metadata field: int8 rows, each with its
-    own scale (its largest magnitude / 127)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if not len(vectors):
-        return ""
-    scales = np.abs(vectors).max(axis=1) / 127.0
-    scales[scales == 0] = 1.0
-    quantized = np.round(vectors / scales[:, None]).astype(np.int8)
-    raw = _HEADER.pack(vectors.shape[1]) + scales.astype(np.float32).tobytes() + quantized.tobytes()
-    return base64.b64encode(raw).decode("ascii")
-
-
-def unpack(packed: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(int8 rows, float32 scales)`` of ``pack``'s text; empty arrays for an empty one."""
-    if not packed:
-        return np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32)
-    raw = base64.b64decode(packed)
-    (dim,) = _HEADER.unpack_from(raw)
-    n = (len(raw) - _HEADER.size) // (4 + dim)
-    scales = np.frombuffer(raw, dtype=np.float32, count=n, offset=_HEADER.size)
-    rows = np.frombuffer(raw, dtype=np.int8, count=n * dim, offset=_HEADER.size + 4 * n).reshape(n, dim)
-    return rows, scales
-
 
 @dataclass(frozen=True, eq=False)
 class SentenceTable:

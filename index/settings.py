@@ -2,6 +2,11 @@
 
 Built once at an entry point (``IndexSettings.from_env()`` in the CLI, or explicitly in tests and
 library use) and passed down; nothing reads the environment anywhere else.
+
+Every setting a variable sets is declared with ``setting``: the variable's name and the default
+are written once, in the field, and ``environment`` reads them all the same way (here, and for
+``rag.settings.RagSettings`` and ``ui.settings.ServeSettings``). The README's configuration table
+is checked against these fields (``tests/test_settings.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -42,6 +47,54 @@ def env_value(env: Mapping[str, str], name: str, default, kind):
                           f"set it to a value such as {example}.") from None
 
 
+def setting(variable: str, default=MISSING, *, factory=None, parse=None, shown: str | None = None):
+    """A settings field that the environment variable ``variable`` sets (``environment``), with its
+    default written here, once. ``parse`` turns the variable's text into the value (by default the
+    field's type does: str, int, float, bool or Path, optional or not); ``shown`` is how the README's
+    configuration table gives a default that is no plain value ("model limit (256)")."""
+    metadata = {"env": variable, "parse": parse, "shown": shown}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+_KINDS = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
+
+
+def environment(cls, env: Mapping[str, str]) -> dict:
+    """The fields of the settings class ``cls`` that their variables set in ``env``, by name (an
+    unset or empty variable leaves its field's default)."""
+    values = {}
+    for f in fields(cls):
+        variable = f.metadata.get("env")
+        raw = env.get(variable) if variable else None
+        if raw is None or not raw.strip():
+            continue
+        parse = f.metadata["parse"]
+        values[f.name] = parse(raw) if parse else env_value(env, variable, None, _KINDS[f.type.removesuffix(" | None")])
+    return values
+
+
+def variables(cls) -> dict[str, object]:
+    """Variable -> its field, for every field of ``cls`` a variable sets."""
+    return {f.metadata["env"]: f for f in fields(cls) if f.metadata.get("env")}
+
+
+def add_index_options(parser) -> None:
+    """``--home`` and ``--collection`` on an ``argparse`` parser: every command that opens an index
+    takes them (over ``NEWSRAG_HOME`` and ``NEWSRAG_COLLECTION``)."""
+    defaults = {f.name: f for f in fields(IndexSettings)}
+    parser.add_argument("--home", help=f"data directory (default: $NEWSRAG_HOME or "
+                                       f"./{defaults['home'].default_factory()})")
+    parser.add_argument("--collection", help=f"index name inside the store (default: $NEWSRAG_COLLECTION or "
+                                             f"{defaults['collection'].default})")
+
+
+def comma_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated list."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def parse_allow(raw: str | None) -> tuple[str, ...]:
     """``NEWSRAG_FETCH_ALLOW``: host names or CIDR ranges, comma-separated; each checked here."""
     import ipaddress
@@ -71,15 +124,16 @@ class FetchSettings:
     to each host, and never to a private, loopback, link-local or metadata address unless
     ``allow`` (``NEWSRAG_FETCH_ALLOW``: host names or CIDR ranges) names it."""
 
-    allow: tuple[str, ...] = ()
-    timeout: float = 20.0  # seconds for one whole response (connect, headers, body)
-    max_mb: float = 10.0  # one response is cut here
+    allow: tuple[str, ...] = setting("NEWSRAG_FETCH_ALLOW", (), parse=parse_allow, shown="none")
+    timeout: float = setting("NEWSRAG_FETCH_TIMEOUT", 20.0)  # seconds for one whole response (connect, headers, body)
+    max_mb: float = setting("NEWSRAG_FETCH_MAX_MB", 10.0)  # one response is cut here
     max_redirects: int = 5
-    host_interval: float = 1.0  # seconds between two requests to one host
-    robots: bool = True
+    host_interval: float = setting("NEWSRAG_FETCH_INTERVAL", 1.0)  # seconds between two requests to one host
+    robots: bool = setting("NEWSRAG_FETCH_ROBOTS", True)
     user_agent: str = "newsrag/0.1 (news feed reader; +https://github.com/newsrag/newsrag)"
-    max_entries: int = 100  # entries ingested per poll of one feed (the rest at the next polls)
-    min_every: float = 60.0  # the shortest interval a feed may be polled at
+    # entries ingested per poll of one feed (the rest at the next polls)
+    max_entries: int = setting("NEWSRAG_FEED_MAX_ENTRIES", 100)
+    min_every: float = setting("NEWSRAG_FEED_MIN_EVERY", 60.0)  # the shortest interval a feed may be polled at
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", parse_allow(",".join(self.allow)))
@@ -102,13 +156,7 @@ class FetchSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> FetchSettings:
-        return cls(allow=parse_allow(env.get("NEWSRAG_FETCH_ALLOW")),
-                   timeout=env_value(env, "NEWSRAG_FETCH_TIMEOUT", 20.0, float),
-                   max_mb=env_value(env, "NEWSRAG_FETCH_MAX_MB", 10.0, float),
-                   host_interval=env_value(env, "NEWSRAG_FETCH_INTERVAL", 1.0, float),
-                   robots=env_value(env, "NEWSRAG_FETCH_ROBOTS", True, bool),
-                   max_entries=env_value(env, "NEWSRAG_FEED_MAX_ENTRIES", 100, int),
-                   min_every=env_value(env, "NEWSRAG_FEED_MIN_EVERY", 60.0, float))
+        return cls(**environment(cls, env))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,18 +168,20 @@ class IndexSettings:
     all-MiniLM-L6-v2), so no chunk is ever truncated by the model.
     """
 
-    home: Path = field(default_factory=lambda: Path(".newsrag"))
-    chroma_url: str | None = None
-    collection: str = "newsrag"
-    embed_model: str = DEFAULT_EMBED_MODEL
-    embed_batch_size: int = 32
-    embed_backend: str = "auto"  # index.embedding.BACKENDS
-    model_dir: Path | None = None  # ONNX exports of the embedding model; default <home>/models
-    chunk_vectors: str = "encode"  # index.vectors.CHUNK_VECTORS: encode chunks, or derive from sentences
-    chunk_tokens: int | None = None
-    chunk_overlap: int = 1
-    max_file_mb: float = 10.0
-    max_articles_per_file: int = 1000
+    home: Path = setting("NEWSRAG_HOME", factory=lambda: Path(".newsrag"), shown="`./.newsrag`")
+    chroma_url: str | None = setting("NEWSRAG_CHROMA_URL", None)
+    collection: str = setting("NEWSRAG_COLLECTION", "newsrag")
+    embed_model: str = setting("NEWSRAG_EMBED_MODEL", DEFAULT_EMBED_MODEL)
+    embed_batch_size: int = setting("NEWSRAG_EMBED_BATCH", 32)
+    embed_backend: str = setting("NEWSRAG_EMBED_BACKEND", "auto")  # index.embedding.BACKENDS
+    # ONNX exports of the embedding model; None: <home>/models
+    model_dir: Path | None = setting("NEWSRAG_MODEL_DIR", None, shown="`<home>/models`")
+    # index.vectors.CHUNK_VECTORS: encode chunks, or derive from sentences
+    chunk_vectors: str = setting("NEWSRAG_CHUNK_VECTORS", "encode")
+    chunk_tokens: int | None = setting("NEWSRAG_CHUNK_TOKENS", None, shown="model limit (256)")
+    chunk_overlap: int = setting("NEWSRAG_CHUNK_OVERLAP", 1)
+    max_file_mb: float = setting("NEWSRAG_MAX_FILE_MB", 10.0)
+    max_articles_per_file: int = setting("NEWSRAG_MAX_ARTICLES_PER_FILE", 1000)
     fetch: FetchSettings = field(default_factory=FetchSettings)  # feeds and their pages
 
     def __post_init__(self) -> None:
@@ -187,20 +237,6 @@ class IndexSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> IndexSettings:
         env = os.environ if env is None else env
-        values = dict(
-            home=Path(env_value(env, "NEWSRAG_HOME", ".newsrag", str)),
-            chroma_url=env_value(env, "NEWSRAG_CHROMA_URL", None, str),
-            collection=env_value(env, "NEWSRAG_COLLECTION", "newsrag", str),
-            embed_model=env_value(env, "NEWSRAG_EMBED_MODEL", DEFAULT_EMBED_MODEL, str),
-            embed_batch_size=env_value(env, "NEWSRAG_EMBED_BATCH", 32, int),
-            embed_backend=env_value(env, "NEWSRAG_EMBED_BACKEND", "auto", str),
-            model_dir=env_value(env, "NEWSRAG_MODEL_DIR", None, str),
-            chunk_vectors=env_value(env, "NEWSRAG_CHUNK_VECTORS", "encode", str),
-            chunk_tokens=env_value(env, "NEWSRAG_CHUNK_TOKENS", None, int),
-            chunk_overlap=env_value(env, "NEWSRAG_CHUNK_OVERLAP", 1, int),
-            max_file_mb=env_value(env, "NEWSRAG_MAX_FILE_MB", 10.0, float),
-            max_articles_per_file=env_value(env, "NEWSRAG_MAX_ARTICLES_PER_FILE", 1000, int),
-            fetch=FetchSettings.from_env(env),
-        )
+        values = {**environment(cls, env), "fetch": FetchSettings.from_env(env)}
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

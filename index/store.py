@@ -53,6 +53,7 @@ class ArticleRecord:
     superseded_by: str | None = None  # set on an earlier version: the article that replaced it
     superseded_at: float | None = None
     names: str | None = field(default=None, repr=False)  # index.language.name_index of its sentences
+    lines: str | None = field(default=None, repr=False)  # its line keys as loaded (index.boilerplate)
     story: str | None = None  # index.stories: the story its syndicated copies share (None: its own)
     minhash: str | None = field(default=None, repr=False)  # index.stories.Signature, encoded
     body: str | None = field(default=None, repr=False)
@@ -88,6 +89,7 @@ class ArticleRecord:
         data["display_title"] = self.display_title
         data["story"] = self.story_id
         data.pop("names")
+        data.pop("lines")
         data.pop("minhash")
         for name in ("superseded_by", "superseded_at"):
             if data[name] is None:
@@ -109,7 +111,7 @@ class ArticleRecord:
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
         fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
-                                           "superseded_at", "names", "story", "minhash")}
+                                           "superseded_at", "names", "story", "minhash", "lines")}
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -160,6 +162,24 @@ def fingerprint(records: Sequence[ArticleRecord]) -> str:
     return hashlib.sha256("\n".join(pairs).encode()).hexdigest()[:20]
 
 
+def _unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an error it was raised from or while handling, is a failure to reach the
+    server: a refused, dropped or timed-out connection, or a name that does not resolve (httpx's
+    transport errors, the system's). chromadb re-raises some of them as a ``ValueError`` ("Could not
+    connect to a Chroma server"), so the chain is followed; a message is never read."""
+    import socket
+
+    import httpx
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, httpx.TransportError | ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 @contextlib.contextmanager
 def _chroma(action: str, where: str) -> Iterator[None]:
     """Translate chromadb/httpx failures into our errors, naming the store and the fix."""
@@ -169,8 +189,7 @@ def _chroma(action: str, where: str) -> Iterator[None]:
         raise
     except Exception as exc:  # chromadb raises many unrelated types; all of them end here
         text = f"{type(exc).__name__}: {exc}"
-        if any(s in text.lower() for s in ("connect", "connection refused", "timed out", "timeout",
-                                           "name or service not known", "unreachable")):
+        if _unreachable(exc):
             raise StoreUnavailableError(f"Chroma at {where} is unreachable while trying to {action} "
                                         f"({text.splitlines()[0][:200]}); start the server or unset "
                                         "NEWSRAG_CHROMA_URL.") from exc
@@ -448,7 +467,7 @@ class Store:
         embeds them itself. Called under the ingest lock."""
         import numpy as np
 
-        from index.sentences import pack
+        from index.quantized import pack
 
         legacy = self._legacy_sentences()
         if legacy is None:

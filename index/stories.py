@@ -8,7 +8,9 @@ text found in the other (containment), which a wire copy keeps when an outlet ad
 boilerplate (a sign-up line, a copyright) or cuts the story short. Two articles are one story when
 that share is at least ``CONTAINMENT``. Candidates come from an LSH index at a low Jaccard
 threshold (``LSH_THRESHOLD``), so a copy padded with boilerplate is still found, and each is
-verified on the estimate.
+verified on the texts themselves when ``text_of`` can read them (the estimate is off by up to a
+tenth: two Polygon guides built on one template read 0.42 estimated, 0.32 counted), else on the
+estimate.
 
 Measured on a constructed set (``python -m eval.stories``): copies of the MultiHop-RAG dev
 articles with 5-40 % of their sentences edited, a changed headline or first paragraph, boilerplate
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 SHINGLE = 5
@@ -97,10 +99,14 @@ def story_id(article_id: str) -> str:
 class StoryIndex:
     """The stories of a library, to find the story of a new article."""
 
-    def __init__(self, members: Iterable[tuple[str, str | None, str | None]] = ()):
-        """``members``: ``(article id, story id, encoded signature)`` of the indexed articles."""
+    def __init__(self, members: Iterable[tuple[str, str | None, str | None]] = (), *,
+                 text_of: Callable[[str], str | None] | None = None):
+        """``members``: ``(article id, story id, encoded signature)`` of the indexed articles;
+        ``text_of(article id)``: an indexed article's text, to verify a candidate exactly."""
         from datasketch import MinHashLSH
 
+        self._text_of = text_of
+        self._texts: dict[str, str] = {}  # the texts assigned here (not indexed yet)
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=PERMUTATIONS)
         self._signatures: dict[str, Signature] = {}
         self._story: dict[str, str] = {}
@@ -117,13 +123,24 @@ class StoryIndex:
         self._signatures[aid] = sig
         self._story[aid] = story
 
-    def match(self, sig: Signature) -> tuple[str, float] | None:
-        """The story of the indexed article this text is closest to, if it is a copy of it."""
+    def _share(self, sig: Signature, found: set[bytes] | None, aid: str) -> float:
+        """The share of the smaller text found in the other: counted when both texts are at hand."""
+        other = self._texts.get(aid)
+        if other is None and self._text_of is not None and found is not None:
+            other = self._text_of(aid)
+        if found is None or other is None:
+            return sig.containment(self._signatures[aid])
+        theirs = shingles(other)
+        return len(found & theirs) / max(1, min(len(found), len(theirs)))
+
+    def match(self, sig: Signature, found: set[bytes] | None = None) -> tuple[str, float] | None:
+        """The story of the indexed article this text is closest to, if it is a copy of it
+        (``found``: the text's shingles, to count the share exactly)."""
         if sig.size < MIN_SHINGLES:
             return None
         best: tuple[float, str] | None = None
         for aid in self._lsh.query(sig.minhash()):
-            share = sig.containment(self._signatures[aid])
+            share = self._share(sig, found, aid)
             if share >= CONTAINMENT and (best is None or (share, aid) > best):
                 best = (share, aid)
         return (self._story[best[1]], best[0]) if best else None
@@ -132,7 +149,8 @@ class StoryIndex:
         """The story of a new article (and its encoded signature), and the article indexed:
         ``previous_story`` (the story of the text it updates) wins."""
         sig = signature(text)
-        found = self.match(sig)
+        found = self.match(sig, shingles(text))
         story = previous_story or (found[0] if found else story_id(aid))
         self.add(aid, story, sig)
+        self._texts[aid] = text
         return story, sig.encode()

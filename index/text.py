@@ -1,6 +1,6 @@
 """Lexical analysis shared by the BM25 index and answer scoring: words, stop words, spelling, stems.
 
-Words are put in one spelling (``index.language.normalize_word``: defence/defense, Kiev/Kyiv) before
+Words are put in one spelling (``normalize_word``: defence/defense, Kiev/Kyiv) before
 stemming, so a spelling variant in a question finds the same passages. ``ANALYZER`` names this
 analysis: an index built with another one is rebuilt.
 """
@@ -32,6 +32,41 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+# Transliterations of place names that English news spells several ways, mapped to one form.
+_VARIANTS = {
+    "kiev": "kyiv", "kharkov": "kharkiv", "odessa": "odesa", "lvov": "lviv", "nikolaev": "mykolaiv",
+    "nikolayev": "mykolaiv", "zaporozhye": "zaporizhzhia", "zaporizhia": "zaporizhzhia", "dnepr": "dnipro",
+    "dnipropetrovsk": "dnipro", "chernigov": "chernihiv", "rovno": "rivne", "lugansk": "luhansk",
+    "artemovsk": "bakhmut", "kupiansk": "kupyansk", "gaza": "gaza", "peking": "beijing", "bombay": "mumbai",
+    "calcutta": "kolkata", "madras": "chennai", "burma": "myanmar", "byelorussia": "belarus",
+}
+# British -> American spellings, as (pattern, replacement) on a lower-cased word.
+_SPELLING = [
+    (re.compile(r"^(defen|offen|preten|licen)ce(s?)$"), r"\1se\2"),
+    (re.compile(r"^(\w{2,}?)our(s|ed|ing|ite|ites|able|ably|er|ers|ful|less)?$"), r"\1or\2"),
+    (re.compile(r"^(?=\w{5,})(\w+[^\W\d])is(e|es|ed|ing|ation|ations|er|ers)$"), r"\1iz\2"),
+    (re.compile(r"^(\w+)ys(e|es|ed|ing)$"), r"\1yz\2"),
+    (re.compile(r"^(\w*(?:cen|thea|me|li|fib|calib|lus|sombe))tre(s|d)?$"), r"\1ter\2"),
+    (re.compile(r"^(\w+)ogue(s?)$"), r"\1og\2"),
+    # travelled/traveled, cancelling/canceling: only after an unstressed syllable (not filled/filed)
+    (re.compile(r"^(\w*[aeiou]+[^aeiou\W]+[aeiou])ll(ed|ing|er|ers)$"), r"\1l\2"),
+    (re.compile(r"^manoeuvr(\w*)$"), r"maneuver\1"),
+]
+@lru_cache(maxsize=65536)
+def normalize_word(word: str) -> str:
+    """One spelling for a lower-cased word: American spelling, one transliteration of a place name.
+    Applied the same way to articles and questions, so "defence" finds "defense" and "Kiev" "Kyiv"."""
+    word = word.lower()
+    if word in _VARIANTS:
+        return _VARIANTS[word]
+    for pattern, replacement in _SPELLING:
+        changed = pattern.sub(replacement, word)
+        if changed != word:
+            return changed
+    return word
+
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, stop words included."""
     return _WORD.findall(text.lower())
@@ -39,8 +74,6 @@ def words(text: str) -> list[str]:
 
 def analyze(text: str) -> list[str]:
     """Stemmed content words in one spelling: what BM25 indexes and what lexical overlap compares."""
-    from index.language import normalize_word
-
     kept = [normalize_word(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
     return _stemmer().stemWords(kept)
 

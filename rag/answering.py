@@ -1,8 +1,10 @@
-"""What every answerer receives and produces, and the refusal gate they all share.
+"""Stage 6, answer: what every answerer receives and produces, and what it can do.
 
-An answerer turns an ``AnswerContext`` (the analysed question, retrieved passages and scored
-evidence sentences) into a stream of ``Event``: text deltas, then one final ``Draft``. There is one
-streaming path; the non-streaming answer is the collected stream (``rag.pipeline.Pipeline.ask``).
+An answerer turns an ``AnswerContext`` (the analysed question, the passages read, the scored
+evidence sentences and the ones ``select`` chose) into a stream of ``Event``: text deltas, then one
+final ``Draft``. There is one streaming path; the non-streaming answer is the collected stream
+(``rag.pipeline.Pipeline.ask``). What an answerer can do beyond answering it declares in its
+``capabilities``; the pipeline reads them, never probes for methods.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from index.language import bound, counts, parse
-from index.text import analyze
 from rag.evidence import Candidate
-from rag.question import NUMBER, Question
+from rag.question import Question
+from rag.selection import Pick
 from rag.types import AnswerSentence, Citation, Conflict, Direct, Passage, Refusal, Turn
 
 
@@ -23,6 +24,7 @@ class AnswerContext:
     info: Question
     passages: Sequence[Passage]
     candidates: list[Candidate]
+    picks: Sequence[Pick] = ()  # the sentences ``rag.selection.select`` chose, in its order
     history: Sequence[Turn] = ()
     embed: Callable[[list[str]], object] | None = None  # texts -> unit vectors (the retrieval embedder)
     names_of: Callable[[str], dict] | None = None  # article id -> how it names people (name_index)
@@ -43,7 +45,8 @@ class Draft:
 
 @dataclass(frozen=True)
 class Event:
-    """``kind`` is "delta" (``text`` to append), "answer" (the final ``answer``)."""
+    """``kind`` is "delta" (``text`` to append), "draft" (an answerer's final ``draft``) or
+    "answer" (the pipeline's final ``answer``)."""
 
     kind: str
     text: str = ""
@@ -59,52 +62,22 @@ class Event:
         return cls("draft", draft=draft)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What an answerer can do besides ``stream``."""
+
+    # rewrites a follow-up as a standalone question (``Answerer.condense``), which is then read in
+    # its place; without it a follow-up is widened with the questions before it (``rag.question``)
+    condense: bool = False
+
+
 class Answerer(Protocol):
     name: str
+    capabilities: Capabilities
 
     def stream(self, context: AnswerContext) -> Iterator[Event]: ...
 
-
-def refusal_reason(question: Question, candidates: Sequence[Candidate], threshold: float) -> str | None:
-    """Why the evidence cannot answer the question, or ``None`` when it may.
-
-    Refuse when the best sentence scores under ``threshold``; when a name the question depends on
-    appears nowhere in the evidence (sentences, or their articles' titles, outlets and dates); when
-    the attribute asked for ("Who is the *mayor* of Ryazan?") is never mentioned; when a "how many X"
-    question finds no number of X; or when that question names the place of the event ("shot down
-    *over Moscow*") and no number of X is tied to that place by the grammar of its sentence
-    ("25 drones were shot down over the Ryazan region, ... 400 km southeast of Moscow" is not).
-    """
-    if not candidates:
-        return "nothing relevant was retrieved"
-    best = max(c.score for c in candidates)
-    if best < threshold:
-        return f"the best evidence scores {best:.3f}, under the threshold {threshold:.3f}"
-    covered = set().union(*(c.names for c in candidates))
-    missing = [n.text for i, n in enumerate(question.names) if i not in covered]
-    if missing:
-        return "the articles never mention " + ", ".join(repr(m) for m in missing)
-    if question.attribute and not any(question.attribute in analyze(c.text) for c in candidates):
-        return f"the articles never mention the {question.attribute!r} asked about"
-    if question.answer_type == NUMBER and question.unit:
-        counting = [c for c in candidates if _counts(c, question.unit)]
-        if not counting:
-            return f"no article gives a number of {question.unit!r}"
-        for name in (n for n in question.names if n.place):
-            if not any(_tied(c, question.unit, name) for c in counting):
-                return f"no article gives a number of {question.unit!r} for {name.text!r}"
-    return None
-
-
-def _counts(candidate: Candidate, unit: str) -> bool:
-    facts = candidate.facts.figures or ()
-    return any(unit in f.units for f in facts) or bool(counts(candidate.text, unit))
-
-
-def _tied(candidate: Candidate, unit: str, name) -> bool:
-    """Whether a figure of ``unit`` in the sentence is tied to ``name`` (parsed only when the
-    sentence holds both)."""
-    if not name.found_in(candidate.keys):
-        return False
-    doc = parse(candidate.text)
-    return any(bound(doc, f.start, name.text) for f in counts(candidate.text, unit))
+    def condense(self, question: str, history: Sequence[Turn]) -> str | None:
+        """A standalone version of a follow-up question, or ``None``; called only when
+        ``capabilities.condense``."""
+        ...

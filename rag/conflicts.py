@@ -6,11 +6,13 @@ Figures and names come from the facts the language layer stored for each sentenc
 (``index.language``): a figure is a number with what it counts. Two figures conflict when they come
 from different articles and count the unit the question asks about ("how many drones" -> drone) or,
 when the question names no unit, count the same thing in sentences that say nearly the same
-(embedding cosine >= ``SIMILAR``). Parts of a whole ("25 of these drones") are never rivals.
+(embedding cosine >= ``Tuning.conflict_similar``). Parts of a whole ("25 of these drones") are never rivals.
 
 Every conflict names the outlet and date of each side. It is a disagreement ("Sources disagree")
 only when the dates show the reports are about the same day; otherwise "Reports differ": two undated
-reports of "the night" may well describe different nights.
+reports of "the night" may well describe different nights. When every side comes from one outlet,
+or from one story (syndicated copies, ``index.stories``), on different days, the later figure is an
+update, not a disagreement: "Figure updated: 55 (Outlet, 2023-10-04) → 64 (Outlet, 2023-10-05)".
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.language import Figure, figures
+from index.figures import Figure, figures
 from rag.evidence import Candidate
 from rag.question import ORGANISATION, PERSON, Question
-from rag.types import DIFFER, DISAGREE, Claim, Conflict
+from rag.tuning import Tuning
+from rag.types import DIFFER, DISAGREE, UPDATED, Claim, Conflict
 
-SIMILAR = 0.7
-SAME_FRAME = 0.7  # share of words two sentences have in common once their names are removed
 _BARE = {"$", "%"}  # a bare "$" or "%" says too little to tell two figures are about the same thing
 
 
@@ -45,13 +46,27 @@ def kind_of(sides: Sequence[Candidate]) -> str:
     return DISAGREE if len(days) == 1 and None not in days else DIFFER
 
 
+def updated(sides: Sequence[Candidate]) -> bool:
+    """Every side from one outlet, or one story, each on a day of its own: a figure updated."""
+    days = [c.day for c in sides]
+    if None in days or len(set(days)) < len(days):
+        return False
+    outlets = {(c.location.source or "").casefold() for c in sides}
+    stories = {c.story for c in sides}
+    return (len(outlets) == 1 and "" not in outlets) or (len(stories) == 1 and None not in stories)
+
+
 def note(kind: str, claims: Sequence[tuple[int, Candidate, str]]) -> str:
+    if kind == UPDATED:
+        ordered = sorted(claims, key=lambda item: item[1].day)
+        steps = " → ".join(f"{text} ({describe(c)}) [{n}]" for n, c, text in ordered)
+        return f"Figure updated: {steps}."
     heading = "Sources disagree" if kind == DISAGREE else "Reports differ"
     listed = "; ".join(f"{text} — {describe(c)} [{n}]" for n, c, text in claims)
     return f"{heading}: {listed}."
 
 
-def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]]) -> list[Conflict]:
+def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning) -> list[Conflict]:
     """Conflicts among the cited sentences, each side with its own citation number."""
     found: dict[str, list[tuple[int, Candidate, Figure]]] = {}
     for n, candidate in cited:
@@ -69,7 +84,7 @@ def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]]) -
             if any(figure.value == f.value for _, _, f in claims):
                 continue
             rivals = [c for _, c, f in claims if f.value != figure.value and not (c.article_ids & candidate.article_ids)
-                      and (question.unit or _similar(c, candidate))]
+                      and (question.unit or _similar(c, candidate, tuning.conflict_similar))]
             if not claims or rivals:
                 claims.append((n, candidate, figure))
         if len(claims) < 2 or any(n in used for n, _, _ in claims):
@@ -78,15 +93,15 @@ def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]]) -
             continue
         used.update(n for n, _, _ in claims)
         claims.sort(key=lambda item: item[0])
-        kind = kind_of([c for _, c, _ in claims])
+        kind = UPDATED if updated([c for _, c, _ in claims]) else kind_of([c for _, c, _ in claims])
         conflicts.append(Conflict(claims=tuple(Claim(n=n, text=f.phrase) for n, _, f in claims),
                                   note=note(kind, [(n, c, f.phrase) for n, c, f in claims]), kind=kind))
-    return conflicts + find_name_conflicts(question, cited)
+    return conflicts + find_name_conflicts(question, cited, tuning=tuning)
 
 
 def _names(candidate: Candidate, exclude: set[str]) -> list[str]:
     """People and organisations the sentence names that the question does not."""
-    from index.language import word_keys
+    from index.names import word_keys
 
     return [m.text for m in candidate.facts.names({"PERSON", "ORG"}) if not word_keys(m.text) & exclude]
 
@@ -98,9 +113,11 @@ def _frame(sentence: str, found: list[str]) -> set[str]:
     return set(re.findall(r"\w+", sentence.lower()))
 
 
-def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]]) -> list[Conflict]:
-    """"Who won?": two nearly identical sentences from different articles naming different people."""
-    from index.language import word_keys
+def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning
+                        ) -> list[Conflict]:
+    """"Who won?": two nearly identical sentences (``Tuning.same_frame`` of their words, names aside)
+    from different articles naming different people."""
+    from index.names import word_keys
 
     if question.answer_type not in {PERSON, ORGANISATION}:
         return []
@@ -114,7 +131,7 @@ def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate
             only1 = [x for x in names1 if not word_keys(x) & keys2]
             only2 = [x for x in names2 if not word_keys(x) & keys1]
             frame1, frame2 = _frame(c1.text, names1), _frame(c2.text, names2)
-            if not only1 or not only2 or len(frame1 & frame2) < SAME_FRAME * len(frame1 | frame2):
+            if not only1 or not only2 or len(frame1 & frame2) < tuning.same_frame * len(frame1 | frame2):
                 continue  # no name of its own each, or not the same statement about different names
             kind = kind_of([c1, c2])
             sides = [(n1, c1, only1[0]), (n2, c2, only2[0])]
@@ -123,7 +140,7 @@ def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate
     return []
 
 
-def _similar(a: Candidate, b: Candidate) -> bool:
+def _similar(a: Candidate, b: Candidate, least: float) -> bool:
     if a.vector is None or b.vector is None:
         return False
-    return float(a.vector @ b.vector) >= SIMILAR
+    return float(a.vector @ b.vector) >= least

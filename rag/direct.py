@@ -4,8 +4,8 @@
 named in 3 cited sentences from Fortune and TechCrunch [1][2][3]"); "How many X ...?" gets each
 figure of X with its citation ("**25 drones** [1]"), every one of them when outlets differ; "Which
 outlet ...?" gets the outlet of the best sentence. Yes/no and open questions get none: no guessed
-verdict. No line rather than a wrong one: a name must be of the type asked for, named in at least
-two evidence sentences, and weigh clearly more than any rival (``AHEAD``; less when several
+verdict. No line rather than a wrong one: a name must be of the type asked for, named in several
+evidence sentences, and weigh clearly more than any rival (``Tuning.name_ahead``; less when several
 articles and every outlet the question names say it); its line cites the sentences that name it.
 
 Names are read from the facts stored at ingest, completed by how each article names its people
@@ -18,22 +18,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from index.language import Figure, Mention, counts, name_words, surname, word_key, word_keys
+from index.figures import Figure
+from index.language import Mention
+from index.names import name_words, surname, word_key, word_keys
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.question import NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question, outlet_mentions
+from rag.measures import first_measured, when
+from rag.outlets import outlet_mentions
+from rag.question import DATE, NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
+from rag.tuning import Tuning
 from rag.types import Direct
+
+DEFAULT_TUNING = Tuning()  # for callers that answer with the shipped values
 
 # Entity types that can answer each answer type.
 LABELS = {PERSON: {"PERSON"}, ORGANISATION: {"ORG", "PRODUCT"}, PLACE: {"GPE", "LOC", "FAC"}}
-AHEAD = 2.0  # the name shown must weigh at least this many times as much as the next one
-# ... or this many times, when it is corroborated: named in evidence from at least two articles and
-# from every outlet the question names (a multi-hop question's answer is what its reports share)
-AHEAD_CORROBORATED = 1.4
-POOL = 15  # the best evidence sentences a name is counted in, cited or not
-CITED_WEIGHT = 1.5  # a cited sentence counts this much more than one only in the evidence
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[\w]")
 
 
@@ -44,6 +45,8 @@ class NameChoice:
     name: str
     kind: str
     sentences: list[Candidate] = field(default_factory=list)
+    more: tuple[NameChoice, ...] = ()  # the further names a question asking for several gets
+    short: str | None = None  # a short form the evidence also names it by ("RA" for "Rugby Australia")
 
 
 def labels_for(question: Question) -> set[str] | None:
@@ -55,9 +58,13 @@ def labels_for(question: Question) -> set[str] | None:
 
 
 def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],
-                outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None) -> NameChoice | None:
-    """The name asked for: every name of the cited and best evidence sentences, grouped (one person
-    under full name and surname alone), weighted by the scores of the sentences naming it."""
+                outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None, *,
+                tuning: Tuning) -> NameChoice | None:
+    """The name asked for: every name of the cited and best evidence sentences (``Tuning.name_pool``),
+    grouped (one person under full name and surname alone), weighted by the scores of the sentences
+    naming it (a cited one ``Tuning.cited_weight`` times). It is shown when at least
+    ``Tuning.name_min_sentences`` sentences name it and it weighs ``Tuning.name_ahead`` times as much
+    as the next name (``Tuning.name_ahead_corroborated`` when corroborated)."""
     labels = labels_for(question)
     if labels is None:
         return None
@@ -65,7 +72,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     asked = _asked(question.text, outlets)
     outlet_names = [k for k in (word_keys(_outlet_name(o)) for o in outlets) if k]
     cited_ids = {id(c) for c in cited}
-    sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:POOL]]}.values())
+    sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:tuning.name_pool]]}.values())
     groups: list[dict] = []
     for candidate in sentences:
         for mention in _mentions(candidate, names_of):
@@ -81,7 +88,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
             group["labels"].append(mention.label)
             group["forms"].append(mention.text)
             group["surnames"].add(surname(mention.text))
-            weight = max(candidate.score, 0.0) * (CITED_WEIGHT if id(candidate) in cited_ids else 1.0)
+            weight = max(candidate.score, 0.0) * (tuning.cited_weight if id(candidate) in cited_ids else 1.0)
             group["sentences"][id(candidate)] = (candidate, weight)
     for group in groups:
         _type(group, names_of)
@@ -89,14 +96,63 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     kept = sorted((g for g in groups if _of_type(g["typed"], labels)), key=_strength, reverse=True)
     if not kept:
         return None
+    kind = question.answer_type if question.answer_type in LABELS else "entity"
+    # several people or organisations (places are not listed: the recognizer types demonyms such as
+    # "Ukrainian" as places, and a list would carry them)
+    several = (_several(question, kept, tuning, names_of=names_of, kind=kind)
+               if question.plural and kind in {PERSON, ORGANISATION, "entity"} else None)
+    if several is not None:
+        return several
     best = kept[0]
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
-    ahead = AHEAD_CORROBORATED if _corroborated(best, question.outlets) else AHEAD
-    if len(best["sentences"]) < 2 or _strength(best) < ahead * rival:
+    corroborated = _corroborated(best, question.outlets, articles=tuning.corroborating_articles)
+    ahead = tuning.name_ahead_corroborated if corroborated else tuning.name_ahead
+    if len(best["sentences"]) < tuning.name_min_sentences or _strength(best) < ahead * rival:
         return None
-    naming = [c for c, _ in sorted(best["sentences"].values(), key=lambda cw: -cw[1])]
-    kind = question.answer_type if question.answer_type in LABELS else "entity"
-    return NameChoice(name=_clean(_display(best)), kind=kind, sentences=naming)
+    return _choice(best, kind, tuning)
+
+
+def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
+    naming = [c for c, _ in sorted(group["sentences"].values(), key=lambda cw: -cw[1])]
+    shown = _clean(_display(group, tuning.frequent_form))
+    if len(name_words(shown)) == 1 or _initials(shown):  # a short form: the full one its articles write
+        shown = expansion(shown, group.get("article_forms", {})) or shown
+    short = [] if kind == PERSON else sorted({_clean(f) for f in group["forms"] if _clean(f) != shown and len(_clean(f)) < len(shown)
+                    and (_initials(_clean(f)) or len(name_words(_clean(f))) == 1)
+                    and expansion(_clean(f), {shown: 1}) == shown})
+    return NameChoice(name=shown, kind=kind, sentences=naming, short=short[0] if short else None)
+
+
+def _several(question: Question, kept: list[dict], tuning: Tuning, *, names_of, kind: str) -> NameChoice | None:
+    """The names a question asking for several gets ("Which two startups ...?"): those one evidence
+    sentence lists together (the weightiest sentence naming at least two of them, or as many as the
+    question asks for), each shown in full with every sentence naming it, at most
+    ``Tuning.several_max``. News lists the parties of a deal or the winners of a round in one
+    sentence; names gathered from different sentences answer different questions. ``None`` when
+    no sentence lists enough: the question is then answered as asking for one."""
+    # each named as the asked type in the evidence itself ("Ukrainian" shares the key of "Ukraine"
+    # in the articles' names, but is no place)
+    kept = [g for g in kept if set(g["labels"]) & LABELS.get(kind, LABELS[PERSON] | LABELS[ORGANISATION])]
+    listing: dict[int, tuple[Candidate, float, list[dict]]] = {}
+    for group in kept:
+        for key, (candidate, weight) in group["sentences"].items():
+            listing.setdefault(key, (candidate, weight, []))[2].append(group)
+    need = question.asked_count or 2
+    best = max((entry for entry in listing.values() if len(entry[2]) >= need), key=lambda e: e[1], default=None)
+    if best is None:
+        return None
+    candidate, _, groups = best
+    wanted = question.asked_count or tuning.several_max
+    chosen: list[NameChoice] = []
+    for group in sorted(groups, key=_strength, reverse=True)[:wanted]:
+        choice = _choice(group, kind, tuning)
+        if all(choice.name != c.name for c in chosen):  # two groups the articles name alike are one
+            chosen.append(choice)
+    if len(chosen) < need:
+        return None
+    first = candidate.text.find  # in the order the listing sentence names them
+    chosen.sort(key=lambda c: (first(c.name) if first(c.name) >= 0 else len(candidate.text)))
+    return replace(chosen[0], more=tuple(chosen[1:]))
 
 
 def _asked(text: str, outlets: Sequence[str]) -> frozenset[str]:
@@ -113,27 +169,39 @@ def _outlet_name(outlet: str) -> str:
     return outlet.split(" | ")[0]
 
 
-def _corroborated(group: dict, outlets: Sequence[str]) -> bool:
-    """Named in evidence from two articles or more, and from every outlet the question names."""
+def _corroborated(group: dict, outlets: Sequence[str], *, articles: int) -> bool:
+    """Named in evidence from ``articles`` articles or more, and from every outlet the question names."""
     sentences = [c for c, _ in group["sentences"].values()]
-    articles = {a for c in sentences for a in c.article_ids}
-    return len(articles) >= 2 and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
+    naming = {a for c in sentences for a in c.article_ids}
+    return len(naming) >= articles and all(any(c.from_outlet(o) for c in sentences) for o in outlets)
 
 
-def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None
-                  ) -> Direct | None:
+def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], choice: NameChoice | None = None,
+                  *, tuning: Tuning = DEFAULT_TUNING) -> Direct | None:
     """The direct answer for ``question`` from its numbered citations, or ``None``."""
     if not cited:
         return None
     if question.answer_type == OUTLET:
-        n, best = cited[0]
-        return Direct(kind=OUTLET, values=((best.location.source, (n,)),)) if best.location.source else None
-    if question.answer_type == NUMBER and question.unit:
+        return _outlets(cited, every=question.plural)
+    if question.answer_type == DATE:
+        found = when(cited, question, max_path=tuning.measure_path)
+        if found is None:
+            return None
+        n, shown, said = found
+        return Direct(kind=DATE, values=((shown, (n,)),),
+                      detail=f"“{said}” in a report of {_report_day(cited, n)}" if said else "")
+    if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]
-        return _figures(question.unit, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)])
+        return _figures(question, [(n, c) for n, c in cited if all(p.found_in(c.keys) for p in places)],
+                        tuning.measure_path)
     if choice is None:
         return None
+    if choice.more:  # several names, each with the citations naming it
+        values = [(c.name, tuple(sorted(n for n, cand in cited if any(cand is s for s in c.sentences))))
+                  for c in (choice, *choice.more)]
+        values = [(name, ns) for name, ns in values if ns]
+        return Direct(kind=choice.kind, values=tuple(values), several=True) if len(values) > 1 else None
     numbers = tuple(sorted(n for n, c in cited if any(c is s for s in choice.sentences)))
     if not numbers:
         return None
@@ -142,18 +210,36 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
     if sources:
         detail += " from " + (" and ".join(sources) if len(sources) <= 2 else
                               ", ".join(sources[:-1]) + " and " + sources[-1])
-    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail)
+    return Direct(kind=choice.kind, values=((choice.name, numbers),), detail=detail, short=choice.short)
 
 
-def _figures(unit: str, cited: Sequence[tuple[int, Candidate]]) -> Direct | None:
+def _report_day(cited: Sequence[tuple[int, Candidate]], n: int) -> str:
+    candidate = next(c for m, c in cited if m == n)
+    return candidate.day.isoformat() if candidate.day else "no date"
+
+
+def _outlets(cited: Sequence[tuple[int, Candidate]], *, every: bool) -> Direct | None:
+    """"Which outlet ...?": the outlet of the best sentence. "Which outlets ...?": every outlet the
+    cited sentences come from (a sentence carried by several articles counts for each), in the
+    order they are first cited, each with its citations."""
+    found: dict[str, list[int]] = {}
+    for n, candidate in cited if every else cited[:1]:
+        for outlet in candidate.sources:
+            found.setdefault(outlet, []).append(n)
+    if not found:
+        return None
+    return Direct(kind=OUTLET, values=tuple((outlet, tuple(ns)) for outlet, ns in found.items()))
+
+
+def _figures(question: Question, cited: Sequence[tuple[int, Candidate]], max_path: int) -> Direct | None:
+    """Each figure the cited sentences give of what the question asks (``rag.measures``: counting
+    its unit, or tied by the grammar to what it measures), one per sentence, each with its
+    citations; figures that differ are each given."""
     values: dict[float, list[int]] = {}
     shown: dict[float, str] = {}
-    for n, candidate in cited:
-        found = counts(candidate.text, unit)
-        totals = [f for f in found if not f.part] or found
-        for figure in totals[:1]:
-            values.setdefault(figure.value, []).append(n)
-            shown.setdefault(figure.value, _label(figure))
+    for n, figure in first_measured(cited, question, max_path=max_path):
+        values.setdefault(figure.value, []).append(n)
+        shown.setdefault(figure.value, _label(figure))
     if not values:
         return None
     return Direct(kind=NUMBER, values=tuple((shown[v], tuple(ns)) for v, ns in values.items()))
@@ -241,6 +327,16 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     typed = typed or {label: group["labels"].count(label) for label in group["labels"]}
     group["typed"] = typed
     group["known_forms"] = forms
+    # every name its articles write (the forms of every key): where a short form's full one is found
+    every: dict[str, int] = {}
+    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+        for entry in names_of(article).values():
+            for form, count in entry.get("f", {}).items():
+                every[form] = every.get(form, 0) + count
+            for kind in ("p", "o"):
+                if entry.get(kind):
+                    every[entry[kind]] = every.get(entry[kind], 0) + 1
+    group["article_forms"] = every
     # how the group's articles introduce it: the first full form of its main word, one vote each
     main = _main_key(group)
     intros: dict[str, dict[str, int]] = {"p": {}, "o": {}}
@@ -264,7 +360,7 @@ def _strength(group: dict) -> float:
 def _of_type(typed: dict[str, int], labels: set[str]) -> bool:
     """Whether a name can be of the type asked for: its articles call it so at least once (the
     recognizer types a surname alone as it likes; every plausible name competes, and the one shown
-    must weigh ``AHEAD`` times as much as any other)."""
+    must weigh ``Tuning.name_ahead`` times as much as any other)."""
     return any(typed.get(label, 0) for label in labels)
 
 
@@ -274,11 +370,12 @@ def _main_key(group: dict) -> str | None:
     return surname(max(forms, key=lambda f: (forms.count(f), -len(f)))) if forms else None
 
 
-def _display(group: dict) -> str:
+def _display(group: dict, frequent: float) -> str:
     """How the articles name it in full. A person: the full form of the group's main name that its
     own sentences use and its articles introduce ("Sam Bankman-Fried"; "Donald Trump", not "Ivanka
     Trump", for a group of "Trump"). Anything else: the full form its articles introduce it by
-    ("Alameda Research" for "Alameda"), or else its fullest frequent form ("Uber")."""
+    ("Alameda Research" for "Alameda"), or else its fullest frequent form ("Uber": named at least
+    ``frequent`` times as often as its most frequent form)."""
     main = _main_key(group)
     if "PERSON" in group["typed"]:
         votes: dict[str, int] = dict(group["intros"]["p"])
@@ -298,8 +395,36 @@ def _display(group: dict) -> str:
              and f.split()[0].lower() not in STOPWORDS}
     if known:  # the fullest of the frequent forms ("Alameda Research", not "Alameda"; "Uber")
         top = max(known.values())
-        return max((f for f, n in known.items() if n * 2 >= top), key=lambda f: (len(f.split()), known[f]))
+        return max((f for f, n in known.items() if n >= frequent * top), key=lambda f: (len(f.split()), known[f]))
     return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
+
+
+def expansion(short: str, forms: dict[str, int]) -> str | None:
+    """The full form an article writes for a short one, by how the short one is made from it, never
+    by a list of aliases: the initials of its words ("RA" of "Rugby Australia", "ITC" of
+    "International Trade Commission", "SEC" of "Securities and Exchange Commission"), its first
+    word cut short ("Fed" of "Federal Reserve"), or its last words ("Vikings" of "Minnesota
+    Vikings", "Altman" of "Sam Altman"). The most frequent such form, then the longest; ``None``
+    when the articles write none."""
+    words = name_words(short)
+    if not words:
+        return None
+    found = {}
+    for form, count in forms.items():
+        theirs = name_words(_clean(form))
+        if len(theirs) <= len(words):
+            continue
+        capitals = [w for w in re.split(r"[\s-]+", _clean(form)) if w[:1].isupper()]
+        initials = "".join(w[0] for w in capitals)
+        made = (_initials(short) is not None and initials == short
+                or len(words) == 1 and len(words[0]) >= 3 and theirs[0].startswith(words[0]) and theirs[0] != words[0]
+                and short[:1].isupper()
+                or theirs[-len(words):] == words)
+        if made:
+            found[_clean(form)] = found.get(_clean(form), 0) + count
+    if not found:
+        return None
+    return max(found, key=lambda f: (found[f], len(f)))
 
 
 def _clean(name: str) -> str:

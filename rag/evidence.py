@@ -1,9 +1,9 @@
-"""Evidence sentences: the sentences of the retrieved passages, each scored against the question
-and against each of its claims.
+"""Stage 3, score: the sentences of the retrieved passages, each scored against the question and
+against each of its claims (``gather``).
 
 A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``,
-``index/sentences.py``), so scoring embeds nothing but the question and its claims. A sentence found in several articles (a
-repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
+``index/sentences.py``), and the question's vectors come from stage 1 (``rag/understand.py``), so
+scoring runs no model. A sentence found in several articles (a repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
 it is cited once with all its outlets. Sentences that are instructions to an AI assistant
 (``rag/injection.py``), and questions, which state nothing, are never evidence.
 """
@@ -14,35 +14,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from index.language import Facts, annotate, word_keys
+from index.language import Facts, annotate
+from index.names import word_keys
 from index.text import analyze, end_mark, words
 from rag.injection import is_instruction
 from rag.question import Question, metadata_text
-from rag.retrieval import question_vectors
-from rag.types import Location, Passage
+from rag.retrieval import Reading
+from rag.tuning import Tuning
+from rag.types import Citation, Filters, Location, Passage
+from rag.understand import QuestionVectors
 
 if TYPE_CHECKING:
     import numpy as np
-
-# Weights of the sentence score: meaning (embedding cosine) and idf-weighted term coverage.
-SEMANTIC_WEIGHT = 0.55
-LEXICAL_WEIGHT = 0.45
-CONTEXT_WEIGHT = 0.5  # weight of the earlier questions' words in a follow-up
-ALREADY_SAID = 0.6  # a sentence the conversation already quoted
-PREVIOUS_SENTENCE = 0.5  # weight of question words (and names) found only in the sentence before
-SAME_STORY = 1.1  # a sentence of an article the previous answer cited
-NAMES_FLOOR = 0.6  # the score kept by a sentence covering none of the question's names
-SOURCE_MATCH = 1.15  # a claim's score of a sentence from the outlet (or day) the claim names
-SOURCE_MISS = 0.85  # ... and of a sentence from another outlet (or day), when the claim names one
-# A line with no closing punctuation (a heading, a caption, a link: "MORE: Jets vs. Chiefs betting
-# preview") names a topic rather than stating something: its scores weigh this much. On the dev slice
-# none of the 1,270 such lines among the evidence was a gold fact; citation precision 0.380 -> 0.387,
-# evidence coverage 0.811 -> 0.812.
-UNFINISHED = 0.8
-
 
 @dataclass(frozen=True, eq=False)
 class Candidate:
@@ -61,27 +47,39 @@ class Candidate:
     score: float = 0.0
     parts: tuple[float, ...] = ()  # its score against each claim of the question
     names: frozenset[int] = frozenset()  # indexes of the question's names it covers
+    story: str | None = None  # the story of its article (index/stories.py), when known
 
-    @property
-    def article_ids(self) -> set[str]:
-        return {self.location.article_id, *(a.article_id for a in self.also)}
+    # What follows is derived from the fields above and remembered (a candidate is read by every
+    # stage; ``replace`` makes a new one, which derives them again).
+    @cached_property
+    def article_ids(self) -> frozenset[str]:
+        return frozenset({self.location.article_id, *(a.article_id for a in self.also)})
 
-    @property
+    @cached_property
     def sources(self) -> list[str]:
         """The outlet fields of the articles holding it (each may name several outlets)."""
         return list(dict.fromkeys(s for s in (self.location.source, *(a.source for a in self.also)) if s))
 
-    def from_outlet(self, outlet: str) -> bool:
-        return any(outlet.casefold() in s.casefold() for s in self.sources)
+    @cached_property
+    def _folded_sources(self) -> tuple[str, ...]:
+        return tuple(s.casefold() for s in self.sources)
 
-    @property
+    def from_outlet(self, outlet: str) -> bool:
+        wanted = outlet.casefold()
+        return any(wanted in s for s in self._folded_sources)
+
+    @cached_property
     def day(self) -> date | None:
         days = [_day(loc.published_at) for loc in (self.location, *self.also)]
         return min((d for d in days if d is not None), default=None)
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return word_keys(self.text)
+
+    def citation(self, n: int) -> Citation:
+        """The sentence cited as ``[n]``, at its offsets in its article."""
+        return Citation(n=n, location=self.location, quote=self.text, also=self.also)
 
 
 def _day(published_at: str | None) -> date | None:
@@ -123,9 +121,10 @@ def _finished(sentence: str) -> bool:
     return end_mark(sentence) in {".", "!", "?", ":", ";", "…"}
 
 
-def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candidate]:
+def candidates(passages: Sequence[Passage], *, min_words: int, story_of=None) -> list[Candidate]:
     """Every distinct sentence of ``passages`` (in passage order), duplicates merged, instructions
-    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``."""
+    to an AI assistant and questions left out. Vectors and facts are attached by ``with_stored``;
+    ``story_of(article id)`` gives each its article's story."""
     out: list[Candidate] = []
     seen: dict[str, int] = {}
     for rank, passage in enumerate(passages):
@@ -148,6 +147,7 @@ def candidates(passages: Sequence[Passage], *, min_words: int = 4) -> list[Candi
                 continue
             seen[_key(text)] = len(out)
             out.append(Candidate(location=here, text=text, rank=rank, also=elsewhere,
+                                 story=story_of(here.article_id) if story_of else None,
                                  meta=_meta((here, *elsewhere)), before=before))
     return out
 
@@ -175,69 +175,127 @@ def with_stored(cands: Sequence[Candidate], library) -> list[Candidate]:
 
 
 class Scorer:
-    """Scores candidates against the question and each of its claims.
+    """Scores candidates against the question and each of its claims (``Tuning``'s score fields).
 
-    A score is ``0.55 * cosine + 0.45 * idf-weighted coverage of the words`` (the sentence before
-    counts at half weight: "The statement described the attempt as ..."). The question's score is
-    then scaled by ``0.6 + 0.4 * share of the question's names the sentence covers`` (in the text,
-    half in the sentence before, or in its articles' title, outlet and date); a claim's score by
-    whether the sentence comes from the outlet and day the claim names; both by ``UNFINISHED`` for
-    a line with no closing punctuation (a heading, a caption).
+    A score is ``semantic_weight * cosine + lexical_weight * idf-weighted coverage of the words``
+    (a word only in the sentence before counts ``previous_sentence``: "The statement described the
+    attempt as ..."). The question's score is then scaled between ``names_floor`` and 1 by the
+    share of the question's names the sentence covers (in the text, in the sentence before at
+    ``previous_sentence``, or in its articles' title, outlet and date); a claim's score by whether
+    the sentence comes from the outlet and day the claim names (``source_match``,
+    ``source_miss``); both by ``unfinished`` for a line with no closing punctuation (a heading, a
+    caption).
     """
 
-    def __init__(self, *, embedder, idf):
-        self.embedder = embedder
+    def __init__(self, *, idf, tuning: Tuning):
         self.idf = idf  # term -> idf (the BM25 index's)
+        self.tuning = tuning
 
-    def score(self, question: Question, cands: Sequence[Candidate]) -> list[Candidate]:
+    def _idf(self, term: str) -> float:
+        return max(self.idf(term), self.tuning.min_idf)
+
+    def score(self, question: Question, vectors: QuestionVectors, cands: Sequence[Candidate]) -> list[Candidate]:
         import numpy as np
 
         if not cands:
             return []
+        t = self.tuning
         parts = question.parts if len(question.parts) > 1 else ()
-        vectors = question_vectors(self.embedder, question)
-        question_vector = vectors[0]
-        if question.text != question.asked:  # a widened follow-up: its own words matter as much
-            question_vector = (question_vector + self.embedder.embed_cached([question.asked])[0]) / 2
-        part_vectors = vectors[1:]
+        question_vector = vectors.question
+        if vectors.asked is not None:  # a widened follow-up: its own words matter too
+            question_vector = (1 - t.asked_weight) * question_vector + t.asked_weight * vectors.asked
+        part_vectors = vectors.claims
         focus = set(question.focus) or set(question.terms)
-        weights = {t: max(self.idf(t), 0.1) * (1.0 if t in focus else CONTEXT_WEIGHT) for t in set(question.terms)}
-        part_weights = [{t: max(self.idf(t), 0.1) for t in set(p.terms)} for p in parts]
+        weights = {w: self._idf(w) * (1.0 if w in focus else t.context_weight) for w in set(question.terms)}
+        part_weights = [{w: self._idf(w) for w in set(p.terms)} for p in parts]
         matrix = np.stack([c.vector for c in cands])
         # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
         semantic = np.einsum("ij,j->i", matrix, question_vector)
         part_semantic = np.einsum("ij,kj->ik", matrix, np.asarray(part_vectors)) if parts else None
-        # which of the question's and its claims' words each sentence holds: 1, or half when only the
+        # which of the question's and its claims' words each sentence holds: 1, or less when only the
         # sentence before holds it; each coverage is then one product over all sentences
-        columns = {t: k for k, t in enumerate(dict.fromkeys([*weights, *(t for w in part_weights for t in w)]))}
+        columns = {w: k for k, w in enumerate(dict.fromkeys([*weights, *(w for ws in part_weights for w in ws)]))}
         held = np.zeros((len(cands), len(columns)))
         for i, candidate in enumerate(cands):
-            held[i, [columns[t] for t in columns.keys() & _terms(candidate.before)]] = PREVIOUS_SENTENCE
-            held[i, [columns[t] for t in columns.keys() & _terms(candidate.text)]] = 1.0
+            held[i, [columns[w] for w in columns.keys() & _terms(candidate.before)]] = t.previous_sentence
+            held[i, [columns[w] for w in columns.keys() & _terms(candidate.text)]] = 1.0
         coverage = _coverage(held, columns, weights)
         part_coverage = [_coverage(held, columns, w) for w in part_weights]
         out = []
         for i, candidate in enumerate(cands):
             lexical = float(coverage[i])
-            score = SEMANTIC_WEIGHT * float(semantic[i]) + LEXICAL_WEIGHT * lexical
+            score = t.semantic_weight * float(semantic[i]) + t.lexical_weight * lexical
             keys, near = candidate.keys | candidate.meta, word_keys(candidate.before)
             names = frozenset(j for j, n in enumerate(question.names) if n.found_in(keys))
             if question.names:
                 nearby = sum(1 for j, n in enumerate(question.names) if j not in names and n.found_in(near))
-                score *= NAMES_FLOOR + (1 - NAMES_FLOOR) * (len(names) + PREVIOUS_SENTENCE * nearby) / len(question.names)
+                score *= t.names_floor + (1 - t.names_floor) * (len(names) + t.previous_sentence * nearby) \
+                    / len(question.names)
             if question.said and candidate.text in question.said:
-                score *= ALREADY_SAID  # the follow-up asks for something new
+                score *= t.already_said  # the follow-up asks for something new
             elif candidate.article_ids & set(question.prior_articles):
-                score *= SAME_STORY  # "it", "there": the story the conversation is about
-            finished = 1.0 if _finished(candidate.text) else UNFINISHED
+                score *= t.same_story  # "it", "there": the story the conversation is about
+            finished = 1.0 if _finished(candidate.text) else t.unfinished
             score *= finished
             part_scores = []
             for j, part in enumerate(parts):
-                value = SEMANTIC_WEIGHT * float(part_semantic[i, j]) + LEXICAL_WEIGHT * float(part_coverage[j][i])
-                part_scores.append(value * _source_factor(candidate, part.outlets, part.days) * finished)
+                value = t.semantic_weight * float(part_semantic[i, j]) + t.lexical_weight * float(part_coverage[j][i])
+                part_scores.append(value * self._source_factor(candidate, part.outlets, part.days) * finished)
             out.append(replace(candidate, semantic=float(semantic[i]), lexical=lexical, score=score,
                                parts=tuple(part_scores), names=names))
         return out
+
+    def _source_factor(self, candidate: Candidate, outlets: Sequence[str], days: Sequence[tuple[date, date]]
+                       ) -> float:
+        match, miss = self.tuning.source_match, self.tuning.source_miss
+        factor = 1.0
+        if outlets:
+            factor *= match if any(candidate.from_outlet(o) for o in outlets) else miss
+        if days:
+            day = candidate.day
+            factor *= match if day is not None and any(lo <= day <= hi for lo, hi in days) else miss
+        return factor
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the answer rests on: the scored sentences, and the passages they were read from."""
+
+    candidates: list[Candidate]
+    passages: list[Passage]  # the ranking's, then any found for a name the ranking lacks
+
+
+def gather(question: Question, vectors: QuestionVectors, reading: Reading, *, library, probe, filters: Filters,
+           tuning: Tuning) -> Evidence:
+    """The scored evidence sentences of the passages read and of the further reports' passages.
+    A name the question depends on that they lack is looked up on its own (``probe``: BM25);
+    passages mentioning it join the passages read and the evidence."""
+    _, lexical = library.search_index()
+    scorer = Scorer(idf=lexical.idf, tuning=tuning)
+    passages, further = list(reading.passages), reading.further
+    story_of = library.catalog().story_of  # copies of one story: a later figure is an update (rag.conflicts)
+
+    def scored(found: Sequence[Passage]) -> list[Candidate]:
+        return scorer.score(question, vectors, with_stored(
+            candidates(found, min_words=tuning.min_words, story_of=story_of), library))
+
+    evidence = scored([*passages, *further])
+    covered = set().union(*(c.names for c in evidence))
+    seen = {p.location.chunk_id for p in passages}
+    added = []
+    for i, name in enumerate(question.names):
+        if i in covered:
+            continue
+        found = [p for p in probe(name.text, filters=filters) if p.location.chunk_id not in seen]
+        extra = scored(found)
+        if any(i in c.names for c in extra):
+            added += found
+            seen.update(p.location.chunk_id for p in found)
+            covered |= set().union(*(c.names for c in extra))
+    if added:  # once more over all passages, so sentences they share are merged
+        passages += added
+        evidence = scored([*passages, *further])
+    return Evidence(candidates=evidence, passages=passages)
 
 
 @lru_cache(maxsize=1 << 14)
@@ -255,7 +313,7 @@ def _terms(sentence: str) -> frozenset[str]:
 
 def _coverage(held: np.ndarray, columns: dict[str, int], weights: dict[str, float]) -> np.ndarray:
     """The idf-weighted share of the words of ``weights`` each sentence holds (``held``: sentences x
-    words, 1 or half for a word only in the sentence before)."""
+    words: 1, or ``Tuning.previous_sentence`` for a word only in the sentence before)."""
     import numpy as np
 
     vector = np.zeros(len(columns))
@@ -263,13 +321,3 @@ def _coverage(held: np.ndarray, columns: dict[str, int], weights: dict[str, floa
         vector[columns[term]] = weight
     # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
     return np.einsum("ij,j->i", held, vector) / (sum(weights.values()) or 1.0)
-
-
-def _source_factor(candidate: Candidate, outlets: Sequence[str], days: Sequence[tuple[date, date]]) -> float:
-    factor = 1.0
-    if outlets:
-        factor *= SOURCE_MATCH if any(candidate.from_outlet(o) for o in outlets) else SOURCE_MISS
-    if days:
-        day = candidate.day
-        factor *= SOURCE_MATCH if day is not None and any(lo <= day <= hi for lo, hi in days) else SOURCE_MISS
-    return factor

@@ -38,10 +38,10 @@ def passage_node(passage: Passage) -> NodeWithScore:
 
 
 class NewsRetriever(BaseRetriever):
-    def __init__(self, *, retriever: HybridRetriever, top_k: int = 8, filters: Filters = NO_FILTERS):
+    def __init__(self, *, retriever: HybridRetriever, top_k: int | None = None, filters: Filters = NO_FILTERS):
         super().__init__()
         self._retriever = retriever
-        self._top_k = top_k
+        self._top_k = top_k or retriever.settings.top_k
         self._filters = filters
 
     @classmethod

@@ -22,15 +22,15 @@ from functools import cached_property
 from pathlib import Path
 
 from index.errors import ConfigError
-from rag.answering import AnswerContext, Draft, Event
+from rag.answering import AnswerContext, Capabilities, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.errors import LLMError, LLMTimeoutError, LLMUnavailableError
 from rag.evidence import Candidate
-from rag.extractive import citation_for, select
-from rag.facts import Facts, facts
 from rag.prompts import CONDENSE_PROMPT, NOT_FOUND, Excerpt, excerpts, messages
 from rag.question import Question
 from rag.settings import RagSettings
+from rag.statement import Statement, statement
+from rag.tuning import Tuning
 from rag.types import ANSWERED, REFUSED, UNSUPPORTED, AnswerSentence, Conflict, Refusal, Turn
 from rag.verify import ClaimSentence, Verdict, Verifier, only_markers, parse_reply, strip_label
 
@@ -43,6 +43,11 @@ NONE_SUPPORTED = "no sentence of the model's reply is supported by the passages"
 ONLY_MARKERS = "the model's reply was only citation markers"
 EMPTY = "the model's reply was empty"
 ECHOED = "the model repeated the prompt instead of answering"
+# A follow-up is rewritten from the last turns of the conversation, each answer cut short; a
+# rewrite longer than a question is unusable.
+CONDENSE_TURNS = 3
+CONDENSE_ANSWER_CHARS = 300
+MAX_CONDENSED_CHARS = 300
 
 
 def _is_not_found(text: str) -> bool:
@@ -193,36 +198,38 @@ class _Assembly:
 
 
 def conflicts_with_evidence(info: Question, cited: dict[int, Candidate], evidence: Sequence[Candidate],
-                            *, floor: float, stated: Facts) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
+                            *, stated: Statement, tuning: Tuning) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
     """Conflicts between what the answer says and the rest of the retrieved evidence (sentences
-    scoring at least ``floor``): an answer giving only "55 [1]" still shows that another outlet
-    says 64. A conflict is kept when one of its sides is a citation of the answer and gives a
+    scoring at least ``Tuning.refusal_threshold``): an answer giving only "55 [1]" still shows that
+    another outlet says 64. A conflict is kept when one of its sides is a citation of the answer and gives a
     figure or name the answer ``stated``; the evidence sentences it names join the citations,
     numbered after the answer's own."""
     def about_answer(conflict: Conflict) -> bool:
-        return any(claim.n <= own and (facts(claim.text).figures & stated.figures
-                                       or any(stated.has_name(n) for n in facts(claim.text, with_names=True).names))
+        return any(claim.n <= own and (statement(claim.text).figures & stated.figures
+                                       or any(stated.has_name(n) for n in statement(claim.text, with_names=True).names))
                    for claim in conflict.claims)
 
     numbered = sorted(cited.items())
     own = len(numbered)
     taken = {(c.location.article_id, c.location.start) for c in cited.values()}
     pool = [c for c in sorted(evidence, key=lambda c: -c.score)
-            if c.score >= floor and (c.location.article_id, c.location.start) not in taken]
+            if c.score >= tuning.refusal_threshold and (c.location.article_id, c.location.start) not in taken]
     extra = pool
     for _ in range(3):  # renumber the extra sentences a conflict names until the set is stable
         listed = numbered + [(own + i, c) for i, c in enumerate(extra, start=1)]
-        found = [c for c in find_conflicts(info, listed) if about_answer(c)]
+        found = [c for c in find_conflicts(info, listed, tuning=tuning) if about_answer(c)]
         named = {claim.n for c in found for claim in c.claims}
         kept = [c for n, c in listed[own:] if n in named]
         if len(kept) == len(extra):
             return listed, found
         extra = kept
     listed = numbered + [(own + i, c) for i, c in enumerate(extra, start=1)]
-    return listed, [c for c in find_conflicts(info, listed) if about_answer(c)]
+    return listed, [c for c in find_conflicts(info, listed, tuning=tuning) if about_answer(c)]
 
 
 class LLMAnswerer:
+    capabilities = Capabilities(condense=True)
+
     def __init__(self, *, backend: str, settings: RagSettings):
         if backend not in BACKENDS:
             raise ConfigError(f"Unknown LLM backend {backend!r}: use one of {', '.join(BACKENDS)}.")
@@ -263,11 +270,12 @@ class LLMAnswerer:
 
     def condense(self, question: str, history: Sequence[Turn]) -> str | None:
         """A standalone version of a follow-up question, or ``None`` when the model's is unusable."""
-        conversation = "\n".join(f"Q: {t.question}\nA: {t.answer[:300]}" for t in history[-3:])
+        conversation = "\n".join(f"Q: {t.question}\nA: {t.answer[:CONDENSE_ANSWER_CHARS]}"
+                                 for t in history[-CONDENSE_TURNS:])
         prompt = CONDENSE_PROMPT.format(conversation=conversation, question=question)
         reply = "".join(self.generate([("user", prompt)])).strip().split("\n")[0].strip()
         known = set(re.findall(r"\w+", (question + " " + " ".join(t.question for t in history)).lower()))
-        if not reply or len(reply) > 300 or not known & set(re.findall(r"\w+", reply.lower())):
+        if not reply or len(reply) > MAX_CONDENSED_CHARS or not known & set(re.findall(r"\w+", reply.lower())):
             return None
         return reply
 
@@ -280,14 +288,13 @@ class LLMAnswerer:
         (each claim's best, the other side of a figure, every outlet and name asked about), at
         most ``llm_sentences``. A small model given only these copies the right fact; given the
         next best sentences too, it glues in their figures and names."""
-        picks = [p.candidate for p in select(context.info, context.candidates, self.settings)]
-        return excerpts(picks, max_sentences=self.settings.llm_sentences)
+        return excerpts([p.candidate for p in context.picks], max_sentences=self.settings.llm_sentences)
 
     def check(self, deltas: Iterable[str], context: AnswerContext, passages: Sequence[Excerpt]) -> Iterator[Event]:
         """The checked answer to a reply arriving as ``deltas``: text deltas of verified sentences,
         then the final ``Draft``. Stops reading once the reply says it has nothing, echoes the
         prompt, or has ``max_sentences`` sentences."""
-        verifier = Verifier(passages, embed=context.embed)
+        verifier = Verifier(passages, embed=context.embed, tuning=self.settings.tuning)
         answer = _Assembly(drop_unsupported=self.settings.unsupported == "drop")
         reply, text, judged, complete = "", "", 0, False
         deltas = iter(deltas)
@@ -321,14 +328,14 @@ class LLMAnswerer:
             yield Event.final(self._refused(reason, reply, answer))
             return
         listed, conflicts = conflicts_with_evidence(context.info, answer.chosen, context.candidates,
-                                                    floor=self.settings.refusal_threshold,
-                                                    stated=facts(" ".join(s.text for s in answer.sentences)))
+                                                    stated=statement(" ".join(s.text for s in answer.sentences)),
+                                                    tuning=self.settings.tuning)
         if conflicts:
             note = "\n\n" + " ".join(c.note for c in conflicts)
             answer.text += note
             yield Event.delta(note)
         yield Event.final(Draft(status=ANSWERED, text=answer.text,
-                                citations=tuple(citation_for(n, c) for n, c in listed),
+                                citations=tuple(c.citation(n) for n, c in listed),
                                 conflicts=tuple(conflicts), sentences=tuple(answer.sentences)))
 
     @staticmethod

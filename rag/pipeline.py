@@ -1,7 +1,18 @@
-"""One question from text to cited answer: analyse -> retrieve -> score evidence -> refuse or answer.
+"""One question from text to cited answer, as named stages called in order, each timed:
 
-``Pipeline.stream`` is the only answering path; ``Pipeline.ask`` collects it. Both the CLI, the
-HTTP API and the chat call these.
+1. understand (``rag/understand.py``): text and conversation -> ``Question`` and its vectors
+2. retrieve (``rag/retrieval.py``): -> the passages read (``Reading``)
+3. score (``rag/evidence.py``): -> the scored evidence sentences (``Evidence``)
+4. gate (``rag/gate.py``): -> why the evidence cannot answer, or nothing
+5. select (``rag/selection.py``): -> the sentences to quote, claim by claim
+6. answer (``rag/answering.py``; ``rag/extractive.py`` or ``rag/llm.py``): -> text deltas and a
+   ``Draft``, with the answer line (``rag/direct.py``) and the conflicts (``rag/conflicts.py``)
+
+A question about the library itself ("Which outlets are in the library?") is recognised in stage 1
+and answered in stage 6 from the catalog (``rag/catalog.py``), not from the articles' text.
+
+``Pipeline.stream`` is the only answering path; ``Pipeline.ask`` collects it. The CLI, the HTTP
+API and the chat all call these. Every weight and threshold the stages use is ``settings.tuning``.
 """
 
 from __future__ import annotations
@@ -12,37 +23,78 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from index.errors import ConfigError, EmptyIndexError
 from index.library import Library
+from rag import outlets
 from rag.answerers import make_answerer
-from rag.answering import AnswerContext, Answerer, Event, refusal_reason
-from rag.evidence import Candidate, Scorer, candidates, with_stored
-from rag.question import Question, analyse, as_asked, is_followup
-from rag.retrieval import FURTHER_REPORTS, HybridRetriever
-from rag.settings import RagSettings
-from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Filters, Refusal, Turn
+from rag.answering import AnswerContext, Answerer, Event
+from rag.catalog import about_library, catalog_answer
+from rag.evidence import Evidence, gather
+from rag.gate import refusal_reason
+from rag.question import Question
+from rag.retrieval import HybridRetriever
+from rag.selection import select
+from rag.settings import MAX_TOP_K, RagSettings
+from rag.types import NO_FILTERS, REFUSAL_TEXT, REFUSED, Answer, Citation, Filters, Location, Refusal, Turn
+from rag.understand import read, understand
 
 MAX_QUESTION_CHARS = 2000
-CLOSEST = 3
+CLOSEST = 3  # passages a refusal lists for the reader to check
+
+
+@lru_cache(maxsize=1 << 13)
+def _parsed_names(raw: str) -> dict:
+    """A stored name index, parsed once for every question that reads its article (read only)."""
+    return json.loads(raw)
 
 
 def _names_of(catalog):
-    """Article id -> its stored name index (``index.language.name_index``), parsed once."""
-    parsed: dict[str, dict] = {}
-
+    """Article id -> its stored name index (``index.language.name_index``)."""
     def names_of(article_id: str) -> dict:
-        if article_id not in parsed:
-            record = catalog.articles.get(article_id)
-            parsed[article_id] = json.loads(record.names) if record is not None and record.names else {}
-        return parsed[article_id]
+        record = catalog.articles.get(article_id)
+        return _parsed_names(record.names) if record is not None and record.names else {}
 
     return names_of
+
+
+def with_stories(citations: Sequence[Citation], catalog) -> tuple[Citation, ...]:
+    """Each citation with the other articles of its story: every outlet and date that carried the
+    syndicated copy it quotes ("also in: ...", ``index.stories``)."""
+    out = []
+    for c in citations:
+        shown = {c.location.article_id, *(a.article_id for a in c.also)}
+        members = catalog.stories.get(catalog.story_of(c.location.article_id), ())
+        others = tuple(Location(article_id=r.id, title=r.display_title, source=r.source, published_at=r.published_at,
+                                url=r.url, chunk_id="", start=0, end=0) for r in members if r.id not in shown)
+        out.append(replace(c, story=others) if others else c)
+    return tuple(out)
+
+
+class _Clock:
+    """Milliseconds spent in each stage (``rag.types.STAGES``) that ran, and in all of them."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = (time.perf_counter() - start) * 1000
+
+    def done(self) -> dict[str, float]:
+        return {**self.timings, "total": (time.perf_counter() - self.started) * 1000}
 
 
 class Pipeline:
     def __init__(self, settings: RagSettings, *, library: Library | None = None):
         self.settings = settings
+        self.tuning = settings.tuning
         self.library = library or Library(settings.index)
         self.retriever = HybridRetriever(library=self.library, settings=settings)
         self._answerers: dict[str, Answerer] = {}
@@ -55,57 +107,22 @@ class Pipeline:
                 self._answerers[mode] = make_answerer(mode, settings=self.settings)
             return self._answerers[mode]
 
-    def _scorer(self) -> Scorer:
-        _, lexical = self.library.search_index()
-        return Scorer(embedder=self.library.embedder, idf=lexical.idf)
-
     def understand(self, question: str, *, history: Sequence[Turn] = ()) -> Question:
-        """The question as data (``rag.question.analyse``), read against the outlets in the index
-        and the newest article's date."""
-        catalog = self.library.catalog()
-        return analyse(question, history=history, outlets=catalog.outlets, newest=catalog.newest)
+        """The question as data (stage 1 without the encoder), read against the outlets in the
+        index and the newest article's date."""
+        return read(question, catalog=self.library.catalog(), history=history, tuning=self.tuning,
+                    cited_as_outlet=self.cited_as_outlet)
+
+    def cited_as_outlet(self, name: str) -> bool | None:
+        """Whether the library's articles that mention ``name`` use it as an outlet ("according to
+        Bloomberg"); ``None`` when none does (``rag.outlets.cited_as_outlet``)."""
+        passages = self.retriever.probe(name)
+        return outlets.cited_as_outlet(name, [text for p in passages for _, _, text in p.sentence_texts()])
 
     def ranking(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS) -> list:
         """The passages the answerer reads, best first: the question and each of its claims searched
         (``HybridRetriever.retrieve_question``). The MultiHop-RAG retrieval metrics measure this."""
         return self.retriever.retrieve_question(question, k=k or self.settings.top_k, filters=filters)
-
-    def _evidence(self, question: Question, passages: list, filters: Filters, further: Sequence = ()
-                  ) -> list[Candidate]:
-        """Scored evidence sentences of ``passages`` and of the ``further`` reports' passages. A name
-        the question depends on that they lack is looked up on its own (BM25); passages mentioning
-        it join ``passages`` and the evidence."""
-        scorer = self._scorer()
-        evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
-        covered = set().union(*(c.names for c in evidence))
-        seen = {p.location.chunk_id for p in passages}
-        added = []
-        for i, name in enumerate(question.names):
-            if i in covered:
-                continue
-            found = [p for p in self.retriever.probe(name.text, filters=filters) if p.location.chunk_id not in seen]
-            extra = scorer.score(question, with_stored(candidates(found), self.library))
-            if any(i in c.names for c in extra):
-                added += found
-                seen.update(p.location.chunk_id for p in found)
-                covered |= set().union(*(c.names for c in extra))
-        if added:  # once more over all passages, so sentences they share are merged
-            passages.extend(added)
-            evidence = scorer.score(question, with_stored(candidates([*passages, *further]), self.library))
-        return evidence
-
-    def _embed_ahead(self, text: str) -> threading.Thread:
-        """The question run through the encoder while spaCy parses it (the encoder leaves the GIL;
-        two cores): the search then finds its vector, and its claims' (pooled from the same run,
-        ``Embedder.embed_spans``), without running the encoder again. An error is left for the
-        search to raise."""
-        def embed() -> None:
-            with contextlib.suppress(Exception):
-                self.library.embedder.embed_spans(text, ())
-
-        thread = threading.Thread(target=embed, name="newsrag-embed-ahead", daemon=True)
-        thread.start()
-        return thread
 
     def stream(self, question: str, *, history: Sequence[Turn] = (), mode: str | None = None,
                top_k: int | None = None, filters: Filters = NO_FILTERS) -> Iterator[Event]:
@@ -116,51 +133,68 @@ class Pipeline:
         if len(question) > MAX_QUESTION_CHARS:
             raise ConfigError(f"The question is {len(question)} characters long; the limit is "
                               f"{MAX_QUESTION_CHARS}. Ask something shorter.")
-        if top_k is not None and not 1 <= top_k <= 50:
-            raise ConfigError(f"top_k={top_k} must be between 1 and 50.")
+        if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
+            raise ConfigError(f"top_k={top_k} must be between 1 and {MAX_TOP_K}.")
         answerer = self.answerer(mode)  # an unknown mode fails before any work
-        started = time.perf_counter()
+        clock = _Clock()
         catalog = self.library.catalog()
         if not catalog.articles:
-            raise EmptyIndexError(f"No articles indexed in {self.library.store.where} — run "
+            raise EmptyIndexError(f"No articles indexed in {self.library.where} — run "
                                   "`newsrag ingest data/articles` first.")
-        ahead = self._embed_ahead(as_asked(question))
-        info = self.understand(question, history=history)
-        ahead.join()
-        condense = getattr(answerer, "condense", None)
-        if history and condense is not None and is_followup(question):
-            standalone = condense(question, history)  # LLM modes; the extractive one widens instead
-            if standalone:
-                info = self.understand(standalone)
-        # the answer reads the ranking's passages, and its sentences may also come from the first
-        # passage of a few further reports (``FURTHER_REPORTS``)
-        passages, further = self.retriever.read_question(info, k=top_k, filters=filters, further=FURTHER_REPORTS)
-        retrieved = time.perf_counter()
-        evidence = self._evidence(info, passages, filters, further)
-        reason = refusal_reason(info, evidence, self.settings.refusal_threshold)
+        with clock.stage("understand"):
+            asked = about_library(question)
+            if asked is None:
+                info, vectors = understand(question, history=history, catalog=catalog,
+                                           embedder=self.library.embedder, tuning=self.tuning,
+                                           condense=answerer.condense if answerer.capabilities.condense else None,
+                                           cited_as_outlet=self.cited_as_outlet)
+        if asked is not None:  # about the library itself: its catalog answers, not its articles' text
+            with clock.stage("answer"):
+                answer = catalog_answer(asked, self.library, question=question, filters=filters)
+            yield Event.delta(answer.answer)
+            yield Event("answer", answer=replace(answer, timings_ms=clock.done()))
+            return
+        with clock.stage("retrieve"):
+            reading = self.retriever.read_question(info, vectors, k=top_k, filters=filters)
+        with clock.stage("score"):
+            evidence = gather(info, vectors, reading, library=self.library, probe=self.retriever.probe,
+                              filters=filters, tuning=self.tuning)
+        yield from self.conclude(question, info, evidence, answerer=answerer, catalog=catalog, clock=clock,
+                                 history=history, filters=filters)
+
+    def conclude(self, question: str, info: Question, evidence: Evidence, *, answerer: Answerer, catalog,
+                 clock: _Clock, history: Sequence[Turn] = (), filters: Filters = NO_FILTERS) -> Iterator[Event]:
+        """Stages 4 to 6 on scored evidence: the gate, the selection and the answerer; text deltas,
+        then the "answer" event. (The tuning harness, ``eval/tune.py``, replays these on evidence
+        it read once.)"""
+        with clock.stage("gate"):
+            reason = refusal_reason(info, evidence.candidates, tuning=self.tuning)
         draft = None
         if reason is None:
-            context = AnswerContext(info=info, passages=passages, candidates=evidence, history=history,
-                                    embed=self.library.embedder.embed_cached, names_of=_names_of(catalog))
-            for event in answerer.stream(context):
-                if event.kind == "draft":
-                    draft = event.draft
-                else:
-                    yield event
+            with clock.stage("select"):
+                picks = select(info, evidence.candidates, tuning=self.tuning,
+                               max_sentences=self.settings.max_sentences)
+            context = AnswerContext(info=info, passages=evidence.passages, candidates=evidence.candidates,
+                                    picks=picks, history=history, embed=self.library.embedder.embed_cached,
+                                    names_of=_names_of(catalog))
+            with clock.stage("answer"):
+                for event in answerer.stream(context):
+                    if event.kind == "draft":
+                        draft = event.draft
+                    else:
+                        yield event
         if draft is None or draft.status == REFUSED:
             yield Event.delta(REFUSAL_TEXT)
             refusal = draft.refusal if draft is not None and draft.refusal else Refusal(
                 reason=reason or "the answer was not supported by the articles")
             answer = Answer(question=question, answer=REFUSAL_TEXT, status=REFUSED, mode=answerer.name,
-                            closest=tuple(passages[:CLOSEST]), filters=filters, refusal=refusal)
+                            closest=tuple(evidence.passages[:CLOSEST]), filters=filters, refusal=refusal)
         else:
             answer = Answer(question=question, answer=draft.text, status=draft.status, mode=answerer.name,
-                            citations=draft.citations, conflicts=draft.conflicts, sentences=draft.sentences,
+                            citations=with_stories(draft.citations, catalog), conflicts=draft.conflicts,
+                            sentences=draft.sentences,
                             closest=draft.closest, filters=filters, direct=draft.direct, claims=draft.claims)
-        done = time.perf_counter()
-        timings = {"retrieve": (retrieved - started) * 1000, "answer": (done - retrieved) * 1000,
-                   "total": (done - started) * 1000}
-        yield Event("answer", answer=replace(answer, timings_ms=timings))
+        yield Event("answer", answer=replace(answer, timings_ms=clock.done()))
 
     def ask(self, question: str, **options) -> Answer:
         """The collected stream: the same answer ``stream`` ends with."""

@@ -1,7 +1,7 @@
 """What an LLM is shown: short rules, one worked exchange, and numbered passages.
 
 A numbered passage is an *excerpt*: the sentences of one article that the extractive answerer
-would quote (``rag/extractive.py`` ``select``: each claim's best sentence, the other side of a
+would quote (``rag/selection.py`` ``select``: each claim's best sentence, the other side of a
 figure, every outlet and name asked about), best first, under a line with the article's outlet,
 date and title. Excerpts keep prompts short (a few hundred tokens, which on a small CPU is the
 difference between seconds and a minute) and keep a small model on the sentences that matter;

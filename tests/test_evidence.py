@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import UNFINISHED, Candidate, Scorer, _finished, asks, candidates
-from rag.question import analyse
+from rag.analysis import analyse
+from rag.evidence import Candidate, Scorer, _finished, asks, candidates
+from rag.tuning import Tuning
 from rag.types import Location, Passage
+from rag.understand import encode
 
 
 @pytest.mark.parametrize("sentence, question", [
@@ -31,7 +33,8 @@ def test_questions_in_a_passage_are_not_evidence_but_stay_the_context_of_the_nex
         spans.append((start, start + len(part)))
     location = Location(article_id="a", title="t", source="TechCrunch", published_at=None, url=None,
                         chunk_id="a-0", start=0, end=len(body))
-    found = candidates([Passage(location=location, text=body, header_len=0, sentences=tuple(spans), score=1.0)])
+    found = candidates([Passage(location=location, text=body, header_len=0, sentences=tuple(spans), score=1.0)],
+                       min_words=Tuning().min_words)
     assert [(c.text, c.before) for c in found] == [
         ("The board said it had lost confidence in him.", "Do you work at OpenAI and know more?"),
         ("It gave no other reason.", "The board said it had lost confidence in him.")]
@@ -51,9 +54,7 @@ def test_a_line_with_no_closing_punctuation_is_unfinished(line, finished):
     assert _finished(line) is finished
 
 
-def test_a_heading_weighs_less_than_it_would_as_a_statement(embedder, monkeypatch):
-    import rag.evidence
-
+def test_a_heading_weighs_less_than_it_would_as_a_statement(embedder):
     heading, statement = "Drones intercepted over Moscow", "Drones were intercepted over Moscow."
     vectors = embedder.embed([heading, statement])
     cands = [Candidate(location=Location(article_id=a, title="t", source=None, published_at=None, url=None,
@@ -61,13 +62,13 @@ def test_a_heading_weighs_less_than_it_would_as_a_statement(embedder, monkeypatc
              for a, t, v in zip("ab", (heading, statement), vectors, strict=True)]
     question = analyse("Did TechCrunch report that drones were intercepted over Moscow, while The Verge reported "
                        "that the ministry blamed Ukraine?", outlets=["TechCrunch", "The Verge"])
-    scorer = Scorer(embedder=embedder, idf=lambda term: 1.0)
-    weighed = scorer.score(question, cands)
-    monkeypatch.setattr(rag.evidence, "UNFINISHED", 1.0)
-    plain = scorer.score(question, cands)
+    vectors = encode(embedder, question)
+    tuning = Tuning()
+    weighed = Scorer(idf=lambda term: 1.0, tuning=tuning).score(question, vectors, cands)
+    plain = Scorer(idf=lambda term: 1.0, tuning=tuning.with_(unfinished=1.0)).score(question, vectors, cands)
     assert len(question.parts) == 2
-    # the heading's question and claim scores by UNFINISHED, the statement's as they were
-    assert weighed[0].score == pytest.approx(UNFINISHED * plain[0].score)
-    assert weighed[0].parts == pytest.approx(tuple(UNFINISHED * p for p in plain[0].parts))
+    # the heading's question and claim scores by Tuning.unfinished (0.8), the statement's as they were
+    assert weighed[0].score == pytest.approx(0.8 * plain[0].score)
+    assert weighed[0].parts == pytest.approx(tuple(0.8 * p for p in plain[0].parts))
     assert (weighed[1].score, weighed[1].parts) == (plain[1].score, plain[1].parts)
     assert weighed[0].score < weighed[1].score

@@ -9,30 +9,18 @@ import json
 
 import pytest
 from conftest import make_library
+from helpers import BODY, fetch_settings, item
 
 from index.errors import ConfigError
 from index.feeds import Feeds, Poller, parse_every
-from index.settings import FetchSettings
 from tests.feedserver import FeedServer, Route, rss
 
-BODY = ("The regional ministry said {n} drones were intercepted overnight near the border town of Kamen. "
-        "Officials gave no details of damage. Residents reported loud explosions before dawn. "
-        "The governor urged people to stay indoors while debris was cleared from two streets. "
-        "Emergency services said nobody was hurt in the attack, which lasted about three hours. "
-        "Schools in the district will open as usual on Tuesday, the education office said in a statement. "
-        "Rail services between Kamen and the regional capital resumed in the afternoon after engineers checked "
-        "the line, and the airport reopened to civilian flights by evening. ")
 PAGE = (b"<html><head><title>Bridge budget</title><meta property='og:site_name' content='Page Times'>"
         b"<meta name='author' content='Cleo Park'></head><body><nav>Home | World</nav><article><h1>Bridge budget</h1>"
         + b"".join(f"<p>The city council approved a budget of {n} million euros for the new river bridge on "
                    f"Tuesday, after a debate of four hours.</p>".encode() for n in (4, 5, 6)) +
         b"<p>Construction is to start in spring and last two years, the mayor told reporters.</p></article>"
         b"<footer>Copyright</footer></body></html>")
-
-
-def fetch_settings(**changes) -> FetchSettings:
-    return FetchSettings(**{"allow": ("127.0.0.1",), "host_interval": 0.0, "timeout": 2.0, "max_mb": 1.0,
-                            "min_every": 1.0, **changes})
 
 
 @pytest.fixture
@@ -44,11 +32,6 @@ def server():
 @pytest.fixture
 def lib(tmp_path, embedder):
     return make_library(tmp_path / "home", embedder, fetch=fetch_settings())
-
-
-def item(server, n: int, *, figure: int = 12, **more) -> dict:
-    return {"title": f"Drones over Kamen {n}", "link": f"{server.url}/a/{n}", "author": "Dana Ortiz",
-            "date": f"Mon, 0{n} Dec 2026 06:00:00 GMT", "content": f"<p>{BODY.format(n=figure + n)}</p>", **more}
 
 
 def test_parse_every():
@@ -206,3 +189,42 @@ def test_two_servers_on_one_store_do_not_both_poll_a_feed(server, tmp_path, embe
     assert second.feed["next_poll"] > first.feed["last_poll"] + 590  # it waits for the lease to end
     assert len(server.hits("/feed.xml")) == 2  # the first poll and the forced one
     assert forced.summary() == "Test Wire: 0 new, 0 updated, 1 unchanged, 0 failed"
+
+
+@pytest.mark.slow
+def test_the_command_line(server, tmp_path, monkeypatch, capsys):
+    from ui.cli import main
+
+    for name, value in {"NEWSRAG_HOME": str(tmp_path / "home"), "NEWSRAG_FETCH_ALLOW": "127.0.0.1",
+                        "NEWSRAG_FETCH_INTERVAL": "0", "NEWSRAG_EMBED_BACKEND": "onnx-fp32"}.items():
+        monkeypatch.setenv(name, value)
+    server.routes["/feed.xml"] = Route(etag='"1"', body=rss([item(server, 1)]))
+    url = f"{server.url}/feed.xml"
+    assert main(["feeds", "add", url, "--every", "10s"]) == 1
+    assert capsys.readouterr().err == "error: --every '10s' is 10 s: feeds are polled every 60 s to 30 days.\n"
+    assert main(["feeds", "add", url, "--every", "2h", "--name", "Wire"]) == 0
+    fid = capsys.readouterr().out.split()[1]
+    assert main(["feeds", "poll", "--quiet"]) == 0  # cron: the due feeds (a new one is due)
+    assert capsys.readouterr().out == "Wire: 1 new, 0 updated, 0 unchanged, 0 failed\n"
+    assert main(["feeds", "poll", "--quiet"]) == 0
+    assert capsys.readouterr().out == "No feed is due.\n"
+    assert main(["watch", "add", "How many drones were intercepted near Kamen?"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "  now: 13 drones"
+    server.routes["/feed.xml"] = Route(etag='"2"', body=rss([item(server, 1, figure=40)]))
+    assert main(["feeds", "poll", fid, "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Wire: 0 new, 1 updated, 0 unchanged, 0 failed",
+                   "watched question changed: How many drones were intercepted near Kamen? — "
+                   "new in the answer line: 41 drones"]
+    assert main(["feeds", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{fid}  ok" in listed and "every   7200 s" in listed and "0 new, 1 updated, 0 failed  Wire" in listed
+    server.routes["/feed.xml"] = Route(status=503, headers={"Retry-After": "120"})
+    assert main(["feeds", "poll", "--all", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"Wire: failed: {url}: HTTP 503; the server asks to retry in 120 s\n"
+    assert main(["watch", "list"]) == 0
+    assert capsys.readouterr().out.startswith("* w")
+    assert main(["feeds", "remove", "Wire"]) == 0
+    assert main(["feeds", "list"]) == 0
+    assert capsys.readouterr().out.endswith("No feeds — add one with `newsrag feeds add URL [--every 30m]`.\n")

@@ -8,8 +8,8 @@ import time
 
 import httpx
 import pytest
-from conftest import SEEDS, make_library
-from test_api import DRONES, TOKEN, build, error_of, serve_in_thread
+from conftest import SEEDS, make_library, serve_in_thread
+from helpers import DRONES, TOKEN, build, error_of, walk
 
 from ui.guard import origin_of, split_host
 
@@ -23,16 +23,6 @@ def site(tmp_path_factory, embedder):
     app, _, port = build(library, max_request_kb=64, body_timeout=1.0)
     with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield app, client, library, port
-
-
-def walk(routes, prefix: str = ""):
-    """(method, path) of every route, through included routers (FastAPI 0.165 wraps them)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from walk(inner.routes, prefix + route.include_context.prefix)
-        for method in getattr(route, "methods", None) or ():
-            yield method, prefix + route.path
 
 
 def state_changing_routes(app) -> list[tuple[str, str]]:

@@ -10,9 +10,10 @@ import sys
 
 import pytest
 from conftest import ROOT, SEED_55, SEED_64, SEEDS, make_library
+from helpers import assert_consistent
 
 from index.errors import ConfigError, NotFoundError
-from index.sentences import unpack
+from index.offline import OFFLINE_ENV
 from index.store import chunk_id
 
 
@@ -23,18 +24,6 @@ def snapshot(lib):
     chunks = sorted(cid for cid, _, _ in lib.store.chunk_versions())
     sentences = sorted((c.id, c.sentences, c.vectors, c.facts) for c in lib.store.get_chunks(chunks).values())
     return records, chunks, sentences
-
-
-def assert_consistent(lib):
-    records = {r.id: r for r in lib.store.list_articles()}
-    expected = sorted(chunk_id(r.version, i) for r in records.values() for i in range(r.n_chunks))
-    assert sorted(cid for cid, _, _ in lib.store.chunk_versions()) == expected
-    # every chunk holds one vector and one line of facts per sentence
-    for chunk in lib.store.get_chunks(expected).values():
-        rows, scales = unpack(chunk.vectors)
-        assert len(rows) == len(scales) == len(chunk.sentences) == len(chunk.facts.split("\n")) > 0
-    owners = [k for r in records.values() for k in r.keys]
-    assert len(owners) == len(set(owners)), "a key owned by two articles"
 
 
 def copy_seeds(folder):
@@ -207,7 +196,7 @@ def test_a_long_article_reports_its_sentences_before_any_chunk_is_embedded(tmp_p
 def test_cli_ingest_shows_progress_and_a_summary_and_fails_on_bad_files(tmp_path):
     folder = copy_seeds(tmp_path / "articles")
     (folder / "bad.json").write_text("{nope")
-    env = {"NEWSRAG_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": str(ROOT / ".venv/bin"),
+    env = {**OFFLINE_ENV, "NEWSRAG_HOME": str(tmp_path / "home"), "PATH": str(ROOT / ".venv/bin"),
            "NEWSRAG_MODEL_DIR": os.environ["NEWSRAG_MODEL_DIR"]}
     result = subprocess.run([sys.executable, "-m", "ui.cli", "ingest", str(folder)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)

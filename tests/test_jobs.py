@@ -14,8 +14,8 @@ import time
 
 import httpx
 import pytest
-from conftest import SEEDS, VENV_BIN, free_port, make_library, stop, wait_for_port
-from test_api import DRONES, build, error_of, serve_in_thread, upload
+from conftest import SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
+from helpers import DRONES, build, error_of, gradio_call, upload
 
 HARBOUR = "How many containers did the Port of Valletta handle in 2023?"
 
@@ -206,7 +206,6 @@ def test_sigterm_stops_the_server_within_10_s_mid_job_and_the_restart_completes_
 
 
 def test_an_empty_upload_is_one_line_and_no_traceback(site, capfd):
-    from test_api import gradio_call
 
     client, _ = site
     capfd.readouterr()
@@ -221,7 +220,6 @@ def test_an_empty_upload_is_one_line_and_no_traceback(site, capfd):
 def test_a_library_tab_upload_runs_as_an_upload_job(site):
     """The Gradio upload function goes through the API's jobs (one writer, resumed after a restart,
     per-file results), and its progress and result still stream to the page."""
-    from test_api import gradio_call
 
     client, library = site
     jobs_dir = library.settings.home / "jobs"

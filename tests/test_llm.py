@@ -13,15 +13,19 @@ from dataclasses import replace
 import pytest
 from conftest import free_port, smollm2_gguf, stop, wait_for_port
 
+from rag.analysis import analyse
 from rag.answering import AnswerContext
 from rag.errors import LLMTimeoutError, LLMUnavailableError, UnknownBackendError
-from rag.facts import figures, names
+from rag.evidence import gather
 from rag.llm import LLMAnswerer
 from rag.pipeline import Pipeline
 from rag.prompts import EXAMPLES, Excerpt, excerpts, instruction, messages, user_message
-from rag.question import analyse
+from rag.retrieval import Reading
+from rag.selection import select
 from rag.settings import RagSettings
+from rag.statement import figures, names
 from rag.types import NO_FILTERS
+from rag.understand import encode
 from rag.verify import Verifier, only_markers, parse_reply
 
 QUESTION = "How many drones did Russian air defences intercept?"
@@ -57,10 +61,15 @@ def llm_pipeline(seed_library, **settings) -> Pipeline:
 
 
 def context_for(pipeline, question):
+    """The context the pipeline hands an answerer, for ``question`` read on its own and searched
+    as plain text (``HybridRetriever.retrieve``)."""
     info = analyse(question)
     passages = pipeline.retriever.retrieve(info.text, k=pipeline.settings.top_k)
-    evidence = pipeline._evidence(info, passages, NO_FILTERS)
-    return AnswerContext(info=info, passages=passages, candidates=evidence,
+    evidence = gather(info, encode(pipeline.library.embedder, info), Reading(passages=passages, further=[]),
+                      library=pipeline.library, probe=pipeline.retriever.probe, filters=NO_FILTERS,
+                      tuning=pipeline.tuning)
+    picks = select(info, evidence.candidates, tuning=pipeline.tuning, max_sentences=pipeline.settings.max_sentences)
+    return AnswerContext(info=info, passages=evidence.passages, candidates=evidence.candidates, picks=picks,
                          embed=pipeline.library.embedder.embed_cached)
 
 
@@ -127,7 +136,7 @@ def test_sentences_are_cited_attributed_or_flagged(seed_pipeline, drones):
     answerer, context, passages = drones
     n55 = passage_with(passages, "intercepted 55 Ukrainian drones")
     n64 = passage_with(passages, "destroyed 64 Ukrainian drones")
-    verifier = Verifier(passages, embed=context.embed)
+    verifier = Verifier(passages, embed=context.embed, tuning=seed_pipeline.tuning)
 
     def judge(text):
         (claim,) = parse_reply(text, len(passages))
@@ -185,8 +194,9 @@ def test_checked_stream_is_the_answer_and_flags_carry_no_links(seed_pipeline, dr
     quote = draft.citations[0]
     assert quote.quote.startswith("The Russian Ministry of Defense has confirmed that its air defense forces "
                                   "intercepted and destroyed 64 Ukrainian drones")
-    body = seed_pipeline.library.article(quote.article_id).body
-    assert body[quote.start:quote.end] == quote.quote
+    where = quote.location
+    body = seed_pipeline.library.article(where.article_id).body
+    assert body[where.start:where.end] == quote.quote
     drop = LLMAnswerer(backend="openai", settings=replace(answerer.settings, unsupported="drop"))
     streamed, dropped = run_check(drop, context, passages, [reply])
     assert [s.text for s in dropped.sentences] == ["Russia's air defences destroyed 64 drones."]
@@ -199,7 +209,7 @@ def test_conflicts_are_found_over_the_retrieved_evidence(drones):
     streamed, draft = run_check(answerer, context, passages, ["The answer is: 55"])
     assert streamed == draft.text == ("The answer is: 55 [1]\n\nReports differ: 55 Ukrainian drones — Miami News, "
                                       "KMIA, undated [1]; 64 Ukrainian drones — outlet unknown, undated [2].")
-    assert [c.source for c in draft.citations] == ["Miami News, KMIA", None]
+    assert [c.location.source for c in draft.citations] == ["Miami News, KMIA", None]
     assert draft.citations[1].quote.startswith("The Russian Ministry of Defense has confirmed")
     assert [(c.kind, [(cl.n, cl.text) for cl in c.claims]) for c in draft.conflicts] == [
         ("differ", [(1, "55 Ukrainian drones"), (2, "64 Ukrainian drones")])]
@@ -407,10 +417,11 @@ def test_smollm2_answers_the_sample_questions_with_the_right_citations(smol, see
         quotes = [answer.citations[n - 1].quote for s in answer.sentences for n in s.citations]
         assert quotes and all(sentence in q for q in quotes), (question, quotes)
         for citation in answer.citations:
-            body = seed_library.article(citation.article_id).body
-            assert body[citation.start:citation.end] == citation.quote
+            where = citation.location
+            body = seed_library.article(where.article_id).body
+            assert body[where.start:where.end] == citation.quote
     if OUTLET in expected:
-        assert asked[OUTLET][1].citations[0].source == "Miami News, KMIA"
+        assert asked[OUTLET][1].citations[0].location.source == "Miami News, KMIA"
     streamed, refused = asked["Who won the World Cup?"]
     assert refused.status == "refused" and streamed == "The indexed articles do not answer this."
     assert refused.refusal.reason.startswith("the best evidence scores")

@@ -3,29 +3,13 @@ over the sample articles."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import anyio
 import pytest
-from conftest import ROOT
+from helpers import session
 
 pytestmark = pytest.mark.slow
 
 DRONES = "How many drones were intercepted?"
-
-
-async def session(home, calls):
-    """Start `newsrag mcp`, run ``calls(client)``, and return what it returns."""
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters
-
-    env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "HF_", "NEWSRAG_", "TRANSFORMERS"))}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp", "--home", str(home)],
-                                   env={**env, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"},
-                                   cwd=str(ROOT))
-    async with Client(params, read_timeout_seconds=240) as client:
-        return await calls(client)
 
 
 @pytest.fixture(scope="module")

@@ -158,17 +158,19 @@ def test_refusal_precision_and_recall():
         m.refusal_scores([True, False], [True])
 
 
-def test_mean_and_nearest_rank_percentile():
+def test_mean_and_percentiles_between_the_closest_ranks():
     assert m.mean([1.0, None, 2.0]) == 1.5
     assert m.mean([None]) is None
-    assert m.percentile([4, 1, 3, 2], 50) == 2
-    assert m.percentile([4, 1, 3, 2], 95) == 4
-    assert m.percentile(list(range(1, 21)), 95) == 19
+    assert m.percentile([4, 1, 3, 2], 50) == 2.5
+    assert m.percentile([4, 1, 3, 2], 95) == pytest.approx(3.85)
+    assert m.percentile(list(range(1, 21)), 95) == pytest.approx(19.05)
+    assert m.percentile(list(range(1, 21)), 1) == pytest.approx(1.19)
     assert m.percentile(list(range(1, 21)), 100) == 20
     assert m.percentile([7.5], 50) == 7.5
     assert m.percentile([], 50) is None
-    with pytest.raises(ValueError):
-        m.percentile([1], 0)
+    for q in (0, 101, 0.5):  # a whole number of per cent: 0.5 is no "p50"
+        with pytest.raises(ValueError, match=f"percentile q={q} must be a whole number from 1 to 100"):
+            m.percentile([1, 2], q)
 
 
 # ---------------------------------------------------------------------------- sample pass/fail

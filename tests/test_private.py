@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import SEEDS, VENV_BIN, free_port, make_library, serve_in_thread, stop, wait_for_port
-from test_api import TOKEN, build, upload
+from helpers import TOKEN, build, upload
 
 from ui.export import Exports
 
@@ -102,8 +102,8 @@ def served(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_a_chat_session_writes_nothing_outside_the_home_and_nothing_of_the_conversation(served):
+    from helpers import ARGS, CHROMIUM, TIMEOUT, answers, ask, manage
     from playwright.sync_api import sync_playwright
-    from test_ui_browser import ARGS, CHROMIUM, TIMEOUT, answers, ask, manage
 
     url, home, systemp, process = served
     mine = home / "tmp" / str(process.pid)

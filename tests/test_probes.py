@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEEDS, make_library
-from test_api import DRONES, build, serve_in_thread, upload
-from test_guard import walk
+from conftest import SEEDS, make_library, serve_in_thread
+from helpers import DRONES, build, upload, walk
 
 BODIES = {
     "not json": (b"question=drones", "application/json"),

@@ -11,7 +11,8 @@ import pytest
 from conftest import SEEDS
 
 from index.text import analyze
-from rag.question import analyse, as_asked, outlet_mentions
+from rag.analysis import analyse, as_asked
+from rag.outlets import outlet_mentions
 from rag.types import Turn
 
 OUTLETS = ["Miami News, KMIA", "The Verge", "TechCrunch", "Fortune", "The Age", "Sporting News", "CBSSports.com",
@@ -315,7 +316,7 @@ def test_spelling_variants_give_the_same_words_and_name_keys():
 
 def test_the_attribute_asked_about_must_be_mentioned():
     assert read("Who is the mayor of Ryazan?").attribute == "mayor"
-    assert read("What is the capital of France?").attribute == "capit"
+    assert read("What is the capital of France?").attribute == "capital"  # the user's word, matched by its stem
     assert read("Who won the World Cup?").attribute is None
     assert read("What is the first letter of the city where the company is based?").attribute == "letter"
     # the name of a thing is how the articles mention it: not an attribute to find
@@ -381,3 +382,18 @@ def test_the_language_pipeline_multiplies_on_numpy_with_one_blas_thread_and_pars
         ours, theirs = nlp(text), shipped(text)
         assert [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in ours] == \
             [(t.tag_, t.dep_, t.head.i, t.lemma_, t.ent_type_) for t in theirs]
+
+
+@pytest.mark.parametrize(("question", "kind", "plural", "count"), [
+    ("Which outlets reported that Sam Altman was fired?", "outlet", True, None),
+    ("Which outlet reported 55 drones?", "outlet", False, None),
+    ("Which two individuals were charged?", "person", True, 2),  # "two" between "Which" and its noun
+    ("Which two startups is Palo Alto Networks in talks to buy?", "organisation", True, 2),
+    ("Which bank CEOs did Menendez question?", "person", True, None),
+    ("Which companies signed NASCAR's new media rights deal?", "organisation", True, None),
+    ("Who is Binance's new CEO?", "person", False, None),
+    ("How many drones were intercepted?", "number", False, None),  # a count, not several things
+])
+def test_a_question_asking_for_several_things_says_so_and_how_many(question, kind, plural, count):
+    info = analyse(question)
+    assert (info.answer_type, info.plural, info.asked_count) == (kind, plural, count)

@@ -133,7 +133,7 @@ def test_a_v1_answer_over_a_hostile_article_renders_safely(hostile):
 
 @pytest.mark.slow
 def test_mcp_text_over_a_hostile_article_renders_safely(hostile):
-    from test_mcp import session
+    from helpers import session
 
     async def calls(client):
         asked = await client.call_tool("ask", {"question": QUESTION})

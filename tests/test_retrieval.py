@@ -7,12 +7,14 @@ from datetime import date
 import pytest
 
 from index.errors import ConfigError
+from rag.analysis import analyse
 from rag.filters import make_filters
 from rag.pipeline import Pipeline
-from rag.question import analyse
 from rag.retrieval import HybridRetriever, fuse
 from rag.settings import RagSettings
+from rag.tuning import Tuning
 from rag.types import Filters
+from rag.understand import encode
 
 LISTS = {"dense": [("a", 0.9), ("b", 0.5), ("c", 0.2)], "bm25": [("c", 12.0), ("a", 6.0), ("d", 3.0)]}
 
@@ -26,12 +28,12 @@ def test_weighted_reciprocal_rank_fusion():
 
 
 def test_weighted_score_fusion_and_single_lists():
-    fused = dict(fuse(LISTS, method="weighted", dense_weight=0.5))
+    fused = dict(fuse(LISTS, method="weighted", rrf_k=10, dense_weight=0.5))
     assert fused == pytest.approx({"a": 0.45 + 0.25, "b": 0.25, "c": 0.1 + 0.5, "d": 0.125})
-    assert fuse(LISTS, method="dense") == [("a", 0.9), ("b", 0.5), ("c", 0.2)]
-    assert fuse(LISTS, method="bm25") == [("c", 12.0), ("a", 6.0), ("d", 3.0)]
+    assert fuse(LISTS, method="dense", rrf_k=10, dense_weight=0.5) == [("a", 0.9), ("b", 0.5), ("c", 0.2)]
+    assert fuse(LISTS, method="bm25", rrf_k=10, dense_weight=0.5) == [("c", 12.0), ("a", 6.0), ("d", 3.0)]
     with pytest.raises(ConfigError, match="fusion='max' is unknown: use one of rrf, weighted, dense, bm25."):
-        fuse(LISTS, method="max")
+        fuse(LISTS, method="max", rrf_k=10, dense_weight=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +125,8 @@ def test_a_sentence_repeated_in_two_articles_is_cited_once_with_both(dated):
     assert len(bridge) == 1
     (citation,) = bridge
     assert citation.quote == "The bridge opened on Monday after five years of work."
-    assert {citation.title, *(a.title for a in citation.also)} == {"D story", "E story"}
-    for where in (citation, *citation.also):
+    assert {citation.location.title, *(a.title for a in citation.also)} == {"D story", "E story"}
+    for where in (citation.location, *citation.also):
         assert dated.article(where.article_id).body[where.start:where.end] == citation.quote
 
 
@@ -158,9 +160,14 @@ def test_a_day_named_in_words_is_searched_as_the_index_writes_dates(dated):
 def test_the_answer_also_reads_the_first_passage_of_further_reports(dated):
     info = analyse("How did the port strike end?", outlets=dated.catalog().outlets)
     r = retriever(dated)
+    vectors = encode(dated.embedder, info)
     ranked = titles(r.retrieve_question(info, k=4))
-    passages, further = r.read_question(info, k=2, further=1)
+    reading = r.read_question(info, vectors, k=2, further=1)
     # the ranking's first passages unchanged, then the next report's
-    assert titles(passages) == ranked[:2] == ["B story", "A story"]
-    assert titles(further) == ranked[2:3] == ["C story"]
-    assert r.read_question(info, k=2)[1] == []  # none asked for, none read
+    assert titles(reading.passages) == ranked[:2] == ["B story", "A story"]
+    assert titles(reading.further) == ranked[2:3] == ["C story"]
+    assert r.read_question(info, vectors, k=2, further=0).further == []  # none asked for, none read
+    # unless told, as many as Tuning.further_reports (2)
+    assert titles(r.read_question(info, vectors, k=2).further) == ["C story", "E story"]
+    none = HybridRetriever(library=dated, settings=RagSettings(index=dated.settings, tuning=Tuning(further_reports=0)))
+    assert none.read_question(info, vectors, k=2).further == []

@@ -11,7 +11,7 @@ from conftest import SEEDS, free_port, make_library
 
 from index.errors import StoreUnavailableError
 from index.language import Facts
-from index.sentences import unpack
+from index.quantized import unpack
 from rag.pipeline import Pipeline
 from rag.settings import RagSettings
 
@@ -189,7 +189,7 @@ def test_library_lexical_index_and_answerer_need_only_the_protocol(any_library, 
     pipeline = Pipeline(RagSettings(index=any_library.settings), library=any_library)
     answer = pipeline.ask("How many days did the dockers strike?", filters=make_filters(sources="Gozo Gazette"))
     assert answer.status == "answered" and "struck for 4 days" in answer.citations[0].quote
-    assert {c.article_id for c in answer.citations} == {strike.id}  # the filter reaches the store's queries
+    assert {c.location.article_id for c in answer.citations} == {strike.id}  # the filter reaches the store's queries
     any_library.remove(strike.id)
     assert any_library.store.counts()["articles"] == 2
     assert any_library.repair() == any_library.repair()  # nothing left to sweep the second time
@@ -206,3 +206,47 @@ def test_the_chroma_store_implements_every_method_of_the_protocol_with_its_param
     for name in methods:
         ours = list(inspect.signature(getattr(Store, name)).parameters)
         assert ours == list(inspect.signature(getattr(VectorStore, name)).parameters), name
+
+
+def _raised_while(handling: BaseException, raised: BaseException) -> BaseException:
+    """``raised`` as chromadb raises it: inside the ``except`` that caught ``handling``."""
+    try:
+        try:
+            raise handling
+        except type(handling):
+            raise raised  # noqa: B904 (chromadb's own pattern, which the chain must see through)
+    except type(raised) as exc:
+        return exc
+
+
+def _table():
+    import socket
+
+    import httpx
+    from chromadb.errors import NotFoundError as ChromaNotFound
+
+    return [
+        (httpx.ConnectError("[Errno 111] Connection refused"), True),
+        (httpx.ReadTimeout("timed out"), True),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), True),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (socket.gaierror(-2, "Name or service not known"), True),
+        # chromadb's client turns a refused connection into a ValueError raised while handling it
+        (_raised_while(httpx.ConnectError("refused"), ValueError("Could not connect to a Chroma server.")), True),
+        # the words of a message decide nothing: only the types do
+        (ValueError("Could not connect to tenant default_tenant. Are you sure it exists?"), False),
+        (RuntimeError("timeout while the collection was unreachable"), False),
+        (ChromaNotFound("Collection [newsrag-chunks] does not exist"), False),
+    ]
+
+
+def test_chroma_errors_are_told_apart_by_their_types_not_their_messages():
+    from index.errors import StoreError, StoreUnavailableError
+    from index.store import _chroma
+
+    for exc, unreachable in _table():
+        with pytest.raises(StoreError) as raised, _chroma("read chunks", "http://127.0.0.1:9"):
+            raise exc
+        assert isinstance(raised.value, StoreUnavailableError) is unreachable, exc
+        assert raised.value.__cause__ is exc
+        assert str(raised.value).startswith("Chroma at http://127.0.0.1:9 ")

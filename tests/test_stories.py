@@ -92,3 +92,55 @@ def test_constructed_set_precision_and_recall():
     assert found["items"] == 240 and found["pairs_true"] == 360
     assert found["precision"] >= 0.98 and found["recall"] >= 0.95, found
     assert found["others_max_containment"] < CONTAINMENT <= found["copies_min_containment"]
+
+
+def _report(folder, name: str, **fields) -> None:
+    (folder / name).write_text(json.dumps(fields))
+
+
+@pytest.mark.slow
+def test_answers_quote_one_copy_and_a_later_figure_is_an_update(library, tmp_path):
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    wire = BODY_KAMEN.format(n=12)
+    _report(folder, "wire.json", title="Drones over Kamen", source="Wire Daily", published_at="2026-12-01",
+            url="https://wire.example/kamen", body=wire)
+    _report(folder, "copy.json", title="Kamen: drones downed overnight", source="Valley Post",
+            published_at="2026-12-01", url="https://valley.example/kamen",
+            body="VALLEY (Wire) — " + wire.replace("were intercepted", "were shot down")
+            + "\n\nSign up for our newsletter for the top stories every morning.")
+    _report(folder, "herald1.json", title="Herald: air defence busy", source="Kamen Herald",
+            published_at="2026-12-02", url="https://herald.example/1",
+            body="Air defence units over the Kamen district downed 20 drones on Wednesday night, the district "
+                 "command said. Windows were broken in three houses on the edge of town.")
+    _report(folder, "herald2.json", title="Herald: more drones than first said", source="Kamen Herald",
+            published_at="2026-12-03", url="https://herald.example/2",
+            body="The district command now says air defence units over the Kamen district downed 26 drones on "
+                 "Wednesday night. Repairs to the houses on the edge of town began on Thursday.")
+    assert library.ingest([folder]).added == 4
+    pipeline = Pipeline(RagSettings(index=library.settings), library=library)
+
+    answer = pipeline.ask("How many drones were intercepted over Kamen on Monday night?")
+    (cited,) = [c for c in answer.citations if "12 drones" in c.quote]  # one copy quoted, the other listed
+    other = {"Wire Daily": "Valley Post", "Valley Post": "Wire Daily"}[cited.location.source]
+    assert cited.also == () and [(o.source, o.published_at) for o in cited.story] == [(other, "2026-12-01")]
+    assert cited.to_dict()["story"] == [{"article_id": cited.story[0].article_id, "title": cited.story[0].title,
+                                         "source": other, "published_at": "2026-12-01",
+                                         "url": cited.story[0].url}]
+
+    herald = pipeline.ask("How many drones did air defence units over the Kamen district down on Wednesday night?")
+    assert [c.kind for c in herald.conflicts] == ["updated"], (herald.answer, [c.quote for c in herald.citations])
+    (update,) = herald.conflicts
+    n20 = next(c.n for c in herald.citations if "20 drones" in c.quote)
+    n26 = next(c.n for c in herald.citations if "26 drones" in c.quote)
+    assert update.note == (f"Figure updated: 20 drones (Kamen Herald, 2026-12-02) [{n20}] → "
+                           f"26 drones (Kamen Herald, 2026-12-03) [{n26}].")
+    assert "Sources disagree" not in herald.answer and "Reports differ" not in herald.answer
+
+
+BODY_KAMEN = ("The regional ministry said {n} drones were intercepted over Kamen on Monday night. Officials "
+              "gave no details of damage. Residents reported loud explosions before dawn, and the governor urged "
+              "people to stay indoors while debris was cleared from two streets near the station.")

@@ -2,16 +2,15 @@
 and a desktop (1440x900) screen.
 
 One server per module, behind a login, on a synthetic library of 5,000 articles written straight
-into Chroma (``ui.bench_library.fill``: one passage each, random vectors; the Library never reads
+into Chroma (``eval.bench_library.fill``: one passage each, random vectors; the Library never reads
 vectors). What the table must show is computed from the library itself with ``Library.browse``.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import free_port, make_library
-from test_api import SECRET, serve_in_thread
-from test_ui_browser import ARGS, CHROMIUM, TIMEOUT, VIEWPORTS
+from conftest import free_port, make_library, serve_in_thread
+from helpers import ARGS, CHROMIUM, SECRET, TIMEOUT, VIEWPORTS
 
 from index.browse import ArticleQuery
 
@@ -23,9 +22,9 @@ ARTICLES = 5000
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, embedder):
+    from eval.bench_library import fill
     from rag.pipeline import Pipeline
     from rag.settings import RagSettings
-    from ui.bench_library import fill
     from ui.server import create_app
     from ui.settings import ServeSettings
 

@@ -237,3 +237,54 @@ def test_messages_render_stored_exchanges(drones):
     assert shown[0] == {"role": "user", "content": "&lt;i&gt;drones&lt;/i&gt;? What's \"new\""}
     assert shown[1] == {"role": "assistant", "content": views.answer_html(drones, question="<i>drones</i>? "
                                                                                          "What's \"new\"")}
+
+
+def test_one_card_per_article_lists_each_cited_sentence_under_it():
+    answer = answered(citations=[cite(1, "a1", 0, 8), cite(2, "a2", 5, 12), cite(3, "a1", 40, 52)],
+                      conflicts=[{"kind": "disagree", "note": "", "claims": [{"n": 3, "text": "55 drones"}]}])
+    panel = sources.sources_html({"question": "Q", "answer": answer, "passages": {}})
+    cards = re.findall(r'<article class="nr-card" id="nr-article-(\w+)">(.*?)</article>', panel)
+    assert [article for article, _ in cards] == ["a1", "a2"]  # in the order of their first citation
+    first = cards[0][1]
+    assert '<span class="nr-n">[1][3]</span> <a class="nr-title" href="articles/a1"' in first
+    assert re.findall(r'<li class="nr-quote" id="nr-source-(\d)">', first) == ["1", "3"]
+    assert first.count('class="nr-open"') == 2 and "articles/a1?start=40&amp;end=52#hl" in first
+    assert '<li class="nr-quote" id="nr-source-3"><span class="nr-n">[3]</span> <span class="nr-tag">disputed: ' \
+           "55 drones</span>" in first
+    assert text_of(first).count("Story 1") == 1  # the title once, whatever the citations
+
+
+def test_the_filters_an_answer_was_given_under_show_in_its_footer():
+    filters = {"source": ["Miami News, KMIA", "A <b>B</b>"], "since": "2023-10-01", "until": None}
+    assert views.filter_labels(filters) == [("source", "Miami News, KMIA", "Outlet: Miami News, KMIA"),
+                                            ("source", "A <b>B</b>", "Outlet: A <b>B</b>"),
+                                            ("since", "2023-10-01", "From 2023-10-01")]
+    footer = views.answer_html(answered(filters={**filters, "until": "2024-01-31"},
+                                        sentences=[{"text": "x", "citations": []}]))
+    assert re.findall(r'<span class="nr-chip nr-chip-used">(.*?)</span>', footer) == [
+        "Outlet: Miami News, KMIA", "Outlet: A &lt;b&gt;B&lt;/b&gt;", "From 2023-10-01", "Until 2024-01-31"]
+    assert text_of(footer).startswith("x mode: openai · 1.2 s · 0 sources · filtered: Outlet: Miami News, KMIA")
+    assert "nr-chip-x" not in footer  # the answer says what it was given under; the chips above change it
+    assert "filtered" not in views.answer_html(answered(sentences=[{"text": "x", "citations": []}]))
+
+
+def test_a_removed_article_page_says_so_and_leads_back_to_the_chat():
+    page = views.missing_page({"title": "Harbour <reopens>", "at": 1_700_000_000})
+    assert "<h1>Article removed</h1>" in page
+    assert "“Harbour &lt;reopens&gt;” was removed from the library on 2023-11-14." in page
+    assert '<a href="../">← Back to the chat</a>' in page and "newsrag articles" not in page
+    unknown = views.missing_page(None)
+    assert "The library holds no article at this address" in unknown and '<a href="../">' in unknown
+
+
+def test_library_rows_show_the_matching_sentence_with_its_words_marked():
+    from index.browse import Match
+    from ui import library_view
+
+    match = Match(("title", "text"), "Drones <flew> over Kursk.", 120, 145, ((0, 6), (19, 24)), "v-0001")
+    assert library_view.match_html("a1", match) == (
+        '<div class="nr-match"><a class="nr-match-quote" href="articles/a1?start=120&amp;end=145#hl" '
+        'target="_blank" rel="noopener" title="Open the article at this sentence"><mark>Drones</mark> &lt;flew&gt; '
+        "over <mark>Kursk</mark>.</a></div>")
+    assert text_of(library_view.match_html("a1", Match(("title", "outlet")))) == "Found in the title and the outlet."
+    assert library_view.match_html("a1", None) == ""

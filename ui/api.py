@@ -200,10 +200,16 @@ def _sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def public_article(record: ArticleRecord, *, with_body: bool = False) -> dict:
-    """An article as the API shows it: where it came from by file name, never a server path."""
+def public_article(record: ArticleRecord, *, with_body: bool = False, stories: dict | None = None) -> dict:
+    """An article as the API shows it: where it came from by file name, never a server path; its
+    story (``index.stories``) with its members, the syndicated copies of it (``stories``: the
+    catalog's, when known)."""
     data = record.to_dict(with_body=with_body)
     data["origins"] = [public_origin(o) for o in record.origins]
+    members = (stories or {}).get(record.story_id) or [record]
+    data["story"] = {"id": record.story_id, "size": len(members),
+                     "members": [{"id": r.id, "title": r.display_title, "source": r.source,
+                                  "published_at": r.published_at, "url": r.url} for r in members]}
     return data
 
 
@@ -263,13 +269,16 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
              response_description="A list of articles; `X-Total-Count` says how many match, `Link` "
                                   "gives the next page.")
     def articles(request: Request,
-                 q: Annotated[str | None, Query(description="Words that must all occur in the title or "
-                                                            "outlet.")] = None,
+                 q: Annotated[str | None, Query(description="Words that must all occur in the title, outlet "
+                                                            "or text; each article then says where "
+                                                            "(`match.fields`) and gives the sentence of its "
+                                                            "text that matches best (`match.sentence`).")] = None,
                  source: Annotated[list[str] | None, Query(description="Only these outlets (repeat the "
                                                                        "parameter).")] = None,
                  since: Annotated[str | None, Query(description="Published on or after YYYY-MM-DD.")] = None,
                  until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD.")] = None,
-                 sort: Annotated[str, Query(description="newest, oldest or title.")] = "newest",
+                 sort: Annotated[str, Query(description="newest, oldest, title, or relevance (best match "
+                                                        "first).")] = "newest",
                  offset: Annotated[int, Query(description="Articles to skip.")] = 0,
                  limit: Annotated[int, Query(description="Articles per page, 1-1000 (default 1000).")] = 1000
                  ) -> JSONResponse:
@@ -278,14 +287,27 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         headers = {"X-Total-Count": str(page.total)}
         if page.last < page.total:
             headers["Link"] = f'<{request.url.include_query_params(offset=page.last)}>; rel="next"'
-        return JSONResponse([public_article(r) for r in page.articles], headers=headers)
+        stories = library.catalog().stories
+        return JSONResponse([{**public_article(r, stories=stories), **({"match": page.matches[r.id].to_dict()}
+                                                                       if r.id in page.matches else {})}
+                             for r in page.articles], headers=headers)
+
+    @api.get("/library", summary="What the library holds: outlets with their articles and dates, the newest",
+             response_description="{articles, outlets: [{name, articles, first, last, undated}] (most articles "
+                                  "first), span: {first, last}, undated, without_outlet, newest: [articles]}.")
+    def library_overview() -> JSONResponse:
+        held = library.overview()
+        data = held.to_dict()
+        stories = library.catalog().stories
+        data["newest"] = [public_article(r, stories=stories) for r in held.newest]
+        return JSONResponse(data)
 
     @api.get("/articles/{article_id}", summary="One article with its body (or an earlier version of one)",
              response_description="The article, and `versions`: {number, previous: [ids], current: id of "
                                   "the indexed version or null}. An updated article's earlier version stays "
                                   "readable by its id, with `superseded_by` set.")
     def article(article_id: str) -> dict:
-        return {**public_article(library.article(article_id), with_body=True),
+        return {**public_article(library.article(article_id), with_body=True, stories=library.catalog().stories),
                 "versions": library.versions(article_id)}
 
     @api.post("/articles", status_code=202, summary="Upload article files; they are ingested in the background",
@@ -373,6 +395,10 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                                           "the citation again."))
         try:
             record = library.article(article_id)
+        except NotFoundError:
+            gone = library.removed(article_id)
+            return HTMLResponse(views.missing_page(gone), status_code=410 if gone else 404,
+                                headers=ARTICLE_PAGE_HEADERS)
         except NewsragError as exc:
             return fail(exc)
         body = record.body or ""

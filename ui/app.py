@@ -23,7 +23,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Answer, Turn
 from ui import conversations as convs
-from ui import export, library_tab, sources, views
+from ui import examples, export, library_tab, sources, views
 from ui.jobs import Jobs
 from ui.markup import user_error
 from ui.settings import ServeSettings
@@ -36,30 +36,106 @@ CSS_PATH = Path(__file__).with_name("static") / "app.css"
 DOWNLOAD_JS = ("(url) => { if (!url) return; const a = document.createElement('a'); a.href = url; "
                "a.download = ''; document.body.append(a); a.click(); a.remove(); }")
 PRIVATE = {"api_visibility": "private"}
-WIDE = 1024  # px: the conversations sidebar starts open on screens at least this wide
-OPEN_SIDEBAR_JS = (f"() => {{ if (window.innerWidth >= {WIDE}) "
-                   "document.querySelector('#nr-sidebar:not(.open) .toggle-button')?.click(); }")
+WIDE = 1024  # px: the conversations sidebar starts open, and the question box focused, on screens this wide
+EXAMPLES = 3  # example question buttons (hidden when there are fewer questions)
+# Runs once in the browser when the page loads. On a wide screen the sidebar opens and the question
+# box takes the focus (without scrolling: a phone opens at the top, its keyboard closed). The chat
+# keeps the newest question at the top of its panel and in the window, so an answer reads from its
+# first line as it streams in (Gradio's own scrolling to the end is off). Each message is labelled
+# for screen readers by its text (Gradio labels it with its raw HTML).
+CLIENT_JS = rf"""() => {{
+  if (window.innerWidth >= {WIDE}) {{
+    document.querySelector('#nr-sidebar:not(.open) .toggle-button')?.click();
+    document.querySelector('#nr-question textarea')?.focus({{preventScroll: true}});
+  }}
+  const chat = document.querySelector('#nr-chat');
+  if (!chat) return;
+  let questions = 0, pending = false;
+  const label = (e) => (e.closest('.message').classList.contains('user') ? 'Question: ' : 'Answer: ')
+      + e.innerText.replace(/\s+/g, ' ').trim().slice(0, 400);
+  const tidy = () => {{
+    pending = false;
+    chat.querySelectorAll('.message [aria-label]:not(button), .message[aria-label]').forEach((e) => {{
+      const want = label(e);
+      if (e.getAttribute('aria-label') !== want) e.setAttribute('aria-label', want);
+    }});
+    // the upload area's label hides its visible text ("Drop File Here - or - Click to Upload")
+    document.querySelectorAll('.upload-container[aria-label]').forEach((e) => e.removeAttribute('aria-label'));
+    const rows = chat.querySelectorAll('.message-row.user-row');
+    if (rows.length !== questions) {{
+      questions = rows.length;
+      const row = rows[rows.length - 1];
+      const panel = chat.querySelector('.panel-wrap');
+      if (row && panel) {{
+        panel.scrollTop += row.getBoundingClientRect().top - panel.getBoundingClientRect().top - 8;
+        const top = row.getBoundingClientRect().top;
+        if (top < 0 || top > window.innerHeight * 0.6) window.scrollBy(0, top - 12);
+      }}
+    }}
+  }};
+  new MutationObserver(() => {{ if (!pending) {{ pending = true; requestAnimationFrame(tidy); }} }})
+    .observe(document.body, {{childList: true, subtree: true, characterData: true, attributes: true,
+                             attributeFilter: ['aria-label']}});
+}}"""
+# Writes the chat's filters into the page address, so a reload or a shared link keeps them.
+URL_JS = """(outlets, since, until) => {
+  const url = new URL(window.location.href);
+  for (const key of ['source', 'since', 'until']) url.searchParams.delete(key);
+  for (const name of outlets || []) url.searchParams.append('source', name);
+  if ((since || '').trim()) url.searchParams.set('since', since.trim());
+  if ((until || '').trim()) url.searchParams.set('until', until.trim());
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url.href);
+}"""
+# The chips of the active filters, drawn in the browser from the filter inputs as they change (a
+# server round trip could answer after a later change and show stale chips); labels as
+# ``views.filter_labels`` writes them in an answer's footer.
+CHIPS_VALUE_JS = """(outlets, since, until) => ({chips: [
+  ...(outlets || []).map((name) => ({kind: 'source', value: name, label: `Outlet: ${name}`})),
+  ...((since || '').trim() ? [{kind: 'since', value: since.trim(), label: `From ${since.trim()}`}] : []),
+  ...((until || '').trim() ? [{kind: 'until', value: until.trim(), label: `Until ${until.trim()}`}] : []),
+]})"""
+CHIPS_TEMPLATE = (
+    '{{#if value.chips.length}}<div class="nr-chips" role="group" aria-label="Active filters">'
+    '<span class="nr-chips-head">Only articles:</span>{{#each value.chips}}<span class="nr-chip">{{this.label}}'
+    '<button type="button" class="nr-chip-x" data-kind="{{this.kind}}" data-value="{{this.value}}" '
+    'aria-label="Remove the filter {{this.label}}" title="Remove this filter">×</button></span>{{/each}}</div>'
+    "{{/if}}")
+# A click on a filter chip's button asks the server to remove that filter.
+CHIPS_JS = """
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('.nr-chip-x');
+  if (button) trigger('click', {kind: button.dataset.kind, value: button.dataset.value});
+});
+"""
 
 
 def theme() -> gr.themes.Base:
+    """System fonts; text and buttons dark enough for WCAG AA contrast (4.5:1), which the default
+    theme's subdued grey and primary blue are not (axe-core, tests/test_ui_browser.py)."""
     system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"]
     return gr.themes.Default(primary_hue="blue", neutral_hue="slate", font=system,
-                             font_mono=["ui-monospace", "SFMono-Regular", "monospace"])
+                             font_mono=["ui-monospace", "SFMono-Regular", "monospace"]).set(
+        body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_300",
+        color_accent="*primary_700",
+        link_text_color="*primary_700", link_text_color_dark="*primary_300",
+        button_primary_background_fill="*primary_700", button_primary_background_fill_dark="*primary_600",
+        button_primary_background_fill_hover="*primary_800", button_primary_background_fill_hover_dark="*primary_700",
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_hover="#991b1b")
 
 
 def passages_for(pipeline: Pipeline, answer: Answer) -> dict[str, dict]:
     """The text around each cited sentence (from its chunk), trimmed, keyed by ``str(n)``."""
     try:
-        chunks = pipeline.library.store.get_chunks(sorted({c.chunk_id for c in answer.citations}))
+        chunks = pipeline.library.chunks(sorted({c.location.chunk_id for c in answer.citations}))
     except NewsragError:
         return {}  # the cards fall back to the quote alone
     found = {}
     for c in answer.citations:
-        chunk = chunks.get(c.chunk_id)
+        chunk = chunks.get(c.location.chunk_id)
         if chunk is None:
             continue
-        lo = max(chunk.start, c.start - sources.CONTEXT_CHARS - 1)
-        hi = min(chunk.end, c.end + sources.CONTEXT_CHARS + 1)
+        lo = max(chunk.start, c.location.start - sources.CONTEXT_CHARS - 1)
+        hi = min(chunk.end, c.location.end + sources.CONTEXT_CHARS + 1)
         text = chunk.body_text[lo - chunk.start:hi - chunk.start]
         found[str(c.n)] = {"start": lo, "text": text}
     return found
@@ -122,6 +198,30 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                 gr.update(value=convs.current(state)["title"] if found else ""),
                 gr.update(interactive=bool(found)), state)
 
+    def example_updates() -> list:
+        """The example buttons: a question each (drawn from the library unless configured), the
+        rest hidden."""
+        try:
+            questions = examples.examples(library, serve.examples)[:EXAMPLES]
+        except NewsragError:
+            questions = []
+        return [gr.update(value=q, visible=True) for q in questions] + \
+            [gr.update(visible=False)] * (EXAMPLES - len(questions))
+
+    def chat_refresh() -> tuple:
+        """What the chat shows of the library, after it changed: outlets to filter on, examples."""
+        return gr.update(choices=outlet_choices()), *example_updates()
+
+    def url_filters(request: gr.Request | None) -> tuple[list[str], str, str]:
+        """The filters a page address carries (``?source=...&since=...&until=...``): outlets the
+        library holds (by their names in it), the dates as written."""
+        params = getattr(getattr(request, "request", None), "query_params", None)
+        if params is None:
+            return [], "", ""
+        known = {o.casefold(): o for o in outlet_choices()}
+        chosen = [known[n.strip().casefold()] for n in params.getlist("source") if n.strip().casefold() in known]
+        return list(dict.fromkeys(chosen)), params.get("since", "")[:40], params.get("until", "")[:40]
+
     def restore(stored, request: gr.Request):
         try:
             state = convs.load(stored)
@@ -129,7 +229,19 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
         except (KeyError, TypeError, ValueError, AttributeError):  # stored by another version
             state = convs.load(None)
             shown = view(state, request)
-        return (*shown, gr.update(choices=outlet_choices()))
+        picked, first, last = url_filters(request)
+        return (*shown, gr.update(choices=outlet_choices(), value=picked), first, last, *example_updates())
+
+    def remove_filter(outlets, since, until, evt: gr.EventData):
+        """A chip's button was clicked: that filter goes, the others stay."""
+        kind, value = getattr(evt, "kind", None), getattr(evt, "value", None)
+        if kind == "source":
+            return [o for o in outlets or [] if o != value], gr.skip(), gr.skip()
+        if kind == "since":
+            return gr.skip(), "", gr.skip()
+        if kind == "until":
+            return gr.skip(), gr.skip(), ""
+        return gr.skip(), gr.skip(), gr.skip()
 
     def respond(question, stored, mode, top_k, outlets, since, until, request: gr.Request):
         question = (question or "").strip()
@@ -261,6 +373,10 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                        interactive=False)
                 export_link = gr.Textbox(visible=False, elem_id="nr-export-link")
             gr.HTML('<p class="nr-side-note">Conversations are kept in this browser only.</p>', js_on_load=None)
+            if stream is not None:
+                from ui import watch_panel
+
+                watches = watch_panel.build_sidebar(stream)
         with gr.Row(elem_id="nr-header"):
             gr.HTML('<div class="nr-brand"><h1>newsrag</h1><p>Ask the news articles. Every sentence is '
                     'quoted from its source; click [n] to read it in place.</p></div>', js_on_load=None,
@@ -270,19 +386,24 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False, elem_id="nr-chat-row"):
                 with gr.Column(scale=3, min_width=320, elem_id="nr-chat-col"):
+                    filter_chips = gr.HTML({"chips": []}, html_template=CHIPS_TEMPLATE, elem_id="nr-chips",
+                                           js_on_load=CHIPS_JS)
                     chatbot = gr.Chatbot(elem_id="nr-chat", show_label=False, height="min(62vh, 640px)",
                                          feedback_options=None, buttons=["copy"], layout="panel",
                                          group_consecutive_messages=False, editable="user",
-                                         render_markdown=False,
+                                         render_markdown=False, autoscroll=False,
                                          placeholder="Ask a question about the indexed articles.")
                     with gr.Row(elem_id="nr-ask-row"):
-                        question = gr.Textbox(placeholder="Ask about the articles…", show_label=False,
-                                              scale=5, elem_id="nr-question", max_lines=4, autofocus=True)
+                        question = gr.Textbox(placeholder="Ask about the articles…", label="Your question",
+                                              show_label=False, scale=5, elem_id="nr-question", max_lines=4)
                         ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="nr-ask")
                         stop_btn = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="nr-stop",
                                              visible=False)
                     with gr.Row(elem_id="nr-examples"):
-                        example_btns = [gr.Button(q, size="sm", variant="secondary") for q in serve.examples]
+                        example_btns = [gr.Button("", size="sm", variant="secondary", visible=False,
+                                                  elem_classes=["nr-example"]) for _ in range(EXAMPLES)]
+                        watch_btn = gr.Button("☆ Watch this question", size="sm", elem_id="nr-watch",
+                                              visible=stream is not None)
                     with gr.Accordion("Settings: mode, passages, outlets, dates", open=False,
                                       elem_id="nr-settings"):
                         mode = gr.Dropdown(choices=[(f"{m} — {DESCRIPTIONS.get(m, '')}", m) for m in ANSWERERS],
@@ -298,14 +419,19 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
                                                elem_id="nr-until")
                 with gr.Column(scale=2, min_width=300, elem_id="nr-sources-col"):
                     sources_panel = gr.HTML(sources.EMPTY, elem_id="nr-sources", js_on_load=None)
-            library_tab.build(library=library, serve=serve, jobs=jobs, chat_outlets=outlets,
-                              outlet_choices=outlet_choices, stream=stream)
+            library_tab.build(library=library, serve=serve, jobs=jobs, stream=stream,
+                              chat_refresh={"fn": chat_refresh, "outputs": [outlets, *example_btns]})
         gr.HTML('<div class="nr-footer-links">HTTP API: <a href="docs" target="_blank">/docs</a> · '
                 'health: <a href="healthz" target="_blank">/healthz</a></div>', js_on_load=None)
 
         shown_outputs = [chatbot, sources_panel, conversation_list, name, export_btn, stored_state]
-        demo.load(None, js=OPEN_SIDEBAR_JS, **PRIVATE)
-        demo.load(restore, [stored_state], [*shown_outputs, outlets], **PRIVATE)
+        demo.load(None, js=CLIENT_JS, **PRIVATE)
+        demo.load(restore, [stored_state], [*shown_outputs, outlets, since, until, *example_btns], **PRIVATE)
+        filter_inputs = [outlets, since, until]
+        for box in filter_inputs:
+            box.change(None, filter_inputs, filter_chips, js=CHIPS_VALUE_JS, queue=False, **PRIVATE)
+            box.change(None, filter_inputs, None, js=URL_JS, queue=False, **PRIVATE)
+        filter_chips.click(remove_filter, filter_inputs, filter_inputs, queue=False, **PRIVATE)
         settings_inputs = [stored_state, mode, top_k, outlets, since, until]
         busy = [ask_btn, stop_btn]
         answer_it = {"fn": respond, "inputs": [pending, *settings_inputs], "outputs": [*shown_outputs, *busy],
@@ -314,13 +440,17 @@ def build_blocks(*, pipeline: Pipeline, serve: ServeSettings, secret: str, jobs:
         for trigger in (question.submit, ask_btn.click):
             answering.append(trigger(take, question, [pending, question, *busy], queue=False, **PRIVATE)
                              .then(**answer_it))
-        for btn, text in zip(example_btns, serve.examples, strict=True):
-            answering.append(btn.click(lambda text=text: take(text), None, [pending, question, *busy],
-                                       queue=False, **PRIVATE).then(**answer_it))
+        for btn in example_btns:
+            answering.append(btn.click(take, btn, [pending, question, *busy], queue=False, **PRIVATE)
+                             .then(**answer_it))
         answering.append(chatbot.retry(regenerate, [chatbot, stored_state], [pending, stored_state, *busy],
                                        queue=False, **PRIVATE).then(**answer_it))
         answering.append(chatbot.edit(edit, [stored_state], [pending, stored_state, *busy], queue=False,
                                       **PRIVATE).then(**answer_it))
+        if stream is not None:
+            watch_panel.wire(stream=stream, listing=watches[0], note=watches[1], timer=watches[2], watch_btn=watch_btn,
+                             stored_state=stored_state, take=take, answer_it=answer_it, pending=pending,
+                             question=question, busy=busy, answering=answering)
         # cancel first; once the answer can no longer write, mark what it had written as stopped
         stop_btn.click(None, None, None, cancels=answering, queue=False, **PRIVATE).then(
             stop, [chatbot, pending], [chatbot, question, *busy], queue=False, **PRIVATE)

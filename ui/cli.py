@@ -8,19 +8,25 @@ handler, so ``newsrag --help`` never loads a model. Errors of ours print as one 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 from collections.abc import Sequence
 
 from index.errors import NewsragError
+from index.settings import add_index_options
+from rag.settings import RagSettings
+from ui.settings import DEFAULT_HOST, DEFAULT_PORT
 
-EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def _add_index_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", help="data directory (default: $NEWSRAG_HOME or ./.newsrag)")
-    parser.add_argument("--collection", help="index name inside the store (default: newsrag)")
+def _default(settings, name: str):
+    """The default of a settings field, as the settings write it (the help text repeats none)."""
+    field = settings.__dataclass_fields__[name]
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,43 +40,45 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_index_options(ingest)
+    add_index_options(ingest)
 
     sync = commands.add_parser("sync", help="make the index mirror a folder (add, update, remove)")
     sync.add_argument("folder", metavar="DIR")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
     sync.add_argument("--json", action="store_true", help="print the report as JSON")
-    _add_index_options(sync)
+    add_index_options(sync)
 
     articles = commands.add_parser("articles", help="list or remove indexed articles")
     article_commands = articles.add_subparsers(dest="articles_command", metavar="ACTION", required=True)
     listing = article_commands.add_parser("list", help="list indexed articles")
     listing.add_argument("--json", action="store_true")
-    _add_index_options(listing)
+    add_index_options(listing)
     show = article_commands.add_parser("show", help="print one article")
     show.add_argument("id")
     show.add_argument("--json", action="store_true")
-    _add_index_options(show)
+    add_index_options(show)
     remove = article_commands.add_parser("remove", help="remove an article and its chunks")
     remove.add_argument("id")
-    _add_index_options(remove)
+    add_index_options(remove)
 
     ask = commands.add_parser("ask", help="answer a question from the indexed articles, with citations")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    ask.add_argument("--mode", help="extractive (default, no LLM), openai, ollama or llamacpp")
-    ask.add_argument("--top-k", type=int, help="passages given to the answerer (default 10)")
+    mode = _default(RagSettings, "mode")
+    ask.add_argument("--mode", help=f"extractive (no LLM), openai, ollama or llamacpp (default: $NEWSRAG_MODE or {mode})")
+    ask.add_argument("--top-k", type=int,
+                     help=f"passages given to the answerer (default: $NEWSRAG_TOP_K or {_default(RagSettings, 'top_k')})")
     ask.add_argument("--source", action="append", metavar="OUTLET",
                      help="only articles from this outlet (repeat, or separate with '|')")
     ask.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
     ask.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
-    _add_index_options(ask)
+    add_index_options(ask)
 
     serve = commands.add_parser("serve", help="start the chat and the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to bind (default 127.0.0.1; any other needs NEWSRAG_AUTH)")
-    serve.add_argument("--port", type=int, default=7860)
-    _add_index_options(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"address to bind (default {DEFAULT_HOST}; any other needs NEWSRAG_AUTH)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    add_index_options(serve)
 
     feeds = commands.add_parser("feeds", help="feeds (RSS, Atom, JSON Feed, sitemaps) that keep the library current")
     feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
@@ -88,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed_poll.add_argument("--quiet", action="store_true", help="no progress bar")
     feed_poll.add_argument("--json", action="store_true", help="print the results as JSON")
     for sub in (feed_add, feed_list, feed_remove, feed_poll):
-        _add_index_options(sub)
+        add_index_options(sub)
 
     watch = commands.add_parser("watch", help="watched questions: answered again after every ingest")
     watch_commands = watch.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
@@ -103,39 +111,30 @@ def build_parser() -> argparse.ArgumentParser:
     watch_remove.add_argument("id")
     watch_check = watch_commands.add_parser("check", help="answer every watched question again now")
     for sub in (watch_add, watch_list, watch_show, watch_remove, watch_check):
-        _add_index_options(sub)
+        add_index_options(sub)
 
     mcp = commands.add_parser("mcp", help="serve the library to desktop assistants over MCP (stdio)")
-    mcp.add_argument("--mode", help="default answering mode of the `ask` tool (default extractive)")
-    _add_index_options(mcp)
+    mcp.add_argument("--mode", help=f"default answering mode of the `ask` tool (default: $NEWSRAG_MODE or {mode})")
+    add_index_options(mcp)
 
-    evaluate = commands.add_parser("eval", help="run the evaluation sets and compare runs")
-    eval_commands = evaluate.add_subparsers(dest="eval_command", metavar="ACTION", required=True)
-    sample = eval_commands.add_parser("sample", help="the gold set over the sample articles")
-    sample.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-sample)")
-    sample.add_argument("--mode", help="answering mode (default extractive)")
-    multihop = eval_commands.add_parser("multihop", help="the MultiHop-RAG benchmark (or a slice)")
-    multihop.add_argument("--data", required=True, metavar="DIR",
-                          help="folder with corpus.json and MultiHopRAG.json")
-    multihop.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-multihop)")
-    multihop.add_argument("--mode", help="answering mode (default extractive)")
-    multihop.add_argument("--limit", type=int, help="only the first N questions")
-    plain = eval_commands.add_parser("plain", help="plain questions a reader types, over train-split articles")
-    plain.add_argument("--data", default="../shared/datasets/multihop-rag-train", metavar="DIR",
-                       help="the MultiHop-RAG train folder (its corpus.json holds the set's articles)")
-    plain.add_argument("--set", dest="set_path", metavar="FILE", help="gold set (default eval/sets/plain.jsonl)")
-    plain.add_argument("--out", help="run folder (default: eval/runs/<timestamp>-plain)")
-    plain.add_argument("--mode", help="answering mode (default extractive)")
-    plain.add_argument("--check", action="store_true", help="only validate the set against the corpus")
-    everything = eval_commands.add_parser("all", help="both sets, then the CI gate")
-    everything.add_argument("--data", default="../shared/datasets/multihop-rag-dev", metavar="DIR")
-    everything.add_argument("--out", help="parent folder of the two runs")
-    compare = eval_commands.add_parser("compare", help="what changed between two runs")
-    compare.add_argument("run_a", metavar="RUN_A")
-    compare.add_argument("run_b", metavar="RUN_B")
-    for sub in (sample, multihop, plain, everything, compare):
-        _add_index_options(sub)
+    for name, command in command_groups().items():  # `newsrag eval`: the evaluation's own commands
+        group = commands.add_parser(name, help=command.HELP)
+        command.add_arguments(group, index_options=add_index_options)
+        group.set_defaults(group=command)
     return parser
+
+
+COMMAND_GROUP = "newsrag.commands"
+
+
+def command_groups() -> dict:
+    """Commands other packages add to ``newsrag``, by name: the entry points of ``COMMAND_GROUP``
+    (pyproject.toml), each an object with ``HELP``, ``add_arguments(parser, index_options=...)`` and
+    ``run(args)``. The evaluation (``newsrag eval``) is one: ui and eval are layers side by side and
+    never import each other (``make lint``); the package's metadata joins them."""
+    from importlib.metadata import entry_points
+
+    return {point.name: point.load() for point in sorted(entry_points(group=COMMAND_GROUP), key=lambda p: p.name)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,10 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ui import commands as handlers
 
     try:
-        return handlers.dispatch(args)
+        group = getattr(args, "group", None)
+        return group.run(args) if group is not None else handlers.dispatch(args)
     except NewsragError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return handlers.EXIT_FAILED
     except BrokenPipeError:  # `newsrag ... | head`
         sys.stderr.close()
         return 0
@@ -155,11 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted: the index is consistent; run the same command again to finish.",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

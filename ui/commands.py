@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from index.progress import ProgressBar
 from index.settings import IndexSettings
-from ui.cli import EXIT_FAILED, print_json
+
+EXIT_FAILED = 1  # an error of ours, printed in one line (``ui.cli.main``)
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
 
 
 def index_settings(args: argparse.Namespace) -> IndexSettings:
@@ -58,7 +65,7 @@ def cmd_articles(args) -> int:
             print_json([r.to_dict() for r in records])
             return 0
         if not records:
-            print(f"No articles indexed in {library.store.where} — run `newsrag ingest data/articles`.")
+            print(f"No articles indexed in {library.where} — run `newsrag ingest data/articles`.")
             return 0
         for r in records:
             date = (r.published_at or "")[:10] or "-"
@@ -120,12 +127,6 @@ def cmd_mcp(args) -> int:
     from ui.mcp_server import run
 
     return run(rag_settings(args, mode=args.mode))
-
-
-def cmd_eval(args) -> int:
-    from eval.cli import run
-
-    return run(args, rag_settings(args, mode=getattr(args, "mode", None)))
 
 
 def _when(ts: float | None) -> str:
@@ -277,7 +278,7 @@ def cmd_watch(args) -> int:
 
 
 HANDLERS = {"ingest": cmd_ingest, "sync": cmd_sync, "articles": cmd_articles, "ask": cmd_ask,
-            "serve": cmd_serve, "mcp": cmd_mcp, "eval": cmd_eval, "feeds": cmd_feeds, "watch": cmd_watch}
+            "serve": cmd_serve, "mcp": cmd_mcp, "feeds": cmd_feeds, "watch": cmd_watch}
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ def _answer_lines(answer: Mapping) -> list[str]:
     cites = {int(c["n"]): c for c in answer.get("citations") or ()}
     lines: list[str] = []
     for conflict in answer.get("conflicts") or ():
-        head = "Reports differ" if conflict.get("kind") == "differ" else "Sources disagree"
+        head = {"differ": "Reports differ", "updated": "Figure updated"}.get(conflict.get("kind"), "Sources disagree")
         values = "; ".join(f"{md(c['text'])} — {md(source_line(cites.get(int(c['n']))))} [{int(c['n'])}]"
                            for c in conflict["claims"])
         lines += [f"> **⚠ {head}:** {values}", ""]

@@ -1,6 +1,7 @@
-"""The Library tab: upload articles (with progress per file), browse the library a page at a time
-(search in titles and outlets, outlet, date range, order; all on the server), tick articles and
-remove them together, and the index statistics.
+"""The Library tab: upload articles (with progress per file), what the library holds at a glance
+(outlets with their articles and dates, the newest articles), browse it a page at a time (search in
+titles, outlets and the full text, each article shown with the sentence that matched; outlet, date
+range, order; all on the server), tick articles and remove them together, and the index statistics.
 
 Paging and search are ``Library.browse`` (``index/browse.py``), shared with ``GET /api/articles``;
 uploads are upload jobs (``ui.jobs``), like ``POST /api/articles``.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -30,10 +30,10 @@ ALL_OUTLETS = ""
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: gr.Dropdown,
-          outlet_choices: Callable[[], list[str]], stream=None) -> None:
+def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_refresh: dict, stream=None) -> None:
     """The tab and its events, inside the app's ``gr.Tabs``; uploads run as ``jobs`` (the API's);
-    ``chat_outlets`` (the chat's outlet filter) is refreshed when the library changes."""
+    ``chat_refresh`` (an event's ``fn`` and ``outputs``: the chat's outlet filter and examples) runs
+    when the library changes."""
     max_mb = library.settings.max_file_mb
 
     def listing(q, outlet, since, until, sort, offset):
@@ -49,12 +49,13 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
                                                       offset=(page.total - 1) // PAGE_SIZE * PAGE_SIZE))
             outlets = library.listing().outlets
             stats = library_view.stats_html(library.stats(), len(outlets))
+            held = library_view.overview_html(library.overview())
         except NewsragError as exc:
-            return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 5)
+            return (library_view.report_html(str(exc), failed=True), "", *[gr.skip()] * 6)
         pick = gr.update(choices=[("All outlets", ALL_OUTLETS), *[(o, o) for o in outlets]])
-        return (library_view.table_html(page), library_view.pager_html(page), stats, pick,
+        return (library_view.table_html(page, library.catalog().stories), library_view.pager_html(page), stats, pick,
                 page.query.offset, gr.update(interactive=page.query.offset > 0),
-                gr.update(interactive=page.last < page.total))
+                gr.update(interactive=page.last < page.total), held)
 
     def first_page(q, outlet, since, until, sort):
         return listing(q, outlet, since, until, sort, 0)
@@ -63,7 +64,7 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         """Filter as a date is typed, once each box is empty or holds a whole YYYY-MM-DD (Enter
         filters at once, and says what is wrong with a bad date)."""
         if not all(DAY.fullmatch(d or "") or not (d or "").strip() for d in (since, until)):
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 8
         return first_page(q, outlet, since, until, sort)
 
     def turn(step: int):
@@ -134,18 +135,21 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
                 status = gr.HTML(elem_id="nr-upload-status", js_on_load=None)
             with gr.Column(scale=1, min_width=260):
                 stats = gr.HTML(elem_id="nr-stats", js_on_load=None)
+        overview = gr.HTML(elem_id="nr-overview", js_on_load=None)
+        if stream is not None:
+            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
         with gr.Row(elem_id="nr-lib-filters", equal_height=True):
-            q = gr.Textbox(label="Search titles and outlets", placeholder="e.g. drones Kursk", scale=3,
+            q = gr.Textbox(label="Search titles, outlets and text", placeholder="e.g. drones Kursk", scale=3,
                            min_width=200, elem_id="nr-lib-q", max_lines=1)
             outlet = gr.Dropdown(choices=[("All outlets", ALL_OUTLETS)], value=ALL_OUTLETS, label="Outlet",
                                  scale=2, min_width=160, elem_id="nr-lib-outlet")
-            since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", scale=1, min_width=120,
-                               elem_id="nr-lib-since", max_lines=1)
-            until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", scale=1, min_width=120,
-                               elem_id="nr-lib-until", max_lines=1)
+            since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", scale=1, min_width=140,
+                               elem_id="nr-lib-since", max_lines=1, elem_classes=["nr-day"])
+            until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", scale=1, min_width=140,
+                               elem_id="nr-lib-until", max_lines=1, elem_classes=["nr-day"])
             sort = gr.Dropdown(choices=[("Newest first", "newest"), ("Oldest first", "oldest"),
-                                        ("Title A–Z", "title")], value="newest", label="Order", scale=1,
-                               min_width=170, elem_id="nr-lib-sort")
+                                        ("Title A–Z", "title"), ("Best match", "relevance")], value="newest",
+                               label="Order", scale=1, min_width=170, elem_id="nr-lib-sort")
         table = gr.HTML(elem_id="nr-articles", js_on_load=library_view.SELECTION_JS)
         with gr.Row(elem_id="nr-lib-pager", equal_height=False):
             prev_btn = gr.Button("‹ Previous", size="sm", elem_id="nr-prev", interactive=False, scale=0,
@@ -157,11 +161,9 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
         report = gr.HTML(elem_id="nr-report", js_on_load=None)
         offset = gr.State(0)
         selected = gr.Textbox(visible=False)
-        if stream is not None:
-            feeds_panel(library=library, serve=serve, jobs=jobs, stream=stream, tab=tab)
 
     filters = [q, outlet, since, until, sort]
-    shown = [table, pager, stats, outlet, offset, prev_btn, next_btn]
+    shown = [table, pager, stats, outlet, offset, prev_btn, next_btn, overview]
     # browsing is a few milliseconds of work: straight calls, not through the queue
     quick = {"queue": False, **PRIVATE}
     refresh = {"fn": listing, "inputs": [*filters, offset], "outputs": shown, **quick}
@@ -175,11 +177,9 @@ def build(*, library: Library, serve: ServeSettings, jobs: Jobs, chat_outlets: g
     prev_btn.click(turn(-1), [*filters, offset], shown, **quick)
     next_btn.click(turn(+1), [*filters, offset], shown, **quick)
     ingest_btn.click(ingest, files, [status, files], concurrency_limit=1, concurrency_id="library",
-                     **PRIVATE).then(**refresh).then(
-        lambda: gr.update(choices=outlet_choices()), None, chat_outlets, **PRIVATE)
+                     **PRIVATE).then(**refresh).then(**chat_refresh, **PRIVATE)
     remove_btn.click(remove, selected, report, js=library_view.REMOVE_JS, concurrency_limit=1,
-                     concurrency_id="library", **PRIVATE).then(**refresh).then(
-        lambda: gr.update(choices=outlet_choices()), None, chat_outlets, **PRIVATE)
+                     concurrency_id="library", **PRIVATE).then(**refresh).then(**chat_refresh, **PRIVATE)
 
 
 def feeds_panel(*, library: Library, serve: ServeSettings, jobs: Jobs, stream, tab) -> None:

@@ -105,10 +105,10 @@ def build_server(pipeline: Pipeline) -> MCPServer:
 
 
 def run(rag_settings: RagSettings) -> int:
+    from index.offline import stay_offline
     from rag.pipeline import Pipeline
-    from ui.server import offline
 
-    offline()
+    stay_offline()
     with contextlib.redirect_stdout(sys.stderr):  # stdout is the protocol's
         pipeline = Pipeline(rag_settings)
     build_server(pipeline).run("stdio")

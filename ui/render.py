@@ -94,10 +94,14 @@ def answer_as_text(answer: Answer) -> str:
     else:
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(f"  [{c.n}] {c.title} — {c.source or 'unknown outlet'}, {_when(c.published_at)}")
+            loc = c.location
+            lines.append(f"  [{c.n}] {loc.title} — {loc.source or 'unknown outlet'}, {_when(loc.published_at)}")
             lines.append(f"      “{c.quote}”")
             for other in c.also:
                 lines.append(f"      also in: {other.title} — {other.source or 'unknown outlet'}")
+            if c.story:  # syndicated copies of the story it quotes
+                carried = "; ".join(f"{o.source or 'unknown outlet'}, {_when(o.published_at)}" for o in c.story)
+                lines.append(f"      the same story also in: {carried}")
         flagged = [s for s in answer.sentences if not s.supported]
         if flagged:
             lines.append("")
@@ -141,10 +145,11 @@ def sources_markdown(answer: Answer, base_url: str | None = None) -> str:
     else:
         lines.append("**Sources**")
         for c in answer.citations:
-            link = f" <{base_url}articles/{c.article_id}?start={c.start}&end={c.end}>" if base_url else ""
+            loc = c.location
+            link = f" <{base_url}articles/{loc.article_id}?start={loc.start}&end={loc.end}>" if base_url else ""
             also = "".join(f"; also {_md(o.source or o.title)}" for o in c.also)
-            lines.append(f"[{c.n}] {_md(c.source or 'unknown outlet')}, {_when(c.published_at)} — "
-                         f"“{_md(c.quote)}” ({_md(c.title)}{also}){link}")
+            lines.append(f"[{c.n}] {_md(loc.source or 'unknown outlet')}, {_when(loc.published_at)} — "
+                         f"“{_md(c.quote)}” ({_md(loc.title)}{also}){link}")
         flagged = [s for s in answer.sentences if not s.supported]
         if flagged:
             lines += ["", "**Not supported by the articles**"]

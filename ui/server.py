@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from index.errors import ConfigError, NewsragError
+from index.offline import stay_offline
 from ui.settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -32,18 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("newsrag.server")
 
-OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               "HF_HUB_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False",
-               "TOKENIZERS_PARALLELISM": "false", "GRADIO_RUN_HISTORY": "False"}
-
-
 LOGIN_MESSAGE = ("Welcome to newsrag: ask questions of the news articles and check every answer against "
                  "its sources. Log in with the user name and password you were given.")
-
-
-def offline() -> None:
-    for name, value in OFFLINE_ENV.items():
-        os.environ.setdefault(name, value)
 
 
 def private_temp(home: Path) -> Path:
@@ -112,7 +103,7 @@ def _session_reader(app: FastAPI) -> Callable[[Request], str | None]:
 
 
 def create_app(*, pipeline: Pipeline, serve: ServeSettings, secret: str | None = None) -> FastAPI:
-    offline()
+    stay_offline()
     import gradio as gr
     from fastapi import FastAPI
     from starlette.routing import Mount
@@ -167,7 +158,7 @@ def warm_up(pipeline: Pipeline) -> str:
         return f"warning: {exc}"
     n = len(catalog.articles)
     hint = "" if n else " — add some in the Library tab or with `newsrag ingest data/articles`"
-    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.store.where}{hint} "
+    return (f"{n} article{'s' if n != 1 else ''} indexed in {pipeline.library.where}{hint} "
             f"(ready in {time.perf_counter() - started:.1f} s)")
 
 
@@ -190,7 +181,7 @@ def check_port(host: str, port: int) -> None:
 def serve(rag_settings: RagSettings, *, host: str, port: int) -> int:
     settings = ServeSettings.from_env(host=host, port=port)  # refuses a bad or unsafe setup first
     check_port(settings.host, settings.port)
-    offline()
+    stay_offline()
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)  # on the handler: bm25s sets its own logger to DEBUG on import
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

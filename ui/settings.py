@@ -15,15 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from index.errors import ConfigError
-from index.settings import env_value
+from index.settings import comma_list, environment, setting
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-DEFAULT_EXAMPLES = (
-    "How many drones were intercepted?",
-    "Which regions were the drones shot down over?",
-    "Who won the World Cup?",
-)
+DEFAULT_EXAMPLES = ()  # none configured: drawn from the library (ui.examples)
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?")
 MIN_TOKEN_CHARS = 16
@@ -60,6 +56,11 @@ def parse_auth(raw: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def _questions(raw: str) -> tuple[str, ...]:
+    """``NEWSRAG_EXAMPLES``: questions separated by a vertical bar."""
+    return tuple(q.strip() for q in raw.split("|") if q.strip())
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServeSettings:
     """How the chat and the HTTP API are served.
@@ -78,16 +79,17 @@ class ServeSettings:
 
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    auth: tuple[str, str] | None = None
-    api_token: str | None = None
-    max_upload_files: int = 20
-    concurrency: int = 4
-    examples: tuple[str, ...] = DEFAULT_EXAMPLES
-    allowed_hosts: tuple[str, ...] = ()
-    max_request_kb: int = 2048
-    body_timeout: float = 30.0
-    trusted_proxies: tuple[str, ...] = ()
-    poll_feeds: bool = True  # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
+    auth: tuple[str, str] | None = setting("NEWSRAG_AUTH", None, parse=parse_auth)
+    api_token: str | None = setting("NEWSRAG_API_TOKEN", None)
+    max_upload_files: int = setting("NEWSRAG_MAX_UPLOAD_FILES", 20)
+    concurrency: int = setting("NEWSRAG_UI_CONCURRENCY", 4)
+    examples: tuple[str, ...] = setting("NEWSRAG_EXAMPLES", DEFAULT_EXAMPLES, parse=_questions, shown="from the library")
+    allowed_hosts: tuple[str, ...] = setting("NEWSRAG_ALLOWED_HOSTS", (), parse=comma_list, shown="loopback names")
+    max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
+    body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
+    trusted_proxies: tuple[str, ...] = setting("NEWSRAG_TRUSTED_PROXIES", (), parse=comma_list, shown="none")
+    # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
+    poll_feeds: bool = setting("NEWSRAG_POLL_FEEDS", True)
 
     def __post_init__(self) -> None:
         if not self.host or any(c.isspace() for c in self.host):
@@ -155,19 +157,6 @@ class ServeSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ServeSettings:
         env = os.environ if env is None else env
-        examples = env_value(env, "NEWSRAG_EXAMPLES", None, str)
-        values = dict(
-            auth=parse_auth(env.get("NEWSRAG_AUTH")),
-            api_token=env_value(env, "NEWSRAG_API_TOKEN", None, str),
-            max_upload_files=env_value(env, "NEWSRAG_MAX_UPLOAD_FILES", 20, int),
-            concurrency=env_value(env, "NEWSRAG_UI_CONCURRENCY", 4, int),
-            examples=tuple(q.strip() for q in examples.split("|") if q.strip()) if examples else DEFAULT_EXAMPLES,
-            allowed_hosts=tuple(h.strip() for h in env.get("NEWSRAG_ALLOWED_HOSTS", "").split(",") if h.strip()),
-            max_request_kb=env_value(env, "NEWSRAG_MAX_REQUEST_KB", 2048, int),
-            body_timeout=env_value(env, "NEWSRAG_BODY_TIMEOUT", 30.0, float),
-            trusted_proxies=tuple(p.strip() for p in env.get("NEWSRAG_TRUSTED_PROXIES", "").split(",")
-                                  if p.strip()),
-            poll_feeds=env_value(env, "NEWSRAG_POLL_FEEDS", True, bool),
-        )
+        values = environment(cls, env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -1,5 +1,6 @@
-"""The Sources panel: one card per citation of an exchange, the quoted sentence highlighted inside
-the passage around it; for a refused answer, the closest passages (shown here only, once).
+"""The Sources panel: one card per article an exchange cites, each of its cited sentences listed
+under it and highlighted inside the passage around it; for a refused answer, the closest passages
+(shown here only, once).
 
 Built from the stored exchange (``{"question", "answer", "passages"}``), so it re-renders after a
 page reload without asking the index again.
@@ -48,23 +49,40 @@ def _closest_card(p: Mapping, i: int) -> str:
             f'{link(href, "Open the article at this passage ↗", cls="nr-open")}</article>')
 
 
-def _card(c: Mapping, passage: Mapping | None, disputes: list[str]) -> str:
+def _quote_item(c: Mapping, passage: Mapping | None, disputes: list[str]) -> str:
+    """One cited sentence of an article, in the passage around it, with its own link."""
     n = int(c["n"])
     href = article_href(c["article_id"], c["start"], c["end"])
-    also = "".join(f"<li>{esc(a['title'])} — {esc(a.get('source') or 'outlet unknown')}</li>"
-                   for a in c.get("also") or ())
     tags = "".join(f' <span class="nr-tag">{esc(t)}</span>' for t in disputes)
-    return (f'<article class="nr-card" id="nr-source-{n}"><header><span class="nr-n">[{n}]</span> '
-            f"{link(href, esc(c['title']), cls='nr-title')}</header>"
-            f'<div class="nr-meta">{esc(outlets(c))} · {esc(when(c.get("published_at")))}{tags}</div>'
+    return (f'<li class="nr-quote" id="nr-source-{n}"><span class="nr-n">[{n}]</span>{tags}'
             f'<blockquote class="nr-passage">{highlighted_passage(passage, c["start"], c["end"], c["quote"])}'
-            "</blockquote>"
-            + (f'<div class="nr-also">Same sentence also in:<ul>{also}</ul></div>' if also else "")
-            + f'{link(href, "Open the article at this sentence ↗", cls="nr-open")}</article>')
+            f'</blockquote>{link(href, "Open the article at this sentence ↗", cls="nr-open")}</li>')
+
+
+def _card(cited: list[Mapping], passages: Mapping, disputes: Mapping[int, list[str]]) -> str:
+    """One card per article: its title, outlet and date once, then every sentence cited from it."""
+    first = cited[0]
+    numbers = "".join(f"[{int(c['n'])}]" for c in cited)
+    href = article_href(first["article_id"])
+    also = {(a["title"], a.get("source") or "outlet unknown"): None for c in cited for a in c.get("also") or ()}
+    also_html = "".join(f"<li>{esc(title)} — {esc(source)}</li>" for title, source in also)
+    story = {a["article_id"]: a for c in cited for a in c.get("story") or ()}  # its syndicated copies
+    story_html = "".join(f"<li>{esc(a.get('source') or 'outlet unknown')}, {esc(when(a.get('published_at')))} — "
+                         f"{link(article_href(a['article_id']), esc(a['title']), cls='nr-story-link')}</li>"
+                         for a in story.values())
+    quotes = "".join(_quote_item(c, passages.get(str(int(c["n"]))), disputes.get(int(c["n"]), [])) for c in cited)
+    return (f'<article class="nr-card" id="nr-article-{esc(first["article_id"])}"><header>'
+            f'<span class="nr-n">{numbers}</span> {link(href, esc(first["title"]), cls="nr-title")}</header>'
+            f'<div class="nr-meta">{esc(outlets(first))} · {esc(when(first.get("published_at")))}</div>'
+            f'<ul class="nr-quotes">{quotes}</ul>'
+            + (f'<div class="nr-also">The same sentence also in:<ul>{also_html}</ul></div>' if also else "")
+            + (f'<div class="nr-also nr-story">The same story also in:<ul>{story_html}</ul></div>' if story else "")
+            + "</article>")
 
 
 def sources_html(exchange: Mapping | None) -> str:
-    """One card per citation of an exchange (or its closest passages when it was refused)."""
+    """One card per cited article, in the order of its first citation (or the closest passages when
+    the answer was refused)."""
     if not exchange:
         return EMPTY
     answer = exchange["answer"]
@@ -75,8 +93,9 @@ def sources_html(exchange: Mapping | None) -> str:
         note = ("Not in the articles. The closest passages, for you to check (they are not citations):"
                 if closest else "Not in the articles, and no passage came close.")
         return f'<div class="nr-sources">{head}<div class="nr-note">{note}</div>{cards}</div>'
+    by_article: dict[str, list[Mapping]] = {}
+    for c in answer.get("citations") or ():
+        by_article.setdefault(c["article_id"], []).append(c)
     disputes = _disputes(answer)
-    passages = exchange.get("passages") or {}
-    cards = "".join(_card(c, passages.get(str(int(c["n"]))), disputes.get(int(c["n"]), []))
-                    for c in answer.get("citations") or ())
+    cards = "".join(_card(cited, exchange.get("passages") or {}, disputes) for cited in by_article.values())
     return f'<div class="nr-sources">{head}{cards}</div>'

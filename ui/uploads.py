@@ -155,11 +155,15 @@ def ingest_kept(library: Library, kept: Sequence[Kept], *, progress: Callable[[P
 
 
 def _article_ids(library: Library, path: Path) -> list[str]:
+    """The ids of the articles stored from a file, in its order (found by their keys: a stored
+    text may differ from the file's once its boilerplate is removed)."""
     if not path.is_file():
         return []
-    return [a.id for a in load_file(path, max_bytes=library.settings.max_file_bytes,
-                                    max_articles=library.settings.max_articles_per_file)
+    owner = {key: r.id for r in library.catalog().articles.values() for key in r.keys}
+    keys = [a.key for a in load_file(path, max_bytes=library.settings.max_file_bytes,
+                                     max_articles=library.settings.max_articles_per_file)
             if isinstance(a, Article)]
+    return [owner[k] for k in dict.fromkeys(keys) if k in owner]
 
 
 def discard_unreferenced(library: Library, paths: Iterable[Path], *, busy: Iterable[Path] = ()) -> list[Path]:

@@ -26,7 +26,7 @@ from ui.markup import (
 )
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
-DISAGREE, DIFFER = "disagree", "differ"
+DISAGREE, DIFFER, UPDATED = "disagree", "differ", "updated"
 _KIND_TIPS = {  # how an answer sentence relates to its citations, for the tooltip
     "quoted": "Quoted word for word from",
     "cited": "Written by the model and checked against",
@@ -88,6 +88,13 @@ def direct_html(direct: Mapping, cites: Mapping[int, Mapping]) -> str:
 def conflict_banner(conflict: Mapping, cites: Mapping[int, Mapping]) -> str:
     """"Sources disagree" when the reports are about the same event, "Reports differ" when nothing
     shows they are; each value with the outlet and date of its source and its citation."""
+    if conflict.get("kind") == UPDATED:  # one outlet or one story, later: older -> newer
+        steps = " → ".join(f"<b>{esc(c['text'])}</b> ({esc(source_line(cites.get(int(c['n']))))}) "
+                           f"{cite_link(c['n'], cites.get(int(c['n'])))}"
+                           for c in sorted(conflict["claims"],
+                                           key=lambda c: (cites.get(int(c["n"])) or {}).get("published_at") or ""))
+        return (f'<div class="nr-banner nr-conflict nr-{UPDATED}" role="status"><strong>↻ Figure updated</strong>'
+                f"<div>{steps}</div></div>")
     differ = conflict.get("kind") == DIFFER
     head = "Reports differ" if differ else "Sources disagree"
     items = "".join(f"<li><b>{esc(c['text'])}</b> — {esc(source_line(cites.get(int(c['n']))))} "
@@ -98,6 +105,18 @@ def conflict_banner(conflict: Mapping, cites: Mapping[int, Mapping]) -> str:
             f"<strong>⚠ {head}</strong><ul>{items}</ul>{why}</div>")
 
 
+def filter_labels(filters: Mapping | None) -> list[tuple[str, str, str]]:
+    """``(kind, value, label)`` of each active filter (``Filters.to_dict()``: ``source``, ``since``,
+    ``until``), named as the chips above the chat name them (``ui.app.CHIPS_VALUE_JS``)."""
+    filters = filters or {}
+    found = [("source", name, f"Outlet: {name}") for name in filters.get("source") or ()]
+    if filters.get("since"):
+        found.append(("since", filters["since"], f"From {filters['since']}"))
+    if filters.get("until"):
+        found.append(("until", filters["until"], f"Until {filters['until']}"))
+    return found
+
+
 def _footer(answer: Mapping) -> str:
     total = (answer.get("timings_ms") or {}).get("total")
     parts = [f"mode: {esc(answer.get('mode'))}"]
@@ -106,6 +125,10 @@ def _footer(answer: Mapping) -> str:
     if answer.get("status") != "refused":
         n = len(answer.get("citations") or ())
         parts.append(f"{n} source{'s' if n != 1 else ''}")
+    chips = "".join(f'<span class="nr-chip nr-chip-used">{esc(label)}</span>'
+                    for _, _, label in filter_labels(answer.get("filters")))
+    if chips:
+        parts.append(f'<span class="nr-footer-filters">filtered: {chips}</span>')
     return f'<div class="nr-footer">{" · ".join(parts)}</div>'
 
 
@@ -211,13 +234,14 @@ box-shadow:0 0 0 2px #f59e0b}
 .error{border:1px solid #fca5a5;background:#fef2f2;padding:1rem;border-radius:.4rem}
 .version{border-left:4px solid #93c5fd;background:#eff6ff;padding:.5rem .8rem;margin-bottom:1.2rem}
 .version.old{border-color:#f59e0b;background:#fffbeb}
+.back{margin-top:1.2rem}.back a{color:#1d4ed8}
 """
 
 
 def page(title: str, content: str) -> str:
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{_PAGE_CSS}</style></head><body>{content}</body></html>")
+            f"<title>{esc(title)}</title><style>{_PAGE_CSS}</style></head><body><main>{content}</main></body></html>")
 
 
 def safe_url(url: str | None) -> str | None:
@@ -272,5 +296,20 @@ def article_page(article: Mapping, start: int | None = None, end: int | None = N
                 f'{version_note(article, versions)}<div class="body">{text}</div>')
 
 
+BACK = '<p class="back"><a href="../">← Back to the chat</a></p>'
+
+
 def error_page(message: str) -> str:
-    return page("newsrag", f'<div class="error">{esc(message)}</div>')
+    return page("newsrag", f'<div class="error">{esc(message)}</div>{BACK}')
+
+
+def missing_page(removed: Mapping | None) -> str:
+    """The page of an article the library does not hold: removed (when, and its title), or a link
+    that names no article."""
+    if removed:
+        title = removed.get("title") or "This article"
+        text = (f"“{title}” was removed from the library on {when_ts(removed.get('at'))}. What was quoted "
+                "from it can no longer be shown here.")
+        return page("Article removed", f'<h1>Article removed</h1><div class="error">{esc(text)}</div>{BACK}')
+    text = "The library holds no article at this address: the link may be incomplete."
+    return page("Article not found", f'<h1>Article not found</h1><div class="error">{esc(text)}</div>{BACK}')

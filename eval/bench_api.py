@@ -1,4 +1,4 @@
-"""Latency of ``POST /api/ask`` under load: ``python -m ui.bench_api --url http://127.0.0.1:7860``.
+"""Latency of ``POST /api/ask`` under load: ``python -m eval.bench_api --url http://127.0.0.1:7860``.
 
 After a warm-up pass over the questions (not measured: the model, BM25 and the embedding cache are
 then in the same state for both phases), phase 1 asks with one client (the baseline), phase 2 with
@@ -19,15 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-DEFAULT_QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop-rag-dev" / \
-    "MultiHopRAG.json"
+from eval.bench import DEFAULT_CORPUS
+from eval.metrics import percentile
 
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
+DEFAULT_QUESTIONS = DEFAULT_CORPUS.with_name("MultiHopRAG.json")
 
 
 def load_questions(path: Path, limit: int | None = None) -> list[str]:
@@ -90,7 +85,7 @@ def run_phase(url: str, questions: list[str], *, clients: int, seconds: float, t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ui.bench_api", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m eval.bench_api", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860")
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="MultiHopRAG.json")
     parser.add_argument("--clients", type=int, default=8)

@@ -1,4 +1,4 @@
-"""How fast the Library tab renders a large library: ``python -m ui.bench_library --articles 5000``.
+"""How fast the Library tab renders a large library: ``python -m eval.bench_library --articles 5000``.
 
 ``fill`` writes a synthetic library straight into the store (titles, outlets and dates drawn from
 small word lists, about one article in ten untitled and one in ten undated; one passage each, with
@@ -18,10 +18,13 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from eval.processes import free_port, stop, wait_http
+from index.offline import OFFLINE_ENV, stay_offline
 
 WORDS = ("harbour council budget storm ferry election court hospital airport drought strike vaccine bridge "
          "refinery wildfire summit tariff pension school museum railway festival flood senate port").split()
@@ -82,31 +85,17 @@ def _library(home: Path):
 
 @contextlib.contextmanager
 def serving(library):
-    """The app on a free loopback port, in a thread; yields its URL."""
-    import socket
-
-    import uvicorn
-
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
-    from ui.server import create_app
-    from ui.settings import ServeSettings
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(pipeline=Pipeline(RagSettings(index=library.settings), library=library),
-                     serve=ServeSettings(port=port), secret="bench-secret-" + "x" * 16)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    """``newsrag serve`` on the library's data directory and a free loopback port; yields its URL."""
+    port = free_port()
+    env = {**os.environ, **OFFLINE_ENV, "NEWSRAG_MODEL_DIR": str(library.settings.model_path)}
+    process = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--home", str(library.settings.home),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/healthz", timeout=300, process=process, ready=lambda status: status == 200)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+        stop(process)
 
 
 def measure(url: str, runs: int) -> dict:
@@ -177,16 +166,14 @@ def run(home: Path, articles: int, runs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ui.bench_library", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m eval.bench_library", description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[5000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--home", type=Path, default=Path("/tmp/newsrag-bench-library"),
                         help="one data directory per size is kept under it and reused")
     parser.add_argument("--baseline", action="store_true", help="also measure a library of 2 articles")
     args = parser.parse_args(argv)
-    for name, value in {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-                        "ANONYMIZED_TELEMETRY": "False"}.items():
-        os.environ.setdefault(name, value)
+    stay_offline()
     sizes = ([2] if args.baseline else []) + args.articles
     results = {str(n): run(args.home / f"n{n}", n, args.runs) for n in sizes}
     if args.baseline:

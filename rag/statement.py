@@ -1,4 +1,5 @@
-"""What a sentence states that can be checked against a source: its figures, names and key terms.
+"""What a sentence states that can be checked against a source (a ``Statement``): its figures,
+names and key terms. (Not the facts stored at ingest, ``index.language.Facts``, which it reads.)
 
 This is the small interface the LLM verifier (``rag/verify.py``) reads sentences through; the
 reading itself is the language layer's (``index.language``). Figures are values, however they are
@@ -14,9 +15,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from index.figures import figures as read_figures
 from index.language import annotate
-from index.language import figures as read_figures
-from index.language import word_keys as token_prefixes
+from index.names import word_keys as token_prefixes
 from index.text import STOPWORDS, analyze
 
 
@@ -44,7 +45,7 @@ def terms(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class Facts:
+class Statement:
     """What one sentence (or a passage with its metadata) states."""
 
     figures: frozenset[float]
@@ -60,18 +61,18 @@ class Facts:
     def has_name(self, name: str) -> bool:
         return token_prefixes(name) <= self.prefixes
 
-    def __or__(self, other: Facts) -> Facts:
-        return Facts(self.figures | other.figures, tuple(dict.fromkeys(self.names + other.names)),
+    def __or__(self, other: Statement) -> Statement:
+        return Statement(self.figures | other.figures, tuple(dict.fromkeys(self.names + other.names)),
                      self.terms | other.terms, self.prefixes | other.prefixes, self.negation or other.negation)
 
 
-NO_FACTS = Facts(frozenset(), (), frozenset(), frozenset())
+NOTHING = Statement(frozenset(), (), frozenset(), frozenset())
 
 
 @lru_cache(maxsize=4096)
-def facts(text: str, *, with_names: bool = False) -> Facts:
+def statement(text: str, *, with_names: bool = False) -> Statement:
     """What ``text`` states; its names only ``with_names`` (they cost a run of the recognizer)."""
-    return Facts(figures(text), names(text) if with_names else (), terms(text), frozenset(token_prefixes(text)),
+    return Statement(figures(text), names(text) if with_names else (), terms(text), frozenset(token_prefixes(text)),
                  negation(text))
 
 

@@ -1,16 +1,18 @@
-"""The extractive answerer's choice of sentences (``rag.extractive.select``): tables of scored
-evidence sentences (annotated by the real spaCy model) and which of them are quoted, in order."""
+"""Stage 5, select (``rag.selection.select``): tables of scored evidence sentences (annotated by
+the real spaCy model) and which of them are quoted, in order."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
-from test_direct import sentence
+from helpers import sentence
 
-from rag.extractive import select
-from rag.question import analyse
-from rag.settings import RagSettings
+from rag.analysis import analyse
+from rag.selection import select
+from rag.tuning import Tuning
+
+TUNING = Tuning()
 
 # two sentences of one report, then one of each of two other reports; all above the relative floor
 EVIDENCE = [("Air defences intercepted 20 drones over Moscow overnight.", "a", 0.80),
@@ -30,13 +32,13 @@ def test_a_yes_no_question_reads_one_sentence_per_report(question, kind, quoted)
     cands = [sentence(text, article=article, score=score) for text, article, score in EVIDENCE]
     info = analyse(question)
     assert (info.answer_type, len(info.parts)) == (kind, 1)
-    picks = select(info, cands, RagSettings(max_sentences=4))
+    picks = select(info, cands, tuning=TUNING, max_sentences=4)
     assert [cands.index(p.candidate) for p in picks] == quoted
 
 
 def test_one_report_alone_gives_as_many_sentences_as_it_has():
     cands = [sentence(text, article="a", score=score) for text, _, score in EVIDENCE]
-    picks = select(analyse("Did the ministry say that drones were intercepted?"), cands, RagSettings(max_sentences=4))
+    picks = select(analyse("Did the ministry say that drones were intercepted?"), cands, tuning=TUNING, max_sentences=4)
     assert [cands.index(p.candidate) for p in picks] == [0, 1, 2, 3]
 
 
@@ -59,7 +61,7 @@ def test_further_sentences_come_from_the_outlets_the_question_names(question, ou
     cands = [sentence(text, source=source, article=article, score=score) for text, source, article, score in OUTLETS]
     info = analyse(question, outlets=["TechCrunch", "The Verge"])
     assert info.outlets == outlets
-    picks = select(info, cands, RagSettings(max_sentences=4))
+    picks = select(info, cands, tuning=TUNING, max_sentences=4)
     assert [cands.index(p.candidate) for p in picks] == quoted
 
 
@@ -71,7 +73,7 @@ def test_a_sentence_answering_one_claim_well_outranks_one_matching_the_question_
                              score=0.80), parts=(0.30, 0.30))  # weighs (0.80 + 0.30) / 2 = 0.55
     claim = replace(sentence("The ministry blamed Ukraine for the attack on Moscow.", source="The Verge",
                              score=0.60), parts=(0.20, 0.90))  # weighs (0.60 + 0.90) / 2 = 0.75
-    picks = select(info, [loose, claim], RagSettings(max_sentences=4))
+    picks = select(info, [loose, claim], tuning=TUNING, max_sentences=4)
     assert [(p.candidate.text, p.claim) for p in picks] == [(claim.text, 1), (loose.text, 0)]
 
 
@@ -90,7 +92,7 @@ def test_a_yes_no_question_comparing_pinned_reports_quotes_those_reports_only():
     # floor (0.8 * 0.75 = 0.6) but over the claims' (0.3); the claim it matches pins no report
     consistent = replace(sentence("Reports on the drones over Moscow were consistent.", article="c", score=0.35),
                          parts=(0.20, 0.20, 0.80))
-    picks = select(info, [techcrunch, verge, consistent], RagSettings(max_sentences=4))
+    picks = select(info, [techcrunch, verge, consistent], tuning=TUNING, max_sentences=4)
     assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1)]
 
 
@@ -113,7 +115,7 @@ def test_a_claim_naming_an_outlet_and_no_day_quotes_its_two_best_reports(questio
              for article, score, claim in (("a", 0.6, 0.90), ("b", 0.2, 0.80), ("c", 0.2, 0.70))]
     cands.append(replace(sentence("The ministry blamed Ukraine for the attack.", source="The Verge", article="d",
                                   score=0.6), parts=(0.20, 0.90)))
-    picks = select(info, cands, RagSettings(max_sentences=4))
+    picks = select(info, cands, tuning=TUNING, max_sentences=4)
     assert [p.candidate.location.article_id for p in picks] == quoted
 
 
@@ -127,7 +129,7 @@ def test_a_further_sentence_needs_less_from_a_new_report_than_from_a_quoted_one(
         ("Residents of Moscow heard the drones being shot down.", "c", 0.72)]]
     info = analyse("What happened to the drones over Moscow?")
     assert (info.answer_type, len(info.parts)) == ("open", 1)
-    picks = select(info, cands, RagSettings(max_sentences=4))
+    picks = select(info, cands, tuning=TUNING, max_sentences=4)
     assert [cands.index(p.candidate) for p in picks] == [0, 2]
 
 
@@ -143,11 +145,11 @@ def test_a_question_of_several_claims_adds_only_reports_not_quoted_yet():
              report("The ministry blamed Ukraine for the drones.", "b", "The Verge", 0.6, (0.2, 0.9)),
              # weighs 0.95: the report is quoted already, so no
              report("The drones over Moscow were shot down overnight.", "a", "TechCrunch", 1.1, (0.8, 0.2)),
-             # 0.9 of the best from a report not quoted yet: yes (MULTI_CLAIM_FLOOR 0.85) ...
+             # 0.9 of the best from a report not quoted yet: yes (multi_claim_floor 0.85) ...
              report("TechCrunch confirmed that drones were downed over Moscow.", "c", "TechCrunch", 1.0, (0.8, 0.2)),
-             # ... 0.8: no, though a question of one claim would take it (NEW_REPORT_FLOOR 0.75)
+             # ... 0.8: no, though a question of one claim would take it (new_report_floor 0.75)
              report("Drones flew towards Moscow, TechCrunch reported.", "d", "TechCrunch", 1.0, (0.6, 0.2))]
-    picks = select(info, cands, RagSettings(max_sentences=6))
+    picks = select(info, cands, tuning=TUNING, max_sentences=6)
     assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1), ("c", 0)]
 
 
@@ -169,9 +171,9 @@ def test_a_name_gets_a_sentence_of_its_own_only_in_a_question_of_one_claim():
                         parts=parts if claims else (), names=frozenset(names))
                 for text, article, source, score, parts, names in rows]
 
-    assert [p.candidate.location.article_id for p in select(several, cands(True), RagSettings(max_sentences=4))] \
+    assert [p.candidate.location.article_id for p in select(several, cands(True), tuning=TUNING, max_sentences=4)] \
         == ["a", "b"]  # each claim's sentence; the name alone gets none
-    assert [p.candidate.location.article_id for p in select(one, cands(False), RagSettings(max_sentences=4))] \
+    assert [p.candidate.location.article_id for p in select(one, cands(False), tuning=TUNING, max_sentences=4)] \
         == ["a", "c"]  # the best sentence, then one naming him
 
 
@@ -192,10 +194,10 @@ def test_a_claims_sentence_comes_from_a_report_not_quoted_yet_when_one_is_close(
                        (0.2, new_report_share))]
 
     def quoted_for_claim_two(cands):
-        picks = select(info, cands, RagSettings(max_sentences=2))
+        picks = select(info, cands, tuning=TUNING, max_sentences=2)
         return [cands.index(p.candidate) for p in picks if p.claim == 1]
 
-    assert quoted_for_claim_two(claim_two(0.9))[0] == 2  # 0.9 >= CLAIM_NEW_REPORT (0.85): the new report
+    assert quoted_for_claim_two(claim_two(0.9))[0] == 2  # 0.9 >= claim_new_report (0.85): the new report
     assert quoted_for_claim_two(claim_two(0.8))[0] == 1  # 0.8: the claim's best, from the quoted report
 
 
@@ -205,10 +207,10 @@ def test_sentences_of_nearly_the_same_weight_are_taken_in_the_rankings_order():
                     rank=5)  # weighs 0.80 * (1 - 5 * 0.02) = 0.72 in the order
     higher = replace(sentence("Officials confirmed that drones were intercepted near Moscow.", article="b",
                               score=0.78), rank=0)
-    picks = select(info, [lower, higher], RagSettings(max_sentences=4))
+    picks = select(info, [lower, higher], tuning=TUNING, max_sentences=4)
     assert [p.candidate.location.article_id for p in picks] == ["b", "a"]
     far = replace(higher, score=0.70)  # 0.70 < 0.72: weight still leads
-    picks = select(info, [lower, far], RagSettings(max_sentences=4))
+    picks = select(info, [lower, far], tuning=TUNING, max_sentences=4)
     assert [p.candidate.location.article_id for p in picks] == ["a", "b"]
 
 
@@ -231,7 +233,7 @@ def test_a_claim_that_only_names_a_report_quotes_from_it_what_the_question_asks(
                (0.20, 0.90, 0.30)),
         report("Some drones over Moscow got through, The Verge reported.", "b", "The Verge", "2023-10-07", 0.75,
                (0.20, 0.70, 0.60))]
-    picks = select(info, cands, RagSettings(max_sentences=4))
+    picks = select(info, cands, tuning=TUNING, max_sentences=4)
     # each claim chose its report; from each, the sentence about the drones over Moscow
     assert [(cands.index(p.candidate), p.claim) for p in picks] == [(1, 0), (3, 1)]
     # a claim that states something is quoted by its own words
@@ -240,6 +242,6 @@ def test_a_claim_that_only_names_a_report_quotes_from_it_what_the_question_asks(
                       outlets=["TechCrunch", "The Verge"])
     assert [p.names_report for p in stating.parts] == [False, False]
     two = [replace(c, parts=c.parts[:2]) for c in cands]
-    picks = select(stating, two, RagSettings(max_sentences=4))
+    picks = select(stating, two, tuning=TUNING, max_sentences=4)
     # (the best sentence, 1, is the first claim's; the second claim's is its best match, 2, not 3)
     assert [(two.index(p.candidate), p.claim) for p in picks] == [(1, 0), (2, 1)]
