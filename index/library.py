@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import secrets
 import socket
 import threading
@@ -93,6 +94,7 @@ class IngestReport:
     repaired: dict[str, int] | None = None  # what an interrupted earlier write left (None: nothing was)
     boilerplate: int = 0  # lines removed from the articles loaded (index.boilerplate)
     recleaned: int = 0  # earlier articles stored again without lines that became boilerplate
+    earlier: int = 0  # texts kept as an earlier version: the one holding their URL has the stronger claim
     refused: set[str] = field(default_factory=set)  # ids of articles over the budget (``Budget``)
 
     @property
@@ -109,6 +111,8 @@ class IngestReport:
             parts.append(f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} stored once")
         if self.removed:
             parts.append(f"{self.removed} removed")
+        if self.earlier:
+            parts.append(f"{self.earlier} kept as earlier version{'s' if self.earlier != 1 else ''} (older than the indexed one)")
         parts.append(f"{self.failed} failed")
         if self.boilerplate or self.recleaned:
             again = f", {self.recleaned} earlier article{'s' if self.recleaned != 1 else ''} cleaned again" \
@@ -123,7 +127,7 @@ class IngestReport:
                 "duplicates": self.duplicates, "removed": self.removed, "failed": self.failed,
                 "failures": self.failures, "chunks_written": self.chunks_written,
                 "seconds": round(self.seconds, 3), "articles": self.articles,
-                "boilerplate": self.boilerplate, "recleaned": self.recleaned}
+                "boilerplate": self.boilerplate, "recleaned": self.recleaned, "earlier": self.earlier}
 
 
 @dataclass(frozen=True)
@@ -627,20 +631,20 @@ class Library:
 
     @contextlib.contextmanager
     def _store_lease(self) -> Iterator[None]:
-        """On a Chroma server, the lease ``ingest-<collection>`` (``Store.lease``) held while this
-        process commits: two replicas writing at the same moment commit one after the other, each
-        planning from what the other committed (the same URL is one article with two versions,
-        the same text one article with both names). Claims last ``COMMIT_LEASE`` seconds, so a
-        replica that died holding one delays the others at most that long."""
+        """On a Chroma server, shared by replicas with data directories of their own, the store's
+        lock ``ingest-<collection>`` (``Store.acquire``) held while this process commits: two
+        replicas writing at the same moment commit one after the other, each planning from what
+        the other committed (the same URL is one article with two versions, the same text one
+        article with both names). A hold lasts ``COMMIT_LEASE`` seconds at most, so a replica that
+        died holding it delays the others at most that long."""
         if not self.settings.chroma_url or "store" not in self.__dict__:  # not while the store opens
             yield
             return
-        key, holder = f"ingest-{self.settings.collection}", self._holder
-        while True:
-            granted, _, until = self.store.lease(key, holder=holder, seconds=COMMIT_LEASE)
-            if granted:
-                break
-            time.sleep(min(0.25, max(0.05, until - time.time())))
+        key, holder, since = f"ingest-{self.settings.collection}", self._holder, time.time()
+        wait = 0.02
+        while not self.store.acquire(key, holder=holder, since=since, seconds=COMMIT_LEASE):
+            time.sleep(wait * (0.5 + random.random()))  # jittered: two that saw each other part
+            wait = min(0.5, wait * 2)
         try:
             yield
         finally:
@@ -656,6 +660,7 @@ class Library:
         while a writer commits, and between its commits the index is whole. ``repair`` reads every
         row of the store, so a library of any size pays for it only after an interruption."""
         home, prefix = self.settings.home, f"writing-{self.settings.collection}"
+        _ = self.store  # opened (and upgraded) first: then every commit holds the store's lock too
         with self._ingest_lock():
             stale = [p for p in home.glob(prefix + "*") if _stale_journal(p.name, prefix)]
             repaired = self.repair() if stale else None
@@ -822,9 +827,9 @@ class Library:
                 records[existing.id] = self.store.update_origins(
                     existing, [*existing.origins, *(o for o in record.origins if o["key"] not in existing.keys)])
                 for key in record.keys:
-                    self._move_key(key, existing.id, owner, records)
-            else:
-                writes.append(_Write(article, list(record.origins), None))
+                    self._move_key(key, existing.id, owner, records, by_rule=False)
+            else:  # its keys given the cleaned text now: the later claim of the same date (``claim``)
+                writes.append(_Write(article, [{**o, "at": time.time()} for o in record.origins], None))
             report.recleaned += 1
             report.boilerplate += len(result.removed)
             report.articles.append(entry)
@@ -949,14 +954,14 @@ class Library:
                                                       previous_story=previous.story_id if previous else None)
 
     def _move_key(self, key: str, new_owner: str, owner: dict[str, str],
-                  records: dict[str, ArticleRecord | None]) -> None:
+                  records: dict[str, ArticleRecord | None], *, by_rule: bool = True) -> None:
         """Give ``key`` to ``new_owner``: the text that held it becomes an earlier version of the
         new one, unless its claim is the stronger (``claim``: a newer date) — then the new text is
-        the earlier version."""
+        the earlier version. ``by_rule=False``: the new owner is the old one's own text cleaned."""
         previous = owner.get(key)
         if previous and previous != new_owner and records.get(previous) is not None:
             new = records.get(new_owner)
-            if new is not None and claim(records[previous], key) > claim(new, key):
+            if by_rule and new is not None and claim(records[previous], key) > claim(new, key):
                 records[new_owner] = self._drop_key(new, key, superseded_by=previous)
                 return
             records[previous] = self._drop_key(records[previous], key, superseded_by=new_owner)
@@ -1004,6 +1009,13 @@ class Library:
             records[done.record.id] = done.record
             for origin in done.origins:
                 self._move_key(origin["key"], done.record.id, owner, records)
+            if records.get(done.record.id) is None:  # the text holding its key has the stronger claim
+                entry = next((e for e in report.articles if e["id"] == done.record.id), {})
+                if entry.get("status") in ("added", "updated"):
+                    setattr(report, entry["status"], getattr(report, entry["status"]) - 1)
+                    report.earlier += 1
+                entry.pop("replaces", None)
+                entry.update(status="earlier", superseded_by=owner.get(done.article.key))
             report.chunks_written += len(done.chunks)
             tally.articles_done += 1
             if progress:

@@ -234,6 +234,8 @@ class VectorStore(Protocol):
     def delete_article(self, article_id: str) -> None: ...
     # a named lease shared by every process on the store: (granted, holder, until)
     def lease(self, key: str, *, holder: str, seconds: float, force: bool = False) -> tuple[bool, str, float]: ...
+    # a lock shared by every process on the store (the commits of replicas): one try, then release
+    def acquire(self, key: str, *, holder: str, since: float, seconds: float) -> bool: ...
     def release(self, key: str, *, holder: str) -> None: ...
     # an index of an earlier layout brought to this one (under the ingest lock); returns rows changed
     def outdated(self) -> bool: ...
@@ -522,13 +524,37 @@ class Store:
         meta = (row["metadatas"] or [{}])[0] or {}
         return meta.get("holder") == holder, str(meta.get("holder")), float(meta.get("until", until))
 
+    def acquire(self, key: str, *, holder: str, since: float, seconds: float) -> bool:
+        """One try at the lock ``key`` for ``holder``, asking since ``since`` (its place in line);
+        granted until ``release`` or for ``seconds`` at most (a holder that died). Chroma has no
+        compare-and-set, so every claimant writes a row of its own, then reads them all: it holds
+        the lock when its row is the only live one. Of two that write at once, at least the later
+        reader sees the other, so two never hold it together, whatever the timing; seeing others,
+        the first in line keeps its row and tries again, the rest take theirs back."""
+        now = time.time()
+        mine = f"{key}/{holder}"
+        with _chroma("claim a lock", self.where):
+            self.leases.upsert(ids=[mine], metadatas=[{"lock": key, "holder": holder, "since": since,
+                                                       "until": now + seconds}], embeddings=[[1.0]])
+            rows = self.leases.get(where={"lock": key}, include=["metadatas"])
+        live, stale = [], []
+        for rid, meta in zip(rows["ids"], rows["metadatas"], strict=True):
+            meta = meta or {}
+            place = (float(meta.get("since", 0)), str(meta.get("holder")), rid)
+            (live if rid == mine or float(meta.get("until", 0)) > now else stale).append(place)
+        with _chroma("release a lock", self.where):
+            if stale:
+                self.leases.delete(ids=[rid for _, _, rid in stale])
+            if len(live) == 1:
+                return True
+            if min(live)[2] != mine:
+                self.leases.delete(ids=[mine])
+        return False
+
     def release(self, key: str, *, holder: str) -> None:
-        """End ``holder``'s claim of ``key`` now (another holder's is left as it is)."""
-        with _chroma("read a lease", self.where):
-            row = self.leases.get(ids=[key], include=["metadatas"])
-        if row["ids"] and (row["metadatas"][0] or {}).get("holder") == holder:
-            with _chroma("release a lease", self.where):
-                self.leases.upsert(ids=[key], metadatas=[{"holder": holder, "until": 0.0}], embeddings=[[1.0]])
+        """End ``holder``'s hold of the lock ``key`` (``acquire``)."""
+        with _chroma("release a lock", self.where):
+            self.leases.delete(ids=[f"{key}/{holder}"])
 
     def delete_article(self, article_id: str) -> None:
         """Its chunks first, then its row (a crash in between leaves only orphans to sweep)."""

@@ -13,9 +13,16 @@ import pytest
 from conftest import make_library
 
 from index.library import claim
+from index.store import ArticleRecord
 
-pytestmark = [pytest.mark.server, pytest.mark.slow]
 ROUNDS = 10
+server = [pytest.mark.server, pytest.mark.slow]
+
+
+def races(function):
+    for mark in server:
+        function = mark(function)
+    return function
 
 
 def story(url: str, date: str, figure: int) -> str:
@@ -54,6 +61,7 @@ def owners(library, key: str) -> list:
     return [r for r in library.catalog(fresh=True).articles.values() if key in r.keys]
 
 
+@races
 def test_the_same_url_written_through_two_replicas_at_once_is_one_article(replicas, tmp_path):
     a, b = replicas
     for r in range(ROUNDS):
@@ -74,18 +82,20 @@ def test_the_same_url_written_through_two_replicas_at_once_is_one_article(replic
         assert {a.article(live.id).id, b.article(other.id).id} == {live.id, other.id}
 
 
+@races
 def test_one_text_under_two_names_at_once_is_one_article_with_both(replicas, tmp_path):
     a, b = replicas
     for r in range(ROUNDS):
-        text = f"The Mgarr harbour counted {300 + r} ferries in round {r}, the port authority said.\n"
+        text = f"In round {r} the Mgarr harbour counted {300 + r} ferries, the port authority said.\n"
         (tmp_path / f"x{r}.txt").write_text(text)
         (tmp_path / f"y{r}.txt").write_text(text)
         at_once(lambda r=r: a.ingest([tmp_path / f"x{r}.txt"]), lambda r=r: b.ingest([tmp_path / f"y{r}.txt"]))
         for replica in (a, b):
-            (found,) = [rec for rec in replica.catalog(fresh=True).articles.values() if f"round {r}," in rec.lead]
+            (found,) = [rec for rec in replica.catalog(fresh=True).articles.values() if rec.lead.startswith(f"In round {r} ")]
             assert sorted(o["origin"].rsplit("/", 1)[-1] for o in found.origins) == [f"x{r}.txt", f"y{r}.txt"]
 
 
+@races
 def test_each_replica_lists_what_the_other_changed_within_seconds(replicas, tmp_path):
     a, b = replicas
     (tmp_path / "one.txt").write_text("The Cirkewwa terminal reopened on Monday after repairs.\n")
@@ -122,3 +132,46 @@ def test_repair_decides_a_lost_race_by_the_rule(tmp_path, embedder):
     assert fixed["duplicate_keys"] == 1
     (holder,) = owners(library, url)
     assert holder.id == dated.id  # the newer published date wins over the later claim
+
+
+def record(*, id: str, published: str | None, at: float | None, ingested: float = 0.0) -> ArticleRecord:
+    origins = ({"key": "https://x.example/a", "origin": "a", "path": "a", "title": None, "source": None,
+                **({"at": at} if at is not None else {})},)
+    return ArticleRecord(id=id, version="v" + id, origins=origins, n_chunks=1, ingested_at=ingested,
+                         published_at=published)
+
+
+@pytest.mark.parametrize(("one", "other", "stronger"), [
+    # the newer published date, whenever written
+    (dict(id="aa", published="2024-03-02", at=1.0), dict(id="bb", published="2024-03-01", at=9.0), "aa"),
+    # an undated text is the oldest
+    (dict(id="aa", published=None, at=9.0), dict(id="bb", published="2020-01-01", at=1.0), "bb"),
+    # the same date: the later claim of the URL
+    (dict(id="aa", published="2024-03-01", at=5.0), dict(id="bb", published="2024-03-01", at=4.0), "aa"),
+    # no claim time (written before claims were kept): the ingest time
+    (dict(id="aa", published=None, at=None, ingested=3.0), dict(id="bb", published=None, at=2.0), "aa"),
+    # everything equal: the larger content hash, never the order they come in
+    (dict(id="aa", published="2024-03-01", at=5.0), dict(id="bb", published="2024-03-01", at=5.0), "bb"),
+])
+def test_the_claim_rule(one, other, stronger):
+    first, second = record(**one), record(**other)
+    key = "https://x.example/a"
+    assert max([first, second], key=lambda r: claim(r, key)).id == stronger
+    assert max([second, first], key=lambda r: claim(r, key)).id == stronger
+
+
+def test_an_older_text_of_a_url_ingested_later_is_kept_as_an_earlier_version(tmp_path, embedder):
+    library = make_library(tmp_path / "home", embedder)
+    url = "https://gozo.example/order"
+    (tmp_path / "new.md").write_text(story(url, "2024-03-02", 2))
+    (tmp_path / "old.md").write_text(story(url, "2024-03-01", 1))
+    assert library.ingest([tmp_path / "new.md"]).added == 1
+    report = library.ingest([tmp_path / "old.md"])
+    (live,) = owners(library, url)
+    assert live.title == "Ferry count 2"  # the newer date stays the article
+    (entry,) = report.articles
+    assert (entry["status"], entry["superseded_by"]) == ("earlier", live.id)
+    assert (report.added, report.updated, report.earlier) == (0, 0, 1)
+    assert "1 kept as earlier version (older than the indexed one)" in report.summary()
+    (earlier,) = library.store.list_versions()
+    assert (earlier.id, earlier.title, earlier.superseded_by) == (entry["id"], "Ferry count 1", live.id)

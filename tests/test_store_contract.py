@@ -202,7 +202,7 @@ def test_the_chroma_store_implements_every_method_of_the_protocol_with_its_param
     from index.store import Store, VectorStore
 
     methods = [n for n, v in vars(VectorStore).items() if callable(v) and not n.startswith("_")]
-    assert len(methods) == 21
+    assert len(methods) == 22
     for name in methods:
         ours = list(inspect.signature(getattr(Store, name)).parameters)
         assert ours == list(inspect.signature(getattr(VectorStore, name)).parameters), name

@@ -154,7 +154,8 @@ def report_html(text: str, *, failed: bool = False, lines: Sequence[str] = ()) -
 
 
 _DONE = {"added": "added", "updated": "updated", "unchanged": "unchanged (already indexed)",
-         "duplicate": "already indexed under another name"}
+         "duplicate": "already indexed under another name",
+         "earlier": "kept as an earlier version (the indexed one is newer)"}
 
 
 def _where(failure: str, name: str) -> str:
