@@ -144,6 +144,8 @@ def ingest_kept(library: Library, kept: Sequence[Kept], *, progress: Callable[[P
                 report.failures[i] = name + failure[len(stored):]
                 break
     by_id = {a["id"]: a for a in report.articles}
+    # a text kept as an earlier version: its key is held by the article that supersedes it
+    by_id.update({a["superseded_by"]: a for a in report.articles if a["status"] == "earlier"} | by_id)
     results = []
     for item in kept:
         ids = _article_ids(library, item.path)
