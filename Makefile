@@ -78,7 +78,8 @@ bench-scale: install-dev
 bench-scale-smoke: install-dev
 	$(PY) -m eval.bench_scale --smoke
 
-## make soak: kill -9 at 20 random points, 32 clients for 60 s, a Chroma server restarted under load
+## make soak: kill -9 at 20 random points, 32 clients for 60 s, a Chroma server restarted under load,
+## two servers on one Chroma server racing for 10 rounds
 soak: install-dev
 	$(PY) -m eval.soak all
 

@@ -30,8 +30,9 @@
         ``index.library.claim``), the seconds until both list it, a deletion through one seen by
         the other, and upload files left (none).
     python -m eval.soak all [--short]
-        kill, load and chroma (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
-        Chroma server, one client for 5 s, 8 clients for 10 s, then Chroma down 4 s under them).
+        kill, load, chroma and replicas (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
+        Chroma server, one client for 5 s, 8 clients for 10 s, then Chroma down 4 s under them; no
+        replicas, which tests/test_replicas.py races in CI).
 
 Each prints one JSON object per scenario (stdout at the end; stderr as each ends) and exits
 non-zero when a check fails. Figures taken on a shared, loaded machine are comparable within one
@@ -753,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit([timed(scenario_kill, work, 1, 6, 8),
                          timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
         return emit([timed(scenario_kill, work, 20, 12, 8), timed(scenario_load, work, 32, 60, 30),
-                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10)])
+                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10), timed(scenario_replicas, work, 10)])
 
 
 def timed(scenario, *args, **kwargs) -> dict:
