@@ -172,8 +172,8 @@ class CatchAll:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            response = JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log "
-                                              "has the traceback.", "type": "InternalError"}, status_code=500)
+            response = JSONResponse({"error": f"Internal error ({type(exc).__name__}); the server log has the "
+                                              "traceback.", "type": "InternalError"}, status_code=500)
             await response(scope, receive, send)
 
 
@@ -259,7 +259,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                 yield _sse("error", error_body(exc))
             except Exception as exc:  # keep the server up; the client learns it failed
                 log.exception("streaming an answer failed")
-                yield _sse("error", {"error": f"Internal error ({type(exc).__name__}: {exc})",
+                yield _sse("error", {"error": f"Internal error ({type(exc).__name__}); the server log has the traceback.",
                                      "type": "InternalError"})
 
         return StreamingResponse(sse(), media_type="text/event-stream",
