@@ -120,10 +120,11 @@ def guarded_site(tmp_path_factory, embedder):
     library = make_library(tmp_path_factory.mktemp("guarded") / "home", embedder)
     app, _, port = build(library, auth=("editor", "correct horse"), api_token=TOKEN)
     with serve_in_thread(app, port) as url:
-        yield url
+        yield app, url
 
 
 def test_failed_logins_lock_out_their_address_only(guarded_site):
+    _, guarded_site = guarded_site
     attacker = httpx.Client(base_url=guarded_site, timeout=60,
                             transport=httpx.HTTPTransport(local_address="127.0.0.2"))
     with attacker, httpx.Client(base_url=guarded_site, timeout=60) as editor:
@@ -142,6 +143,7 @@ def test_failed_logins_lock_out_their_address_only(guarded_site):
 
 
 def test_wrong_bearer_tokens_are_throttled_too(guarded_site):
+    _, guarded_site = guarded_site
     with httpx.Client(base_url=guarded_site, timeout=60,
                       transport=httpx.HTTPTransport(local_address="127.0.0.3")) as client:
         wrong = {"Authorization": "Bearer " + "w" * 24}
@@ -149,6 +151,55 @@ def test_wrong_bearer_tokens_are_throttled_too(guarded_site):
             assert client.get("/api/articles", headers=wrong).status_code == 401
         assert error_of(client.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"}))[:2] == (
             429, "TooManyAttemptsError")
+
+
+def every_route(app) -> list[tuple[str, str]]:
+    """Every (method, path) of the app and of the mounted Gradio app, ids filled in."""
+    found = set()
+    for method, path in [*walk(app.routes), *walk(app.state.gradio.routes)]:
+        path = path.replace("{path:path}", "x").replace("{path_or_url:path}", "x").replace("{url_path:path}", "x")
+        while "{" in path:
+            path = path[:path.index("{")] + "x" + path[path.index("}") + 1:]
+        found.add((method, path))
+    return sorted(found)
+
+
+# What a caller without credentials may still reach when a login is set: the login page and what it
+# loads, /healthz (status only), and the routes that refuse on their own (the API, the article pages,
+# exports; tests/test_api.py holds their answers).
+OPEN = {"/", "/login", "/login/", "/logout", "/favicon.ico", "/theme.css", "/manifest.json", "/robots.txt",
+        "/healthz", "/gradio_api/login_check", "/gradio_api/login_check/"}
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/api/", "/v1/", "/articles/", "/exports/")
+
+
+def test_with_a_login_set_docs_and_gradio_introspection_need_it_too(guarded_site):
+    app, url = guarded_site
+    routes = every_route(app)
+    assert {("GET", "/docs"), ("GET", "/openapi.json"), ("GET", "/gradio_api/heartbeat/x"),
+            ("POST", "/gradio_api/cancel"), ("POST", "/gradio_api/reset")} <= set(routes)
+    with httpx.Client(base_url=url, timeout=60, transport=httpx.HTTPTransport(local_address="127.0.0.4")) as client:
+        refused = []
+        for method, path in routes:
+            if path in OPEN or path.startswith(OPEN_PREFIXES) or method == "HEAD":
+                continue
+            response = client.request(method, path, json={})
+            assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+            refused.append(path)
+        assert error_of(client.get("/docs")) == (
+            401, "AuthRequiredError", "GET /docs needs the login: log in to the chat (open / in a browser) or "
+                                      "send 'Authorization: Bearer <NEWSRAG_API_TOKEN>'.")
+        assert error_of(client.post("/gradio_api/cancel", json={}))[:2] == (401, "AuthRequiredError")
+        assert client.get("/redoc").status_code == 401 and client.get("/docs-static/swagger-ui.css").status_code == 401
+        assert client.get("/healthz").json() == {"status": "ok"}  # up, and nothing about the library
+        assert client.get("/").status_code == 200  # the login page
+        token = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.get("/openapi.json", headers=token).json()["info"]["title"] == "newsrag"
+        assert client.get("/healthz", headers=token).json() == {"status": "ok", "articles": 0, "chunks": 0}
+        assert client.post("/login", data={"username": "editor", "password": "correct horse"}).json() == {
+            "success": True}
+        assert client.get("/docs").status_code == 200  # the login's session cookie opens them
+        assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0}
+    assert len(refused) > 30
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -363,14 +363,17 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         # Without this, the chat mounted at / would answer unknown API paths in its own format.
         raise NotFoundError(f"No API route {request.method} /api/{path}: /docs lists them.")
 
-    @root.get("/healthz", summary="Store reachable, and how much is indexed")
-    def healthz() -> JSONResponse:
+    @root.get("/healthz", summary="Store reachable, and how much is indexed (to a caller with credentials)")
+    def healthz(request: Request) -> JSONResponse:
+        # with a login or token set, a caller without them (a load balancer) learns only up or down
+        told = (serve.auth is None and serve.api_token is None) or bool(
+            session_user(request) or token_ok(request, serve.api_token))
         try:
             library.store.ping()
             counts = library.store.counts()
         except NewsragError as exc:
-            return JSONResponse({"status": "unavailable", **error_body(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", **counts})
+            return JSONResponse({"status": "unavailable", **(error_body(exc) if told else {})}, status_code=503)
+        return JSONResponse({"status": "ok", **(counts if told else {})})
 
     @root.get("/exports/{key}", include_in_schema=False)
     def exported(request: Request, key: str) -> Response:
@@ -452,16 +455,26 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Job
     is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
     api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user,
                              exports=exports, stream=stream)
+
+    def signed_in(request: Request) -> bool:
+        return bool(session_user(request) or token_ok(request, serve.api_token))
+
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(CatchAll)
     app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
-                       lockout=lockout)
+                       lockout=lockout, signed_in=signed_in if serve.auth else None)
 
 
 UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
+# With a login set, what answers a caller who has neither its session nor the API token: the login
+# page and what it loads, /healthz (status only), and the routes that check credentials themselves
+# and answer in their own format (the API's JSON 401, the article page's HTML one, an export's owner).
+OPEN_PATHS = frozenset({"/", "/login", "/login/", "/logout", "/favicon.ico", "/theme.css", "/manifest.json",
+                        "/robots.txt", "/healthz", "/gradio_api/login_check", "/gradio_api/login_check/"})
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/api/", "/v1/", "/articles/", "/exports/")
 
 
 def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
@@ -469,4 +482,5 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
     return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
-                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks)
+                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks,
+                      open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES)

@@ -13,6 +13,11 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
 - **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
 - **Body read deadline** (408): a client that stops sending its body mid-way does not hold the
   request open forever.
+- **Signed-in only** (401): when a login is set, a request without the login's session or the API
+  token reaches only the login page and what it loads, ``/healthz`` (which then says only ``ok``)
+  and the routes that check credentials themselves (``GuardRules.open_paths``,
+  ``open_prefixes``). Everything else — ``/docs``, ``/openapi.json``, Gradio's ``heartbeat``,
+  ``cancel``, ``reset`` and any route added later — needs them.
 - **Login throttling** (429): one ``Lockout`` for every way in. After ``max_failures`` failed
   password checks (Gradio's login, whatever its path: ``/login``, ``/login/``, under a root path —
   the check itself consults the lockout) or refused ``Authorization`` headers (bearer or Basic)
@@ -43,6 +48,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
+from starlette.requests import Request
 
 MAX_PATH = 1024  # bytes of a request's path: ids are 16 characters, no route needs more
 MAX_QUERY = 4096
@@ -263,6 +269,12 @@ class GuardRules:
     max_upload_body: int = 0  # bytes, POST to an upload path
     body_timeout: float = 30.0  # seconds between two parts of a request body
     trusted_proxies: tuple[Network, ...] = ()
+    # with a login set, what a caller without credentials may reach (exact paths, path prefixes)
+    open_paths: frozenset[str] = frozenset()
+    open_prefixes: tuple[str, ...] = ()
+
+    def is_open(self, path: str) -> bool:
+        return path in self.open_paths or path.startswith(self.open_prefixes)
 
     def body_limit(self, method: str, path: str) -> tuple[int, str]:
         """The most bytes a request may send, and how to get more past it."""
@@ -278,8 +290,11 @@ def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | No
 class Guard:
     """ASGI middleware enforcing ``GuardRules`` (see the module docstring)."""
 
-    def __init__(self, app, *, rules: GuardRules, lockout: Lockout):
-        self.app, self.rules, self.lockout = app, rules, lockout
+    def __init__(self, app, *, rules: GuardRules, lockout: Lockout,
+                 signed_in: Callable[[Request], bool] | None = None):
+        """``signed_in(request)``: whether it carries the login's session or the API token; None
+        when no login is set (then every route is open to whoever passes the other rules)."""
+        self.app, self.rules, self.lockout, self.signed_in = app, rules, lockout, signed_in
 
     def _refusal(self, scope, headers: dict[bytes, bytes]) -> JSONResponse | None:
         rules = self.rules
@@ -346,6 +361,13 @@ class Guard:
                 message, extra = too_many(wait, who)
                 await _error(429, "TooManyAttemptsError", message, extra)(scope, receive, send)
                 return
+        if self.signed_in is not None and not self.rules.is_open(path) and not self.signed_in(Request(scope)):
+            if authorization:
+                self.lockout.failed(clients)
+            await _error(401, "AuthRequiredError", f"{method} {path[:100]} needs the login: log in to the chat "
+                         "(open / in a browser) or send 'Authorization: Bearer <NEWSRAG_API_TOKEN>'.",
+                         {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
         limit, hint = self.rules.body_limit(method, path)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
