@@ -115,6 +115,41 @@ def test_a_body_that_stops_arriving_is_answered_408_and_frees_the_server(site):
     assert client.post("/api/ask", json={"question": DRONES}).status_code == 200
 
 
+LOCAL_SITE = "http://localhost:9999"  # another program's page on this machine: another site
+
+
+@pytest.mark.parametrize("path", ["/config", "/gradio_api/info", "/gradio_api/queue/join", "/api/articles",
+                                  "/healthz"])
+def test_cors_answers_no_other_site_not_even_a_local_one(site, path):
+    _, client, _, _ = site
+    for origin in (LOCAL_SITE, "http://127.0.0.1:1", EVIL, "null"):
+        preflight = client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        read = client.get(path, headers={"Origin": origin})
+        assert preflight.status_code == 400 and preflight.text == "Disallowed CORS origin", origin
+        for response in (preflight, read):  # without Allow-Origin a browser shows the page nothing
+            assert "access-control-allow-origin" not in response.headers, (origin, response.headers)
+
+
+def test_cors_answers_the_origins_listed_and_lets_them_write(tmp_path, embedder):
+    library = make_library(tmp_path / "home", embedder)
+    app, _, port = build(library, cors_origins=("https://tools.example",))
+    with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
+        preflight = client.options("/api/ask", headers={"Origin": "https://tools.example",
+                                                        "Access-Control-Request-Method": "POST"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://tools.example"
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        read = client.get("/config", headers={"Origin": "https://tools.example"})
+        assert read.headers["access-control-allow-origin"] == "https://tools.example"
+        asked = client.post("/api/ask", json={"question": DRONES}, headers={"Origin": "https://tools.example"})
+        # past the guard (an empty library: 409), and the listed site may read the answer
+        assert asked.status_code == 409 and asked.headers["access-control-allow-origin"] == "https://tools.example"
+        other = client.get("/config", headers={"Origin": LOCAL_SITE})
+        assert "access-control-allow-origin" not in other.headers
+        assert error_of(client.post("/api/ask", json={"question": DRONES}, headers={"Origin": LOCAL_SITE}))[:2] == (
+            403, "CrossOriginError")
+
+
 @pytest.fixture(scope="module")
 def guarded_site(tmp_path_factory, embedder):
     library = make_library(tmp_path_factory.mktemp("guarded") / "home", embedder)

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from index.browse import ArticleQuery
 from index.errors import ConfigError, NewsragError, NotFoundError
@@ -31,7 +32,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import export, uploads, views
-from ui.guard import Guard, GuardRules, Lockout
+from ui.guard import Guard, GuardRules, Lockout, origin_of
 from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
@@ -463,6 +464,11 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Job
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
+    # Our CORS policy, also for the mounted Gradio app (which then skips its own: that one echoed
+    # any localhost Origin with Allow-Credentials): only NEWSRAG_CORS_ORIGINS, none by default.
+    app.add_middleware(CORSMiddleware, allow_origins=list(serve.cors_origins), allow_credentials=True,
+                       allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                       allow_headers=["authorization", "content-type"])
     app.add_middleware(CatchAll)
     app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
                        lockout=lockout, signed_in=signed_in if serve.auth else None)
@@ -483,4 +489,5 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
                       body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks,
-                      open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES)
+                      open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES,
+                      allowed_origins=frozenset(filter(None, map(origin_of, serve.cors_origins))))

@@ -7,7 +7,8 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
   ``NEWSRAG_ALLOWED_HOSTS`` sets the list (``*`` turns the check off).
 - **Same origin for state-changing requests**: a POST, PUT, PATCH or DELETE sent by a browser from
   another site (a foreign ``Origin``, ``Origin: null`` or ``Sec-Fetch-Site: cross-site``) gets 403.
-  Clients that send no ``Origin`` (curl, scripts) are not browsers and pass.
+  Clients that send no ``Origin`` (curl, scripts) are not browsers and pass, and so do the
+  origins of ``NEWSRAG_CORS_ORIGINS`` (the only ones CORS answers, ``ui/api.py``).
 - **Request body limit** (413): the declared ``Content-Length`` is checked before anything is
   read, a chunked body is counted as it arrives; upload routes have their own, larger limit.
 - **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
@@ -272,6 +273,8 @@ class GuardRules:
     # with a login set, what a caller without credentials may reach (exact paths, path prefixes)
     open_paths: frozenset[str] = frozenset()
     open_prefixes: tuple[str, ...] = ()
+    # other sites' origins (host, port) whose state-changing requests are served (NEWSRAG_CORS_ORIGINS)
+    allowed_origins: frozenset[tuple[str, int | None]] = frozenset()
 
     def is_open(self, path: str) -> bool:
         return path in self.open_paths or path.startswith(self.open_prefixes)
@@ -316,7 +319,8 @@ class Guard:
                 theirs = origin_of(origin)
                 if ours is not None and ours[1] == _DEFAULT_PORTS.get(scope.get("scheme", "http")):
                     ours = (ours[0], None)
-                foreign = foreign or theirs is None or ours is None or theirs != ours
+                foreign = (foreign or theirs is None or ours is None or theirs != ours) \
+                    and theirs not in rules.allowed_origins
             if foreign:
                 return _error(403, "CrossOriginError",
                               f"A {method} from another site ({origin[:100] or fetch_site}) is refused: "

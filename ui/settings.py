@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from index.errors import ConfigError
 from index.settings import comma_list, environment, setting
@@ -74,7 +75,9 @@ class ServeSettings:
     any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
     seconds a client may pause while sending one. ``trusted_proxies`` (addresses or networks) are
     the only peers whose ``X-Forwarded-For``/``Forwarded``/``X-Forwarded-Proto`` are read: none
-    by default, so a client is always its connection's address.
+    by default, so a client is always its connection's address. ``cors_origins`` are the other
+    sites whose pages may call the server from a browser with its cookies (none by default: the
+    chat calls only its own origin).
     """
 
     host: str = DEFAULT_HOST
@@ -88,6 +91,8 @@ class ServeSettings:
     max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
     body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
     trusted_proxies: tuple[str, ...] = setting("NEWSRAG_TRUSTED_PROXIES", (), parse=comma_list, shown="none")
+    # other sites' pages allowed to call this server from a browser with its cookies (CORS)
+    cors_origins: tuple[str, ...] = setting("NEWSRAG_CORS_ORIGINS", (), parse=comma_list, shown="none")
     # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
     poll_feeds: bool = setting("NEWSRAG_POLL_FEEDS", True)
 
@@ -128,6 +133,12 @@ class ServeSettings:
                 raise ConfigError(f"NEWSRAG_TRUSTED_PROXIES has {value!r}, which is not an address or network: "
                                   "list your reverse proxies' addresses, e.g. "
                                   "NEWSRAG_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/24.") from None
+        for origin in self.cors_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+                    or origin != f"{parts.scheme}://{parts.netloc}":
+                raise ConfigError(f"NEWSRAG_CORS_ORIGINS has {origin!r}, which is not an origin: list scheme, host "
+                                  "and port only, e.g. NEWSRAG_CORS_ORIGINS=https://tools.example.org.")
         for name in self.allowed_hosts:
             if name != "*" and not _is_ip(name) and not _HOST_NAME.fullmatch(name):
                 raise ConfigError(f"NEWSRAG_ALLOWED_HOSTS has {name!r}, which is not a host name: list names "
