@@ -3,6 +3,7 @@ article pages and the mounted Gradio app, including routes nobody lists by hand.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import SEEDS, make_library, serve_in_thread
 from helpers import DRONES, TOKEN, build, error_of, walk
 
-from ui.guard import origin_of, split_host
+from ui.guard import Parts, origin_of, split_host
 
 EVIL = "http://evil.example"
 
@@ -20,7 +21,7 @@ EVIL = "http://evil.example"
 def site(tmp_path_factory, embedder):
     library = make_library(tmp_path_factory.mktemp("guard") / "home", embedder)
     assert library.ingest([SEEDS]).added == 2
-    app, _, port = build(library, max_request_kb=64, body_timeout=1.0)
+    app, _, port = build(library, max_request_kb=64, body_timeout=1.0, body_deadline=3.0)
     with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield app, client, library, port
 
@@ -148,6 +149,72 @@ def test_cors_answers_the_origins_listed_and_lets_them_write(tmp_path, embedder)
         assert "access-control-allow-origin" not in other.headers
         assert error_of(client.post("/api/ask", json={"question": DRONES}, headers={"Origin": LOCAL_SITE}))[:2] == (
             403, "CrossOriginError")
+
+
+def test_a_body_that_trickles_in_is_answered_408_at_its_deadline(site):
+    _, client, _, port = site
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2000\r\n\r\n{\"question\": \"")
+        started, reply = time.monotonic(), b""
+        sock.settimeout(0.4)  # one byte every 0.4 s: never a pause of the per-gap 1 s
+        while not reply and time.monotonic() - started < 20:
+            try:
+                reply = sock.recv(65536)
+            except TimeoutError:
+                sock.sendall(b"a")
+        waited = time.monotonic() - started
+    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert b"The request body took longer than 3 s to arrive; send it again over a faster link, or raise " \
+           b"NEWSRAG_BODY_DEADLINE." in reply
+    assert 2.5 < waited < 10
+    assert client.post("/api/ask", json={"question": DRONES}).status_code == 200
+
+
+def test_a_file_over_the_limit_is_refused_as_it_arrives_not_after_the_whole_upload(site):
+    """10 MB per file, 201 MB per upload: a declared 60 MB upload of one file passes the declared-size
+    check, and is cut once the file passed 10 MB (before: received whole, spooled to disk, then 413)."""
+    _, client, library, port = site
+    boundary, total = b"nrboundary7", 60_000_000
+    head = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n")
+    tail = b"\r\n--" + boundary + b"--\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /api/articles HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                     b"boundary=" + boundary + b"\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + head)
+        sent, chunk, reply = len(head), b"word " * 200_000, b""
+        while sent < total - len(tail):
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                reply = sock.recv(65536)
+                break
+            piece = chunk[:total - len(tail) - sent]
+            try:
+                sock.sendall(piece)
+            except OSError:  # the server answered and closed while we were sending
+                break
+            sent += len(piece)
+        if not reply:
+            if sent >= total - len(tail):
+                sock.sendall(tail)
+            reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert (b'{"error":"A file in this upload is over the 10 MB limit per file; it was refused as it arrived '
+            b'(raise NEWSRAG_MAX_FILE_MB to allow it).","type":"TooLargeError"}') in reply
+    assert sent < 30_000_000  # 10 MB, and what the sockets' buffers held: not the 60 MB
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("chunks, over", [
+    ([b"--b\r\nh\r\n\r\n" + b"x" * 50, b"\r\n--b\r\nh\r\n\r\n" + b"y" * 50, b"\r\n--b--\r\n"], False),
+    ([b"--b\r\n" + b"x" * 40, b"x" * 40], True),  # one part of 80 + bytes
+    ([b"--b\r\n" + b"x" * 60 + b"\r", b"\n-", b"-b\r\n" + b"y" * 60], False),  # the delimiter cut in three
+    ([b"--b\r\n" + b"x" * 60 + b"\r\n-", b"-c" + b"y" * 60], True),  # not a delimiter: one long part
+])
+def test_parts_are_counted_across_chunks(chunks, over, monkeypatch):
+    monkeypatch.setattr(Parts, "SLACK", 0)
+    parts = Parts(b"b", 75)
+    assert any([parts.over(c) for c in chunks]) is over
 
 
 @pytest.fixture(scope="module")

@@ -112,3 +112,7 @@ def test_request_limits_are_bounded():
         ServeSettings.from_env({"NEWSRAG_MAX_REQUEST_KB": "1"})
     with pytest.raises(ConfigError, match=r"^NEWSRAG_BODY_TIMEOUT=0.0 must be between 0 and 3600 seconds\.$"):
         ServeSettings.from_env({"NEWSRAG_BODY_TIMEOUT": "0"})
+    assert ServeSettings().body_deadline == 300.0
+    with pytest.raises(ConfigError, match=r"^NEWSRAG_BODY_DEADLINE=10.0 must be between NEWSRAG_BODY_TIMEOUT "
+                                          r"\(30\) and 86400 seconds\.$"):
+        ServeSettings.from_env({"NEWSRAG_BODY_DEADLINE": "10"})

@@ -488,6 +488,7 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
     return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
-                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks,
+                      max_part=max_file_bytes, body_timeout=serve.body_timeout,
+                      body_deadline=serve.body_deadline, trusted_proxies=serve.proxy_networks,
                       open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES,
                       allowed_origins=frozenset(filter(None, map(origin_of, serve.cors_origins))))

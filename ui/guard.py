@@ -12,8 +12,11 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
 - **Request body limit** (413): the declared ``Content-Length`` is checked before anything is
   read, a chunked body is counted as it arrives; upload routes have their own, larger limit.
 - **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
-- **Body read deadline** (408): a client that stops sending its body mid-way does not hold the
-  request open forever.
+- **Body read deadlines** (408): a client that stops sending its body mid-way
+  (``NEWSRAG_BODY_TIMEOUT`` between two parts) or sends it slowly (``NEWSRAG_BODY_DEADLINE`` for
+  all of it) does not hold the request open.
+- **Files of an upload** (413): each part of a multipart upload is counted as it arrives, so a
+  file over ``NEWSRAG_MAX_FILE_MB`` is refused then, not once the whole body was spooled to disk.
 - **Signed-in only** (401): when a login is set, a request without the login's session or the API
   token reaches only the login page and what it loads, ``/healthz`` (which then says only ``ok``)
   and the routes that check credentials themselves (``GuardRules.open_paths``,
@@ -269,6 +272,8 @@ class GuardRules:
     upload_paths: frozenset[str] = frozenset()
     max_upload_body: int = 0  # bytes, POST to an upload path
     body_timeout: float = 30.0  # seconds between two parts of a request body
+    body_deadline: float = 300.0  # seconds for a whole request body
+    max_part: int = 0  # bytes of one file in a multipart upload (0: no limit of its own)
     trusted_proxies: tuple[Network, ...] = ()
     # with a login set, what a caller without credentials may reach (exact paths, path prefixes)
     open_paths: frozenset[str] = frozenset()
@@ -279,11 +284,47 @@ class GuardRules:
     def is_open(self, path: str) -> bool:
         return path in self.open_paths or path.startswith(self.open_prefixes)
 
+    def part_limit(self, method: str, path: str, content_type: bytes) -> Parts | None:
+        """A counter of the file parts of an upload (multipart), each held to ``max_part``."""
+        if not self.max_part or method != "POST" or path not in self.upload_paths:
+            return None
+        kind, _, params = content_type.decode("latin-1").partition(";")
+        if kind.strip().lower() != "multipart/form-data":
+            return None
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "boundary" and value.strip('"'):
+                return Parts(value.strip('"').encode("latin-1"), self.max_part)
+        return None
+
     def body_limit(self, method: str, path: str) -> tuple[int, str]:
         """The most bytes a request may send, and how to get more past it."""
         if method == "POST" and path in self.upload_paths:
             return self.max_upload_body, "fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB"
         return self.max_body, "send less, or raise NEWSRAG_MAX_REQUEST_KB"
+
+
+class Parts:
+    """The size of each part of a multipart body, counted as it streams past (the delimiter may be
+    cut between two chunks): a file over the limit is refused once that many bytes of it arrived,
+    not after the whole request was received and spooled to disk."""
+
+    SLACK = 16_384  # a part's own headers (its name, its type)
+
+    def __init__(self, boundary: bytes, limit: int):
+        self.delimiter, self.limit = b"\r\n--" + boundary, limit + self.SLACK
+        self.tail, self.current = b"", 0
+
+    def over(self, chunk: bytes) -> bool:
+        """Feed the next chunk; whether the part being received is now over the limit."""
+        data = self.tail + chunk
+        found = data.rfind(self.delimiter)
+        if found >= 0:
+            self.current = len(data) - found - len(self.delimiter)
+        else:
+            self.current += len(chunk)
+        self.tail = data[-(len(self.delimiter) - 1):]
+        return self.current > self.limit
 
 
 def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -386,6 +427,9 @@ class Guard:
         """Run the app, counting the body as it arrives and noting refused ``Authorization`` headers
         (a login's password is counted where it is checked: ``password_check``)."""
         state = {"received": 0, "more": True, "started": False, "refused": False, "complete": False}
+        parts = self.rules.part_limit(scope["method"], scope["path"],
+                                      dict(scope.get("headers") or ()).get(b"content-type", b""))
+        deadline = time.monotonic() + self.rules.body_deadline
 
         async def reply(status: int, kind: str, message: str) -> dict:
             state["refused"] = True
@@ -399,18 +443,29 @@ class Guard:
                 return {"type": "http.disconnect"}
             if not state["more"]:
                 return await receive()  # the body is complete: this waits for a disconnect
+            left = deadline - time.monotonic()
             try:
-                message = await asyncio.wait_for(receive(), self.rules.body_timeout)
+                message = await asyncio.wait_for(receive(), max(0.0, min(self.rules.body_timeout, left)))
             except TimeoutError:
+                if left <= self.rules.body_timeout:
+                    return await reply(408, "RequestTimeoutError",
+                                       f"The request body took longer than {self.rules.body_deadline:g} s to "
+                                       "arrive; send it again over a faster link, or raise NEWSRAG_BODY_DEADLINE.")
                 return await reply(408, "RequestTimeoutError",
                                    f"The request body stopped arriving for {self.rules.body_timeout:g} s; "
                                    "send it again.")
             if message["type"] == "http.request":
-                state["received"] += len(message.get("body", b""))
+                body = message.get("body", b"")
+                state["received"] += len(body)
                 state["more"] = message.get("more_body", False)
                 if state["received"] > limit[0]:
                     return await reply(413, "TooLargeError", _too_large(None, limit[0], scope["method"],
                                                                        scope["path"], limit[1]))
+                if parts is not None and parts.over(body):
+                    return await reply(413, "TooLargeError",
+                                       f"A file in this upload is over the {self.rules.max_part / 1e6:g} MB limit "
+                                       "per file; it was refused as it arrived (raise NEWSRAG_MAX_FILE_MB to "
+                                       "allow it).")
             return message
 
         async def tracked_send(message):

@@ -73,7 +73,8 @@ class ServeSettings:
     ``allowed_hosts`` are the names the ``Host`` header may carry (empty: the loopback names and
     the bound address, or any name on a public address, which needs a login anyway; ``("*",)``:
     any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
-    seconds a client may pause while sending one. ``trusted_proxies`` (addresses or networks) are
+    seconds a client may pause while sending one, ``body_deadline`` the seconds it has for all of
+    it. ``trusted_proxies`` (addresses or networks) are
     the only peers whose ``X-Forwarded-For``/``Forwarded``/``X-Forwarded-Proto`` are read: none
     by default, so a client is always its connection's address. ``cors_origins`` are the other
     sites whose pages may call the server from a browser with its cookies (none by default: the
@@ -90,6 +91,7 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...] = setting("NEWSRAG_ALLOWED_HOSTS", (), parse=comma_list, shown="loopback names")
     max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
     body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
+    body_deadline: float = setting("NEWSRAG_BODY_DEADLINE", 300.0)
     trusted_proxies: tuple[str, ...] = setting("NEWSRAG_TRUSTED_PROXIES", (), parse=comma_list, shown="none")
     # other sites' pages allowed to call this server from a browser with its cookies (CORS)
     cors_origins: tuple[str, ...] = setting("NEWSRAG_CORS_ORIGINS", (), parse=comma_list, shown="none")
@@ -126,6 +128,9 @@ class ServeSettings:
             raise ConfigError(f"NEWSRAG_MAX_REQUEST_KB={self.max_request_kb} must be between 16 and 100000.")
         if not 0 < self.body_timeout <= 3600:
             raise ConfigError(f"NEWSRAG_BODY_TIMEOUT={self.body_timeout} must be between 0 and 3600 seconds.")
+        if not self.body_timeout <= self.body_deadline <= 86_400:
+            raise ConfigError(f"NEWSRAG_BODY_DEADLINE={self.body_deadline} must be between NEWSRAG_BODY_TIMEOUT "
+                              f"({self.body_timeout:g}) and 86400 seconds.")
         for value in self.trusted_proxies:
             try:
                 ipaddress.ip_network(value.strip("[]"), strict=False)
