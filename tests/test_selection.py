@@ -129,7 +129,8 @@ def test_a_further_sentence_needs_less_from_a_new_report_than_from_a_quoted_one(
         ("Residents of Moscow heard the drones being shot down.", "c", 0.72)]]
     info = analyse("What happened to the drones over Moscow?")
     assert (info.answer_type, len(info.parts)) == ("open", 1)
-    picks = select(info, cands, tuning=TUNING, max_sentences=4)
+    floors = replace(TUNING, relative_floor=0.8, new_report_floor=0.75, quoted_report_floor=0.85)
+    picks = select(info, cands, tuning=floors, max_sentences=4)
     assert [cands.index(p.candidate) for p in picks] == [0, 2]
 
 
@@ -149,7 +150,9 @@ def test_a_question_of_several_claims_adds_only_reports_not_quoted_yet():
              report("TechCrunch confirmed that drones were downed over Moscow.", "c", "TechCrunch", 1.0, (0.8, 0.2)),
              # ... 0.8: no, though a question of one claim would take it (new_report_floor 0.75)
              report("Drones flew towards Moscow, TechCrunch reported.", "d", "TechCrunch", 1.0, (0.6, 0.2))]
-    picks = select(info, cands, tuning=TUNING, max_sentences=6)
+    floors = replace(TUNING, relative_floor=0.8, new_report_floor=0.75, quoted_report_floor=0.85,
+                     multi_claim_floor=0.85, claim_share=0.5)
+    picks = select(info, cands, tuning=floors, max_sentences=6)
     assert [(p.candidate.location.article_id, p.claim) for p in picks] == [("a", 0), ("b", 1), ("c", 0)]
 
 
@@ -203,14 +206,15 @@ def test_a_claims_sentence_comes_from_a_report_not_quoted_yet_when_one_is_close(
 
 def test_sentences_of_nearly_the_same_weight_are_taken_in_the_rankings_order():
     info = analyse("What happened to the drones over Moscow?")
+    prior = replace(TUNING, rank_prior=0.02)  # the weights in the comments below
     lower = replace(sentence("Air defences intercepted 20 drones over Moscow overnight.", article="a", score=0.80),
                     rank=5)  # weighs 0.80 * (1 - 5 * 0.02) = 0.72 in the order
     higher = replace(sentence("Officials confirmed that drones were intercepted near Moscow.", article="b",
                               score=0.78), rank=0)
-    picks = select(info, [lower, higher], tuning=TUNING, max_sentences=4)
+    picks = select(info, [lower, higher], tuning=prior, max_sentences=4)
     assert [p.candidate.location.article_id for p in picks] == ["b", "a"]
     far = replace(higher, score=0.70)  # 0.70 < 0.72: weight still leads
-    picks = select(info, [lower, far], tuning=TUNING, max_sentences=4)
+    picks = select(info, [lower, far], tuning=prior, max_sentences=4)
     assert [p.candidate.location.article_id for p in picks] == ["a", "b"]
 
 

@@ -53,7 +53,8 @@ class _Replayer:
 def test_coordinate_ascent_finds_the_best_values_of_the_space_and_keeps_ties():
     space = {"refusal_threshold": (0.2, 0.225, 0.25, 0.3), "names_floor": (0.4, 0.5, 0.6)}
     replayer = _Replayer(cases=list(range(10)))
-    chosen, best = tune.search(replayer, Tuning(), range(10), space=space, passes=2)
+    chosen, best = tune.search(replayer, replace(Tuning(), refusal_threshold=0.225, names_floor=0.6), range(10),
+                               space=space, passes=2)
     # from (0.225, 0.6): no threshold alone helps (ties keep the current value); names_floor 0.5 alone
     # neither; so nothing changes: coordinate ascent is greedy, and says so
     assert (chosen.refusal_threshold, chosen.names_floor, best) == (0.225, 0.6, 0.5)
