@@ -4,8 +4,9 @@ against each of its claims (``gather``).
 A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``,
 ``index/sentences.py``), and the question's vectors come from stage 1 (``rag/understand.py``), so
 scoring runs no model. A sentence found in several articles (a repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
-it is cited once with all its outlets. Sentences that are instructions to an AI assistant
-(``rag/injection.py``), and questions, which state nothing, are never evidence.
+it is cited once with all its outlets. Sentences that instruct whoever answers or state what "the
+answer" is (``rag/injection.py``: its patterns, and the grammar of ``addressed``), and questions,
+which state nothing, are never evidence.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from index.language import Facts, annotate
 from index.names import word_keys
 from index.text import analyze, end_mark, words
-from rag.injection import is_instruction
+from rag.injection import addressed, is_instruction
 from rag.question import Question, metadata_text
 from rag.retrieval import Reading
 from rag.tuning import Tuning
@@ -132,8 +133,8 @@ def candidates(passages: Sequence[Passage], *, min_words: int, story_of=None) ->
         previous = ""
         for start, end, text in passage.sentence_texts():
             before, previous = previous, text
-            if len(words(text)) < min_words or is_instruction(text) or asks(text):
-                continue  # too short to say anything; text addressed to an AI (rag/injection.py); a question
+            if len(words(text)) < min_words or asks(text) or is_instruction(text) or addressed(text):
+                continue  # too short to say anything; a question; an order to whoever answers (rag/injection.py)
             here = replace(passage.location, start=start, end=end)
             elsewhere = tuple(_shift(a, base, start, end) for a in passage.also)
             index = seen.get(_key(text))

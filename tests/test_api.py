@@ -200,6 +200,20 @@ def test_uploads_over_the_limits_are_refused_before_ingesting(api):
     assert api.client.get("/healthz").json() == before
 
 
+@pytest.mark.parametrize("name", ["a" * 296 + ".txt", "é" * 130 + ".md", "../" * 40 + "b" * 250 + ".txt"])
+def test_a_file_name_too_long_for_the_disk_is_refused_in_one_line_without_a_server_path(api, name):
+    before = api.client.get("/healthz").json()
+    status, kind, message = error_of(api.client.post("/api/articles", files={"files": (name, b"A short story.\n")}))
+    base = name.rsplit("/", 1)[-1]
+    assert (status, kind) == (400, "InputError")
+    assert message == (f"{base[:40]}…{base[-10:]}: the file name is {len(base.encode())} bytes long; rename the "
+                       "file to at most 200 bytes and upload it again.")
+    assert "\n" not in message and str(api.library.settings.home) not in message and "/" not in message
+    assert api.client.get("/healthz").json() == before
+    assert not (api.library.settings.home / "uploads").exists() or not any(
+        (api.library.settings.home / "uploads").rglob("*.part"))
+
+
 def test_an_unreadable_file_is_reported_and_the_good_ones_still_indexed(api):
     files = [("files", ("ok.txt", b"Lighthouse keepers on Gozo counted 41 storm nights last winter.\n")),
              ("files", ("latin1.txt", "Caf\xe9 owners protested.".encode("latin-1")))]

@@ -3,6 +3,7 @@ article pages and the mounted Gradio app, including routes nobody lists by hand.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import SEEDS, make_library, serve_in_thread
 from helpers import DRONES, TOKEN, build, error_of, walk
 
-from ui.guard import origin_of, split_host
+from ui.guard import Parts, origin_of, split_host
 
 EVIL = "http://evil.example"
 
@@ -20,7 +21,7 @@ EVIL = "http://evil.example"
 def site(tmp_path_factory, embedder):
     library = make_library(tmp_path_factory.mktemp("guard") / "home", embedder)
     assert library.ingest([SEEDS]).added == 2
-    app, _, port = build(library, max_request_kb=64, body_timeout=1.0)
+    app, _, port = build(library, max_request_kb=64, body_timeout=1.0, body_deadline=3.0)
     with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
         yield app, client, library, port
 
@@ -115,15 +116,117 @@ def test_a_body_that_stops_arriving_is_answered_408_and_frees_the_server(site):
     assert client.post("/api/ask", json={"question": DRONES}).status_code == 200
 
 
+LOCAL_SITE = "http://localhost:9999"  # another program's page on this machine: another site
+
+
+@pytest.mark.parametrize("path", ["/config", "/gradio_api/info", "/gradio_api/queue/join", "/api/articles",
+                                  "/healthz"])
+def test_cors_answers_no_other_site_not_even_a_local_one(site, path):
+    _, client, _, _ = site
+    for origin in (LOCAL_SITE, "http://127.0.0.1:1", EVIL, "null"):
+        preflight = client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+        read = client.get(path, headers={"Origin": origin})
+        assert preflight.status_code == 400 and preflight.text == "Disallowed CORS origin", origin
+        for response in (preflight, read):  # without Allow-Origin a browser shows the page nothing
+            assert "access-control-allow-origin" not in response.headers, (origin, response.headers)
+
+
+def test_cors_answers_the_origins_listed_and_lets_them_write(tmp_path, embedder):
+    library = make_library(tmp_path / "home", embedder)
+    app, _, port = build(library, cors_origins=("https://tools.example",))
+    with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
+        preflight = client.options("/api/ask", headers={"Origin": "https://tools.example",
+                                                        "Access-Control-Request-Method": "POST"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://tools.example"
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        read = client.get("/config", headers={"Origin": "https://tools.example"})
+        assert read.headers["access-control-allow-origin"] == "https://tools.example"
+        asked = client.post("/api/ask", json={"question": DRONES}, headers={"Origin": "https://tools.example"})
+        # past the guard (an empty library: 409), and the listed site may read the answer
+        assert asked.status_code == 409 and asked.headers["access-control-allow-origin"] == "https://tools.example"
+        other = client.get("/config", headers={"Origin": LOCAL_SITE})
+        assert "access-control-allow-origin" not in other.headers
+        assert error_of(client.post("/api/ask", json={"question": DRONES}, headers={"Origin": LOCAL_SITE}))[:2] == (
+            403, "CrossOriginError")
+
+
+def test_a_body_that_trickles_in_is_answered_408_at_its_deadline(site):
+    _, client, _, port = site
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2000\r\n\r\n{\"question\": \"")
+        started, reply = time.monotonic(), b""
+        sock.settimeout(0.4)  # one byte every 0.4 s: never a pause of the per-gap 1 s
+        while not reply and time.monotonic() - started < 20:
+            try:
+                reply = sock.recv(65536)
+            except TimeoutError:
+                sock.sendall(b"a")
+        waited = time.monotonic() - started
+    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert b"The request body took longer than 3 s to arrive; send it again over a faster link, or raise " \
+           b"NEWSRAG_BODY_DEADLINE." in reply
+    assert 2.5 < waited < 10
+    assert client.post("/api/ask", json={"question": DRONES}).status_code == 200
+
+
+def test_a_file_over_the_limit_is_refused_as_it_arrives_not_after_the_whole_upload(site):
+    """10 MB per file, 201 MB per upload: a declared 60 MB upload of one file passes the declared-size
+    check, and is cut once the file passed 10 MB (before: received whole, spooled to disk, then 413)."""
+    _, client, library, port = site
+    boundary, total = b"nrboundary7", 60_000_000
+    head = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n")
+    tail = b"\r\n--" + boundary + b"--\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /api/articles HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                     b"boundary=" + boundary + b"\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + head)
+        sent, chunk, reply = len(head), b"word " * 200_000, b""
+        while sent < total - len(tail):
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                reply = sock.recv(65536)
+                break
+            piece = chunk[:total - len(tail) - sent]
+            try:
+                sock.sendall(piece)
+            except OSError:  # the server answered and closed while we were sending
+                break
+            sent += len(piece)
+        if not reply:
+            if sent >= total - len(tail):
+                sock.sendall(tail)
+            reply = sock.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 413 "), reply
+    assert (b'{"error":"A file in this upload is over the 10 MB limit per file; it was refused as it arrived '
+            b'(raise NEWSRAG_MAX_FILE_MB to allow it).","type":"TooLargeError"}') in reply
+    assert sent < 30_000_000  # 10 MB, and what the sockets' buffers held: not the 60 MB
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("chunks, over", [
+    ([b"--b\r\nh\r\n\r\n" + b"x" * 50, b"\r\n--b\r\nh\r\n\r\n" + b"y" * 50, b"\r\n--b--\r\n"], False),
+    ([b"--b\r\n" + b"x" * 40, b"x" * 40], True),  # one part of 80 + bytes
+    ([b"--b\r\n" + b"x" * 60 + b"\r", b"\n-", b"-b\r\n" + b"y" * 60], False),  # the delimiter cut in three
+    ([b"--b\r\n" + b"x" * 60 + b"\r\n-", b"-c" + b"y" * 60], True),  # not a delimiter: one long part
+])
+def test_parts_are_counted_across_chunks(chunks, over, monkeypatch):
+    monkeypatch.setattr(Parts, "SLACK", 0)
+    parts = Parts(b"b", 75)
+    assert any([parts.over(c) for c in chunks]) is over
+
+
 @pytest.fixture(scope="module")
 def guarded_site(tmp_path_factory, embedder):
     library = make_library(tmp_path_factory.mktemp("guarded") / "home", embedder)
     app, _, port = build(library, auth=("editor", "correct horse"), api_token=TOKEN)
     with serve_in_thread(app, port) as url:
-        yield url
+        yield app, url
 
 
 def test_failed_logins_lock_out_their_address_only(guarded_site):
+    _, guarded_site = guarded_site
     attacker = httpx.Client(base_url=guarded_site, timeout=60,
                             transport=httpx.HTTPTransport(local_address="127.0.0.2"))
     with attacker, httpx.Client(base_url=guarded_site, timeout=60) as editor:
@@ -142,6 +245,7 @@ def test_failed_logins_lock_out_their_address_only(guarded_site):
 
 
 def test_wrong_bearer_tokens_are_throttled_too(guarded_site):
+    _, guarded_site = guarded_site
     with httpx.Client(base_url=guarded_site, timeout=60,
                       transport=httpx.HTTPTransport(local_address="127.0.0.3")) as client:
         wrong = {"Authorization": "Bearer " + "w" * 24}
@@ -149,6 +253,55 @@ def test_wrong_bearer_tokens_are_throttled_too(guarded_site):
             assert client.get("/api/articles", headers=wrong).status_code == 401
         assert error_of(client.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"}))[:2] == (
             429, "TooManyAttemptsError")
+
+
+def every_route(app) -> list[tuple[str, str]]:
+    """Every (method, path) of the app and of the mounted Gradio app, ids filled in."""
+    found = set()
+    for method, path in [*walk(app.routes), *walk(app.state.gradio.routes)]:
+        path = path.replace("{path:path}", "x").replace("{path_or_url:path}", "x").replace("{url_path:path}", "x")
+        while "{" in path:
+            path = path[:path.index("{")] + "x" + path[path.index("}") + 1:]
+        found.add((method, path))
+    return sorted(found)
+
+
+# What a caller without credentials may still reach when a login is set: the login page and what it
+# loads, /healthz (status only), and the routes that refuse on their own (the API, the article pages,
+# exports; tests/test_api.py holds their answers).
+OPEN = {"/", "/login", "/login/", "/logout", "/favicon.ico", "/theme.css", "/manifest.json", "/robots.txt",
+        "/healthz", "/gradio_api/login_check", "/gradio_api/login_check/"}
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/api/", "/v1/", "/articles/", "/exports/")
+
+
+def test_with_a_login_set_docs_and_gradio_introspection_need_it_too(guarded_site):
+    app, url = guarded_site
+    routes = every_route(app)
+    assert {("GET", "/docs"), ("GET", "/openapi.json"), ("GET", "/gradio_api/heartbeat/x"),
+            ("POST", "/gradio_api/cancel"), ("POST", "/gradio_api/reset")} <= set(routes)
+    with httpx.Client(base_url=url, timeout=60, transport=httpx.HTTPTransport(local_address="127.0.0.4")) as client:
+        refused = []
+        for method, path in routes:
+            if path in OPEN or path.startswith(OPEN_PREFIXES) or method == "HEAD":
+                continue
+            response = client.request(method, path, json={})
+            assert response.status_code == 401, (method, path, response.status_code, response.text[:200])
+            refused.append(path)
+        assert error_of(client.get("/docs")) == (
+            401, "AuthRequiredError", "GET /docs needs the login: log in to the chat (open / in a browser) or "
+                                      "send 'Authorization: Bearer <NEWSRAG_API_TOKEN>'.")
+        assert error_of(client.post("/gradio_api/cancel", json={}))[:2] == (401, "AuthRequiredError")
+        assert client.get("/redoc").status_code == 401 and client.get("/docs-static/swagger-ui.css").status_code == 401
+        assert client.get("/healthz").json() == {"status": "ok"}  # up, and nothing about the library
+        assert client.get("/").status_code == 200  # the login page
+        token = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.get("/openapi.json", headers=token).json()["info"]["title"] == "newsrag"
+        assert client.get("/healthz", headers=token).json() == {"status": "ok", "articles": 0, "chunks": 0}
+        assert client.post("/login", data={"username": "editor", "password": "correct horse"}).json() == {
+            "success": True}
+        assert client.get("/docs").status_code == 200  # the login's session cookie opens them
+        assert client.get("/healthz").json() == {"status": "ok", "articles": 0, "chunks": 0}
+    assert len(refused) > 30
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -96,9 +96,23 @@ def test_the_host_allowlist_is_loopback_by_default_and_configurable():
             ServeSettings.from_env({"NEWSRAG_ALLOWED_HOSTS": bad})
 
 
+@pytest.mark.parametrize("bad", ["tools.example", "https://tools.example/", "https://tools.example/app",
+                                 "ftp://tools.example", "https://", "*"])
+def test_cors_origins_are_origins(bad):
+    assert ServeSettings.from_env({"NEWSRAG_CORS_ORIGINS": "https://a.example, http://localhost:3000"}
+                                  ).cors_origins == ("https://a.example", "http://localhost:3000")
+    with pytest.raises(ConfigError, match=r"^NEWSRAG_CORS_ORIGINS has .* which is not an origin: list scheme, host "
+                                          r"and port only, e\.g\. NEWSRAG_CORS_ORIGINS=https://tools\.example\.org\.$"):
+        ServeSettings.from_env({"NEWSRAG_CORS_ORIGINS": bad})
+
+
 def test_request_limits_are_bounded():
     assert (ServeSettings().max_request_kb, ServeSettings().body_timeout) == (2048, 30.0)
     with pytest.raises(ConfigError, match=r"^NEWSRAG_MAX_REQUEST_KB=1 must be between 16 and 100000\.$"):
         ServeSettings.from_env({"NEWSRAG_MAX_REQUEST_KB": "1"})
     with pytest.raises(ConfigError, match=r"^NEWSRAG_BODY_TIMEOUT=0.0 must be between 0 and 3600 seconds\.$"):
         ServeSettings.from_env({"NEWSRAG_BODY_TIMEOUT": "0"})
+    assert ServeSettings().body_deadline == 300.0
+    with pytest.raises(ConfigError, match=r"^NEWSRAG_BODY_DEADLINE=10.0 must be between NEWSRAG_BODY_TIMEOUT "
+                                          r"\(30\) and 86400 seconds\.$"):
+        ServeSettings.from_env({"NEWSRAG_BODY_DEADLINE": "10"})

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from index.browse import ArticleQuery
 from index.errors import ConfigError, NewsragError, NotFoundError
@@ -31,7 +32,7 @@ from rag.filters import make_filters
 from rag.pipeline import Pipeline
 from rag.types import Turn
 from ui import export, uploads, views
-from ui.guard import Guard, GuardRules, Lockout
+from ui.guard import Guard, GuardRules, Lockout, origin_of
 from ui.jobs import Jobs
 from ui.settings import ServeSettings
 
@@ -172,8 +173,8 @@ class CatchAll:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            response = JSONResponse({"error": f"Internal error ({type(exc).__name__}: {exc}); the server log "
-                                              "has the traceback.", "type": "InternalError"}, status_code=500)
+            response = JSONResponse({"error": f"Internal error ({type(exc).__name__}); the server log has the "
+                                              "traceback.", "type": "InternalError"}, status_code=500)
             await response(scope, receive, send)
 
 
@@ -259,7 +260,7 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
                 yield _sse("error", error_body(exc))
             except Exception as exc:  # keep the server up; the client learns it failed
                 log.exception("streaming an answer failed")
-                yield _sse("error", {"error": f"Internal error ({type(exc).__name__}: {exc})",
+                yield _sse("error", {"error": f"Internal error ({type(exc).__name__}); the server log has the traceback.",
                                      "type": "InternalError"})
 
         return StreamingResponse(sse(), media_type="text/event-stream",
@@ -363,14 +364,17 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
         # Without this, the chat mounted at / would answer unknown API paths in its own format.
         raise NotFoundError(f"No API route {request.method} /api/{path}: /docs lists them.")
 
-    @root.get("/healthz", summary="Store reachable, and how much is indexed")
-    def healthz() -> JSONResponse:
+    @root.get("/healthz", summary="Store reachable, and how much is indexed (to a caller with credentials)")
+    def healthz(request: Request) -> JSONResponse:
+        # with a login or token set, a caller without them (a load balancer) learns only up or down
+        told = (serve.auth is None and serve.api_token is None) or bool(
+            session_user(request) or token_ok(request, serve.api_token))
         try:
             library.store.ping()
             counts = library.store.counts()
         except NewsragError as exc:
-            return JSONResponse({"status": "unavailable", **error_body(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", **counts})
+            return JSONResponse({"status": "unavailable", **(error_body(exc) if told else {})}, status_code=503)
+        return JSONResponse({"status": "ok", **(counts if told else {})})
 
     @root.get("/exports/{key}", include_in_schema=False)
     def exported(request: Request, key: str) -> Response:
@@ -452,16 +456,31 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Job
     is the one shared with the chat's login; ``stream`` (``ui.stream.Stream``): feeds and watches."""
     api, root = build_router(pipeline=pipeline, serve=serve, jobs=jobs, session_user=session_user,
                              exports=exports, stream=stream)
+
+    def signed_in(request: Request) -> bool:
+        return bool(session_user(request) or token_ok(request, serve.api_token))
+
     app.include_router(api)
     app.include_router(root)
     install_error_handlers(app)
     install_docs(app)
+    # Our CORS policy, also for the mounted Gradio app (which then skips its own: that one echoed
+    # any localhost Origin with Allow-Credentials): only NEWSRAG_CORS_ORIGINS, none by default.
+    app.add_middleware(CORSMiddleware, allow_origins=list(serve.cors_origins), allow_credentials=True,
+                       allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                       allow_headers=["authorization", "content-type"])
     app.add_middleware(CatchAll)
     app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
-                       lockout=lockout)
+                       lockout=lockout, signed_in=signed_in if serve.auth else None)
 
 
 UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})
+# With a login set, what answers a caller who has neither its session nor the API token: the login
+# page and what it loads, /healthz (status only), and the routes that check credentials themselves
+# and answer in their own format (the API's JSON 401, the article page's HTML one, an export's owner).
+OPEN_PATHS = frozenset({"/", "/login", "/login/", "/logout", "/favicon.ico", "/theme.css", "/manifest.json",
+                        "/robots.txt", "/healthz", "/gradio_api/login_check", "/gradio_api/login_check/"})
+OPEN_PREFIXES = ("/assets/", "/static/", "/svelte/", "/api/", "/v1/", "/articles/", "/exports/")
 
 
 def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
@@ -469,4 +488,7 @@ def guard_rules(serve: ServeSettings, *, max_file_bytes: int) -> GuardRules:
     return GuardRules(allowed_hosts=serve.host_allowlist, max_body=serve.max_request_kb * 1024,
                       upload_paths=UPLOAD_PATHS,
                       max_upload_body=serve.max_upload_files * max_file_bytes + 1_000_000,
-                      body_timeout=serve.body_timeout, trusted_proxies=serve.proxy_networks)
+                      max_part=max_file_bytes, body_timeout=serve.body_timeout,
+                      body_deadline=serve.body_deadline, trusted_proxies=serve.proxy_networks,
+                      open_paths=OPEN_PATHS, open_prefixes=OPEN_PREFIXES,
+                      allowed_origins=frozenset(filter(None, map(origin_of, serve.cors_origins))))

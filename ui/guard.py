@@ -7,12 +7,21 @@ One ASGI middleware, so it covers every route of the app, Gradio's and any added
   ``NEWSRAG_ALLOWED_HOSTS`` sets the list (``*`` turns the check off).
 - **Same origin for state-changing requests**: a POST, PUT, PATCH or DELETE sent by a browser from
   another site (a foreign ``Origin``, ``Origin: null`` or ``Sec-Fetch-Site: cross-site``) gets 403.
-  Clients that send no ``Origin`` (curl, scripts) are not browsers and pass.
+  Clients that send no ``Origin`` (curl, scripts) are not browsers and pass, and so do the
+  origins of ``NEWSRAG_CORS_ORIGINS`` (the only ones CORS answers, ``ui/api.py``).
 - **Request body limit** (413): the declared ``Content-Length`` is checked before anything is
   read, a chunked body is counted as it arrives; upload routes have their own, larger limit.
 - **Address length** (414): at most ``MAX_PATH`` bytes of path and ``MAX_QUERY`` of query.
-- **Body read deadline** (408): a client that stops sending its body mid-way does not hold the
-  request open forever.
+- **Body read deadlines** (408): a client that stops sending its body mid-way
+  (``NEWSRAG_BODY_TIMEOUT`` between two parts) or sends it slowly (``NEWSRAG_BODY_DEADLINE`` for
+  all of it) does not hold the request open.
+- **Files of an upload** (413): each part of a multipart upload is counted as it arrives, so a
+  file over ``NEWSRAG_MAX_FILE_MB`` is refused then, not once the whole body was spooled to disk.
+- **Signed-in only** (401): when a login is set, a request without the login's session or the API
+  token reaches only the login page and what it loads, ``/healthz`` (which then says only ``ok``)
+  and the routes that check credentials themselves (``GuardRules.open_paths``,
+  ``open_prefixes``). Everything else — ``/docs``, ``/openapi.json``, Gradio's ``heartbeat``,
+  ``cancel``, ``reset`` and any route added later — needs them.
 - **Login throttling** (429): one ``Lockout`` for every way in. After ``max_failures`` failed
   password checks (Gradio's login, whatever its path: ``/login``, ``/login/``, under a root path —
   the check itself consults the lockout) or refused ``Authorization`` headers (bearer or Basic)
@@ -43,6 +52,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
+from starlette.requests import Request
 
 MAX_PATH = 1024  # bytes of a request's path: ids are 16 characters, no route needs more
 MAX_QUERY = 4096
@@ -262,13 +272,59 @@ class GuardRules:
     upload_paths: frozenset[str] = frozenset()
     max_upload_body: int = 0  # bytes, POST to an upload path
     body_timeout: float = 30.0  # seconds between two parts of a request body
+    body_deadline: float = 300.0  # seconds for a whole request body
+    max_part: int = 0  # bytes of one file in a multipart upload (0: no limit of its own)
     trusted_proxies: tuple[Network, ...] = ()
+    # with a login set, what a caller without credentials may reach (exact paths, path prefixes)
+    open_paths: frozenset[str] = frozenset()
+    open_prefixes: tuple[str, ...] = ()
+    # other sites' origins (host, port) whose state-changing requests are served (NEWSRAG_CORS_ORIGINS)
+    allowed_origins: frozenset[tuple[str, int | None]] = frozenset()
+
+    def is_open(self, path: str) -> bool:
+        return path in self.open_paths or path.startswith(self.open_prefixes)
+
+    def part_limit(self, method: str, path: str, content_type: bytes) -> Parts | None:
+        """A counter of the file parts of an upload (multipart), each held to ``max_part``."""
+        if not self.max_part or method != "POST" or path not in self.upload_paths:
+            return None
+        kind, _, params = content_type.decode("latin-1").partition(";")
+        if kind.strip().lower() != "multipart/form-data":
+            return None
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "boundary" and value.strip('"'):
+                return Parts(value.strip('"').encode("latin-1"), self.max_part)
+        return None
 
     def body_limit(self, method: str, path: str) -> tuple[int, str]:
         """The most bytes a request may send, and how to get more past it."""
         if method == "POST" and path in self.upload_paths:
             return self.max_upload_body, "fewer or smaller files, or raise NEWSRAG_MAX_FILE_MB"
         return self.max_body, "send less, or raise NEWSRAG_MAX_REQUEST_KB"
+
+
+class Parts:
+    """The size of each part of a multipart body, counted as it streams past (the delimiter may be
+    cut between two chunks): a file over the limit is refused once that many bytes of it arrived,
+    not after the whole request was received and spooled to disk."""
+
+    SLACK = 16_384  # a part's own headers (its name, its type)
+
+    def __init__(self, boundary: bytes, limit: int):
+        self.delimiter, self.limit = b"\r\n--" + boundary, limit + self.SLACK
+        self.tail, self.current = b"", 0
+
+    def over(self, chunk: bytes) -> bool:
+        """Feed the next chunk; whether the part being received is now over the limit."""
+        data = self.tail + chunk
+        found = data.rfind(self.delimiter)
+        if found >= 0:
+            self.current = len(data) - found - len(self.delimiter)
+        else:
+            self.current += len(chunk)
+        self.tail = data[-(len(self.delimiter) - 1):]
+        return self.current > self.limit
 
 
 def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -278,8 +334,11 @@ def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | No
 class Guard:
     """ASGI middleware enforcing ``GuardRules`` (see the module docstring)."""
 
-    def __init__(self, app, *, rules: GuardRules, lockout: Lockout):
-        self.app, self.rules, self.lockout = app, rules, lockout
+    def __init__(self, app, *, rules: GuardRules, lockout: Lockout,
+                 signed_in: Callable[[Request], bool] | None = None):
+        """``signed_in(request)``: whether it carries the login's session or the API token; None
+        when no login is set (then every route is open to whoever passes the other rules)."""
+        self.app, self.rules, self.lockout, self.signed_in = app, rules, lockout, signed_in
 
     def _refusal(self, scope, headers: dict[bytes, bytes]) -> JSONResponse | None:
         rules = self.rules
@@ -301,7 +360,8 @@ class Guard:
                 theirs = origin_of(origin)
                 if ours is not None and ours[1] == _DEFAULT_PORTS.get(scope.get("scheme", "http")):
                     ours = (ours[0], None)
-                foreign = foreign or theirs is None or ours is None or theirs != ours
+                foreign = (foreign or theirs is None or ours is None or theirs != ours) \
+                    and theirs not in rules.allowed_origins
             if foreign:
                 return _error(403, "CrossOriginError",
                               f"A {method} from another site ({origin[:100] or fetch_site}) is refused: "
@@ -346,6 +406,13 @@ class Guard:
                 message, extra = too_many(wait, who)
                 await _error(429, "TooManyAttemptsError", message, extra)(scope, receive, send)
                 return
+        if self.signed_in is not None and not self.rules.is_open(path) and not self.signed_in(Request(scope)):
+            if authorization:
+                self.lockout.failed(clients)
+            await _error(401, "AuthRequiredError", f"{method} {path[:100]} needs the login: log in to the chat "
+                         "(open / in a browser) or send 'Authorization: Bearer <NEWSRAG_API_TOKEN>'.",
+                         {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
         limit, hint = self.rules.body_limit(method, path)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
@@ -360,6 +427,9 @@ class Guard:
         """Run the app, counting the body as it arrives and noting refused ``Authorization`` headers
         (a login's password is counted where it is checked: ``password_check``)."""
         state = {"received": 0, "more": True, "started": False, "refused": False, "complete": False}
+        parts = self.rules.part_limit(scope["method"], scope["path"],
+                                      dict(scope.get("headers") or ()).get(b"content-type", b""))
+        deadline = time.monotonic() + self.rules.body_deadline
 
         async def reply(status: int, kind: str, message: str) -> dict:
             state["refused"] = True
@@ -373,18 +443,29 @@ class Guard:
                 return {"type": "http.disconnect"}
             if not state["more"]:
                 return await receive()  # the body is complete: this waits for a disconnect
+            left = deadline - time.monotonic()
             try:
-                message = await asyncio.wait_for(receive(), self.rules.body_timeout)
+                message = await asyncio.wait_for(receive(), max(0.0, min(self.rules.body_timeout, left)))
             except TimeoutError:
+                if left <= self.rules.body_timeout:
+                    return await reply(408, "RequestTimeoutError",
+                                       f"The request body took longer than {self.rules.body_deadline:g} s to "
+                                       "arrive; send it again over a faster link, or raise NEWSRAG_BODY_DEADLINE.")
                 return await reply(408, "RequestTimeoutError",
                                    f"The request body stopped arriving for {self.rules.body_timeout:g} s; "
                                    "send it again.")
             if message["type"] == "http.request":
-                state["received"] += len(message.get("body", b""))
+                body = message.get("body", b"")
+                state["received"] += len(body)
                 state["more"] = message.get("more_body", False)
                 if state["received"] > limit[0]:
                     return await reply(413, "TooLargeError", _too_large(None, limit[0], scope["method"],
                                                                        scope["path"], limit[1]))
+                if parts is not None and parts.over(body):
+                    return await reply(413, "TooLargeError",
+                                       f"A file in this upload is over the {self.rules.max_part / 1e6:g} MB limit "
+                                       "per file; it was refused as it arrived (raise NEWSRAG_MAX_FILE_MB to "
+                                       "allow it).")
             return message
 
         async def tracked_send(message):

@@ -217,7 +217,7 @@ class Jobs:
                 return
             except Exception as exc:  # a bug: the job says so, the worker goes on
                 log.exception("upload job %s failed", job_id)
-                error = f"Internal error ({type(exc).__name__}: {exc}); the server log has the traceback."
+                error = f"Internal error ({type(exc).__name__}); the server log has the traceback."
                 with contextlib.suppress(Exception):
                     job.update(status="failed", finished_at=time.time(), error=error)
                     self._save(job)

@@ -239,7 +239,7 @@ def chunks(events: Iterator, model: str, base_url: str) -> Iterator[str]:
         yield f"data: {json.dumps(json.loads(openai_error(exc).body))}\n\n"
     except Exception as exc:  # keep the server up; the client learns it failed
         log.exception("streaming a chat completion failed")
-        yield "data: " + json.dumps({"error": {"message": f"Internal error ({type(exc).__name__}: {exc})",
+        yield "data: " + json.dumps({"error": {"message": f"Internal error ({type(exc).__name__}); the server log has the traceback.",
                                                "type": "server_error", "param": None, "code": "InternalError"}}) + "\n\n"
     yield "data: [DONE]\n\n"
 

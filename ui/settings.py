@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from index.errors import ConfigError
 from index.settings import comma_list, environment, setting
@@ -72,9 +73,12 @@ class ServeSettings:
     ``allowed_hosts`` are the names the ``Host`` header may carry (empty: the loopback names and
     the bound address, or any name on a public address, which needs a login anyway; ``("*",)``:
     any); ``max_request_kb`` bounds every request body except uploads, ``body_timeout`` the
-    seconds a client may pause while sending one. ``trusted_proxies`` (addresses or networks) are
+    seconds a client may pause while sending one, ``body_deadline`` the seconds it has for all of
+    it. ``trusted_proxies`` (addresses or networks) are
     the only peers whose ``X-Forwarded-For``/``Forwarded``/``X-Forwarded-Proto`` are read: none
-    by default, so a client is always its connection's address.
+    by default, so a client is always its connection's address. ``cors_origins`` are the other
+    sites whose pages may call the server from a browser with its cookies (none by default: the
+    chat calls only its own origin).
     """
 
     host: str = DEFAULT_HOST
@@ -87,7 +91,10 @@ class ServeSettings:
     allowed_hosts: tuple[str, ...] = setting("NEWSRAG_ALLOWED_HOSTS", (), parse=comma_list, shown="loopback names")
     max_request_kb: int = setting("NEWSRAG_MAX_REQUEST_KB", 2048)
     body_timeout: float = setting("NEWSRAG_BODY_TIMEOUT", 30.0)
+    body_deadline: float = setting("NEWSRAG_BODY_DEADLINE", 300.0)
     trusted_proxies: tuple[str, ...] = setting("NEWSRAG_TRUSTED_PROXIES", (), parse=comma_list, shown="none")
+    # other sites' pages allowed to call this server from a browser with its cookies (CORS)
+    cors_origins: tuple[str, ...] = setting("NEWSRAG_CORS_ORIGINS", (), parse=comma_list, shown="none")
     # the scheduler polls the feeds (NEWSRAG_POLL_FEEDS=0: only on request)
     poll_feeds: bool = setting("NEWSRAG_POLL_FEEDS", True)
 
@@ -121,6 +128,9 @@ class ServeSettings:
             raise ConfigError(f"NEWSRAG_MAX_REQUEST_KB={self.max_request_kb} must be between 16 and 100000.")
         if not 0 < self.body_timeout <= 3600:
             raise ConfigError(f"NEWSRAG_BODY_TIMEOUT={self.body_timeout} must be between 0 and 3600 seconds.")
+        if not self.body_timeout <= self.body_deadline <= 86_400:
+            raise ConfigError(f"NEWSRAG_BODY_DEADLINE={self.body_deadline} must be between NEWSRAG_BODY_TIMEOUT "
+                              f"({self.body_timeout:g}) and 86400 seconds.")
         for value in self.trusted_proxies:
             try:
                 ipaddress.ip_network(value.strip("[]"), strict=False)
@@ -128,6 +138,12 @@ class ServeSettings:
                 raise ConfigError(f"NEWSRAG_TRUSTED_PROXIES has {value!r}, which is not an address or network: "
                                   "list your reverse proxies' addresses, e.g. "
                                   "NEWSRAG_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/24.") from None
+        for origin in self.cors_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query \
+                    or origin != f"{parts.scheme}://{parts.netloc}":
+                raise ConfigError(f"NEWSRAG_CORS_ORIGINS has {origin!r}, which is not an origin: list scheme, host "
+                                  "and port only, e.g. NEWSRAG_CORS_ORIGINS=https://tools.example.org.")
         for name in self.allowed_hosts:
             if name != "*" and not _is_ip(name) and not _HOST_NAME.fullmatch(name):
                 raise ConfigError(f"NEWSRAG_ALLOWED_HOSTS has {name!r}, which is not a host name: list names "

@@ -73,6 +73,9 @@ def safe_name(name: str) -> str:
     return base.lstrip(".") or "upload.txt"
 
 
+MAX_NAME_BYTES = 200  # a kept file is <name>.part first: under the 255 bytes a file system allows a name
+
+
 def check(uploads: Sequence[Upload], *, max_files: int, max_bytes: int) -> None:
     if not uploads:
         raise InputError("No files to ingest: choose one or more "
@@ -81,7 +84,11 @@ def check(uploads: Sequence[Upload], *, max_files: int, max_bytes: int) -> None:
         raise InputError(f"{len(uploads)} files in one upload; the limit is {max_files} "
                          "(upload them in parts, or raise NEWSRAG_MAX_UPLOAD_FILES).")
     for upload in uploads:
-        suffix = Path(safe_name(upload.name)).suffix.lower()
+        name = safe_name(upload.name)
+        if len(name.encode()) > MAX_NAME_BYTES:
+            raise InputError(f"{name[:40]}…{name[-10:]}: the file name is {len(name.encode())} bytes long; "
+                             f"rename the file to at most {MAX_NAME_BYTES} bytes and upload it again.")
+        suffix = Path(name).suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise InputError(f"{upload.name}: unsupported file type '{suffix or '(none)'}' "
                              f"(upload {', '.join(SUPPORTED_SUFFIXES)})")
