@@ -1,4 +1,4 @@
-"""The short form of ``make soak`` (eval/soak.py), run by CI: kill -9 mid-ingest and a re-run;
+"""The short form of ``make soak`` (eval/soak/), run by CI: kill -9 mid-ingest and a re-run;
 a Chroma server behind ``newsrag serve``, asked by one client, then by eight, then stopped and
 restarted under them. Real processes, real HTTP; a few minutes (each process loads the model)."""
 
