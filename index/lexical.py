@@ -146,7 +146,7 @@ class LexicalIndex:
     # ------------------------------------------------------------------------------ updates
 
     def ensure(self, catalog) -> None:
-        """Make the index match ``catalog`` (an ``index.library.Catalog``: fingerprint + records)."""
+        """Make the index match ``catalog`` (an ``index.catalog.Catalog``: fingerprint + records)."""
         if self._snapshot.fingerprint == catalog.fingerprint:
             return
         with self._lock, self._file_lock():

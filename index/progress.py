@@ -8,7 +8,7 @@ import sys
 
 
 class ProgressBar:
-    """Called with each ``index.library.Progress``; nothing is drawn while there is nothing to embed."""
+    """Called with each ``index.ingest_plan.Progress``; nothing is drawn while there is nothing to embed."""
 
     def __init__(self, *, desc: str = "Embedding", enabled: bool = True):
         self.desc, self.enabled = desc, enabled

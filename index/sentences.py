@@ -1,6 +1,6 @@
 """The sentences of each chunk, with their vectors and facts, as the store and the searches hold them.
 
-Every sentence is embedded and annotated once at ingest (``index/library.py``). Its vector and its
+Every sentence is embedded and annotated once at ingest (``index/ingest_encode.py``). Its vector and its
 facts are stored *in the row of each chunk holding it*: the vectors quantized to int8 with one
 scale per sentence (``index.quantized.pack``; cosine to the float vectors >= 0.999) and the facts as
 ``index.language.Facts`` JSON, one line per sentence. So they are written and deleted with the

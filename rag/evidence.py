@@ -1,7 +1,7 @@
 """Stage 3, score: the sentences of the retrieved passages, each scored against the question and
 against each of its claims (``gather``).
 
-A sentence's vector and facts (entities, figures) were stored at ingest (``index/library.py``,
+A sentence's vector and facts (entities, figures) were stored at ingest (``index/ingest_encode.py``,
 ``index/sentences.py``), and the question's vectors come from stage 1 (``rag/understand.py``), so
 scoring runs no model. A sentence found in several articles (a repeated paragraph, a syndicated copy) is one candidate with every place it occurs in ``also``, so
 it is cited once with all its outlets. Sentences that instruct whoever answers or state what "the

@@ -1,4 +1,4 @@
-"""Pathological uploads are bounded by work, not only by size (``index.library.Budget``, windows in
+"""Pathological uploads are bounded by work, not only by size (``index.ingest_plan.Budget``, windows in
 ``index.chunking``), and a long upload never starves the others (``ui.jobs``: a second worker for
 small uploads; the library's lock held only while a slice of articles is committed)."""
 

@@ -1,6 +1,6 @@
 """Two replicas (data directories of their own) writing to one `chroma run` server at the same
 moment converge: one URL written through each is one article whose earlier version is the other
-text, chosen by the rule of ``index.library.claim`` (newer published date, then the later claim,
+text, chosen by the rule of ``index.claims.claim`` (newer published date, then the later claim,
 then the content hash); one text under two names is one article with both origins; both replicas
 list the same within seconds, and ``repair`` decides a lost race by the same rule."""
 

@@ -27,7 +27,7 @@
         two ``newsrag serve`` replicas on one ``chroma run`` server, each round one URL and one
         text written through both at the same moment over HTTP: rounds that converged (one live
         version with every origin, the same on both, chosen by the rule of
-        ``index.library.claim``), the seconds until both list it, a deletion through one seen by
+        ``index.claims.claim``), the seconds until both list it, a deletion through one seen by
         the other, and upload files left (none).
     python -m eval.soak all [--short]
         kill, load, chroma and replicas (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
