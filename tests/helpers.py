@@ -4,12 +4,18 @@ browser the UI tests drive."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import re
 import sys
+import time
 
 import httpx
 from conftest import ROOT, free_port
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from index.language import annotate
 from index.offline import OFFLINE_ENV
@@ -142,7 +148,59 @@ def sidebar(page, *, open_: bool) -> None:
     if is_open != open_:
         page.click("#nr-sidebar .toggle-button")
         page.wait_for_selector("#nr-sidebar.open" if open_ else "#nr-sidebar:not(.open)")
-        page.wait_for_timeout(400)  # the slide
+        settled(page)  # the slide
+
+
+# No transition or finite animation still running (a spinner's endless one does not count): what a
+# test reads about positions is where things stay, not a frame of a sidebar sliding in.
+SETTLED_JS = """() => document.getAnimations().every((a) => a.playState !== 'running'
+    || a.effect === null || a.effect.getComputedTiming().endTime === Infinity)"""
+
+
+RUNNING_JS = """() => document.getAnimations().filter((a) => a.playState === 'running' && a.effect
+    && a.effect.getComputedTiming().endTime !== Infinity).map((a) => `${a.animationName || a.transitionProperty}`
+    + ` on ${a.effect.target?.tagName}#${a.effect.target?.id}.${String(a.effect.target?.className).slice(0, 40)}`
+    + ` ends ${a.effect.getComputedTiming().endTime}`)"""
+
+
+def settled(page) -> None:
+    try:
+        page.wait_for_function(SETTLED_JS)
+    except Exception as error:
+        raise AssertionError(f"still running: {page.evaluate(RUNNING_JS)}") from error
+
+
+def kept(page) -> dict | None:
+    """The conversations as the browser keeps them in its localStorage, decrypted as Gradio's
+    BrowserState encrypts them: CryptoJS AES with the passphrase sha256(secret) in hex, OpenSSL's
+    "Salted__" format (key and IV from EVP_BytesToKey with MD5), after an IV and a colon."""
+    stored = page.evaluate("localStorage.getItem('newsrag-conversation')")
+    if not stored or ":" not in stored:
+        return None
+    raw = base64.b64decode(stored.split(":", 1)[1])
+    assert raw[:8] == b"Salted__", raw[:8]
+    salt, body = raw[8:16], raw[16:]
+    passphrase = hashlib.sha256(SECRET.encode()).hexdigest().encode()
+    derived, block = b"", b""
+    while len(derived) < 48:
+        block = hashlib.md5(block + passphrase + salt).digest()
+        derived += block
+    decryptor = Cipher(algorithms.AES(derived[:32]), modes.CBC(derived[32:48])).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    text = unpadder.update(decryptor.update(body) + decryptor.finalize()) + unpadder.finalize()
+    return json.loads(text)
+
+
+def written(page, check, *, timeout: float = TIMEOUT / 1000) -> dict:
+    """Wait until what the browser keeps passes ``check`` (the write follows the page's update)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = kept(page)
+        if found is not None and check(found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the browser did not keep the expected conversations: {found!r}"[:600])
+        page.wait_for_timeout(50)  # a poll of the state, not a wait for a time
 
 
 def manage(page) -> None:

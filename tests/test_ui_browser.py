@@ -10,6 +10,7 @@ SmolLM2-135M-Instruct GGUF), started only for it.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -33,14 +34,19 @@ from helpers import (
     flat,
     manage,
     open_link,
+    settled,
     sidebar,
+    written,
 )
 from playwright.sync_api import expect
+
+from ui.app import WIDE
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-mobile.png"}
 BOT = "#nr-chat .message.bot"
+RYAZAN = "How many drones were shot down over the Ryazan region?"
 UNTITLED_64 = 'Untitled — "The Russian Ministry of Defense has confirmed …"'
 QUOTE_55 = ("The Russian Air Defense Forces have intercepted 55 Ukrainian drones over Russian territory during "
             "the night, according to a late-breaking report from the Ministry of Defense of the Russian Federation.")
@@ -172,6 +178,9 @@ def open_page(browser, server, screen: str):
     page.goto(server)
     page.wait_for_selector("#nr-question textarea")
     page.wait_for_selector("#nr-conversations label")  # the stored conversations are restored
+    if VIEWPORTS[screen]["width"] >= WIDE:  # opened by the page's script once loaded, then slides in
+        page.wait_for_selector("#nr-sidebar.open")
+    settled(page)
     return context, page, elsewhere
 
 
@@ -213,6 +222,7 @@ def in_viewport(page, selector: str) -> bool:
 def reachable(locator) -> bool:
     """Scrolled into view, the element is inside the window and on top at its centre (nothing covers it)."""
     locator.scroll_into_view_if_needed()
+    settled(locator.page)
     return locator.evaluate("""(e) => { const r = e.getBoundingClientRect();
         const x = r.left + Math.min(r.width / 2, 40), y = r.top + r.height / 2;
         const top = document.elementFromPoint(x, y);
@@ -382,7 +392,7 @@ def test_conversations_are_kept_listed_renamed_and_deleted(page):
     page.click("#nr-rename")
     page.wait_for_function("[...document.querySelectorAll('#nr-conversations label')].some("
                            "l => l.innerText.includes('Night of the drones'))")
-    page.wait_for_timeout(500)  # the browser's storage is written after the update
+    written(page, lambda k: "Night of the drones" in [c["title"] for c in k["conversations"]])
 
     page.reload()
     page.wait_for_selector("#nr-conversations label")
@@ -399,7 +409,8 @@ def test_conversations_are_kept_listed_renamed_and_deleted(page):
     page.wait_for_function("document.querySelectorAll('#nr-conversations label').length == 1")
     assert conversations(page) == ["Which regions were the drones shot down over?"]
     answers(page, 1)
-    page.wait_for_timeout(500)
+    written(page, lambda k: [c["title"] for c in k["conversations"]] == [
+        "Which regions were the drones shot down over?"])
     page.reload()
     page.wait_for_selector("#nr-conversations label")
     sidebar(page, open_=True)
@@ -423,17 +434,18 @@ def test_regenerate_and_edit_and_resend(page):
     page.locator("#nr-chat .message-row.user-row").first.hover()
     page.locator("#nr-chat button[aria-label='Edit']").first.click()
     assert page.locator("#nr-chat textarea").input_value() == DRONES  # the question as typed, no markup
-    page.locator("#nr-chat textarea").fill("How many drones were shot down over the Ryazan region?")
+    page.locator("#nr-chat textarea").fill(RYAZAN)
     page.locator("#nr-chat button[aria-label='Submit']").click()
     page.wait_for_function("document.querySelectorAll('#nr-chat .message.user').length == 1 && "
                            "document.querySelectorAll('#nr-chat .message.bot .nr-footer').length == 1")
     answer = last_answer(page).inner_text()
     assert "25 of these drones were shot down over the Ryazan region" in answer and answer != first_answer
-    page.wait_for_timeout(500)
+    written(page, lambda k: [[(e["question"], "25 of these drones were shot down" in json.dumps(e["answer"]))
+                              for e in c["exchanges"]] for c in k["conversations"]] == [[(RYAZAN, True)]])
     page.reload()  # the edited conversation is what was kept
     answers(page, 1)
     assert page.locator("#nr-chat .message.user").all_inner_texts() == [
-        "How many drones were shot down over the Ryazan region?"]
+        RYAZAN]
 
 
 @pytest.mark.llm

@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 import pytest
 from conftest import SEEDS, free_port, make_library, serve_in_thread
-from helpers import ARGS, CHROMIUM, DRONES, SECRET, TIMEOUT, answers, ask, flat, open_link
+from helpers import ARGS, CHROMIUM, DRONES, SECRET, TIMEOUT, answers, ask, flat, open_link, settled
 
+from ui.app import WIDE
 from ui.examples import library_examples
 from ui.views import when_ts
 
@@ -141,6 +142,9 @@ def open_chat(context, url: str):
     page.wait_for_selector("#nr-question textarea")
     page.wait_for_selector("#nr-conversations label")  # the stored conversations are restored
     page.wait_for_selector("#nr-examples button.nr-example")  # the examples, from the library
+    if page.viewport_size["width"] >= WIDE:  # opened by the page's script once loaded, then slides in
+        page.wait_for_selector("#nr-sidebar.open")
+    settled(page)
     return page
 
 
@@ -152,6 +156,7 @@ def search(page, words: str) -> None:
 
 
 def covered(page) -> list[str]:
+    settled(page)  # positions are read where things stay
     return page.evaluate(COVERED_JS, INTERACTIVE)
 
 
