@@ -29,6 +29,19 @@
         version with every origin, the same on both, chosen by the rule of
         ``index.claims.claim``), the seconds until both list it, a deletion through one seen by
         the other, and upload files left (none).
+    python -m eval.soak probes [--url URL --user U --password P --token T [--tmp DIR] [--home DIR]]
+        security issue 24's HIGH and MEDIUM findings repeated over HTTP, each probe counting its
+        breaches (0: the fix holds): a login brute force from one address (32 wrong passwords on
+        ``/login/`` from 8 threads; after ``ui.guard.Lockout``'s allowed failures every one 429, the
+        right password refused on ``/login/``, ``/login``, ``/login//``, another address let in),
+        wrong tokens with ``X-Forwarded-For`` and ``Forwarded`` rotated, files holding the text of
+        questions asked through ``/v1`` and the chat's Gradio events (TMPDIR, ``/tmp/newsrag-exports``,
+        ``/tmp/gradio``, the home), and what a Markdown renderer makes of a ``/v1`` answer about a
+        hostile article (images, scripts, ``javascript:`` and foreign links, linkable addresses).
+        Against a server of its own (a login, a token, its TMPDIR in the work folder, the sample
+        articles and the hostile one uploaded over HTTP), or the running one at ``--url`` (loopback;
+        the hostile article uploaded through the API and removed after). The 9.9 MB upload and the
+        replicas' race are ``big`` and ``replicas`` (its ``see``).
     python -m eval.soak all [--short]
         kill, load, chroma and replicas (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
         Chroma server, one client for 5 s, 8 clients for 10 s, then Chroma down 4 s under them; no

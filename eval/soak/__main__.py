@@ -17,7 +17,9 @@ from eval.soak.big import scenario_big
 from eval.soak.common import DATA
 from eval.soak.kill import cmd_state, scenario_kill
 from eval.soak.load import scenario_chroma, scenario_load
+from eval.soak.probes import Target, scenario_probes
 from eval.soak.replicas import scenario_replicas
+from index.errors import ConfigError
 from index.offline import OFFLINE_ENV
 
 
@@ -43,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     big.add_argument("--sigterm", action="store_true", help="then stop the server in a second such upload")
     replicas = sub.add_parser("replicas")
     replicas.add_argument("--rounds", type=int, default=10)
+    probes = sub.add_parser("probes")
+    probes.add_argument("--url", help="probe this server (loopback) instead of starting one")
+    probes.add_argument("--user", help="with --url: its login's user name")
+    probes.add_argument("--password", help="with --url: its login's password")
+    probes.add_argument("--token", help="with --url: its API token")
+    probes.add_argument("--tmp", type=Path, help="with --url: its TMPDIR, searched for conversations")
+    probes.add_argument("--home", type=Path, help="with --url: its home, searched for conversations")
+    probes.add_argument("--work", help="folder for the server's home and log (default: a temporary one)")
     everything = sub.add_parser("all")
     everything.add_argument("--short", action="store_true", help="the CI form: a couple of minutes")
     state = sub.add_parser("state")
@@ -52,10 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--data", type=Path, default=DEFAULT_CORPUS.parent,
                        help="the MultiHop-RAG dev slice (corpus.json, MultiHopRAG.json)")
     args = parser.parse_args(argv)
+    target = None
+    if args.command == "probes" and args.url:
+        try:
+            target = Target(url=args.url, user=args.user, password=args.password, token=args.token, tmp=args.tmp,
+                            home=args.home)
+        except ConfigError as exc:
+            parser.error(str(exc))
+    elif args.command == "probes" and any((args.user, args.password, args.token, args.tmp, args.home)):
+        parser.error("--user, --password, --token, --tmp and --home go with --url; without it the probes "
+                     "start a server of their own.")
     os.environ.update(OFFLINE_ENV)
     if args.command == "state":
         return cmd_state(args)
-    DATA.update(corpus=args.data / "corpus.json", questions=args.data / "MultiHopRAG.json")
+    if args.command != "probes":  # the only scenario without the dev slice
+        DATA.update(corpus=args.data / "corpus.json", questions=args.data / "MultiHopRAG.json")
     with contextlib.ExitStack() as stack:
         work = Path(args.work) if args.work else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
         work.mkdir(parents=True, exist_ok=True)
@@ -70,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return emit([timed(scenario_big, work, args.mb, args.sigterm)])
         if args.command == "replicas":
             return emit([timed(scenario_replicas, work, args.rounds)])
+        if args.command == "probes":
+            return emit([timed(scenario_probes, work, target)])
         if args.short:  # the load is the Chroma scenario's up phase: one server start fewer
             return emit([timed(scenario_kill, work, 1, 6, 8),
                          timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
