@@ -145,18 +145,30 @@ class LexicalIndex:
 
     # ------------------------------------------------------------------------------ updates
 
-    def ensure(self, catalog) -> None:
-        """Make the index match ``catalog`` (an ``index.catalog.Catalog``: fingerprint + records)."""
+    def ensure(self, catalog, *, wait: bool = True) -> bool:
+        """Make the index match ``catalog`` (an ``index.catalog.Catalog``: fingerprint + records);
+        True once it does. With ``wait=False`` (a reader), while another thread or process is
+        updating the index, return False at once instead of waiting for it: the reader searches
+        the state before that update, whole, a moment old (an index with nothing yet is waited for)."""
         if self._snapshot.fingerprint == catalog.fingerprint:
-            return
-        with self._lock, self._file_lock():
-            started = time.perf_counter()
-            snap = self._adopt_disk()
-            if snap.fingerprint != catalog.fingerprint:
-                snap = self._apply(snap, catalog)
-            self._snapshot = snap
-            self.last_update = {**self.last_update, "seconds": time.perf_counter() - started}
+            return True
+        wait = wait or not self._snapshot.segments
+        if not self._lock.acquire(blocking=wait):
+            return False
+        try:
+            with self._file_lock(wait=wait) as held:
+                if not held:
+                    return False
+                started = time.perf_counter()
+                snap = self._adopt_disk()
+                if snap.fingerprint != catalog.fingerprint:
+                    snap = self._apply(snap, catalog)
+                self._snapshot = snap
+                self.last_update = {**self.last_update, "seconds": time.perf_counter() - started}
+        finally:
+            self._lock.release()
         self._maybe_merge()
+        return True
 
     def _apply(self, snap: Snapshot, catalog) -> Snapshot:
         want = {aid: (r.version, r.n_chunks) for aid, r in catalog.articles.items()}
@@ -219,12 +231,18 @@ class LexicalIndex:
         return self.directory
 
     @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def _file_lock(self, *, wait: bool = True) -> Iterator[bool]:
+        """The lock every process using the index takes to change it; yields False, without
+        it, when ``wait`` is False and another process holds it."""
         self._ensure_dir()
         with open(self.directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -191,9 +191,11 @@ class Library:
             partial.replace(self._marker)
 
     def search_index(self) -> tuple[Catalog, LexicalIndex]:
-        """The catalog and a BM25 index built from the same store content."""
+        """The catalog and a BM25 index built from the same store content, or, while a writer is
+        still indexing what it just committed, from the content before it (a question is not held
+        up by a huge article being indexed; the passages it finds then are the store's all the same)."""
         catalog = self.catalog()
-        self.lexical.ensure(catalog)
+        self.lexical.ensure(catalog, wait=False)
         return catalog, self.lexical
 
     def nearest_chunks(self, vectors: np.ndarray, k: int, article_ids: Sequence[str] | None = None
@@ -472,7 +474,8 @@ class Library:
                 _ = self.embedder.dimension  # load the model before the clock of the progress bar starts
                 progress(tally.progress())
             token = None
-            for group in slices(loaded, cuts, size=FLUSH_BATCHES * self.settings.embed_batch_size):
+            groups = list(slices(loaded, cuts, size=FLUSH_BATCHES * self.settings.embed_batch_size))
+            for n, group in enumerate(groups, 1):
                 self._encode([cuts[v] for v in dict.fromkeys(self._version(a) for a in group) if v in cuts],
                              progress, tally)
                 with self._ingest_lock():
@@ -481,6 +484,8 @@ class Library:
                     writes = plan(self.store, group, records, report, version_of=self._version)
                     stories(self.store, writes, records)
                     self._write(writes, records, report, cuts, progress, tally)
+                    if n == len(groups):  # the last slice (a huge article's only one) indexed before
+                        self.lexical.ensure(self.catalog(fresh=True))  # readers are told of it: none waits
                     token = self.mark_changed()  # readers see a long ingest grow, slice by slice
             if recleaned:  # earlier articles without the lines that became boilerplate: new versions
                 self._encode([cuts[v] for v in dict.fromkeys(self._version(w.article) for w in recleaned)

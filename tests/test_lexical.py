@@ -279,3 +279,66 @@ def test_an_index_of_the_old_format_or_a_lost_segment_is_rebuilt(two_seeds, tmp_
     third = _fresh_index(lib, folder)
     third.ensure(catalog)
     assert third.rebuilds == 1 and _results(third) == expected and not (folder / "bm25").exists()
+
+
+def test_a_reader_searches_the_state_before_an_update_another_holds_instead_of_waiting(two_seeds, tmp_path):
+    """While a writer indexes what it just committed (a huge article: seconds), a question is not
+    held up: ``ensure(wait=False)`` returns False at once and the reader searches the whole state
+    before the update. Held by another thread of the process, then by another process."""
+    import subprocess
+    import sys
+
+    lib, a64, a55 = two_seeds
+    catalog = lib.catalog(fresh=True)
+    index = _fresh_index(lib, tmp_path / "bm25")
+    empty = _fresh_index(lib, tmp_path / "bm25-empty")
+    index.ensure(_subset(catalog, [a64]))
+    before = _results(index)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        with index._lock:
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(60)
+        assert index.ensure(catalog, wait=False) is False  # not waited for: the state before it
+        assert index.snapshot.fingerprint == _subset(catalog, [a64]).fingerprint and _results(index) == before
+    finally:
+        release.set()
+        thread.join()
+
+    # another process holds the file lock every process takes to change the index
+    code = ("import fcntl, sys, time; h = open(sys.argv[1], 'w'); fcntl.flock(h, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.readline()")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "bm25" / ".lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert index.ensure(catalog, wait=False) is False and _results(index) == before
+    finally:
+        holder.communicate("\n", timeout=60)
+    # nothing holds it now: the reader brings the index up to date itself
+    assert index.ensure(catalog, wait=False) is True and index.snapshot.fingerprint == catalog.fingerprint
+    assert index.size == catalog.articles[a64].n_chunks + catalog.articles[a55].n_chunks
+    # an index with nothing yet is built by the reader (a first question gets BM25 too)
+    assert empty.ensure(catalog, wait=False) is True and empty.size == index.size
+
+
+def test_an_ingest_indexes_its_last_slice_before_readers_are_told_of_it(tmp_path, embedder):
+    """Readers notice a commit by the change marker; by then the writer has indexed it (so no
+    reader builds a huge article's segment itself, nor waits for the writer to)."""
+    lib = make_library(tmp_path / "home", embedder)
+    told = []
+    mark = lib.mark_changed
+
+    def marked():
+        told.append((lib.lexical.snapshot.fingerprint, lib.catalog(fresh=True).fingerprint))
+        return mark()
+
+    lib.mark_changed = marked
+    lib.ingest([SEEDS])
+    assert len(told) == 1 and told[0][0] == told[0][1] == lib.catalog().fingerprint
