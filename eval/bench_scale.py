@@ -51,7 +51,9 @@ class Scale:
         self.home, self.out, self.cache, self.config, self.seed = home, out, cache, config, seed
         self.corpus = json.loads((DATA / "corpus.json").read_text())[:config["source_articles"]]
         self.questions = [q["query"] for q in json.loads((DATA / "MultiHopRAG.json").read_text())]
-        self.settings = IndexSettings(home=home, model_dir=models)
+        # the encoder NEWSRAG_EMBED_BACKEND names (auto by default); nothing else of the environment
+        self.settings = IndexSettings(home=home, model_dir=models,
+                                      embed_backend=IndexSettings.from_env().embed_backend)
         self.encoder = make_embedder(model=self.settings.embed_model, backend=self.settings.embed_backend,
                                      cache_dir=self.settings.model_path)
         self.encoder.embed(["warm up"])
@@ -142,7 +144,8 @@ class Scale:
 
         port = free_port()
         env = {**os.environ, **OFFLINE_ENV, "NEWSRAG_HOME": str(self.home),
-               "NEWSRAG_MODEL_DIR": str(self.settings.model_path)}
+               "NEWSRAG_MODEL_DIR": str(self.settings.model_path),
+               "NEWSRAG_EMBED_BACKEND": self.encoder.backend}  # the one the library was built with
         log = open(self.out / "server.log", "wb")  # noqa: SIM115 (closed below)
         process = subprocess.Popen([sys.executable, "-m", "ui.cli", "serve", "--port", str(port)], env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
