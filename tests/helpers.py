@@ -170,6 +170,25 @@ def settled(page) -> None:
         raise AssertionError(f"still running: {page.evaluate(RUNNING_JS)}") from error
 
 
+def date_filter(page, which: str, value: str) -> None:
+    """Type a date filter (``since`` or ``until``) in the chat's Settings, opening them if closed,
+    and wait until the app holds it: the page address carries what the app's state has (the box
+    is mounted when the Settings open, and a value typed as it mounts can be lost)."""
+    box = f"#nr-{which} textarea, #nr-{which} input"
+    if not page.locator(box).is_visible():
+        page.click("#nr-settings button:has-text('Settings')")
+        page.wait_for_selector(box, state="visible")
+        settled(page)
+    if value:
+        page.fill(box, value[:-1])
+        page.locator(box).press_sequentially(value[-1])  # a key typed: the app is told of it
+    else:
+        page.fill(box, "x")
+        page.locator(box).press("Backspace")
+    page.wait_for_function("([key, value]) => (new URL(location.href).searchParams.get(key) || '') === value",
+                           arg=[which, value.strip()])
+
+
 def kept(page) -> dict | None:
     """The conversations as the browser keeps them in its localStorage, decrypted as Gradio's
     BrowserState encrypts them: CryptoJS AES with the passphrase sha256(secret) in hex, OpenSSL's

@@ -31,6 +31,7 @@ from helpers import (
     WORLD_CUP,
     answers,
     ask,
+    date_filter,
     flat,
     manage,
     open_link,
@@ -598,14 +599,13 @@ def test_article_text_is_shown_as_text_and_never_runs(desktop, tmp_path):
 
 def test_a_bad_setting_is_shown_as_an_error_and_the_chat_keeps_working(desktop):
     page = desktop
-    page.click("#nr-settings button:has-text('Settings')")
-    page.fill("#nr-since textarea, #nr-since input", "last week")
+    date_filter(page, "since", "last week")
     ask(page, DRONES)
     page.wait_for_selector(f"{BOT} .nr-failed")
     message = "since='last week' is not a date: use YYYY-MM-DD, e.g. 2023-10-01."
     assert last_answer(page).inner_text().strip() == message
     page.wait_for_selector(f".toast-body:has-text(\"{message}\")")
-    page.fill("#nr-since textarea, #nr-since input", "")
+    date_filter(page, "since", "")
     ask(page, DRONES)
     page.wait_for_selector(f"{BOT} .nr-conflict")
     assert page.locator(f"{BOT} .nr-failed").count() == 0  # failed turns are not kept

@@ -20,7 +20,19 @@ from urllib.parse import quote
 
 import pytest
 from conftest import SEEDS, free_port, make_library, serve_in_thread
-from helpers import ARGS, CHROMIUM, DRONES, SECRET, TIMEOUT, answers, ask, flat, open_link, settled
+from helpers import (
+    ARGS,
+    CHROMIUM,
+    DRONES,
+    SECRET,
+    TIMEOUT,
+    answers,
+    ask,
+    date_filter,
+    flat,
+    open_link,
+    settled,
+)
 
 from ui.app import WIDE
 from ui.examples import library_examples
@@ -244,9 +256,7 @@ def test_filters_are_chips_in_the_page_address_kept_on_reload_and_removable(cont
     page.wait_for_function("!document.querySelector('#nr-chips .nr-chip')")
     page.wait_for_function("!new URL(location.href).searchParams.has('source')")
 
-    page.click("#nr-settings button:has-text('Settings')")
-    page.fill("#nr-since textarea, #nr-since input", "2024-02-01")
-    page.wait_for_function("new URL(location.href).searchParams.get('since') === '2024-02-01'")
+    date_filter(page, "since", "2024-02-01")  # waits for it in the page address
     page.reload()  # the address keeps the filter: a reload, or the link sent to a colleague
     page.wait_for_selector("#nr-chips .nr-chip:has-text('From 2024-02-01')")
     assert [flat(c) for c in page.locator("#nr-chips .nr-chip").all_inner_texts()] == ["From 2024-02-01 ×"]
