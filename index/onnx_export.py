@@ -36,6 +36,7 @@ from index.offline import stay_offline
 
 RECIPE = 1  # bump when the export steps change: old exports are then redone
 PRECISIONS = ("fp32", "int8")
+EXPORT_TIMEOUT = 1800  # seconds: the export of a model several times this one's size on a slow CPU
 # minimum cosine between the exported model's vectors and torch's on the check sentences
 _MIN_COSINE = {"fp32": 0.9999, "int8": 0.95}
 _CHECK_SENTENCES = (
@@ -99,9 +100,29 @@ def export_dir(model_path: Path, cache: Path) -> Path:
 
 
 def ensure_onnx(model_path: Path, cache: Path, precision: str) -> Path:
-    """The path of the ``precision`` ONNX model, exporting it first if it is not there yet."""
+    """The path of the ``precision`` ONNX model, exporting it first if it is not there yet. The
+    export runs in a child process: torch and transformers, which it loads, never enter this one
+    (a server would otherwise hold them, several hundred MB, until it stops)."""
     if precision not in PRECISIONS:
         raise ConfigError(f"ONNX precision {precision!r} is unknown: use one of {', '.join(PRECISIONS)}.")
+    target = export_dir(model_path, cache) / f"{precision}.onnx"
+    if target.is_file():
+        return target
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "index.onnx_export", str(model_path), str(cache), precision],
+                          capture_output=True, text=True, timeout=EXPORT_TIMEOUT,
+                          cwd=Path(__file__).resolve().parents[1])  # this package, whatever the caller's folder
+    if done.returncode != 0 or not target.is_file():
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        last = said[-1].removeprefix("error: ") if said else f"the export exited with {done.returncode}"
+        raise (ConfigError if done.returncode == 2 else NewsragError)(last)
+    return target
+
+
+def export(model_path: Path, cache: Path, precision: str) -> Path:
+    """``ensure_onnx``'s export, in this process (``python -m index.onnx_export``)."""
     folder = export_dir(model_path, cache)
     target = folder / f"{precision}.onnx"
     if target.is_file():
@@ -237,3 +258,27 @@ def _check(model, model_path: Path, onnx_path: Path, precision: str) -> None:
     if cosine < _MIN_COSINE[precision]:
         raise NewsragError(f"The {precision} ONNX export of {model_path} gives different vectors from the "
                            f"model (cosine {cosine:.4f}); use NEWSRAG_EMBED_BACKEND=torch.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m index.onnx_export MODEL_PATH CACHE PRECISION``: the export, in a process of its
+    own; one line on stderr and exit 2 (a setting to change) or 1 (anything else) when it fails."""
+    import sys
+
+    model_path, cache, precision = argv if argv is not None else sys.argv[1:]
+    try:
+        export(Path(model_path), Path(cache), precision)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NewsragError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 (one line for the parent, whatever failed)
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

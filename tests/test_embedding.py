@@ -15,7 +15,7 @@ from conftest import MODEL_DIR, ROOT, SEED_64, SEEDS
 from index import onnx_runner
 from index.chunking import split_sentences
 from index.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
-from index.errors import ConfigError
+from index.errors import ConfigError, NewsragError
 from index.onnx_export import cpu_has_fast_int8, ensure_onnx, pooling_of
 from index.settings import IndexSettings
 from index.store import Store
@@ -74,6 +74,24 @@ def test_onnx_int8_is_close_to_fp32_and_ranks_the_same(torch_vectors):
 ])
 def test_texts_are_batched_by_length_with_little_padding(lengths, size, batches):
     assert onnx_runner.length_batches(lengths, size) == batches
+
+
+@pytest.mark.slow
+def test_the_export_runs_in_a_child_process_and_a_failed_one_says_why_in_one_line(embedder, tmp_path):
+    """torch and transformers, which the export loads, never enter the process that asked for it
+    (a server would hold them until it stops)."""
+    code = ("import sys; from pathlib import Path; from index.onnx_export import ensure_onnx; "
+            "path = ensure_onnx(Path(sys.argv[1]), Path(sys.argv[2]), 'fp32'); "
+            "print(path.stat().st_size > 1_000_000, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(embedder.path), str(tmp_path / "models")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.stdout.split() == ["True", "False", "False"], done.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "models").rglob("*.onnx")] == ["fp32.onnx"]
+    (tmp_path / "no-model").mkdir()
+    with pytest.raises(NewsragError) as failed:  # a folder without a model: the child's one line
+        ensure_onnx(tmp_path / "no-model", tmp_path / "models-2", "fp32")
+    assert "\n" not in str(failed.value) and "no-model" in str(failed.value)
+    assert not list((tmp_path / "models-2").rglob("*.onnx"))
 
 
 def test_the_export_is_made_once_and_reused(embedder):
