@@ -15,19 +15,10 @@ import httpx
 import pytest
 from conftest import free_port, make_library, serve_in_thread
 
+from eval.soak.probes import HOSTILE, HOSTILE_QUESTION  # the article the probes upload too
 from ui.render import MarkdownText, escape_markdown
 
-HOSTILE = """---
-title: '![pixel](http://127.0.0.1:9/leak.png) <img src=x onerror=alert(1)> Zorblax harbour'
-outlet: '<script>alert(1)</script> [click](javascript:alert(1))'
-date: 2024-03-09
----
-The Zorblax harbour counted 812 ferries [1](javascript:alert(2)) in March, said ![pixel](http://127.0.0.1:9/leak.png) \
-the port <img src=x onerror=alert(3)> authority at www.evil.example and evil.example/more.
-[1]: http://127.0.0.1:9/definition
-Complaints went to press@evil.example and <a href="http://127.0.0.1:9/a">the harbour office</a> on $5 $ fees.
-"""
-QUESTION = "How many ferries did the Zorblax harbour count in March?"
+QUESTION = HOSTILE_QUESTION
 
 
 @pytest.mark.parametrize("text, expected", [

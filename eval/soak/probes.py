@@ -48,7 +48,7 @@ The Zorblax harbour counted 812 ferries [1](javascript:alert(2)) in March, said 
 the port <img src=x onerror=alert(3)> authority at www.evil.example and evil.example/more.
 [1]: http://127.0.0.1:9/definition
 Complaints went to press@evil.example and <a href="http://127.0.0.1:9/a">the harbour office</a> on $5 $ fees.
-"""  # tests/test_render.py's article
+"""  # tests/test_render.py renders it too
 HOSTILE_NAME = "zorblax-probe.md"
 HOSTILE_QUESTION = "How many ferries did the Zorblax harbour count in March?"
 QUESTIONS = ("Per the defence ministry, how many drones were shot down over the Ryazan region?",
