@@ -22,15 +22,13 @@ runs only in the process that holds its feed's lease, which lasts until the feed
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import json
 import os
 import re
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from index.errors import ConfigError, FetchError, InputError, NewsragError, NotF
 from index.feedparse import Entry, parse_feed
 from index.fetch import Fetcher
 from index.library import IngestReport, Library, Progress
+from index.records import Records
 
 DEFAULT_EVERY = 30 * 60
 MAX_CHILD_SITEMAPS = 10
@@ -98,32 +97,12 @@ class PollResult:
                 f"{last.get('unchanged', 0)} unchanged, {last.get('failed', 0)} failed{more}")
 
 
-class Feeds:
+class Feeds(Records):
     """The feeds of one data directory."""
 
     def __init__(self, home: Path):
-        self.root = Path(home) / "feeds"
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _path(self, fid: str) -> Path:
-        if not re.fullmatch(r"f[0-9a-f]{12}", fid or ""):
-            raise NotFoundError(f"No feed {str(fid)[:40]!r}: `newsrag feeds list` shows the ids.")
-        return self.root / f"{fid}.json"
-
-    def get(self, fid: str) -> dict:
-        try:
-            return json.loads(self._path(fid).read_text())
-        except (OSError, ValueError):
-            raise NotFoundError(f"No feed {fid!r}: `newsrag feeds list` shows the ids.") from None
+        super().__init__(Path(home) / "feeds", prefix="f", what="feed", listed="`newsrag feeds list`",
+                         order="added_at")
 
     def find(self, key: str) -> dict:
         """A feed by id, URL or name."""
@@ -134,40 +113,16 @@ class Feeds:
                 return feed
         raise NotFoundError(f"No feed {key[:200]!r}: `newsrag feeds list` shows the ids, URLs and names.")
 
-    def all(self) -> list[dict]:
-        found = []
-        for path in sorted(self.root.glob("f*.json")) if self.root.is_dir() else ():
-            with contextlib.suppress(OSError, ValueError):
-                found.append(json.loads(path.read_text()))
-        return sorted(found, key=lambda f: (f["added_at"], f["id"]))
-
     def save(self, feed: dict) -> None:
-        with self._locked():
-            self._write(feed)
-
-    def _write(self, feed: dict) -> None:
-        path = self._path(feed["id"])
-        partial = path.with_name(path.name + ".part")
-        with open(partial, "w") as handle:
-            json.dump(feed, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
-
-    def update(self, fid: str, change: Callable[[dict], None]) -> dict:
-        """Read, change and write one feed under the lock (a poll's result, a rename)."""
-        with self._locked():
-            feed = self.get(fid)
-            change(feed)
-            self._write(feed)
-            return feed
+        with self.locked():
+            self.write(feed)
 
     def add(self, url: str, *, every: int = DEFAULT_EVERY, name: str | None = None) -> dict:
         url = check_url(url)
         name = (name or "").strip()[:200] or None
         fid = feed_id(url)
-        with self._locked():
-            if self._path(fid).is_file():
+        with self.locked():
+            if self.path(fid).is_file():
                 raise ConfigError(f"{url} is already a feed ({fid}); `newsrag feeds remove {fid}` first to add "
                                   "it again.")
             now = time.time()
@@ -176,13 +131,7 @@ class Feeds:
                     "next_poll": now, "status": "new", "last_error": None, "failures": 0, "deferred": False,
                     "last": None, "totals": {"new": 0, "updated": 0, "failed": 0, "polls": 0, "not_modified": 0},
                     "entries": {}}
-            self._write(feed)
-            return feed
-
-    def remove(self, fid: str) -> dict:
-        with self._locked():
-            feed = self.get(fid)
-            self._path(fid).unlink(missing_ok=True)
+            self.write(feed)
             return feed
 
     def due(self, now: float | None = None) -> list[dict]:

@@ -15,18 +15,16 @@ unseen. ``atom`` renders the changes of every watch as an Atom feed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 from index.errors import ConfigError, NewsragError, NotFoundError
+from index.records import Records
 from rag.types import ANSWERED, REFUSED, Answer
 
 MAX_WATCHES = 200
@@ -70,48 +68,12 @@ def _norm(value: str) -> str:
     return re.sub(r"\W+", " ", value).strip().casefold()
 
 
-class Watches:
+class Watches(Records):
     """The watched questions of one data directory."""
 
     def __init__(self, home: Path):
-        self.root = Path(home) / "watches"
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _path(self, wid: str) -> Path:
-        if not re.fullmatch(r"w[0-9a-f]{12}", wid or ""):
-            raise NotFoundError(f"No watched question {str(wid)[:40]!r}: `newsrag watch list` shows the ids.")
-        return self.root / f"{wid}.json"
-
-    def get(self, wid: str) -> dict:
-        try:
-            return json.loads(self._path(wid).read_text())
-        except (OSError, ValueError):
-            raise NotFoundError(f"No watched question {wid!r}: `newsrag watch list` shows the ids.") from None
-
-    def all(self) -> list[dict]:
-        found = []
-        for path in sorted(self.root.glob("w*.json")) if self.root.is_dir() else ():
-            with contextlib.suppress(OSError, ValueError):
-                found.append(json.loads(path.read_text()))
-        return sorted(found, key=lambda w: (w["created_at"], w["id"]))
-
-    def _write(self, watch: dict) -> None:
-        path = self._path(watch["id"])
-        partial = path.with_name(path.name + ".part")
-        with open(partial, "w") as handle:
-            json.dump(watch, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        super().__init__(Path(home) / "watches", prefix="w", what="watched question",
+                         listed="`newsrag watch list`", order="created_at")
 
     def add(self, question: str) -> dict:
         question = " ".join((question or "").split())
@@ -120,7 +82,7 @@ class Watches:
                               "`newsrag watch add \"How many drones were intercepted?\"`.")
         if len(question) > MAX_QUESTION:
             raise ConfigError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION}.")
-        with self._locked():
+        with self.locked():
             existing = [w for w in self.all() if w["question"] == question]
             if existing:
                 return existing[0]
@@ -129,21 +91,15 @@ class Watches:
                                   "(`newsrag watch remove ID`).")
             watch = {"id": "w" + secrets.token_hex(6), "question": question, "created_at": time.time(),
                      "changed": False, "last_change": None, "checked_at": None, "history": [], "error": None}
-            self._write(watch)
-            return watch
-
-    def remove(self, wid: str) -> dict:
-        with self._locked():
-            watch = self.get(wid)
-            self._path(wid).unlink(missing_ok=True)
+            self.write(watch)
             return watch
 
     def seen(self, wid: str) -> dict:
         """The user has seen the latest change."""
-        with self._locked():
+        with self.locked():
             watch = self.get(wid)
             watch["changed"] = False
-            self._write(watch)
+            self.write(watch)
             return watch
 
     def check(self, wid: str, ask: Callable[[str], Answer], story_of: Callable[[str], str] = lambda a: a) -> dict:
@@ -154,12 +110,12 @@ class Watches:
             answer = ask(watch["question"])
         except NewsragError as exc:
             message = str(exc)
-            return self._update(wid, lambda w: w.update(error=message, checked_at=now))
+            return self.update(wid, lambda w: w.update(error=message, checked_at=now))
         snap = snapshot(answer, story_of)
         last = watch["history"][-1]["snapshot"] if watch["history"] else None
         found = changes(last, snap)
         if last is not None and not found:
-            return self._update(wid, lambda w: w.update(error=None, checked_at=now))
+            return self.update(wid, lambda w: w.update(error=None, checked_at=now))
         entry = {"at": now, "snapshot": snap, "answer": answer.answer, "status": answer.status,
                  "direct": answer.direct.text if answer.direct else None, "changes": found,
                  "citations": [{"n": c.n, "article_id": c.location.article_id, "title": c.location.title,
@@ -172,7 +128,7 @@ class Watches:
             if found:
                 w.update(changed=True, last_change=now)
 
-        return self._update(wid, record)
+        return self.update(wid, record)
 
     def check_all(self, ask: Callable[[str], Answer], story_of: Callable[[str], str] = lambda a: a) -> list[dict]:
         """Answer every watch again; returns those that changed now."""
@@ -183,13 +139,6 @@ class Watches:
                 if after["last_change"] and after["last_change"] != watch["last_change"]:
                     changed.append(after)
         return changed
-
-    def _update(self, wid: str, change: Callable[[dict], None]) -> dict:
-        with self._locked():
-            watch = self.get(wid)
-            change(watch)
-            self._write(watch)
-            return watch
 
 
 def public_watch(watch: dict, *, history: bool = False) -> dict:
