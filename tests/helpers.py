@@ -270,7 +270,10 @@ async def session(home, calls):
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "HF_", "NEWSRAG_", "TRANSFORMERS"))}
+    # NEWSRAG_EMBED_BACKEND left out: auto reads the index in the precision it was built in (a
+    # forced other one would refuse it)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "HF_", "NEWSRAG_", "TRANSFORMERS"))
+           and k != "NEWSRAG_EMBED_BACKEND"}
     params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp", "--home", str(home)],
                                    env={**env, **OFFLINE_ENV},
                                    cwd=str(ROOT))
