@@ -111,9 +111,13 @@ def ensure_onnx(model_path: Path, cache: Path, precision: str) -> Path:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "index.onnx_export", str(model_path), str(cache), precision],
-                          capture_output=True, text=True, timeout=EXPORT_TIMEOUT,
-                          cwd=Path(__file__).resolve().parents[1])  # this package, whatever the caller's folder
+    try:
+        done = subprocess.run([sys.executable, "-m", "index.onnx_export", str(model_path), str(cache), precision],
+                              capture_output=True, text=True, timeout=EXPORT_TIMEOUT,
+                              cwd=Path(__file__).resolve().parents[1])  # this package, whatever the caller's folder
+    except subprocess.TimeoutExpired:
+        raise NewsragError(f"The ONNX export of {model_path} took over {EXPORT_TIMEOUT} s and was stopped; "
+                           "use NEWSRAG_EMBED_BACKEND=torch on this machine.") from None
     if done.returncode != 0 or not target.is_file():
         said = [line for line in done.stderr.splitlines() if line.strip()]
         last = said[-1].removeprefix("error: ") if said else f"the export exited with {done.returncode}"

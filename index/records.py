@@ -16,6 +16,16 @@ from pathlib import Path
 from index.errors import NotFoundError
 
 
+def write_whole(path: Path, data: object) -> None:
+    """``data`` as JSON in ``path``, replaced whole: written beside it, synced, renamed over it."""
+    partial = path.with_name(path.name + ".part")
+    with open(partial, "w") as handle:
+        json.dump(data, handle, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
+
+
 class Records:
     """The records of ``root``, with ids of ``prefix`` and 12 hex digits; ``what`` and ``listed``
     name them in errors ("No feed 'x': `newsrag feeds list` shows the ids."), ``order`` is the
@@ -54,13 +64,7 @@ class Records:
 
     def write(self, record: dict) -> None:
         """Replace the record's file whole (under ``locked``)."""
-        path = self.path(record["id"])
-        partial = path.with_name(path.name + ".part")
-        with open(partial, "w") as handle:
-            json.dump(record, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        write_whole(self.path(record["id"]), record)
 
     def update(self, rid: str, change: Callable[[dict], None]) -> dict:
         """Read, change and write one record under the lock."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import secrets
 import threading
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from index.errors import NewsragError, NotFoundError, StoreUnavailableError
 from index.library import Library, Progress
+from index.records import write_whole
 from ui import uploads
 
 log = logging.getLogger("newsrag.jobs")
@@ -344,13 +344,7 @@ class Jobs:
 
     def _save(self, job: dict) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        path = self._path(job["id"])
-        partial = path.with_name(path.name + ".part")
-        with open(partial, "w") as handle:
-            json.dump(job, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        write_whole(self._path(job["id"]), job)
         with self._changed:
             self._changed.notify_all()
 
