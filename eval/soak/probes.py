@@ -29,13 +29,13 @@ import json
 import secrets
 import shutil
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from eval.soak.big import follow
 from eval.soak.common import ROOT, newsrag_server
 from index.errors import ConfigError
 
@@ -344,9 +344,7 @@ def upload(target: Target, files: list[tuple[str, bytes]], *, timeout: float = 6
         started = http.post("/api/articles", files=[("files", f) for f in files])
         if started.status_code != 202:
             raise RuntimeError(f"uploading to {target.url} answered {started.status_code}: {started.text[:300]}")
-        job, deadline = started.json(), time.monotonic() + timeout
-        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
-            job = http.get(f"/api/jobs/{job['id']}", params={"wait": 30}).json()
+        job = follow(http, started.json()["id"], timeout=timeout)
     if job["status"] != "done" or job["report"]["failed"]:
         raise RuntimeError(f"the upload to {target.url} did not finish: {json.dumps(job)[:500]}")
     return job
