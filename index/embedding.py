@@ -257,6 +257,13 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
 
     backend = "torch"
 
+    def recipe(self) -> dict | None:
+        """``make_embedder``'s arguments for this embedder (another process builds the same one);
+        None for a subclass, which ``make_embedder`` does not build."""
+        if type(self) is not SentenceTransformerEmbedder:
+            return None
+        return {"model": self.name, "batch_size": self.batch_size, "backend": self.backend}
+
     @cached_property
     def _model(self):
         stay_offline()
@@ -334,6 +341,14 @@ class OnnxEmbedder(_BaseEmbedder):
         self.cache_dir = Path(cache_dir)
         self._load_lock = threading.Lock()
         self._loaded: OnnxRunner | None = None
+
+    def recipe(self) -> dict | None:
+        """``make_embedder``'s arguments for this embedder (another process builds the same one);
+        None for a subclass, which ``make_embedder`` does not build."""
+        if type(self) is not OnnxEmbedder:
+            return None
+        return {"model": self.name, "batch_size": self.batch_size, "backend": self.backend,
+                "cache_dir": self.cache_dir}
 
     @cached_property
     def onnx_path(self) -> Path:

@@ -42,6 +42,7 @@ from index.catalog import Catalog, origins
 from index.chunking import Chunker
 from index.claims import claim, move_key, settle
 from index.embedding import PRECISION, Embedder, make_embedder, resolve_backend, resolve_model_path
+from index.encoder_process import EncoderProcesses
 from index.errors import ConfigError, NotFoundError
 from index.ingest_encode import encode
 from index.ingest_plan import (
@@ -86,6 +87,7 @@ log = logging.getLogger("newsrag.index")
 
 _SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
+READER_FIRST = 0.5  # seconds a writer waits at most, before each batch, for the questions being answered
 COMMIT_LEASE = 300.0  # seconds a replica's claim to commit on a Chroma server lasts at most
 
 
@@ -112,6 +114,11 @@ class Library:
         self._held = threading.RLock()  # this process's hold of the ingest lock
         self._depth = 0
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"  # of store leases
+        # set by a server's upload jobs: texts are then encoded in child processes
+        # (``index.encoder_process``), so questions answered meanwhile do not wait for the encoder
+        self.encoders: EncoderProcesses | None = None
+        self._readers = 0  # questions being answered from this library now (``reading``)
+        self._no_readers = threading.Condition()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -141,6 +148,7 @@ class Library:
     @cached_property
     def store(self) -> VectorStore:
         store = Store(settings=self.settings, embed_model=self.embedder.name, embed_precision=self.embedder.precision)
+        store.between_writes = self._after_readers
         if store.outdated():  # an index of an earlier layout: upgraded once, before anything reads it
             with self._ingest_lock():
                 store.upgrade()
@@ -156,6 +164,35 @@ class Library:
                        overlap=self.settings.chunk_overlap)
 
     # ------------------------------------------------------------------------------- reading
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around the answer to a question: a writer of this process waits for it before each batch
+        it writes (``READER_FIRST``). Chroma on disk holds Python's interpreter lock through a
+        write, so a question answered beside a long ingest would otherwise wait behind each batch
+        at each step that gives the lock up (the encoder, a query): seconds in all."""
+        self.begin_reading()
+        try:
+            yield
+        finally:
+            self.end_reading()
+
+    def begin_reading(self) -> None:
+        """``reading`` without a block (an HTTP request's middleware); ``end_reading`` once after."""
+        with self._no_readers:
+            self._readers += 1
+
+    def end_reading(self) -> None:
+        with self._no_readers:
+            self._readers -= 1
+            if not self._readers:
+                self._no_readers.notify_all()
+
+    def _after_readers(self) -> bool:
+        """Wait until no question is being answered, at most ``READER_FIRST`` seconds (a stream of
+        questions slows an ingest, never stops it); True when none was."""
+        with self._no_readers:
+            return self._no_readers.wait_for(lambda: not self._readers, timeout=READER_FIRST)
 
     def catalog(self, *, fresh: bool = False) -> Catalog:
         """The committed articles, re-read from the store after a signalled write (by any process
@@ -558,7 +595,13 @@ class Library:
 
     def _encode(self, cuts: list[Cut], progress, tally: Tally) -> None:
         """Embed and annotate the sentences of ``cuts``, then their chunks (``index.ingest_encode``),
-        within ``BUDGET``. Outside the ingest lock: this is the long part."""
-        if cuts:
+        within ``BUDGET``, in a child process when ``encoders`` is set and a child can build this
+        library's embedder and annotator. Outside the ingest lock: this is the long part."""
+        if not cuts:
+            return
+        recipe = getattr(self.embedder, "recipe", lambda: None)() if self.encoders is not None else None
+        if recipe is not None and self.annotate is annotate:  # what a child builds the same
+            self.encoders.encode(cuts, progress, tally, recipe=recipe, settings=self.settings, budget=BUDGET)
+        else:
             encode(cuts, progress, tally, embedder=self.embedder, annotate=self.annotate, settings=self.settings,
                    budget=BUDGET)

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
@@ -107,11 +107,28 @@ class ArticleRecord:
             meta["published_ts"] = ts
         return meta
 
+    def _document(self) -> str:
+        """What the row's document holds: the body, unless it is long (``LONG_BODY``): then the
+        metadata holds it (``_row_metadata``), where Chroma writes it ten times faster than a
+        document, which it indexes for full-text search (about 0.2 s a MB, under the interpreter lock)."""
+        body = self.body or ""
+        return "" if len(body) > LONG_BODY else body
+
+    def _row_metadata(self) -> dict:
+        """``_metadata``, with the body when it is long (``_document``)."""
+        meta = self._metadata()
+        if len(self.body or "") > LONG_BODY:
+            meta["body"] = self.body
+        return meta
+
     @classmethod
     def _from_row(cls, id_: str, meta: dict, body: str | None = None) -> ArticleRecord:
+        """The record of a row; ``body``: its document, when it was read (a long body is in ``meta``)."""
         fields = {k: meta.get(k) for k in ("version", "title", "lead", "source", "published_at", "author",
                                            "url", "category", "n_chunks", "ingested_at", "superseded_by",
                                            "superseded_at", "names", "story", "minhash", "lines")}
+        if body is not None:
+            body = meta.get("body") or body
         return cls(id=id_, origins=tuple(json.loads(meta.get("origins") or "[]")), body=body,
                    **{k: v for k, v in fields.items() if v is not None})
 
@@ -206,6 +223,7 @@ class VectorStore(Protocol):
     ``StoreUnavailableError``; a missing article as ``NotFoundError``."""
 
     where: str  # where the store lives, for messages
+    between_writes: Callable[[], object]  # called before each batch a write sends
 
     def ping(self) -> None: ...
     def counts(self) -> dict[str, int]: ...  # {"articles", "chunks"}
@@ -242,7 +260,11 @@ class VectorStore(Protocol):
     def upgrade(self) -> int: ...
 
 
-WRITE_BATCH = 512  # chunks per request to the store
+LONG_BODY = 200_000  # characters: a longer article body is kept in its row's metadata (``_document``)
+WRITE_BATCH = 512  # chunks per request to a Chroma server
+# chunks per write to Chroma on disk, which holds Python's interpreter lock through a write (about
+# 3 ms a chunk with its sentences): a request served meanwhile by another thread waits for one
+LOCAL_WRITE_BATCH = 16
 
 
 def _client(settings: IndexSettings):
@@ -283,6 +305,9 @@ class Store:
         self.embed_model = embed_model
         self.embed_precision = embed_precision
         self.where = settings.chroma_url or str(settings.chroma_path)
+        # called before each write of a batch: a library that answers questions meanwhile waits
+        # there for them (``Library.reading``), so that a long ingest never holds a question up
+        self.between_writes: Callable[[], object] = lambda: None
         with _chroma("open the store", self.where):
             self.client = _client(settings)
             meta = {"hnsw:space": "cosine", "newsrag:embed_model": embed_model,
@@ -415,16 +440,19 @@ class Store:
             mean = found.mean(axis=0)
             rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
-            step = min(self.max_batch, WRITE_BATCH)  # a 9,000-chunk article in bounded memory
+            # a 9,000-chunk article in bounded memory, and never one long hold of the interpreter
+            step = min(self.max_batch, WRITE_BATCH if self.settings.chroma_url else LOCAL_WRITE_BATCH)
             for lo in range(0, len(chunks), step):
                 part = chunks[lo:lo + step]
+                self.between_writes()
                 self.chunks.upsert(ids=[c.id for c in part], documents=[c.text for c in part],
                                    metadatas=[c._metadata() for c in part],
                                    embeddings=vectors[lo:lo + len(part)].tolist())
             for lo in range(0, len(rows), self.max_batch):
                 part = rows[lo:lo + self.max_batch]
-                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r.body or "" for r, _ in part],
-                                     metadatas=[r._metadata() for r, _ in part], embeddings=[v for _, v in part])
+                self.between_writes()
+                self.articles.upsert(ids=[r.id for r, _ in part], documents=[r._document() for r, _ in part],
+                                     metadatas=[r._row_metadata() for r, _ in part], embeddings=[v for _, v in part])
 
     def update_origins(self, record: ArticleRecord, origins: Sequence[dict]) -> ArticleRecord:
         updated = replace(record, origins=tuple(origins))
@@ -448,9 +476,11 @@ class Store:
                 self.versions.delete(ids=list(ids))
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
+        step = min(self.max_batch, WRITE_BATCH if self.settings.chroma_url else LOCAL_WRITE_BATCH)
         with _chroma("delete chunks", self.where):
-            for lo in range(0, len(ids), self.max_batch):
-                self.chunks.delete(ids=list(ids[lo:lo + self.max_batch]))
+            for lo in range(0, len(ids), step):
+                self.between_writes()
+                self.chunks.delete(ids=list(ids[lo:lo + step]))
 
     def _legacy_sentences(self) -> str | None:
         name = f"{self.settings.collection}-sentences"

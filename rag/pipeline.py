@@ -136,6 +136,11 @@ class Pipeline:
         if top_k is not None and not 1 <= top_k <= MAX_TOP_K:
             raise ConfigError(f"top_k={top_k} must be between 1 and {MAX_TOP_K}.")
         answerer = self.answerer(mode)  # an unknown mode fails before any work
+        with self.library.reading():  # a writer of this library waits for the answer (``Library.reading``)
+            yield from self._stream(question, answerer, history=history, top_k=top_k, filters=filters)
+
+    def _stream(self, question: str, answerer: Answerer, *, history: Sequence[Turn], top_k: int | None,
+                filters: Filters) -> Iterator[Event]:
         clock = _Clock()
         catalog = self.library.catalog()
         if not catalog.articles:

@@ -178,6 +178,45 @@ class CatchAll:
             await response(scope, receive, send)
 
 
+class Readers:
+    """Every HTTP request is a reader of the library (``Library.reading``) until its response is
+    sent: a write of an upload job waits for it before its next batch. Without this, each step of
+    a request that needs Python's interpreter (parsing it, the handler, sending the answer) could
+    wait behind a batch that Chroma on disk writes holding it. A stream of events gives the
+    library back as it starts (it lasts as long as its page is open)."""
+
+    def __init__(self, app, *, library):
+        self.app = app
+        self.library = library
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.library.begin_reading()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.library.end_reading()
+
+        async def send_released(message):
+            if message["type"] == "http.response.start" and any(
+                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                    for k, v in message.get("headers", ())):
+                release()
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+
+        try:
+            await self.app(scope, receive, send_released)
+        finally:
+            release()
+
+
 def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -472,6 +511,7 @@ def install(app: FastAPI, *, pipeline: Pipeline, serve: ServeSettings, jobs: Job
     app.add_middleware(CatchAll)
     app.add_middleware(Guard, rules=guard_rules(serve, max_file_bytes=pipeline.library.settings.max_file_bytes),
                        lockout=lockout, signed_in=signed_in if serve.auth else None)
+    app.add_middleware(Readers, library=pipeline.library)  # outermost: the whole request, the guard's part too
 
 
 UPLOAD_PATHS = frozenset({"/api/articles", "/gradio_api/upload"})

@@ -15,7 +15,9 @@ is called (the watched questions are answered again).
 Two workers: one takes every job in turn; the other only small uploads (``EXPRESS_BYTES`` in
 all), so an article or two uploaded beside a huge file is indexed in seconds, not after it. They
 can run at once because a writer holds the library's lock only while it commits a slice of
-articles (``index.library``), never while the encoder runs.
+articles (``index.library``), never while the encoder runs. Each worker encodes in a child process
+of its own, at a lower CPU priority (``index.encoder_process``): questions answered meanwhile do
+not wait behind the encoder for the interpreter lock.
 
 States: ``queued`` -> ``running`` -> ``done`` | ``failed`` (the store failed; the message says
 why). A stop between two articles leaves the job ``running`` on disk, i.e. to be resumed. While
@@ -34,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from index.encoder_process import EncoderProcesses, Ended
 from index.errors import NewsragError, NotFoundError, StoreUnavailableError
 from index.library import Library, Progress
 from index.records import write_whole
@@ -156,6 +159,8 @@ class Jobs:
                 uploads.sweep(self.library, busy=self.busy_files())
         except NewsragError as exc:
             log.warning("kept uploads not swept: %s", exc)
+        if self.library.encoders is None:  # texts encoded beside the server, not in it
+            self.library.encoders = EncoderProcesses()
         self._workers = [threading.Thread(target=self._work, kwargs={"express": express}, daemon=True,
                                           name=f"newsrag-jobs{'-express' if express else ''}")
                          for express in (False, True)]
@@ -172,6 +177,8 @@ class Jobs:
         stopping = NewsragError("The server is stopping; the upload resumes when it starts again.")
         for job_id in list(self._listeners):
             self._tell(job_id, "failed", stopping, last=True)
+        if self.library.encoders is not None:  # an encoding in progress ends now, to be resumed
+            self.library.encoders.close()
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
@@ -213,7 +220,7 @@ class Jobs:
             try:
                 job = self._load(job_id)
                 self._run(job)
-            except Stopped:
+            except (Stopped, Ended):
                 return
             except Exception as exc:  # a bug: the job says so, the worker goes on
                 log.exception("upload job %s failed", job_id)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -47,6 +48,19 @@ def resident_mb(pid: int) -> int:
     return 0
 
 
+def children_mb(pid: int) -> int:
+    """The resident memory of a process's children (the encoder processes of a server), in MB (Linux)."""
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += (task / "children").read_text().split()
+    total = 0
+    for kid in kids:
+        with contextlib.suppress(OSError, ValueError):
+            total += resident_mb(int(kid))
+    return total
+
+
 def follow(http, job_id: str, until: tuple[str, ...] = ("done", "failed"), timeout: float = 7200) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -82,7 +96,7 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
         for _ in range(10):
             before.append(ask())
             time.sleep(2)
-        rss = [resident_mb(process.pid)]
+        rss, kids = [resident_mb(process.pid)], [children_mb(process.pid)]
         started = time.monotonic()
         job = http.post("/api/articles", files={"files": ("endless.txt", endless_text(mb, 1).encode())})
         accepted_ms = (time.monotonic() - started) * 1000
@@ -93,6 +107,7 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
             assert http.get("/healthz").status_code == 200
             health.append((time.monotonic() - t) * 1000)
             rss.append(resident_mb(process.pid))
+            kids.append(children_mb(process.pid))
             state = http.get(f"/api/jobs/{job_id}").json()
             status = state["status"]
             if small is None and (state["progress"] or {}).get("sentences_done"):
@@ -117,6 +132,8 @@ def scenario_big(work: Path, mb: float, sigterm: bool) -> dict:
                       healthz_during={"n": len(health), "p50_ms": round(percentile(health, 50)),
                                       "max_ms": round(max(health, default=0))},
                       server_rss_mb={"before": rss[0], "max_during": max(rss)},
+                      encoder_rss_mb={"max_during": max(kids),
+                                      "with_server_max": max(r + k for r, k in zip(rss, kids, strict=True))},
                       small_upload=None if small is None else {
                           "status": small["status"], "seconds": small["seconds"],
                           "big_job_then": small["big_status_then"]})
