@@ -145,6 +145,15 @@ class LexicalIndex:
 
     # ------------------------------------------------------------------------------ updates
 
+    @contextlib.contextmanager
+    def updating(self) -> Iterator[None]:
+        """Held by a writer of this process from before it commits rows until its ``ensure`` has
+        indexed them: a reader (``ensure(wait=False)``) that sees the rows meanwhile, say on its
+        periodic re-read of the catalog, searches the index before them instead of indexing a huge
+        article itself while a question waits."""
+        with self._lock:
+            yield
+
     def ensure(self, catalog, *, wait: bool = True) -> bool:
         """Make the index match ``catalog`` (an ``index.catalog.Catalog``: fingerprint + records);
         True once it does. With ``wait=False`` (a reader), while another thread or process is

@@ -86,8 +86,10 @@ __all__ = ["BUDGET", "COMMIT_LEASE", "Budget", "Catalog", "IngestReport", "Libra
 log = logging.getLogger("newsrag.index")
 
 _SENTENCES = "sentences-v3"  # sentence vectors (read in their chunks) and facts stored with every version
+_HASHED_PIECE = 200_000  # characters of a body hashed at a time (``_version_of``)
 _MAX_VERSIONS = 100  # how far a chain of earlier versions is followed
 READER_FIRST = 0.5  # seconds a writer waits at most, before each batch, for the questions being answered
+READ_GAP = 0.005  # seconds a writer leaves the interpreter to others before each batch (``_after_readers``)
 COMMIT_LEASE = 300.0  # seconds a replica's claim to commit on a Chroma server lasts at most
 
 
@@ -117,6 +119,7 @@ class Library:
         # set by a server's upload jobs: texts are then encoded in child processes
         # (``index.encoder_process``), so questions answered meanwhile do not wait for the encoder
         self.encoders: EncoderProcesses | None = None
+        self._versions: dict[int, tuple[Article, str]] = {}  # ``_version``'s last answers
         self._readers = 0  # questions being answered from this library now (``reading``)
         self._no_readers = threading.Condition()
 
@@ -191,6 +194,7 @@ class Library:
     def _after_readers(self) -> bool:
         """Wait until no question is being answered, at most ``READER_FIRST`` seconds (a stream of
         questions slows an ingest, never stops it); True when none was."""
+        time.sleep(READ_GAP)  # the server's event loop takes in a request that came during the last batch
         with self._no_readers:
             return self._no_readers.wait_for(lambda: not self._readers, timeout=READER_FIRST)
 
@@ -455,12 +459,32 @@ class Library:
             yield repaired
 
     def _version(self, article: Article) -> str:
+        """The version of ``article`` here (its text, metadata, chunking, model), asked several
+        times per ingest: kept for the last articles asked (a 10 MB text takes 0.2 s to hash, all
+        of it holding the interpreter)."""
+        held = self._versions.get(id(article))
+        if held is not None and held[0] is article:
+            return held[1]
+        if len(self._versions) >= 256:
+            self._versions.clear()
+        version = self._version_of(article)
+        self._versions[id(article)] = (article, version)  # the article kept: its id is not reused meanwhile
+        return version
+
+    def _version_of(self, article: Article) -> str:
         model = self.embedder.name
         if self.settings.chunk_vectors != "encode":
             model += f"/{self.settings.chunk_vectors}"
-        payload = json.dumps([article.body, sorted(article.metadata().items()), self.chunker.signature,
-                              model, _SENTENCES, ANNOTATOR_VERSION], ensure_ascii=False)
-        return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
+        # the hash of json.dumps([body, metadata, chunking, model, ...], ensure_ascii=False), made a
+        # piece of the body at a time: one dumps of a 10 MB body holds the interpreter for 0.2 s
+        rest = json.dumps([sorted(article.metadata().items()), self.chunker.signature, model, _SENTENCES,
+                           ANNOTATOR_VERSION], ensure_ascii=False)
+        digest = hashlib.sha256(b'["')
+        body = article.body
+        for lo in range(0, len(body), _HASHED_PIECE):  # JSON escapes character by character
+            digest.update(json.dumps(body[lo:lo + _HASHED_PIECE], ensure_ascii=False)[1:-1].encode("utf-8"))
+        digest.update(('", ' + rest[1:]).encode("utf-8"))
+        return "v" + digest.hexdigest()[:15]
 
     def _run(self, paths: list[str | Path], *, progress, mirror: Path | None) -> IngestReport:
         started = time.perf_counter()
@@ -520,9 +544,13 @@ class Library:
                     settle(self.store, records)
                     writes = plan(self.store, group, records, report, version_of=self._version)
                     stories(self.store, writes, records)
-                    self._write(writes, records, report, cuts, progress, tally)
-                    if n == len(groups):  # the last slice (a huge article's only one) indexed before
-                        self.lexical.ensure(self.catalog(fresh=True))  # readers are told of it: none waits
+                    if n < len(groups):
+                        self._write(writes, records, report, cuts, progress, tally)
+                    else:  # the last slice (a huge article's only one) indexed before readers are told
+                        # of it: none waits, and none that sees its rows early indexes them meanwhile
+                        with self.lexical.updating():
+                            self._write(writes, records, report, cuts, progress, tally)
+                            self.lexical.ensure(self.catalog(fresh=True))
                     token = self.mark_changed()  # readers see a long ingest grow, slice by slice
             if recleaned:  # earlier articles without the lines that became boilerplate: new versions
                 self._encode([cuts[v] for v in dict.fromkeys(self._version(w.article) for w in recleaned)

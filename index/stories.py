@@ -77,8 +77,9 @@ class Signature:
         return min(1.0, common / max(1, min(self.size, other.size)))
 
 
-SIGNED_CHARS = 200_000  # of a text's start make its signature: a news story is far shorter, and a
-# 10 MB upload's 1.6 million shingles cost 1.6 GB of hashes (datasketch hashes a batch at once)
+SIGNED_CHARS = 200_000  # of a text's start make its signature, and are compared exactly: a news
+# story is far shorter, and a 10 MB upload's 1.6 million shingles cost 1.6 GB of hashes (datasketch
+# hashes a batch at once) and 1.5 s holding the interpreter
 _BATCH = 10_000
 
 
@@ -130,7 +131,7 @@ class StoryIndex:
             other = self._text_of(aid)
         if found is None or other is None:
             return sig.containment(self._signatures[aid])
-        theirs = shingles(other)
+        theirs = shingles(other[:SIGNED_CHARS])
         return len(found & theirs) / max(1, min(len(found), len(theirs)))
 
     def match(self, sig: Signature, found: set[bytes] | None = None) -> tuple[str, float] | None:
@@ -149,7 +150,7 @@ class StoryIndex:
         """The story of a new article (and its encoded signature), and the article indexed:
         ``previous_story`` (the story of the text it updates) wins."""
         sig = signature(text)
-        found = self.match(sig, shingles(text))
+        found = self.match(sig, shingles(text[:SIGNED_CHARS]))  # what the signature reads, counted exactly
         story = previous_story or (found[0] if found else story_id(aid))
         self.add(aid, story, sig)
         self._texts[aid] = text

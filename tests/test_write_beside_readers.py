@@ -122,3 +122,52 @@ def test_an_http_request_is_a_reader_until_its_response_is_sent_and_an_event_str
         assert http.get("/events").text == "event: one\n\ndata: 0\n\n"
         assert http.get("/failing").status_code == 500
         assert library._readers == 0
+
+
+def test_a_version_hashed_a_piece_of_the_body_at_a_time_is_the_hash_of_the_whole_json(library):
+    import hashlib
+    import json
+    import random
+    from dataclasses import replace
+
+    from index.articles import load_file
+    from index.language import ANNOTATOR_VERSION
+    from index.library import _HASHED_PIECE, _SENTENCES
+
+    def whole(article) -> str:  # the version as it was made before: one dumps of everything
+        payload = json.dumps([article.body, sorted(article.metadata().items()), library.chunker.signature,
+                              library.embedder.name, _SENTENCES, ANNOTATOR_VERSION], ensure_ascii=False)
+        return "v" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:15]
+
+    (seed,) = load_file(SEEDS / SEED_64, max_bytes=10**7)
+    rng = random.Random(7)  # JSON escapes quotes, backslashes and control characters, pieces cut anywhere
+    odd = "".join(rng.choice('ab "\\\n\t\x00\x1f\u2028é€😀/') for _ in range(2 * _HASHED_PIECE + 3))
+    for article in (seed, replace(seed, body=odd)):
+        assert library._version(article) == whole(article)
+        assert library._versions[id(article)] == (article, whole(article))  # asked again: not hashed again
+
+
+def test_a_reader_that_sees_the_last_slices_rows_early_keeps_the_index_before_them(tmp_path, embedder):
+    library = make_library(tmp_path / "home", embedder)
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / SEED_64).write_bytes((SEEDS / SEED_64).read_bytes())
+    assert library.ingest([first]).added == 1
+    before = library.lexical.snapshot.fingerprint
+    seen: list[tuple] = []
+    write = library.store.write_articles
+
+    def write_then_read(items):
+        write(items)  # the rows are committed; the writer has not indexed them yet
+        def reader():
+            catalog = library.catalog(fresh=True)  # as a periodic re-read would find them
+            seen.append((len(catalog.articles), library.lexical.ensure(catalog, wait=False),
+                         library.lexical.snapshot.fingerprint))
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join(30)
+
+    library.store.write_articles = write_then_read
+    assert library.ingest([SEEDS]).added == 1
+    assert seen == [(2, False, before)]  # not indexed by the reader: the state before, whole
+    assert library.lexical.snapshot.fingerprint == library.catalog().fingerprint != before

@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return emit([timed(scenario_kill, work, 1, 6, 8),
                          timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
         return emit([timed(scenario_kill, work, 20, 12, 8), timed(scenario_load, work, 32, 60, 30),
-                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10), timed(scenario_replicas, work, 10)])
+                     timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10), timed(scenario_replicas, work, 10),
+                     timed(scenario_probes, work, None), timed(scenario_big, work, 9.9, False)])
 
 
 def timed(scenario, *args, **kwargs) -> dict:
