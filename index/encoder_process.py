@@ -83,6 +83,7 @@ class _Child:
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
         self.closing = False
+        self.exit_status: int | None = None  # of the last child that ended before it replied
         self._lock = threading.Lock()
 
     def _start(self) -> subprocess.Popen:
@@ -114,7 +115,7 @@ class _Child:
             try:
                 pickle.dump(request, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 proc.stdin.flush()
-            except (BrokenPipeError, OSError):  # it had just ended idle, or was ended by close
+            except (OSError, ValueError):  # it had just ended idle, or was ended (and its pipes closed) by close
                 if self.closing:
                     raise Ended from None
                 self.end()
@@ -127,20 +128,22 @@ class _Child:
             except BaseException:  # a stop request (raised by progress), a bad reply: the child goes
                 self.end()
                 raise
-        raise NewsragError("The encoder process ended twice before it replied; the server log says why.")
+        raise NewsragError(f"The encoder process ended twice before it replied (exit status {self.exit_status}); "
+                           "the server log says why.")
 
     def _replies(self, proc: subprocess.Popen, cuts: list[Cut], progress, tally: Tally) -> bool:
-        """Read the child's reports until its result; False when it had ended idle before it read
-        the request (it is then asked again)."""
+        """Read the child's reports until its result; False when it ended before it replied at all
+        (idle just as the request came, or killed between two ingests): it is then asked again."""
         heard = False
         while True:
             try:
                 kind, *value = pickle.load(proc.stdout)
-            except (EOFError, OSError, pickle.UnpicklingError):
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError):  # ValueError: closed by ``close``
                 code = proc.wait()
                 if self.closing:
                     raise Ended from None
-                if code == IDLE_EXIT and not heard:
+                if not heard:  # it had ended (idle, or killed) before it read the request: asked again once
+                    self.exit_status = code
                     return False
                 raise NewsragError(f"The encoder process stopped (exit status {code}) while it encoded; "
                                    "the server log says why.") from None
