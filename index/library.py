@@ -122,6 +122,7 @@ class Library:
         self._versions: dict[int, tuple[Article, str]] = {}  # ``_version``'s last answers
         self._readers = 0  # questions being answered from this library now (``reading``)
         self._no_readers = threading.Condition()
+        self._served = False  # whether anything has read through ``reading`` (a server): writes then leave gaps
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -184,6 +185,7 @@ class Library:
         """``reading`` without a block (an HTTP request's middleware); ``end_reading`` once after."""
         with self._no_readers:
             self._readers += 1
+            self._served = True
 
     def end_reading(self) -> None:
         with self._no_readers:
@@ -194,7 +196,8 @@ class Library:
     def _after_readers(self) -> bool:
         """Wait until no question is being answered, at most ``READER_FIRST`` seconds (a stream of
         questions slows an ingest, never stops it); True when none was."""
-        time.sleep(READ_GAP)  # the server's event loop takes in a request that came during the last batch
+        if self._served:  # a server's event loop takes in a request that came during the last batch
+            time.sleep(READ_GAP)
         with self._no_readers:
             return self._no_readers.wait_for(lambda: not self._readers, timeout=READER_FIRST)
 
