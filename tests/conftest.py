@@ -54,6 +54,9 @@ def serve_in_thread(app, port: int):
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        jobs = getattr(getattr(app, "state", None), "jobs", None)
+        if jobs is not None:  # as `newsrag serve` does when it stops: its encoder processes end now
+            jobs.stop(5)
 
 
 def smollm2_gguf() -> Path:

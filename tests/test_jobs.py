@@ -275,3 +275,27 @@ def test_an_upload_while_the_chroma_server_is_down_waits_for_it_and_completes(tm
                 assert "3.1 million" in answer["answer"]
             finally:
                 stop(process)
+
+
+def test_a_client_waiting_for_its_job_is_not_a_reader_the_jobs_writes_wait_for(tmp_path, embedder):
+    import threading
+
+    library = make_library(tmp_path / "home", embedder)
+    library.settings.home.mkdir(parents=True)  # for the lock file, before any ingest
+    app, _, port = build(library)
+    jobs = app.state.jobs
+    with serve_in_thread(app, port) as url, httpx.Client(base_url=url, timeout=60) as client:
+        polled: list[dict] = []
+        with ingest_lock_held(library):
+            data = story("https://mmr.example/wait", "4.4 million")
+            job = client.post("/api/articles", files={"files": ("waiting.md", data)}).json()
+            poll = threading.Thread(target=lambda: polled.append(
+                client.get(f"/api/jobs/{job['id']}", params={"wait": 30}).json()))
+            poll.start()
+            deadline = time.monotonic() + 20
+            while not jobs._changed._waiters and time.monotonic() < deadline:  # the request waits in its handler
+                time.sleep(0.02)
+            assert jobs._changed._waiters and poll.is_alive()
+            assert library._readers == 0  # waiting for its job, the client holds no write back
+        poll.join(60)
+    assert polled[0]["status"] == "done"

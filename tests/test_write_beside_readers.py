@@ -101,7 +101,7 @@ def test_an_http_request_is_a_reader_until_its_response_is_sent_and_an_event_str
     from starlette.responses import JSONResponse, StreamingResponse
     from starlette.routing import Route
 
-    from ui.api import Readers
+    from ui.api import RELEASE_READER, Readers
 
     async def plain(_request):
         return JSONResponse({"readers": library._readers})
@@ -115,12 +115,19 @@ def test_an_http_request_is_a_reader_until_its_response_is_sent_and_an_event_str
     async def failing(_request):
         raise RuntimeError("a bug")
 
-    app = Readers(Starlette(routes=[Route("/plain", plain), Route("/events", events), Route("/failing", failing)]),
+    async def waiting(request):  # as GET /api/jobs/{id}?wait= does before it waits
+        request.scope[RELEASE_READER]()
+        request.scope[RELEASE_READER]()  # once is enough: the second does nothing
+        return JSONResponse({"readers": library._readers})
+
+    app = Readers(Starlette(routes=[Route("/plain", plain), Route("/events", events), Route("/failing", failing),
+                                     Route("/waiting", waiting)]),
                   library=library)
     with serve_in_thread(app, free_port()) as url, httpx.Client(base_url=url, timeout=30) as http:
         assert http.get("/plain").json() == {"readers": 1}
         assert http.get("/events").text == "event: one\n\ndata: 0\n\n"
-        assert http.get("/failing").status_code == 500
+        assert http.get("/waiting").json() == {"readers": 0}
+        assert http.get("/failing").status_code == 500  # last: uvicorn may close the connection after it
         assert library._readers == 0
 
 

@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import PurePath
 from typing import Annotated
@@ -178,12 +179,16 @@ class CatchAll:
             await response(scope, receive, send)
 
 
+RELEASE_READER = "newsrag.release_reader"  # in a request's scope: ends its hold as a reader (``Readers``)
+
+
 class Readers:
     """Every HTTP request is a reader of the library (``Library.reading``) until its response is
     sent: a write of an upload job waits for it before its next batch. Without this, each step of
     a request that needs Python's interpreter (parsing it, the handler, sending the answer) could
     wait behind a batch that Chroma on disk writes holding it. A stream of events gives the
-    library back as it starts (it lasts as long as its page is open)."""
+    library back as it starts (it lasts as long as its page is open); a handler that waits a long
+    time (``GET /api/jobs/{id}?wait=``) gives it back itself (``scope[RELEASE_READER]()``)."""
 
     def __init__(self, app, *, library):
         self.app = app
@@ -194,13 +199,15 @@ class Readers:
             await self.app(scope, receive, send)
             return
         self.library.begin_reading()
-        held = True
+        held = [True]
+        lock = threading.Lock()  # released by the handler's thread or the event loop, once
 
         def release() -> None:
-            nonlocal held
-            if held:
-                held = False
-                self.library.end_reading()
+            with lock:
+                if not held[0]:
+                    return
+                held[0] = False
+            self.library.end_reading()
 
         async def send_released(message):
             if message["type"] == "http.response.start" and any(
@@ -212,7 +219,7 @@ class Readers:
                 release()
 
         try:
-            await self.app(scope, receive, send_released)
+            await self.app({**scope, RELEASE_READER: release}, receive, send_released)
         finally:
             release()
 
@@ -368,9 +375,11 @@ def build_router(*, pipeline: Pipeline, serve: ServeSettings, jobs: Jobs,
              response_description="{id, status: queued|running|done|failed, progress: {articles_done, "
                                   "articles_total, chunks_done, chunks_total, sentences_done, sentences_total}, results: [{file, status, "
                                   "articles, failures}], report: the IngestReport, error}.")
-    def job(job_id: str, wait: Annotated[float, Query(ge=0, le=60, description="Wait up to this many seconds "
-                                                                              "for the job to finish.")] = 0
-            ) -> dict:
+    def job(request: Request, job_id: str,
+            wait: Annotated[float, Query(ge=0, le=60, description="Wait up to this many seconds "
+                                                                  "for the job to finish.")] = 0) -> dict:
+        if wait:  # a caller waiting for its job is not a reader its job's writes should wait for
+            request.scope.get(RELEASE_READER, lambda: None)()
         return jobs.get(job_id, wait=wait)
 
     @api.delete("/articles/{article_id}", summary="Remove an article, its chunks and its earlier versions")

@@ -74,6 +74,7 @@ class Jobs:
         self._workers: list[threading.Thread] = []
         self._files = threading.Lock()
         self._listeners: dict[str, Listener] = {}
+        self._encoders: EncoderProcesses | None = None  # those this queue gave its library (``start``)
 
     # ---------------------------------------------------------------------------- the API side
 
@@ -160,7 +161,7 @@ class Jobs:
         except NewsragError as exc:
             log.warning("kept uploads not swept: %s", exc)
         if self.library.encoders is None:  # texts encoded beside the server, not in it
-            self.library.encoders = EncoderProcesses()
+            self._encoders = self.library.encoders = EncoderProcesses()
         self._workers = [threading.Thread(target=self._work, kwargs={"express": express}, daemon=True,
                                           name=f"newsrag-jobs{'-express' if express else ''}")
                          for express in (False, True)]
@@ -177,8 +178,10 @@ class Jobs:
         stopping = NewsragError("The server is stopping; the upload resumes when it starts again.")
         for job_id in list(self._listeners):
             self._tell(job_id, "failed", stopping, last=True)
-        if self.library.encoders is not None:  # an encoding in progress ends now, to be resumed
-            self.library.encoders.close()
+        if self._encoders is not None:  # an encoding in progress ends now, to be resumed
+            if self.library.encoders is self._encoders:  # a later ingest of this library encodes in-process
+                self.library.encoders = None
+            self._encoders.close()
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
