@@ -428,6 +428,12 @@ class Store:
 
     # -------------------------------------------------------------------------------- writing
 
+    @property
+    def _write_step(self) -> int:
+        """Chunks per write or delete: a 9,000-chunk article in bounded memory, and, on disk, never
+        one long hold of the interpreter (``LOCAL_WRITE_BATCH``)."""
+        return min(self.max_batch, WRITE_BATCH if self.settings.chroma_url else LOCAL_WRITE_BATCH)
+
     def write_articles(self, items: Sequence[tuple]) -> None:
         """Several articles, each ``(record, chunks, chunk vectors)``, in as few round trips as the
         store allows: every chunk first, then the article rows that commit them (a crash in
@@ -441,8 +447,7 @@ class Store:
             mean = found.mean(axis=0)
             rows.append((record, (mean / (np.linalg.norm(mean) or 1.0)).tolist()))
         with _chroma("write chunks", self.where):
-            # a 9,000-chunk article in bounded memory, and never one long hold of the interpreter
-            step = min(self.max_batch, WRITE_BATCH if self.settings.chroma_url else LOCAL_WRITE_BATCH)
+            step = self._write_step
             for lo in range(0, len(chunks), step):
                 part = chunks[lo:lo + step]
                 self.between_writes()
@@ -477,7 +482,7 @@ class Store:
                 self.versions.delete(ids=list(ids))
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        step = min(self.max_batch, WRITE_BATCH if self.settings.chroma_url else LOCAL_WRITE_BATCH)
+        step = self._write_step
         with _chroma("delete chunks", self.where):
             for lo in range(0, len(ids), step):
                 self.between_writes()
