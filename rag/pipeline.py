@@ -50,13 +50,24 @@ def _parsed_names(raw: str) -> dict:
     return json.loads(raw)
 
 
-def _names_of(catalog):
-    """Article id -> its stored name index (``index.language.name_index``)."""
-    def names_of(article_id: str) -> dict:
-        record = catalog.articles.get(article_id)
+class _Names:
+    """Article id -> its stored name index (``index.language.name_index``); ``links``: the
+    library's short forms and the full forms they stand for (``index.catalog.Catalog.name_links``)."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def __call__(self, article_id: str) -> dict:
+        record = self.catalog.articles.get(article_id)
         return _parsed_names(record.names) if record is not None and record.names else {}
 
-    return names_of
+    @property
+    def links(self) -> dict[str, str]:
+        return self.catalog.name_links
+
+
+def _names_of(catalog) -> _Names:
+    return _Names(catalog)
 
 
 def with_stories(citations: Sequence[Citation], catalog) -> tuple[Citation, ...]:

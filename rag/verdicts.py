@@ -2,11 +2,12 @@
 
 "Did Engadget report the MacBook discount *before* The Verge reported the Galaxy Buds deal?" pins
 two reports and an order. The answer quotes each report's sentence; their publication dates are
-evidence of the order. When the dates contradict the order the question states, the answer is
-**No**, whatever the reports say. When they agree, the dates alone do not decide (what each report
-says may not be what the question claims), and no verdict is given: no verdict rather than a
-wrong one. Nothing here reads the question's wording for a verdict: change the articles' dates and
-the verdict changes.
+evidence of the order. A sentence speaks for a report only when it comes from the outlet the
+question pins that report to. When the dates contradict the order the question states, the answer
+is **No**, whatever the reports say. When they agree, the answer is **Yes** only if each report's
+sentence also says what the question claims of it (its score against that claim,
+``Tuning.verdict_support``); otherwise no verdict: no verdict rather than a wrong one. Nothing here
+reads the question's wording for a verdict: change the articles' dates and the verdict changes.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from index.language import parse
 from rag.claims import ORDER_WORDS
 from rag.outlets import REPORT_NOUNS, outlet_mentions
 from rag.question import YES_NO, Question
+from rag.tuning import Tuning
 from rag.types import Direct
 
 VERDICT = "verdict"
+DEFAULT_TUNING = Tuning()  # for callers that judge with the shipped values
 
 
 def order_of(question: Question) -> tuple[int, str, int] | None:
@@ -49,16 +52,18 @@ def order_of(question: Question) -> tuple[int, str, int] | None:
     return (0, word.lower_, 1) if introduced else None
 
 
-def verdict(question: Question, cited: Sequence[tuple[int, object, int | None]]) -> Direct | None:
-    """A "No" verdict when the publication dates of the two reports a question orders contradict
-    its order; ``cited``: ``(citation number, candidate, claim index)`` of the answer's sentences."""
+def verdict(question: Question, cited: Sequence[tuple[int, object, int | None]], *,
+            tuning: Tuning = DEFAULT_TUNING) -> Direct | None:
+    """A verdict on the order of the two reports a question orders, by their publication dates;
+    ``cited``: ``(citation number, candidate, claim index)`` of the answer's sentences."""
     order = order_of(question)
     if order is None:
         return None
     left, relation, right = order
     firsts = {}
     for n, candidate, claim in cited:
-        if claim in (left, right) and claim not in firsts and candidate.day is not None:
+        if claim in (left, right) and claim not in firsts and candidate.day is not None \
+                and any(candidate.from_outlet(o) for o in question.parts[claim].outlets):
             firsts[claim] = (n, candidate)
     if len(firsts) < 2:
         return None
@@ -66,11 +71,19 @@ def verdict(question: Question, cited: Sequence[tuple[int, object, int | None]])
     if a.day == b.day:
         return None
     holds = a.day < b.day if relation == "before" else a.day > b.day
-    if holds:
-        return None
+    came = "before" if a.day < b.day else "after"
     detail = (f"{_outlet(a)}'s report [{n_left}] is dated {a.day.isoformat()}, {_outlet(b)}'s [{n_right}] "
-              f"{b.day.isoformat()}: the first came {'after' if relation == 'before' else 'before'} the second")
-    return Direct(kind=VERDICT, values=(("No", (n_left, n_right)),), detail=detail)
+              f"{b.day.isoformat()}: the first came {came} the second")
+    if not holds:
+        return Direct(kind=VERDICT, values=(("No", (n_left, n_right)),), detail=detail)
+    if min(_support(a, left), _support(b, right)) < tuning.verdict_support:
+        return None
+    return Direct(kind=VERDICT, values=(("Yes", (n_left, n_right)),), detail=detail)
+
+
+def _support(candidate, claim: int) -> float:
+    """How well a sentence says a claim (its score against it), 0 when unscored."""
+    return candidate.parts[claim] if claim < len(candidate.parts) else 0.0
 
 
 def _outlet(candidate) -> str:

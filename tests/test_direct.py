@@ -320,6 +320,8 @@ def test_names_from_different_sentences_are_no_list():
     ("RA", {"Royal Academy of Arts": 1}, None),  # initials of other words
     ("Meta", {"Metallica": 1}, None),  # a word is not the start of another one
     ("Apple", {"Apple": 3}, None),  # no longer form: nothing to expand
+    ("TikTok", {"TikToker Tube Girl": 1}, None),  # a word made from it, not one cut short to it
+    ("Twitch", {"TwitchCon Europe": 1}, None),
 ])
 def test_a_short_form_expands_to_the_full_form_its_articles_write(short, forms, full):
     from rag.direct import expansion
@@ -337,3 +339,76 @@ def test_the_answer_line_names_an_organisation_in_full_with_its_short_form():
                          lambda article: names[article], tuning=TUNING)
     found = direct_answer(question, cited, choice)
     assert (found.values, found.short) == ((("Rugby Australia", (1, 2, 3)),), "RA")
+
+
+# ------------------------------------------------------------------- short forms linked at ingest
+
+@pytest.mark.parametrize(("article", "links"), [
+    (["The Federal Reserve held interest rates steady on Wednesday.", "The Fed said inflation was easing."],
+     {"Fed": "Federal Reserve"}),  # the first word cut short
+    (["Rugby Australia withdrew the funding during the pandemic.", "RA is trying to centralise the programs."],
+     {"RA": "Rugby Australia"}),  # initials
+    (["The Securities and Exchange Commission sued Binance.", "The SEC said Binance misled investors."],
+     {"SEC": "Securities and Exchange Commission"}),
+    (["The Minnesota Vikings beat the Green Bay Packers on Sunday.", "The Vikings scored twice in the fourth quarter."],
+     {"Vikings": "Minnesota Vikings"}),  # place and nickname: the nickname
+    (["The European Commission opened an inquiry into Amazon.", "The Commission said it would decide by March.",
+      "The EU has fined Google before."], {"Commission": "European Commission"}),  # "EU" abbreviates nothing here
+    (["Sam Altman returned to OpenAI on Tuesday.", "Altman said the board would change."], {}),  # a person: by "p"
+    (["The Fed said inflation was easing."], {}),  # no full form in the article
+    (["The Fed said inflation was easing.", "The Federal Reserve held interest rates steady on Wednesday."],
+     {}),  # a full form written after the short one does not define it
+    (["TikTok said it would appeal the ban.", "TikToker Tube Girl went viral last month."], {}),  # made from it
+    (["Meta launched its assistant on Wednesday.", "Owners say “Hey Meta” to wake the glasses."], {}),  # a title
+])
+def test_an_article_links_its_short_forms_to_the_full_forms_it_writes(article, links):
+    index = json.loads(name_index(annotate(article)))
+    assert {s: f for entry in index.values() for s, f in entry.get("a", {}).items()} == links
+
+
+def test_the_library_links_a_short_form_to_the_full_form_most_of_its_articles_write():
+    from index.catalog import Catalog
+    from index.store import ArticleRecord
+
+    def record(i: int, links: dict) -> ArticleRecord:
+        return ArticleRecord(id=f"a{i}", version=f"v{i}", names=json.dumps({"x": {"l": {}, "f": {}, "a": links}}))
+
+    catalog = Catalog("f", {r.id: r for r in [
+        record(1, {"Fed": "Federal Reserve", "RA": "Rugby Australia"}), record(2, {"Fed": "Federal Reserve"}),
+        record(3, {"Fed": "Federal Emergency"}), record(4, {"RA": "Royal Artillery"}),
+        ArticleRecord(id="a5", version="v5")]})
+    assert catalog.name_links == {"Fed": "Federal Reserve"}  # "RA": one article each way, no majority
+
+
+FED = ["The Federal Reserve kept its benchmark rate at a 22-year high.",
+       "The Fed signalled that rates would stay high for longer.", "The Fed is watching the labour market closely.",
+       "Goldman Sachs expects rates to stay high for longer."]
+
+
+class _Names:
+    """A library's name indexes and its short-form links, as ``rag.pipeline`` gives them."""
+
+    def __init__(self, indexes: dict, links: dict):
+        self.indexes, self.links = indexes, links
+
+    def __call__(self, article: str) -> dict:
+        return self.indexes.get(article, {})
+
+
+@pytest.mark.parametrize(("links", "shown"), [
+    ({"Fed": "Federal Reserve"}, ("Federal Reserve", "Fed", 3)),  # every form counted, the full one shown
+    ({}, ("Fed", None, 2)),  # without the library's link, two articles' "Fed" is another name
+])
+def test_a_short_form_in_an_article_without_the_full_one_is_read_by_the_librarys_link(links, shown):
+    cands = [sentence(text, source=source, article=article, score=score) for text, source, article, score in
+             zip(FED, ["Fortune", "CNBC", "The Age", "Fortune"], "abcd", [0.6, 0.7, 0.6, 0.7], strict=True)]
+    names = _Names({"a": json.loads(name_index(annotate(
+        ["The Federal Reserve held interest rates steady on Wednesday.", "The Fed said inflation was easing.",
+         FED[0]])))}, links)
+    question = analyse("Which institution signalled that interest rates would stay high?")
+    choice = choose_name(question, cands, cands, names_of=names, tuning=TUNING)
+    assert (choice.name, choice.short, len(choice.sentences)) == shown
+    if links:
+        found = direct_answer(question, numbered(*cands[:3]), choice)
+        assert (found.values, found.short) == ((("Federal Reserve", (1, 2, 3)),), "Fed")
+        assert found.detail == "named in 3 cited sentences from CNBC, Fortune and The Age"
