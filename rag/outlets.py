@@ -168,15 +168,26 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
         if subjects and token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
             # "according to Adobe" quotes a company as often as an outlet: the library's usage decides
             for outlet in _objects(doc[token.i + 1]):
-                name(outlet)
+                name(outlet, labelled=False)  # the recognizer calls "Axios" a nationality
+        # "What did Sky Sports report ...?": the parser often reads "report" as a noun; a noun that
+        # "did" helps is the verb, and the name run before it its subject
+        misparsed = token.pos_ == "NOUN" and lemma in SAYING_VERBS and any(
+            c.dep_ == "aux" and c.i < token.i for c in token.children)
+        if subjects and misparsed:
+            for child in token.children:
+                if child.i < token.i and child.dep_ in {"nsubj", "compound"}:
+                    name(child, stop=token.i, labelled=False)
         if token.pos_ == "VERB" and lemma in SAYING_VERBS:
+            passive = any(c.dep_ == "auxpass" for c in token.children)
             # "as reported by Reuters", "described in The New York Times" (not the subject: "Apple
             # reported revenue", "Moscow reported" are a company's and a government's words)
             for child in token.children:
                 if child.dep_ == "agent" or child.dep_ == "prep" and child.lower_ == "in" and token.tag_ == "VBN":
                     for outlet in _objects(child):
                         name(outlet)
-                elif subjects and child.dep_ == "nsubj":  # the recognizer's label aside: "Bloomberg" reads as a person
+                elif subjects and child.dep_ == "nsubj" and not passive:
+                    # the recognizer's label aside: "Bloomberg" reads as a person; "was Microsoft told"
+                    # names who was told
                     for outlet in _with_conjuncts(child):
                         name(outlet, labelled=False)
     return sorted(found)
