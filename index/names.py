@@ -61,14 +61,15 @@ def is_short_form(text: str) -> bool:
     return initials_form(text) is not None or len(name_words(text)) == 1
 
 
-def expansion(short: str, forms: dict[str, int]) -> str | None:
+def expansion(short: str, forms: dict[str, int], *, last_words: bool = True) -> str | None:
     """The full form an article writes for a short one, by how the short one is made from it, never
     by a list of aliases: the initials of its words ("RA" of "Rugby Australia", "ITC" of
     "International Trade Commission", "SEC" of "Securities and Exchange Commission"), its first
     word cut to at most half ("Fed" of "Federal Reserve"; not "TikTok" of "TikToker Tube Girl": a
     word made from it), or its last words ("Vikings" of "Minnesota
     Vikings", "Altman" of "Sam Altman"). The most frequent such form, then the longest; ``None``
-    when the articles write none."""
+    when the articles write none. ``last_words=False``: by initials or a cut word only (what the
+    words of the two forms cannot tell)."""
     words = name_words(short)
     if not words:
         return None
@@ -82,7 +83,7 @@ def expansion(short: str, forms: dict[str, int]) -> str | None:
         made = (initials_form(short) is not None and initials == short
                 or len(words) == 1 and len(words[0]) >= 3 and theirs[0].startswith(words[0])
                 and 2 * len(words[0]) <= len(theirs[0]) and short[:1].isupper()
-                or theirs[-len(words):] == words)
+                or last_words and theirs[-len(words):] == words)
         if made:
             found[clean_name(form)] = found.get(clean_name(form), 0) + count
     if not found:

@@ -351,15 +351,17 @@ def test_the_answer_line_names_an_organisation_in_full_with_its_short_form():
     (["The Securities and Exchange Commission sued Binance.", "The SEC said Binance misled investors."],
      {"SEC": "Securities and Exchange Commission"}),
     (["The Minnesota Vikings beat the Green Bay Packers on Sunday.", "The Vikings scored twice in the fourth quarter."],
-     {"Vikings": "Minnesota Vikings"}),  # place and nickname: the nickname
+     {}),  # place and nickname: the nickname shares its word with the full form, the answer groups them
     (["The European Commission opened an inquiry into Amazon.", "The Commission said it would decide by March.",
-      "The EU has fined Google before."], {"Commission": "European Commission"}),  # "EU" abbreviates nothing here
+      "The EU has fined Google before."], {}),  # "EU" abbreviates nothing here; "Commission" shares its word
     (["Sam Altman returned to OpenAI on Tuesday.", "Altman said the board would change."], {}),  # a person: by "p"
     (["The Fed said inflation was easing."], {}),  # no full form in the article
     (["The Fed said inflation was easing.", "The Federal Reserve held interest rates steady on Wednesday."],
      {}),  # a full form written after the short one does not define it
     (["TikTok said it would appeal the ban.", "TikToker Tube Girl went viral last month."], {}),  # made from it
     (["Meta launched its assistant on Wednesday.", "Owners say “Hey Meta” to wake the glasses."], {}),  # a title
+    (["The Federal Trade Commission sued Amazon.", "The FTC, joined by 17 states, said Amazon abused its power."],
+     {"FTC": "Federal Trade Commission"}),
 ])
 def test_an_article_links_its_short_forms_to_the_full_forms_it_writes(article, links):
     index = json.loads(name_index(annotate(article)))
