@@ -14,7 +14,7 @@ held-out fold. The report gives each held-out metric's mean and standard deviati
 (the figure to expect on questions the values were not chosen on), then the values chosen on all
 the questions: those are the ones to ship in ``rag/tuning.py``.
 
-    python -m eval.tune --data ../shared/datasets/multihop-rag-train [--folds 5] [--out DIR]
+    python -m eval.tune --data ../shared/datasets/multihop-rag-train [--folds 5] [--out DIR] [--fields a,b]
 """
 
 from __future__ import annotations
@@ -328,7 +328,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions (a quick look)")
     parser.add_argument("--tuning", type=Path, default=None, help="start from this tuning file")
     parser.add_argument("--out", type=Path, default=Path("eval/runs/tune"), help="where to write the results")
+    parser.add_argument("--fields", default=None,
+                        help="search only these fields of SPACE, comma-separated (the others keep their values)")
     args = parser.parse_args(argv)
+    space = SPACE
+    if args.fields:
+        wanted = [f.strip() for f in args.fields.split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in SPACE]
+        if unknown:
+            parser.error(f"--fields: {', '.join(unknown)} not searched by eval.tune (fields: {', '.join(SPACE)})")
+        space = {f: SPACE[f] for f in wanted}
     from eval.cli import eval_settings, multihop_collection
     from index.settings import IndexSettings
     from rag.pipeline import Pipeline
@@ -348,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     progress=lambda i: i % 200 == 0 and print(f"read {i} questions", file=sys.stderr, flush=True))
     print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     replayer = Replayer(pipeline, cases)
-    result = cross_validate(replayer, pipeline.tuning, args.folds,
+    result = cross_validate(replayer, pipeline.tuning, args.folds, space=space,
                             log=lambda s: print(s, file=sys.stderr, flush=True))
     result.update({"data": str(args.data), "questions": len(cases), "folds_k": args.folds, "seed": SEED,
                    "sha256": dict(data.sha256), "seconds": round(time.perf_counter() - started, 1),

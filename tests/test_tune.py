@@ -95,3 +95,11 @@ def test_cross_validation_on_captured_sample_evidence_reports_held_out_figures(s
     result = tune.cross_validate(replayer, seed_pipeline.tuning, k=2, space=space)
     assert len(result["folds"]) == 2 and set(result["chosen"]) == set(space)
     assert result["cross_validated"]["refusal recall"] == {"mean": 1.0, "sd": 0.0}
+
+
+def test_fields_outside_the_space_are_refused_in_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        tune.main(["--data", str(tmp_path), "--fields", "verdict_support,rrf_k"])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "--fields: rrf_k not searched by eval.tune (fields: " + ", ".join(tune.SPACE) + ")")
