@@ -81,13 +81,16 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
             full = linked(written, candidate, names_of)
             mention = replace(written, text=full) if full else written  # "Fed": the Federal Reserve
             keys = word_keys(mention.text)
-            if not keys or keys & asked or word_keys(written.text) & asked or any(keys <= o for o in outlet_names) \
+            # (a linked full form is the question's own name when the question names all of it: "RA" is
+            # no name of a question about "Super Rugby", "Rugby Australia" may be)
+            if not keys or (keys <= asked if full else keys & asked) or word_keys(written.text) & asked \
+                    or any(keys <= o for o in outlet_names) \
                     or not written.text[:1].isupper() and not written.text[:1].isdigit():
                 continue  # the question's own names, the outlets, and lower-case misreadings are not answers
             group = next((g for g in groups if _same(g, mention, keys)), None)
             if group is None:
                 group = {"keys": set(), "labels": [], "forms": [], "sentences": {}, "surnames": set(),
-                         "shorts": set()}
+                         "shorts": set(), "linked": {}}
                 groups.append(group)
             group["keys"] |= keys
             group["labels"].append(mention.label)
@@ -95,6 +98,7 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
             group["surnames"].add(surname(mention.text))
             if full:
                 group["shorts"].add(_clean(written.text))
+                group["linked"][full] = group["linked"].get(full, 0) + 1
             weight = max(candidate.score, 0.0) * (tuning.cited_weight if id(candidate) in cited_ids else 1.0)
             group["sentences"][id(candidate)] = (candidate, weight)
     for group in groups:
@@ -121,7 +125,11 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
 
 def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:
     naming = [c for c, _ in sorted(group["sentences"].values(), key=lambda cw: -cw[1])]
-    shown = _clean(_display(group, tuning.frequent_form))
+    linked = group.get("linked")
+    if linked and kind != PERSON:  # the full form its short one stands for, as its articles introduce it
+        shown = max(linked, key=lambda f: (linked[f], len(f)))
+    else:
+        shown = _clean(_display(group, tuning.frequent_form))
     if len(name_words(shown)) == 1 or _initials(shown):  # a short form: the full one its articles write
         shown = expansion(shown, group.get("article_forms", {})) or shown
     forms = {_clean(f) for f in [*group["forms"], *group.get("shorts", ())]}

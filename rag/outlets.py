@@ -152,9 +152,9 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
                     name(child, stop=token.i)
         if journalism:
             # (not "The Wall Street Journal reported that ...": a ministry reports that too)
-            if token.pos_ == "VERB" and lemma in {"report", "publish", "write"}:
+            if token.pos_ == "VERB" and lemma in {"report", "publish", "write", "quote"}:
                 for child in token.children:
-                    if child.dep_ == "agent":  # "reported by Bloomberg"
+                    if child.dep_ == "agent":  # "reported by Bloomberg", "experts quoted by Reuters"
                         for outlet in _objects(child):
                             name(outlet)
             elif token.pos_ == "VERB" and lemma == "tell":  # "he told The Associated Press"

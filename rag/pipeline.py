@@ -42,6 +42,11 @@ from rag.understand import read, understand
 
 MAX_QUESTION_CHARS = 2000
 CLOSEST = 3  # passages a refusal lists for the reader to check
+# passages read to tell whether the library cites a name as an outlet: the best of a name's BM25
+# list are its most repeated mentions (photo credits such as "Getty Images | Reuters"), not the
+# sentence that quotes it ("Data from Apptopia, reported by Bloomberg"; 10th of 11 in the
+# plain-question set's library)
+OUTLET_PROBE_K = 12
 
 
 @lru_cache(maxsize=1 << 13)
@@ -127,7 +132,7 @@ class Pipeline:
     def cited_as_outlet(self, name: str) -> bool | None:
         """Whether the library's articles that mention ``name`` use it as an outlet ("according to
         Bloomberg"); ``None`` when none does (``rag.outlets.cited_as_outlet``)."""
-        passages = self.retriever.probe(name)
+        passages = self.retriever.probe(name, k=OUTLET_PROBE_K)
         return outlets.cited_as_outlet(name, [text for p in passages for _, _, text in p.sentence_texts()])
 
     def ranking(self, question: Question, *, k: int | None = None, filters: Filters = NO_FILTERS) -> list:

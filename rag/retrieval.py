@@ -264,10 +264,10 @@ class HybridRetriever:
             found += [p for p in extra if p.location.chunk_id not in seen]
         return found
 
-    def probe(self, text: str, *, filters: Filters = NO_FILTERS) -> list[Passage]:
-        """Passages holding the words of ``text`` (BM25 alone, the best ``Tuning.name_probe_k``):
-        where is this name mentioned?"""
-        k = self.tuning.name_probe_k
+    def probe(self, text: str, *, filters: Filters = NO_FILTERS, k: int | None = None) -> list[Passage]:
+        """Passages holding the words of ``text`` (BM25 alone, the best ``k``, by default
+        ``Tuning.name_probe_k``): where is this name mentioned?"""
+        k = k or self.tuning.name_probe_k
         catalog, lexical = self.library.search_index()
         allowed = allowed_articles(catalog, filters)
         allowed_chunks = None if allowed is None else set(catalog.chunk_ids(allowed))

@@ -74,7 +74,8 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
                      "Apple said that demand was strong.",
                      "Shoppers spent $5.6 billion online, according to Adobe.",
                      "Apple reported revenue of $89.5 billion for the quarter.",
-                     "The Russian Ministry of Defense reported that 64 drones were intercepted."]
+                     "The Russian Ministry of Defense reported that 64 drones were intercepted.",
+                     "Safety experts quoted by Reuters acknowledge there may be a mechanism."]
 
 
 @pytest.mark.parametrize(("name", "cited"), [
@@ -85,6 +86,7 @@ LIBRARY_SENTENCES = ["Data from Apptopia, reported by Bloomberg, noted that user
     ("Elon Musk", False),
     ("Black Friday", False),  # "Black Friday coverage" is about a day, not by it
     ("Associated Press", True),  # sources tell it things
+    ("Reuters", True),  # it quotes people
 ])
 def test_the_librarys_own_usage_tells_an_outlet_from_a_subject(name, cited):
     assert cited_as_outlet(name, LIBRARY_SENTENCES) is cited
