@@ -16,6 +16,7 @@ shown in the full form the articles introduce it by.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from index.names import expansion, is_short_form, name_words, surname, word_key,
 from index.names import initials_form as _initials
 from index.text import STOPWORDS
 from rag.evidence import Candidate
+from rag.line_model import LEAD_CAP, LineModel
 from rag.measures import first_measured, when
 from rag.outlets import outlet_mentions
 from rag.question import DATE, NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
@@ -61,12 +63,30 @@ def labels_for(question: Question) -> set[str] | None:
 
 def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],
                 outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None, *,
-                tuning: Tuning) -> NameChoice | None:
+                tuning: Tuning, model: LineModel | None = None) -> NameChoice | None:
     """The name asked for: every name of the cited and best evidence sentences (``Tuning.name_pool``),
     grouped (one person under full name and surname alone), weighted by the scores of the sentences
     naming it (a cited one ``Tuning.cited_weight`` times). It is shown when at least
-    ``Tuning.name_min_sentences`` sentences name it and it weighs ``Tuning.name_ahead`` times as much
-    as the next name (``Tuning.name_ahead_corroborated`` when corroborated)."""
+    ``Tuning.name_min_sentences`` sentences name it and ``model`` (``rag.line_model``) gives it a
+    probability of at least ``Tuning.line_probability``; without a model, when it weighs
+    ``Tuning.name_ahead`` times as much as the next name (``Tuning.name_ahead_corroborated`` when
+    corroborated)."""
+    found = line_candidate(question, cited, pool, outlets, names_of, tuning=tuning)
+    if found is None or isinstance(found, NameChoice):
+        return found  # nothing, or several names
+    choice, features, ahead = found
+    if model is not None:
+        return choice if model.probability(features) >= tuning.line_probability else None
+    return choice if ahead else None
+
+
+def line_candidate(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],
+                   outlets: Sequence[str] = (), names_of: Callable[[str], dict] | None = None, *,
+                   tuning: Tuning) -> NameChoice | tuple[NameChoice, tuple[float, ...], bool] | None:
+    """``choose_name`` before its last test: ``None`` (no name of the type asked, or too few sentences
+    naming the best), the names of a question asking for several, or the best name with its
+    features (``rag.line_model.FEATURES``) and whether it is ``Tuning.name_ahead`` ahead of the next
+    (what ``eval.train_line`` learns from)."""
     labels = labels_for(question)
     if labels is None:
         return None
@@ -118,9 +138,28 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     rival = _strength(kept[1]) if len(kept) > 1 else 0.0
     corroborated = _corroborated(best, question.outlets, articles=tuning.corroborating_articles)
     ahead = tuning.name_ahead_corroborated if corroborated else tuning.name_ahead
-    if len(best["sentences"]) < tuning.name_min_sentences or _strength(best) < ahead * rival:
+    if len(best["sentences"]) < tuning.name_min_sentences:
         return None
-    return _choice(best, kind, tuning)
+    choice = _choice(best, kind, tuning)
+    strength = _strength(best)
+    total = sum(_strength(g) for g in kept) or 1.0
+    typed = best["typed"]
+    top = max(sentences, key=lambda c: c.score)
+    features = (
+        min(LEAD_CAP, math.log(strength / rival)) if rival > 0 and strength > 0 else LEAD_CAP,
+        float(len(best["sentences"])),
+        float(sum(1 for key in best["sentences"] if key in cited_ids)),
+        float(len({a for c, _ in best["sentences"].values() for a in c.article_ids})),
+        float(corroborated),
+        sum(n for label, n in typed.items() if label in labels) / (sum(typed.values()) or 1),
+        float(id(top) in best["sentences"]),
+        max(w for _, w in best["sentences"].values()),
+        float(len(name_words(choice.name))),
+        float(kind == PERSON),
+        strength / total,
+        math.log1p(len(kept)),
+    )
+    return choice, features, strength >= ahead * rival
 
 
 def _choice(group: dict, kind: str, tuning: Tuning) -> NameChoice:

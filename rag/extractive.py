@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from rag import line_model
 from rag.answering import AnswerContext, Capabilities, Draft, Event
 from rag.conflicts import find_conflicts
 from rag.direct import choose_name, direct_answer
@@ -55,7 +56,7 @@ class ExtractiveAnswerer:
         picks = list(context.picks)
         outlets = sorted({s for c in context.candidates for s in c.sources})
         choice = choose_name(question, [p.candidate for p in picks], context.candidates, outlets, context.names_of,
-                             tuning=self.tuning)
+                             tuning=self.tuning, model=line_model.load() if self.tuning.line_model else None)
         for named in (choice, *choice.more) if choice is not None else ():  # each name asked for is
             # cited where the evidence names it
             naming = [c for c in named.sentences if not any(p.candidate is c for p in picks)]

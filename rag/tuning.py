@@ -246,6 +246,14 @@ class Tuning:
     corroborating_articles: int = 2
     """The articles a name must be named in to be corroborated. Set with
     ``name_ahead_corroborated``."""
+    line_model: int = 1
+    """1: the answer line's name is shown by the learned model (``rag/line_model.py``, trained by
+    ``python -m eval.train_line``) rather than by the ratio ``name_ahead``; 0, or no model file,
+    goes back to the ratio."""
+    line_probability: float = 0.8
+    """... when the model gives it at least this probability of being right. A wrong line costs four
+    times what a right one earns (``eval.tune``'s utility), so a line is worth showing from 0.8;
+    chosen with the model by ``eval.train_line`` (5-fold cross-validation over the train split)."""
     name_min_sentences: int = 2
     """A name is shown in the answer line only when at least this many evidence sentences name it.
     Set by hand with the answer line (2026-11-23); not swept."""

@@ -1,0 +1,175 @@
+"""``python -m eval.train_line``: train the answer line's model (``rag/line_model.py``) on the
+MultiHop-RAG train split, cross-validated over questions, and write ``rag/models/answer_line.json``.
+
+Each question is read once (``eval.tune.capture``) and answered with the shipped values up to the
+answer line; where a name of the type asked leads the evidence (``rag.direct.line_candidate``), its
+features become an example, labelled 1 when the name holds the gold answer (a line on a question
+the articles do not answer is wrong). A logistic regression (``rag.line_model.fit``, deterministic)
+is fitted on the examples of ``k - 1`` folds with the probability to show a line from chosen there
+(the best of ``THRESHOLDS`` for ``eval.tune``'s utility: a right line +0.5, a wrong one -2), and
+measured on the held-out fold beside the ratio rule it replaces (``Tuning.name_ahead``). The model
+written is fitted on every example, with its command, the data's sha256 and the cross-validated
+figures.
+
+    python -m eval.train_line --data ../shared/datasets/multihop-rag-train [--out rag/models/answer_line.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from eval import metrics as m
+from eval.tune import FOLDS, LINE_RIGHT, LINE_WRONG, SEED, Replayer, capture, folds_of
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+L2 = 1.0
+INFERENCE = "inference_query"
+
+
+def examples(replayer: Replayer, tuning) -> list[dict]:
+    """One example per question whose evidence leads with a name of the type asked."""
+    from rag.direct import line_candidate
+    from rag.gate import refusal_reason
+    from rag.pipeline import _names_of
+    from rag.selection import select
+
+    pipeline = replayer.base
+    names_of = _names_of(pipeline.library.catalog())
+    out = []
+    for i, (case, cands) in enumerate(zip(replayer.cases, replayer.scored(tuning), strict=True)):
+        info = case.info
+        if refusal_reason(info, cands, tuning=tuning) is not None:
+            continue
+        picks = select(info, cands, tuning=tuning, max_sentences=pipeline.settings.max_sentences)
+        outlets = sorted({s for c in cands for s in c.sources})
+        found = line_candidate(info, [p.candidate for p in picks], cands, outlets, names_of, tuning=tuning)
+        if not isinstance(found, tuple):
+            continue
+        choice, features, ahead = found
+        q = case.question
+        right = q.answerable and m.contains(choice.name, q.answer)
+        out.append({"case": i, "type": q.type, "gold": m.normalize(q.answer), "name": choice.name,
+                    "features": list(features), "label": int(right), "ahead": bool(ahead)})
+    return out
+
+
+def utility(shown: Sequence[dict]) -> float:
+    return sum(LINE_RIGHT if e["label"] else LINE_WRONG for e in shown)
+
+
+def choose_threshold(model, rows: Sequence[dict]) -> float:
+    """The probability from which a line is shown that does best on ``rows`` (ties: the higher)."""
+    scored = [(model.probability(e["features"]), e) for e in rows]
+    return max(THRESHOLDS, key=lambda t: (utility([e for p, e in scored if p >= t]), t))
+
+
+def figures(shown: Sequence[dict], questions: int, top: str | None) -> dict:
+    """Precision and share shown of the lines on inference questions, and the same without the
+    most frequent gold answer ``top``."""
+    def of(rows, n):
+        return {"precision": statistics.fmean(e["label"] for e in rows) if rows else None,
+                "shown": len(rows) / n if n else None}
+    inference = [e for e in shown if e["type"] == INFERENCE]
+    return {"all": of(inference, questions[0]),
+            "without_top": of([e for e in inference if e["gold"] != top], questions[1])}
+
+
+def cross_validate(rows: Sequence[dict], cases: Sequence, k: int = FOLDS, *, l2: float = L2) -> dict:
+    """Per fold: the model and threshold chosen on the other folds, measured on the held-out
+    one beside the ratio rule; then the mean and standard deviation of each figure."""
+    from rag.line_model import fit
+
+    folds = folds_of(len(cases), k)
+    per_fold = []
+    for held in folds:
+        held_set = set(held)
+        train = [e for e in rows if e["case"] not in held_set]
+        test = [e for e in rows if e["case"] in held_set]
+        model = fit([e["features"] for e in train], [e["label"] for e in train], l2=l2)
+        threshold = choose_threshold(model, train)
+        inference = [i for i in held if cases[i].question.type == INFERENCE]
+        top = _top([cases[i] for i in inference])
+        questions = (len(inference), sum(1 for i in inference if m.normalize(cases[i].question.answer) != top))
+        per_fold.append({
+            "threshold": threshold,
+            "model": figures([e for e in test if model.probability(e["features"]) >= threshold], questions, top),
+            "ratio rule": figures([e for e in test if e["ahead"]], questions, top),
+        })
+    summary = {}
+    for rule in ("model", "ratio rule"):
+        for part in ("all", "without_top"):
+            for key in ("precision", "shown"):
+                values = [f[rule][part][key] for f in per_fold if f[rule][part][key] is not None]
+                summary[f"{rule} {part} {key}"] = {
+                    "mean": statistics.fmean(values) if values else None,
+                    "sd": statistics.stdev(values) if len(values) > 1 else None}
+    return {"folds": per_fold, "cross_validated": summary}
+
+
+def _top(cases: Sequence) -> str | None:
+    counts: dict[str, int] = {}
+    for case in cases:
+        key = m.normalize(case.question.answer)
+        counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=lambda key: counts[key]) if counts else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.train_line", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="a MultiHop-RAG folder (the train split)")
+    parser.add_argument("--home", type=Path, default=None, help="data directory (default: $NEWSRAG_HOME)")
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--out", type=Path, default=None, help="the model file (default: rag/models/answer_line.json)")
+    args = parser.parse_args(argv)
+    from dataclasses import replace
+
+    from eval.cli import eval_settings, multihop_collection
+    from eval.multihop import prepare_library
+    from eval.sets import load_multihop
+    from index.settings import IndexSettings
+    from rag.line_model import MODEL_FILE, fit
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    overrides = {"home": args.home} if args.home else {}
+    settings = RagSettings.from_env(index=IndexSettings.from_env(**overrides))
+    data = load_multihop(args.data)
+    pipeline = Pipeline(eval_settings(settings, multihop_collection(args.data)))
+    started = time.perf_counter()
+    by_url, _ = prepare_library(pipeline.library, data)
+    cases = capture(pipeline, list(data.questions), by_url)
+    print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    replayer = Replayer(pipeline, cases)
+    rows = examples(replayer, replace(pipeline.tuning, line_model=0))
+    result = cross_validate(rows, cases, args.folds)
+    model = fit([e["features"] for e in rows], [e["label"] for e in rows], l2=L2)
+    threshold = choose_threshold(model, rows)
+    command = "python -m eval.train_line --data " + str(args.data)
+    model = replace(model, trained={
+        "command": command, "data": args.data.name, "sha256": dict(data.sha256), "questions": len(cases),
+        "examples": len(rows), "right": sum(e["label"] for e in rows), "l2": L2, "folds": args.folds,
+        "seed": SEED, "line_probability": threshold, "cross_validated": result["cross_validated"],
+        "encoder": {"backend": pipeline.library.embedder.backend, "precision": pipeline.library.embedder.precision}})
+    out = args.out or MODEL_FILE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    print(f"{len(rows)} examples ({sum(e['label'] for e in rows)} right) from {len(cases)} questions; "
+          f"{args.folds}-fold cross-validation, inference questions:")
+    for label, value in result["cross_validated"].items():
+        print(f"  {label:36} {_fmt(value['mean'])} ± {_fmt(value['sd'])}")
+    print(f"line probability chosen on all: {threshold}; written: {out}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
