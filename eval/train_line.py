@@ -69,22 +69,28 @@ def choose_threshold(model, rows: Sequence[dict]) -> float:
     return max(THRESHOLDS, key=lambda t: (utility([e for p, e in scored if p >= t]), t))
 
 
-def figures(shown: Sequence[dict], questions: int, top: str | None) -> dict:
-    """Precision and share shown of the lines on inference questions, and the same without the
-    most frequent gold answer ``top``."""
-    def of(rows, n):
+def figures(shown: Sequence[dict], questions: Sequence[int], top: str | None, contained: dict[int, bool],
+            gold: dict[int, str]) -> dict:
+    """Precision and share shown of the lines on the inference questions ``questions`` (case
+    indexes), and the share whose answer holds the gold answer (``contained``: without any line;
+    a right line adds it); the same without the most frequent gold answer ``top``."""
+    def of(rows, cases):
+        right = {e["case"] for e in rows if e["label"]}
         return {"precision": statistics.fmean(e["label"] for e in rows) if rows else None,
-                "shown": len(rows) / n if n else None}
+                "shown": len(rows) / len(cases) if cases else None,
+                "containment": statistics.fmean(contained[i] or i in right for i in cases) if cases else None}
     inference = [e for e in shown if e["type"] == INFERENCE]
-    return {"all": of(inference, questions[0]),
-            "without_top": of([e for e in inference if e["gold"] != top], questions[1])}
+    return {"all": of(inference, questions),
+            "without_top": of([e for e in inference if e["gold"] != top], [i for i in questions if gold[i] != top])}
 
 
-def cross_validate(rows: Sequence[dict], cases: Sequence, k: int = FOLDS, *, l2: float = L2) -> dict:
+def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, bool], k: int = FOLDS, *,
+                   l2: float = L2) -> dict:
     """Per fold: the model and threshold chosen on the other folds, measured on the held-out
     one beside the ratio rule; then the mean and standard deviation of each figure."""
     from rag.line_model import fit
 
+    gold = {i: m.normalize(case.question.answer) for i, case in enumerate(cases)}
     folds = folds_of(len(cases), k)
     per_fold = []
     for held in folds:
@@ -95,16 +101,16 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, k: int = FOLDS, *, l2:
         threshold = choose_threshold(model, train)
         inference = [i for i in held if cases[i].question.type == INFERENCE]
         top = _top([cases[i] for i in inference])
-        questions = (len(inference), sum(1 for i in inference if m.normalize(cases[i].question.answer) != top))
         per_fold.append({
             "threshold": threshold,
-            "model": figures([e for e in test if model.probability(e["features"]) >= threshold], questions, top),
-            "ratio rule": figures([e for e in test if e["ahead"]], questions, top),
+            "model": figures([e for e in test if model.probability(e["features"]) >= threshold], inference, top,
+                             contained, gold),
+            "ratio rule": figures([e for e in test if e["ahead"]], inference, top, contained, gold),
         })
     summary = {}
     for rule in ("model", "ratio rule"):
         for part in ("all", "without_top"):
-            for key in ("precision", "shown"):
+            for key in ("precision", "shown", "containment"):
                 values = [f[rule][part][key] for f in per_fold if f[rule][part][key] is not None]
                 summary[f"{rule} {part} {key}"] = {
                     "mean": statistics.fmean(values) if values else None,
@@ -147,7 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     replayer = Replayer(pipeline, cases)
     rows = examples(replayer, replace(pipeline.tuning, line_model=0))
-    result = cross_validate(rows, cases, args.folds)
+    # whether each answer holds the gold answer without any line (no name is ever far enough ahead)
+    lineless = replayer.run(replace(pipeline.tuning, line_model=0, name_ahead=1e9, name_ahead_corroborated=1e9))
+    contained = {i: bool(r["answer"]["containment"]) for i, r in enumerate(lineless)}
+    result = cross_validate(rows, cases, contained, args.folds)
     model = fit([e["features"] for e in rows], [e["label"] for e in rows], l2=L2)
     threshold = choose_threshold(model, rows)
     command = "python -m eval.train_line --data " + str(args.data)

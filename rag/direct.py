@@ -238,12 +238,17 @@ def direct_answer(question: Question, cited: Sequence[tuple[int, Candidate]], ch
     if question.answer_type == OUTLET:
         return _outlets(cited, every=question.plural)
     if question.answer_type == DATE:
-        found = when(cited, question, max_path=tuning.measure_path)
-        if found is None:
+        # each date the cited reports tie to the question; reports that differ ("Saturday" in reports
+        # of different days) are each given, like figures, never one of them alone
+        found: dict[str, list[tuple[int, str]]] = {}
+        for n, shown, said in when(cited, question, max_path=tuning.measure_path):
+            found.setdefault(shown, []).append((n, said))
+        if not found:
             return None
-        n, shown, said = found
-        return Direct(kind=DATE, values=((shown, (n,)),),
-                      detail=f"“{said}” in a report of {_report_day(cited, n)}" if said else "")
+        details = [f"“{said}” in a report of {_report_day(cited, n)}"
+                   for dated in found.values() for n, said in dated[:1] if said]
+        return Direct(kind=DATE, values=tuple((shown, tuple(n for n, _ in dated)) for shown, dated in found.items()),
+                      detail="; ".join(details))
     if question.answer_type == NUMBER:
         # a figure for "shot down over the Ryazan region" comes from a sentence about that place
         places = [n for n in question.names if n.place]

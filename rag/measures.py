@@ -107,34 +107,37 @@ def first_measured(cited: Iterable[tuple[int, object]], question: Question, *, m
     return out
 
 
-def when(cited: Iterable[tuple[int, object]], question: Question, *, max_path: int) -> tuple[int, str, str] | None:
-    """A "when" question's answer: the first cited sentence's date that the grammar ties to the
+def when(cited: Iterable[tuple[int, object]], question: Question, *, max_path: int) -> list[tuple[int, str, str]]:
+    """A "when" question's answers: each cited sentence's first date that the grammar ties to the
     question's words ("Ohtani *announced Saturday* that he has agreed ..."), read against the
     sentence's own report ("Saturday" in a report of 2023-12-11 is 2023-12-09): ``(citation number,
-    the date as a reader writes it, the phrase when the sentence said it otherwise)``, or ``None``."""
+    the date as a reader writes it, the phrase when the sentence said it otherwise)``, in the order
+    cited; empty when none is tied."""
     if question.answer_type != DATE or not question.measures:
-        return None
-    targets = set(question.measures)
-    for n, candidate in cited:
-        spans = [m for m in candidate.facts.entities if m.label == "DATE"]
-        if not spans:
+        return []
+    return [found for n, candidate in cited
+            if (found := _tied_date(n, candidate, set(question.measures), max_path)) is not None]
+
+
+def _tied_date(n: int, candidate, targets: set, max_path: int) -> tuple[int, str, str] | None:
+    """The first date of one sentence tied to the question's words, as ``when`` gives it."""
+    spans = [m for m in candidate.facts.entities if m.label == "DATE"]
+    doc = None
+    for mention in spans:
+        found = date_range(mention.text, candidate.day, nearest=True)
+        if found is None:
             continue
-        doc = None
-        for mention in spans:
-            found = date_range(mention.text, candidate.day, nearest=True)
-            if found is None:
-                continue
-            doc = doc or parse(candidate.text)
-            head = next((t for t in doc if t.idx <= mention.start < t.idx + max(len(t.text), 1)), None)
-            if head is not None and head.dep_ in _MODIFIERS:
-                continue  # "the 2023 Nobel prize": which prize, not when something happened
-            if not _tied(doc, Figure(0.0, mention.text, mention.start, mention.end), targets, max_path):
-                continue
-            shown = _day_text(*found)
-            plain = " ".join(mention.text.split())
-            # the phrase is shown when the date was read from it ("Saturday", a month without its year)
-            said = "" if set(re.findall(r"\d+", shown)) <= set(re.findall(r"\d+", plain)) else plain
-            return n, shown, said
+        doc = doc or parse(candidate.text)
+        head = next((t for t in doc if t.idx <= mention.start < t.idx + max(len(t.text), 1)), None)
+        if head is not None and head.dep_ in _MODIFIERS:
+            continue  # "the 2023 Nobel prize": which prize, not when something happened
+        if not _tied(doc, Figure(0.0, mention.text, mention.start, mention.end), targets, max_path):
+            continue
+        shown = _day_text(*found)
+        plain = " ".join(mention.text.split())
+        # the phrase is shown when the date was read from it ("Saturday", a month without its year)
+        said = "" if set(re.findall(r"\d+", shown)) <= set(re.findall(r"\d+", plain)) else plain
+        return n, shown, said
     return None
 
 

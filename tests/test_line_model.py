@@ -120,3 +120,28 @@ def test_the_answerer_reads_the_model_only_when_the_tuning_says_so(monkeypatch):
         answer = [e for e in ExtractiveAnswerer(settings=settings).stream(context) if e.kind == "draft"][-1]
         lines.append(answer.draft.direct.text if answer.draft.direct else None)
     assert lines[0] == "Caroline Ellison" and lines[1] is None  # the ratio withholds it
+
+
+def test_cross_validation_measures_the_model_and_the_ratio_rule_on_held_out_questions():
+    from types import SimpleNamespace
+
+    from eval import train_line
+
+    rows, labels = _rows(60)
+    cases = [SimpleNamespace(question=SimpleNamespace(type="inference_query", answer="Sam" if i % 3 else f"n{i}"))
+             for i in range(60)]
+    examples = [{"case": i, "type": "inference_query", "gold": "sam" if i % 3 else f"n{i}", "features": row,
+                 "label": label, "ahead": row[0] >= 1.0} for i, (row, label) in enumerate(zip(rows, labels,
+                                                                                                 strict=True))]
+    contained = {i: False for i in range(60)}
+    first = train_line.cross_validate(examples, cases, contained, k=3)
+    assert first == train_line.cross_validate(examples, cases, contained, k=3)  # the same every run
+    summary = first["cross_validated"]
+    assert len(first["folds"]) == 3 and all(f["threshold"] in train_line.THRESHOLDS for f in first["folds"])
+    for rule in ("model", "ratio rule"):
+        shown = summary[f"{rule} all shown"]["mean"]
+        # nothing is contained without a line: the containment is the share of right lines shown
+        assert summary[f"{rule} all containment"]["mean"] == pytest.approx(
+            shown * summary[f"{rule} all precision"]["mean"], abs=0.05)
+    ratio = [e for e in examples if e["ahead"]]
+    assert summary["ratio rule all shown"]["mean"] == pytest.approx(len(ratio) / 60)

@@ -88,3 +88,18 @@ def test_a_date_phrase_is_read_against_its_reference(phrase, nearest, days):
 def test_a_when_question_gets_the_date_its_sentence_gives(question, text, day, value, detail):
     found = direct_answer(analyse(question), numbered(sentence(text, day=day)))
     assert ((found.values[0][0], found.detail) if found else (None, None)) == (value, detail)
+
+
+@pytest.mark.parametrize(("days", "values", "detail"), [
+    # two reports agreeing on the day: one date, both cited
+    (("2023-12-11", "2023-12-11"), (("December 9, 2023", (1, 2)),), "“Saturday” in a report of 2023-12-11"),
+    # the same "Saturday" in reports of different weeks: each date with its report, neither alone
+    (("2023-12-01", "2023-12-11"), (("November 25, 2023", (1,)), ("December 9, 2023", (2,))),
+     "“Saturday” in a report of 2023-12-01; “Saturday” in a report of 2023-12-11"),
+])
+def test_reports_dating_an_event_differently_are_each_given(days, values, detail):
+    cited = numbered(sentence("Shohei Ohtani announced Saturday that he has agreed to a contract with the Dodgers.",
+                              day=days[0]),
+                     sentence("Shohei Ohtani said Saturday that he has agreed to a deal with the Dodgers.", day=days[1]))
+    found = direct_answer(analyse("When did Shohei Ohtani agree to his Dodgers deal?"), cited)
+    assert (found.values, found.detail) == (values, detail)

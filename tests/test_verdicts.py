@@ -13,6 +13,7 @@ from rag.tuning import Tuning
 from rag.verdicts import order_of, verdict
 
 TUNING = Tuning()
+ABLE = replace(TUNING, verdict_support=0.6)  # "Yes" given (the shipped value may never give one)
 
 OUTLETS = ["Engadget", "The Verge", "Fortune", "Sporting News", "Essentially Sports"]
 BEFORE = "Did Engadget report a discount on the MacBook Air before The Verge reported a deal on the Galaxy Buds?"
@@ -40,7 +41,7 @@ def _cited(engadget_day: str, verge_day: str, support: float = 0.9, verge: str =
 def test_a_verdict_rests_on_the_reports_dates(question, engadget, verge, found):
     info = analyse(question, outlets=OUTLETS)
     assert order_of(info) == (0, "before" if question == BEFORE else "after", 1)
-    direct = verdict(info, _cited(engadget, verge))
+    direct = verdict(info, _cited(engadget, verge), tuning=ABLE)
     assert (direct.values[0] if direct else None) == found
     if found:
         assert direct.kind == "verdict" and direct.detail.startswith(
@@ -49,10 +50,10 @@ def test_a_verdict_rests_on_the_reports_dates(question, engadget, verge, found):
 
 def test_a_yes_needs_each_report_to_say_what_the_question_claims():
     info = analyse(BEFORE, outlets=OUTLETS)
-    weak = TUNING.verdict_support - 0.05  # the dates agree, but a sentence barely says its claim
-    assert verdict(info, _cited("2023-11-02", "2023-11-20", support=weak)) is None
+    weak = ABLE.verdict_support - 0.05  # the dates agree, but a sentence barely says its claim
+    assert verdict(info, _cited("2023-11-02", "2023-11-20", support=weak), tuning=ABLE) is None
     # the dates contradicting the order still decide: No
-    assert verdict(info, _cited("2023-11-20", "2023-11-02", support=weak)).values[0] == ("No", (1, 2))
+    assert verdict(info, _cited("2023-11-20", "2023-11-02", support=weak), tuning=ABLE).values[0] == ("No", (1, 2))
     # above 1, "Yes" is never given
     assert verdict(info, _cited("2023-11-02", "2023-11-20"), tuning=replace(TUNING, verdict_support=1.01)) is None
 
@@ -60,7 +61,7 @@ def test_a_yes_needs_each_report_to_say_what_the_question_claims():
 @pytest.mark.parametrize("days", [("2023-11-02", "2023-11-20"), ("2023-11-20", "2023-11-02")])
 def test_a_sentence_speaks_for_a_report_only_from_the_outlet_the_question_pins(days):
     # the second sentence comes from Fortune, not The Verge: its date says nothing of The Verge's report
-    assert verdict(analyse(BEFORE, outlets=OUTLETS), _cited(*days, verge="Fortune")) is None
+    assert verdict(analyse(BEFORE, outlets=OUTLETS), _cited(*days, verge="Fortune"), tuning=ABLE) is None
 
 
 @pytest.mark.parametrize("question", [
