@@ -18,7 +18,7 @@ update, not a disagreement: "Figure updated: 55 (Outlet, 2023-10-04) → 64 (Out
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from index.figures import Figure, figures
 from rag.evidence import Candidate
@@ -66,8 +66,10 @@ def note(kind: str, claims: Sequence[tuple[int, Candidate, str]]) -> str:
     return f"{heading}: {listed}."
 
 
-def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning) -> list[Conflict]:
-    """Conflicts among the cited sentences, each side with its own citation number."""
+def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning,
+                   names_of: Callable[[str], dict] | None = None) -> list[Conflict]:
+    """Conflicts among the cited sentences, each side with its own citation number (``names_of``:
+    the articles' name indexes and the library's short-form links, ``rag.pipeline``)."""
     found: dict[str, list[tuple[int, Candidate, Figure]]] = {}
     for n, candidate in cited:
         for figure in _figures(candidate):
@@ -96,14 +98,22 @@ def find_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *
         kind = UPDATED if updated([c for _, c, _ in claims]) else kind_of([c for _, c, _ in claims])
         conflicts.append(Conflict(claims=tuple(Claim(n=n, text=f.phrase) for n, _, f in claims),
                                   note=note(kind, [(n, c, f.phrase) for n, c, f in claims]), kind=kind))
-    return conflicts + find_name_conflicts(question, cited, tuning=tuning)
+    return conflicts + find_name_conflicts(question, cited, tuning=tuning, names_of=names_of)
 
 
-def _names(candidate: Candidate, exclude: set[str]) -> list[str]:
-    """People and organisations the sentence names that the question does not."""
+def _names(candidate: Candidate, exclude: set[str], names_of: Callable[[str], dict] | None = None
+           ) -> list[tuple[str, str]]:
+    """People and organisations the sentence names that the question does not: ``(as written, the
+    full form a short one is linked to at ingest)`` ("Fed", "Federal Reserve"; ``rag.direct.linked``)."""
     from index.names import word_keys
+    from rag.direct import linked
 
-    return [m.text for m in candidate.facts.names({"PERSON", "ORG"}) if not word_keys(m.text) & exclude]
+    out = []
+    for mention in candidate.facts.names({"PERSON", "ORG"}):
+        full = (linked(mention, candidate, names_of) if names_of is not None else None) or mention.text
+        if not word_keys(mention.text) & exclude and not word_keys(full) & exclude:
+            out.append((mention.text, full))
+    return out
 
 
 def _frame(sentence: str, found: list[str]) -> set[str]:
@@ -113,24 +123,26 @@ def _frame(sentence: str, found: list[str]) -> set[str]:
     return set(re.findall(r"\w+", sentence.lower()))
 
 
-def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning
-                        ) -> list[Conflict]:
+def find_name_conflicts(question: Question, cited: Sequence[tuple[int, Candidate]], *, tuning: Tuning,
+                        names_of: Callable[[str], dict] | None = None) -> list[Conflict]:
     """"Who won?": two nearly identical sentences (``Tuning.same_frame`` of their words, names aside)
-    from different articles naming different people."""
+    from different articles naming different people ("the Fed" and "the Federal Reserve" are one,
+    by the links made at ingest)."""
     from index.names import word_keys
 
     if question.answer_type not in {PERSON, ORGANISATION}:
         return []
     exclude = word_keys(question.text)
-    named = [(n, c, _names(c, exclude)) for n, c in cited]
+    named = [(n, c, _names(c, exclude, names_of)) for n, c in cited]
     for i, (n1, c1, names1) in enumerate(named):
         for n2, c2, names2 in named[i + 1:]:
             if not names1 or not names2 or c1.article_ids & c2.article_ids:
                 continue
-            keys1, keys2 = set().union(*map(word_keys, names1)), set().union(*map(word_keys, names2))
-            only1 = [x for x in names1 if not word_keys(x) & keys2]
-            only2 = [x for x in names2 if not word_keys(x) & keys1]
-            frame1, frame2 = _frame(c1.text, names1), _frame(c2.text, names2)
+            keys1 = set().union(*(word_keys(full) for _, full in names1))
+            keys2 = set().union(*(word_keys(full) for _, full in names2))
+            only1 = [x for x, full in names1 if not word_keys(full) & keys2]
+            only2 = [x for x, full in names2 if not word_keys(full) & keys1]
+            frame1, frame2 = _frame(c1.text, [x for x, _ in names1]), _frame(c2.text, [x for x, _ in names2])
             if not only1 or not only2 or len(frame1 & frame2) < tuning.same_frame * len(frame1 | frame2):
                 continue  # no name of its own each, or not the same statement about different names
             kind = kind_of([c1, c2])

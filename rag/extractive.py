@@ -65,7 +65,7 @@ class ExtractiveAnswerer:
         picks = ordered(question, picks)
         numbered = [(n, p.candidate) for n, p in enumerate(picks, start=1)]
         citations = [c.citation(n) for n, c in numbered]
-        conflicts = find_conflicts(question, numbered, tuning=self.tuning)
+        conflicts = find_conflicts(question, numbered, tuning=self.tuning, names_of=context.names_of)
         direct = direct_answer(question, numbered, choice, tuning=self.tuning)
         if direct is None and question.answer_type == YES_NO:  # only where the evidence decides it
             direct = verdict(question, [(n, p.candidate, p.claim) for n, p in enumerate(picks, start=1)],

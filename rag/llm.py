@@ -198,7 +198,8 @@ class _Assembly:
 
 
 def conflicts_with_evidence(info: Question, cited: dict[int, Candidate], evidence: Sequence[Candidate],
-                            *, stated: Statement, tuning: Tuning) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
+                            *, stated: Statement, tuning: Tuning, names_of=None
+                            ) -> tuple[list[tuple[int, Candidate]], list[Conflict]]:
     """Conflicts between what the answer says and the rest of the retrieved evidence (sentences
     scoring at least ``Tuning.refusal_threshold``): an answer giving only "55 [1]" still shows that
     another outlet says 64. A conflict is kept when one of its sides is a citation of the answer and gives a
@@ -217,14 +218,14 @@ def conflicts_with_evidence(info: Question, cited: dict[int, Candidate], evidenc
     extra = pool
     for _ in range(3):  # renumber the extra sentences a conflict names until the set is stable
         listed = numbered + [(own + i, c) for i, c in enumerate(extra, start=1)]
-        found = [c for c in find_conflicts(info, listed, tuning=tuning) if about_answer(c)]
+        found = [c for c in find_conflicts(info, listed, tuning=tuning, names_of=names_of) if about_answer(c)]
         named = {claim.n for c in found for claim in c.claims}
         kept = [c for n, c in listed[own:] if n in named]
         if len(kept) == len(extra):
             return listed, found
         extra = kept
     listed = numbered + [(own + i, c) for i, c in enumerate(extra, start=1)]
-    return listed, [c for c in find_conflicts(info, listed, tuning=tuning) if about_answer(c)]
+    return listed, [c for c in find_conflicts(info, listed, tuning=tuning, names_of=names_of) if about_answer(c)]
 
 
 class LLMAnswerer:
@@ -329,7 +330,7 @@ class LLMAnswerer:
             return
         listed, conflicts = conflicts_with_evidence(context.info, answer.chosen, context.candidates,
                                                     stated=statement(" ".join(s.text for s in answer.sentences)),
-                                                    tuning=self.settings.tuning)
+                                                    tuning=self.settings.tuning, names_of=context.names_of)
         if conflicts:
             note = "\n\n" + " ".join(c.note for c in conflicts)
             answer.text += note

@@ -414,3 +414,17 @@ def test_a_short_form_in_an_article_without_the_full_one_is_read_by_the_librarys
         found = direct_answer(question, numbered(*cands[:3]), choice)
         assert (found.values, found.short) == ((("Federal Reserve", (1, 2, 3)),), "Fed")
         assert found.detail == "named in 3 cited sentences from CNBC, Fortune and The Age"
+
+
+@pytest.mark.parametrize(("links", "conflict"), [
+    ({}, True),  # "Fed" and "Federal Reserve" read as two names: the same statement about different ones
+    ({"Fed": "Federal Reserve"}, False),  # linked at ingest: one name, no conflict
+])
+def test_a_short_form_and_its_full_form_are_no_conflict_of_names(links, conflict):
+    cited = numbered(sentence("The Fed raised interest rates on Wednesday, officials said.", source="CNBC",
+                              day="2023-11-01", article="a"),
+                     sentence("The Federal Reserve raised interest rates on Wednesday, officials said.",
+                              source="Fortune", day="2023-11-01", article="b"))
+    found = find_conflicts(analyse("Which institution raised interest rates on Wednesday?"), cited, tuning=TUNING,
+                           names_of=_Names({}, links))
+    assert bool(found) is conflict
