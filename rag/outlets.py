@@ -58,6 +58,8 @@ SOURCED_NOUNS = REPORT_NOUNS | frozenset("review analysis another one update fea
 # verbs of saying something in writing: "as reported by Reuters", "described in The New York Times"
 SAYING_VERBS = frozenset("""report publish cover discuss describe detail mention highlight note feature outline
     write reveal state claim say tell""".split())
+# what introduces the topic of a piece right after the name it appeared on
+_TOPIC_WORDS = frozenset("about regarding concerning discussing detailing covering".split())
 _NOT_OUTLETS = frozenset({"PERSON", "GPE", "LOC", "NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "EVENT", "MONEY", "PERCENT", "QUANTITY"})
 _JOINERS = frozenset({"&", "-", "|", "of", ":"})
 _QUOTES = '"“”'
@@ -165,6 +167,15 @@ def outlet_references(text: str, *, subjects: bool = False, journalism: bool = F
                 and doc[token.i + 1].lower_ in {"by", "from", "in"}):
             for outlet in _names_after(doc, token.i + 1):  # read off the words: the parse often errs here
                 name(outlet)
+        if (token.pos_ in {"NOUN", "PROPN"} and lemma in SOURCED_NOUNS and token.i + 1 < len(doc)
+                and doc[token.i + 1].lower_ == "on"):
+            # "an article on Forbes about the tools": a piece on X *about* Y appeared on X; without the
+            # topic after it, "a report on Sudan" is about Sudan
+            for outlet in _names_after(doc, token.i + 1):
+                end = _name_at(doc, outlet.i)[1]
+                after = next((t for t in doc[outlet.i:] if t.idx >= end), None)
+                if after is not None and after.lower_ in _TOPIC_WORDS:
+                    name(outlet)
         if subjects and token.lower_ == "according" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ == "to":
             # "according to Adobe" quotes a company as often as an outlet: the library's usage decides
             for outlet in _objects(doc[token.i + 1]):

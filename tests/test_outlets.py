@@ -19,6 +19,10 @@ LIBRARY = ("The Verge", "TechCrunch", "The New York Times", "BBC News - Technolo
     ("Considering an article by The Verge and another by Forbes about Sygic, where is it based?",
      ["The Verge", "Forbes"]),
     ("Which actor did a review in Rolling Stone praise?", ["Rolling Stone"]),
+    # a piece "on" a name and then "about" its topic appeared on that name; "a report on Sudan" is a topic
+    ("Considering an article on Forbes about the Azure tools and another on The Verge, which firm won?", ["Forbes"]),
+    ("Considering the report on Sudan, which country sent aid?", []),
+    ("Considering an article on Meta's results about advertising, which unit grew?", []),
     # saying something
     ("According to CNET, which feature was added?", []),  # the library's usage decides (below)
     ("Which company was described in The Washington Post as a leader?", ["The Washington Post"]),
