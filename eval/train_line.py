@@ -99,6 +99,7 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
         test = [e for e in rows if e["case"] in held_set]
         model = fit([e["features"] for e in train], [e["label"] for e in train], l2=l2)
         threshold = choose_threshold(model, train)
+        veto = choose_threshold(model, [e for e in train if e["ahead"]])
         inference = [i for i in held if cases[i].question.type == INFERENCE]
         top = _top([cases[i] for i in inference])
         per_fold.append({
@@ -106,9 +107,12 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
             "model": figures([e for e in test if model.probability(e["features"]) >= threshold], inference, top,
                              contained, gold),
             "ratio rule": figures([e for e in test if e["ahead"]], inference, top, contained, gold),
+            "veto": figures([e for e in test if e["ahead"] and model.probability(e["features"]) >= veto], inference,
+                            top, contained, gold),
+            "veto threshold": veto,
         })
     summary = {}
-    for rule in ("model", "ratio rule"):
+    for rule in ("model", "ratio rule", "veto"):
         for part in ("all", "without_top"):
             for key in ("precision", "shown", "containment"):
                 values = [f[rule][part][key] for f in per_fold if f[rule][part][key] is not None]
@@ -159,11 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = cross_validate(rows, cases, contained, args.folds)
     model = fit([e["features"] for e in rows], [e["label"] for e in rows], l2=L2)
     threshold = choose_threshold(model, rows)
+    veto = choose_threshold(model, [e for e in rows if e["ahead"]])
     command = "python -m eval.train_line --data " + str(args.data)
     model = replace(model, trained={
         "command": command, "data": args.data.name, "sha256": dict(data.sha256), "questions": len(cases),
         "examples": len(rows), "right": sum(e["label"] for e in rows), "l2": L2, "folds": args.folds,
-        "seed": SEED, "line_probability": threshold, "cross_validated": result["cross_validated"],
+        "seed": SEED, "line_probability": threshold, "veto_probability": veto, "cross_validated": result["cross_validated"],
         "encoder": {"backend": pipeline.library.embedder.backend, "precision": pipeline.library.embedder.precision}})
     out = args.out or MODEL_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{args.folds}-fold cross-validation, inference questions:")
     for label, value in result["cross_validated"].items():
         print(f"  {label:36} {_fmt(value['mean'])} ± {_fmt(value['sd'])}")
-    print(f"line probability chosen on all: {threshold}; written: {out}")
+    print(f"line probability chosen on all: {threshold} (as a veto of the ratio rule: {veto}); written: {out}")
     return 0
 
 

@@ -28,7 +28,7 @@ from index.names import expansion, is_short_form, name_words, surname, word_key,
 from index.names import initials_form as _initials
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.line_model import LEAD_CAP, LineModel
+from rag.line_model import LEAD_CAP, VETO, LineModel
 from rag.measures import first_measured, when
 from rag.outlets import outlet_mentions
 from rag.question import DATE, NUMBER, ORGANISATION, OUTLET, PERSON, PLACE, Question
@@ -75,9 +75,12 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     if found is None or isinstance(found, NameChoice):
         return found  # nothing, or several names
     choice, features, ahead = found
-    if model is not None:
-        return choice if model.probability(features) >= tuning.line_probability else None
-    return choice if ahead else None
+    if model is None:
+        return choice if ahead else None
+    likely = model.probability(features) >= tuning.line_probability
+    if tuning.line_model == VETO:  # the ratio proposes, the model may withhold
+        return choice if ahead and likely else None
+    return choice if likely else None
 
 
 def line_candidate(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],

@@ -25,6 +25,7 @@ from pathlib import Path
 from index.errors import ConfigError
 
 MODEL_FILE = Path(__file__).parent / "models" / "answer_line.json"
+VETO = 2  # ``Tuning.line_model``: the ratio rule proposes the line and the model may withhold it
 VERSION = 1
 
 FEATURES = (
