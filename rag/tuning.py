@@ -246,15 +246,20 @@ class Tuning:
     corroborating_articles: int = 2
     """The articles a name must be named in to be corroborated. Set with
     ``name_ahead_corroborated``."""
-    line_model: int = 1
-    """1: the answer line's name is shown by the learned model (``rag/line_model.py``, trained by
-    ``python -m eval.train_line``) rather than by the ratio ``name_ahead``; 0, or no model file,
-    goes back to the ratio. Chosen by ``eval.train_line``'s 5-fold cross-validation (2026-12-07):
-    the model's lines were right as often as the ratio's and shown for more questions."""
+    line_model: int = 2
+    """How the answer line's name is decided: 0, by the ratio ``name_ahead`` alone; 1, by the learned
+    model (``rag/line_model.py``, trained by ``python -m eval.train_line``) alone; 2, the ratio
+    proposes and the model may withhold it. Chosen with ``eval.train_line``'s 5-fold
+    cross-validation over the train split (2026-12-07; inference questions, line right / shown):
+    ratio 0.958 / 0.745 (0.882 / 0.550 without the most frequent answer), model 0.956 / 0.775
+    (0.895 / 0.560), both 0.970 / 0.708 (0.904 / 0.483): 2, the fewest wrong lines; on the
+    plain-question set 11 wrong lines against 13 (ratio) and 17 (model), which the model alone
+    shows on questions unlike the benchmark's. No model file: the ratio."""
     line_probability: float = 0.8
-    """... when the model gives it at least this probability of being right. A wrong line costs four
-    times what a right one earns (``eval.tune``'s utility), so a line is worth showing from 0.8;
-    chosen with the model by ``eval.train_line`` (5-fold cross-validation over the train split)."""
+    """... the model's probability of the name being right under which the line is withheld (or, at
+    1, from which it is shown). A wrong line costs four times what a right one earns (``eval.tune``'s
+    utility), so a line is worth showing from 0.8; chosen so by ``eval.train_line`` (5-fold
+    cross-validation over the train split) for both uses."""
     name_min_sentences: int = 2
     """A name is shown in the answer line only when at least this many evidence sentences name it.
     Set by hand with the answer line (2026-11-23); not swept."""

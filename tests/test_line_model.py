@@ -64,7 +64,8 @@ def test_the_shipped_model_is_for_these_features_and_records_how_it_was_trained(
     trained = model.trained
     assert trained["command"].startswith("python -m eval.train_line --data ")
     assert set(trained["sha256"]) == {"corpus.json", "MultiHopRAG.json"}
-    assert trained["line_probability"] == TUNING.line_probability
+    assert TUNING.line_probability == (trained["veto_probability"] if TUNING.line_model == 2
+                                       else trained["line_probability"])
 
 
 # two names nearly as strong as each other (Ellison cited, Wang not): under the ratio rule's lead
@@ -83,14 +84,27 @@ def _model(intercept: float) -> LineModel:
                      scale=(1.0,) * len(FEATURES), trained={})
 
 
-@pytest.mark.parametrize(("model", "shown"), [
-    (None, None),  # the ratio rule: 1.3 times the next name is not 2.5
-    (_model(3.0), "Caroline Ellison"),  # the model is sure: shown
-    (_model(-3.0), None),  # the model doubts it: withheld
+@pytest.mark.parametrize(("use", "model", "shown"), [
+    (1, None, None),  # no model: the ratio rule (under its lead)
+    (1, _model(3.0), "Caroline Ellison"),  # the model alone, sure: shown
+    (1, _model(-3.0), None),  # the model alone, in doubt: withheld
+    (2, _model(3.0), None),  # the ratio proposes, and it proposes nothing here
 ])
-def test_the_model_decides_the_line_where_the_ratio_rule_would(model, shown):
+def test_the_model_decides_the_line_where_the_ratio_rule_would(use, model, shown):
     question = analyse(QUESTION)
-    choice = choose_name(question, CANDS[:3], CANDS, tuning=TUNING, model=model)
+    choice = choose_name(question, CANDS[:3], CANDS, tuning=replace(TUNING, line_model=use), model=model)
+    assert (choice.name if choice else None) == shown
+
+
+@pytest.mark.parametrize(("use", "intercept", "shown"), [
+    (0, -3.0, "Caroline Ellison"),  # the ratio alone: ahead, shown
+    (2, 3.0, "Caroline Ellison"),  # the ratio proposes, the model agrees
+    (2, -3.0, None),  # the ratio proposes, the model withholds
+])
+def test_the_model_can_withhold_what_the_ratio_proposes(use, intercept, shown):
+    clear = CANDS[:3]  # Ellison alone: far ahead
+    choice = choose_name(analyse(QUESTION), clear, clear, tuning=replace(TUNING, line_model=use),
+                         model=_model(intercept) if use else None)
     assert (choice.name if choice else None) == shown
 
 
@@ -113,7 +127,7 @@ def test_the_answerer_reads_the_model_only_when_the_tuning_says_so(monkeypatch):
 
     monkeypatch.setattr(line_model, "load", lambda *a: _model(3.0))  # a model sure of every name
     lines = []
-    for value in (1, 0):
+    for value in (1, 0):  # the model alone; the ratio alone
         settings = RagSettings.from_env().with_(tuning=replace(TUNING, line_model=value))
         context = AnswerContext(info=analyse(QUESTION), passages=[], candidates=CANDS,
                                 picks=[Pick(c, None) for c in CANDS[:3]], history=(), embed=None)
