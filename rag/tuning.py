@@ -12,10 +12,11 @@ gate, select, answer line, conflicts, verify. Each says what it does and how its
 ``newsrag eval multihop``, and every number quoted was measured against the value before. The
 fields ``eval.tune`` searches (``eval.tune.SPACE``) are chosen together by 5-fold cross-validation
 over the questions of the MultiHop-RAG train split (549 articles, 1,642 questions): run it again to
-reproduce them. Held-out figures of the values shipped (mean ± sd over the folds, int8 encoder):
-inference answer line right 0.947 ± 0.021 (0.868 ± 0.043 without the most frequent answer), shown
-0.773 ± 0.074, gold answer in the answer 0.869 ± 0.037; refusal recall 0.920 ± 0.022 with 1.1 % of
-answerable questions refused; citation precision 0.410 ± 0.013, evidence coverage 0.816 ± 0.009.
+reproduce them (the answer line's model: ``python -m eval.train_line``). Held-out figures of the
+values shipped (mean ± sd over the folds, int8 encoder): inference answer line right 0.970 ± 0.010
+(0.904 ± 0.030 without the most frequent answer), shown 0.708 ± 0.056, gold answer in the answer
+0.853 ± 0.034; refusal recall 0.946 ± 0.018 with 1.4 % of answerable questions refused; citation
+precision 0.426 ± 0.013, evidence coverage 0.808 ± 0.010.
 """
 
 from __future__ import annotations
