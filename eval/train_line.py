@@ -19,13 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from eval import metrics as m
-from eval.tune import FOLDS, LINE_RIGHT, LINE_WRONG, SEED, Replayer, capture, folds_of
+from eval.multihop import most_frequent_answer
+from eval.report import fmt
+from eval.tune import FOLDS, LINE_RIGHT, LINE_WRONG, SEED, Replayer, folds_of, read_split
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 L2 = 1.0
@@ -101,7 +101,7 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
         threshold = choose_threshold(model, train)
         veto = choose_threshold(model, [e for e in train if e["ahead"]])
         inference = [i for i in held if cases[i].question.type == INFERENCE]
-        top = _top([cases[i] for i in inference])
+        top = most_frequent_answer([{"gold_answer": cases[i].question.answer} for i in inference])
         per_fold.append({
             "threshold": threshold,
             "model": figures([e for e in test if model.probability(e["features"]) >= threshold], inference, top,
@@ -122,14 +122,6 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
     return {"folds": per_fold, "cross_validated": summary}
 
 
-def _top(cases: Sequence) -> str | None:
-    counts: dict[str, int] = {}
-    for case in cases:
-        key = m.normalize(case.question.answer)
-        counts[key] = counts.get(key, 0) + 1
-    return max(counts, key=lambda key: counts[key]) if counts else None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.train_line", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="a MultiHop-RAG folder (the train split)")
@@ -139,22 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from dataclasses import replace
 
-    from eval.cli import eval_settings, multihop_collection
-    from eval.multihop import prepare_library
-    from eval.sets import load_multihop
-    from index.settings import IndexSettings
     from rag.line_model import MODEL_FILE, fit
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
 
-    overrides = {"home": args.home} if args.home else {}
-    settings = RagSettings.from_env(index=IndexSettings.from_env(**overrides))
-    data = load_multihop(args.data)
-    pipeline = Pipeline(eval_settings(settings, multihop_collection(args.data)))
-    started = time.perf_counter()
-    by_url, _ = prepare_library(pipeline.library, data)
-    cases = capture(pipeline, list(data.questions), by_url)
-    print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    pipeline, data, cases = read_split(args.data, args.home)
     replayer = Replayer(pipeline, cases)
     rows = examples(replayer, replace(pipeline.tuning, line_model=0))
     # whether each answer holds the gold answer without any line (no name is ever far enough ahead)
@@ -176,13 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(rows)} examples ({sum(e['label'] for e in rows)} right) from {len(cases)} questions; "
           f"{args.folds}-fold cross-validation, inference questions:")
     for label, value in result["cross_validated"].items():
-        print(f"  {label:36} {_fmt(value['mean'])} ± {_fmt(value['sd'])}")
+        print(f"  {label:36} {fmt(value['mean'])} ± {fmt(value['sd'])}")
     print(f"line probability chosen on all: {threshold} (as a veto of the ratio rule: {veto}); written: {out}")
     return 0
 
-
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":

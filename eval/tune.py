@@ -30,6 +30,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from eval.multihop import NULL_TYPE, answer_row, prepare_library, score_question, summarize
+from eval.report import fmt
 from eval.sets import MultihopQuestion, load_multihop
 
 # The fields searched and the values tried (the shipped value is always among them). Retrieval's
@@ -316,8 +317,26 @@ def _searched(tuning, space: Mapping[str, tuple] = SPACE) -> dict:
 # ---------------------------------------------------------------------------------------- CLI
 
 
-def _fmt(value) -> str:
-    return "—" if value is None else f"{value:.3f}"
+def read_split(folder: Path, home: Path | None, *, tuning=None, limit: int | None = None):
+    """The MultiHop-RAG split at ``folder`` indexed in its own collection under ``home`` (default
+    ``$NEWSRAG_HOME``), and each of its questions read once (``capture``): ``(pipeline, data, cases)``.
+    What ``eval.tune`` and ``eval.train_line`` start from."""
+    from eval.cli import eval_settings, multihop_collection
+    from index.settings import IndexSettings
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    settings = RagSettings.from_env(index=IndexSettings.from_env(**({"home": home} if home else {})))
+    if tuning is not None:
+        settings = settings.with_(tuning=tuning)
+    data = load_multihop(folder, limit=limit)
+    pipeline = Pipeline(eval_settings(settings, multihop_collection(folder)))
+    started = time.perf_counter()
+    by_url, _ = prepare_library(pipeline.library, data)
+    cases = capture(pipeline, list(data.questions), by_url,
+                    progress=lambda i: i % 200 == 0 and print(f"read {i} questions", file=sys.stderr, flush=True))
+    print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return pipeline, data, cases
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,24 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if unknown:
             parser.error(f"--fields: {', '.join(unknown)} not searched by eval.tune (fields: {', '.join(SPACE)})")
         space = {f: SPACE[f] for f in wanted}
-    from eval.cli import eval_settings, multihop_collection
-    from index.settings import IndexSettings
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
-
-    overrides = {"home": args.home} if args.home else {}
-    settings = RagSettings.from_env(index=IndexSettings.from_env(**overrides))
+    tuning = None
     if args.tuning is not None:
         from rag.tuning import Tuning
 
-        settings = settings.with_(tuning=Tuning.from_file(args.tuning))
-    data = load_multihop(args.data, limit=args.limit)
-    pipeline = Pipeline(eval_settings(settings, multihop_collection(args.data)))
+        tuning = Tuning.from_file(args.tuning)
     started = time.perf_counter()
-    by_url, _ = prepare_library(pipeline.library, data)
-    cases = capture(pipeline, list(data.questions), by_url,
-                    progress=lambda i: i % 200 == 0 and print(f"read {i} questions", file=sys.stderr, flush=True))
-    print(f"read {len(cases)} questions in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    pipeline, data, cases = read_split(args.data, args.home, tuning=tuning, limit=args.limit)
     replayer = Replayer(pipeline, cases)
     result = cross_validate(replayer, pipeline.tuning, args.folds, space=space,
                             log=lambda s: print(s, file=sys.stderr, flush=True))
@@ -368,8 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "tuning.json").write_text(json.dumps(result["chosen"], indent=2), encoding="utf-8")
     print(f"{args.folds}-fold cross-validation over {len(cases)} questions ({data.folder}):")
     for label, value in result["cross_validated"].items():
-        print(f"  {label:72} {_fmt(value['mean'])} ± {_fmt(value['sd'])}   (shipped, in sample: "
-              f"{_fmt(result['start_in_sample'].get(label))})")
+        print(f"  {label:72} {fmt(value['mean'])} ± {fmt(value['sd'])}   (shipped, in sample: "
+              f"{fmt(result['start_in_sample'].get(label))})")
     print("chosen on all questions: " + ", ".join(f"{k}={v}" for k, v in result["chosen"].items()))
     print(f"written: {args.out / 'tune.json'}, {args.out / 'tuning.json'}")
     return 0

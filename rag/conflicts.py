@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from index.figures import Figure, figures
+from rag.direct import linked
 from rag.evidence import Candidate
 from rag.question import ORGANISATION, PERSON, Question
 from rag.tuning import Tuning
@@ -106,7 +107,6 @@ def _names(candidate: Candidate, exclude: set[str], names_of: Callable[[str], di
     """People and organisations the sentence names that the question does not: ``(as written, the
     full form a short one is linked to at ingest)`` ("Fed", "Federal Reserve"; ``rag.direct.linked``)."""
     from index.names import word_keys
-    from rag.direct import linked
 
     out = []
     for mention in candidate.facts.names({"PERSON", "ORG"}):

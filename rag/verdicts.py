@@ -16,13 +16,13 @@ from collections.abc import Sequence
 
 from index.language import parse
 from rag.claims import ORDER_WORDS
+from rag.direct import DEFAULT_TUNING
 from rag.outlets import REPORT_NOUNS, outlet_mentions
 from rag.question import YES_NO, Question
 from rag.tuning import Tuning
 from rag.types import Direct
 
 VERDICT = "verdict"
-DEFAULT_TUNING = Tuning()  # for callers that judge with the shipped values
 
 
 def order_of(question: Question) -> tuple[int, str, int] | None:
