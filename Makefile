@@ -74,7 +74,7 @@ bench: install-dev
 bench-scale: install-dev
 	$(PY) -m eval.bench_scale --sizes 10000 100000
 
-## make bench-scale-smoke: the same measurements at a small size, about two minutes (CI runs it)
+## make bench-scale-smoke: the same measurements at two small sizes, about a minute (CI runs it)
 bench-scale-smoke: install-dev
 	$(PY) -m eval.bench_scale --smoke
 

@@ -1,4 +1,4 @@
-"""Scale benchmark (``make bench-scale``; ``--smoke`` is the two-minute form CI runs).
+"""Scale benchmark (``make bench-scale``; ``--smoke`` is the one-minute form CI runs).
 
     python -m eval.bench_scale [--sizes 10000 100000] [--out DIR] [--cache DIR] [--smoke]
 
@@ -36,7 +36,7 @@ from eval.processes import free_port, stop, wait_http
 from index.offline import stay_offline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop-rag-dev"
-SMOKE = {"sizes": [400, 1200], "source_articles": 8, "measure_chunks": 40, "questions": 6, "server_questions": 3}
+SMOKE = {"sizes": [300, 600], "source_articles": 8, "measure_chunks": 40, "questions": 6, "server_questions": 3}
 FULL = {"sizes": [10000, 100000], "source_articles": 60, "measure_chunks": 1000, "questions": 60,
         "server_questions": 20}
 
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench_scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", help="library sizes in chunks, ascending")
-    parser.add_argument("--smoke", action="store_true", help="small sizes and few questions (about 2 minutes)")
+    parser.add_argument("--smoke", action="store_true", help="small sizes and few questions (about a minute)")
     parser.add_argument("--out", type=Path, help="report folder (default eval/runs/<timestamp>-scale)")
     parser.add_argument("--home", type=Path, help="library folder (default <out>/home; grown, never emptied)")
     parser.add_argument("--cache", type=Path, default=Path(".newsrag") / "bench-cache",

@@ -22,7 +22,7 @@ def test_the_smoke_form_measures_every_goal_at_two_sizes_and_plots_them(tmp_path
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((out / "scale.json").read_text())
     rows = report["sizes"]
-    assert [r["target"] for r in rows] == [400, 1200] and report["backend"].startswith("onnx")
+    assert [r["target"] for r in rows] == [300, 600] and report["backend"].startswith("onnx")
     for row in rows:
         assert row["chunks"] >= row["target"] and row["disk"]["chunks"] == row["chunks"]
         assert row["ingest"]["chunks"] > 0 and row["ingest"]["chunks_per_s"] > 0

@@ -20,22 +20,23 @@ from ui.cli import build_parser
 RAG = Path(__file__).resolve().parent.parent / "rag"
 
 
-def _parse(text: str) -> ast.Module:
-    """``ast.parse`` with the garbage collector held: a finalizer run inside it (an event loop an
-    earlier test's Gradio app left) reports through a traceback, which Python 3.11 formats with
-    ``ast`` too, and the nested parse breaks the outer one's recursion count ("AST constructor
-    recursion depth mismatch")."""
+def _parse(*texts: str) -> list[ast.Module]:
+    """``ast.parse`` of each text with the garbage collector held: a finalizer run inside it (an
+    event loop an earlier test's Gradio app left) reports through a traceback, which Python 3.11
+    formats with ``ast`` too, and the nested parse breaks the outer one's recursion count ("AST
+    constructor recursion depth mismatch"). One collection first, not one per text: late in the
+    suite the heap is large and each took about a second."""
     gc.collect()
     gc.disable()
     try:
-        return ast.parse(text)
+        return [ast.parse(text) for text in texts]
     finally:
         gc.enable()
 
 
 def _field_docstrings() -> dict[str, str]:
     """Field name -> the string literal right under it in ``rag/tuning.py``."""
-    tree = _parse((RAG / "tuning.py").read_text(encoding="utf-8"))
+    tree, = _parse((RAG / "tuning.py").read_text(encoding="utf-8"))
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Tuning"]
     docs = {}
     for node, after in zip(cls.body, cls.body[1:], strict=False):
@@ -118,10 +119,9 @@ FLOATS = {("llm.py", 0.01),  # llama.cpp's sampler takes no temperature of 0
 
 def test_no_tuned_weight_is_left_outside_the_tuning_object():
     found = []
-    for path in sorted(RAG.glob("*.py")):
-        if path.name in {"tuning.py", "settings.py"}:
-            continue
-        for node in ast.walk(_parse(path.read_text(encoding="utf-8"))):
+    paths = [p for p in sorted(RAG.glob("*.py")) if p.name not in {"tuning.py", "settings.py"}]
+    for path, tree in zip(paths, _parse(*(p.read_text(encoding="utf-8") for p in paths)), strict=True):
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and type(node.value) is float and node.value not in (0.0, 1.0) \
                     and (path.name, node.value) not in FLOATS:
                 found.append(f"{path.name}:{node.lineno}: {node.value}")

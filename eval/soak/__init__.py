@@ -44,7 +44,7 @@
         replicas' race are ``big`` and ``replicas`` (its ``see``).
     python -m eval.soak all [--short]
         kill, load, chroma and replicas (``--short``, for CI: 1 kill round of 6 articles; 6 articles on a
-        Chroma server, one client for 5 s, 8 clients for 10 s, then Chroma down 4 s under them; no
+        Chroma server, one client for 3 s, 8 clients for 6 s, then Chroma down 3 s under them; no
         replicas, which tests/test_replicas.py races in CI).
 
 Each prints one JSON object per scenario (stdout at the end; stderr as each ends) and exits

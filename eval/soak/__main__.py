@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit([timed(scenario_probes, work, target)])
         if args.short:  # the load is the Chroma scenario's up phase: one server start fewer
             return emit([timed(scenario_kill, work, 1, 6, 8),
-                         timed(scenario_chroma, work, 8, 4, 6, up=10, baseline=5)])
+                         timed(scenario_chroma, work, 8, 3, 6, up=6, baseline=3)])
         return emit([timed(scenario_kill, work, 20, 12, 8), timed(scenario_load, work, 32, 60, 30),
                      timed(scenario_chroma, work, 8, 8, 12, up=10, baseline=10), timed(scenario_replicas, work, 10),
                      timed(scenario_probes, work, None), timed(scenario_big, work, 9.9, False)])
