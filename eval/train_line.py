@@ -7,9 +7,11 @@ features become an example, labelled 1 when the name holds the gold answer (a li
 the articles do not answer is wrong). A logistic regression (``rag.line_model.fit``, deterministic)
 is fitted on the examples of ``k - 1`` folds with the probability to show a line from chosen there
 (the best of ``THRESHOLDS`` for ``eval.tune``'s utility: a right line +0.5, a wrong one -2), and
-measured on the held-out fold beside the ratio rule it replaces (``Tuning.name_ahead``). The model
-written is fitted on every example, with its command, the data's sha256 and the cross-validated
-figures.
+measured on the held-out fold beside the ratio rule it replaces (``Tuning.name_ahead``), the ratio
+rule with the model's veto (``Tuning.line_model`` 2), and the veto with the model showing alone a name
+it is sure of (``Tuning.line_alone_probability``, chosen from ``ALONE``; each of its values is measured
+too). The model written is fitted on every example, with its command, the data's sha256 and the
+cross-validated figures.
 
     python -m eval.train_line --data ../shared/datasets/multihop-rag-train [--out rag/models/answer_line.json]
 """
@@ -28,6 +30,9 @@ from eval.report import fmt
 from eval.tune import FOLDS, LINE_RIGHT, LINE_WRONG, SEED, Replayer, folds_of, read_split
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+# ``Tuning.line_alone_probability``: from which the model shows a name the ratio does not propose
+# (1.01: never)
+ALONE = (0.85, 0.9, 0.95, 0.97, 0.99, 1.01)
 L2 = 1.0
 INFERENCE = "inference_query"
 
@@ -69,6 +74,14 @@ def choose_threshold(model, rows: Sequence[dict]) -> float:
     return max(THRESHOLDS, key=lambda t: (utility([e for p, e in scored if p >= t]), t))
 
 
+def choose_alone(model, rows: Sequence[dict], veto: float) -> float:
+    """The probability from which the model alone shows a line, beside the ratio rule it may veto
+    at ``veto``, that does best on ``rows`` (ties: the higher)."""
+    scored = [(model.probability(e["features"]), e) for e in rows]
+    return max((a for a in ALONE if a >= veto),
+               key=lambda a: (utility([e for p, e in scored if e["ahead"] and p >= veto or p >= a]), a))
+
+
 def figures(shown: Sequence[dict], questions: Sequence[int], top: str | None, contained: dict[int, bool],
             gold: dict[int, str]) -> dict:
     """Precision and share shown of the lines on the inference questions ``questions`` (case
@@ -100,19 +113,26 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
         model = fit([e["features"] for e in train], [e["label"] for e in train], l2=l2)
         threshold = choose_threshold(model, train)
         veto = choose_threshold(model, [e for e in train if e["ahead"]])
+        alone = choose_alone(model, train, veto)
         inference = [i for i in held if cases[i].question.type == INFERENCE]
         top = most_frequent_answer([{"gold_answer": cases[i].question.answer} for i in inference])
-        per_fold.append({
+        p = {id(e): model.probability(e["features"]) for e in test}
+        fold = {
             "threshold": threshold,
-            "model": figures([e for e in test if model.probability(e["features"]) >= threshold], inference, top,
-                             contained, gold),
+            "model": figures([e for e in test if p[id(e)] >= threshold], inference, top, contained, gold),
             "ratio rule": figures([e for e in test if e["ahead"]], inference, top, contained, gold),
-            "veto": figures([e for e in test if e["ahead"] and model.probability(e["features"]) >= veto], inference,
-                            top, contained, gold),
+            "veto": figures([e for e in test if e["ahead"] and p[id(e)] >= veto], inference, top, contained, gold),
             "veto threshold": veto,
-        })
+            "alone threshold": alone,
+            "veto or alone": figures([e for e in test if e["ahead"] and p[id(e)] >= veto or p[id(e)] >= alone],
+                                     inference, top, contained, gold),
+        }
+        for a in ALONE:  # each value of Tuning.line_alone_probability, with the veto chosen on the fold
+            fold[f"veto or alone {a}"] = figures([e for e in test if e["ahead"] and p[id(e)] >= veto
+                                                  or p[id(e)] >= a], inference, top, contained, gold)
+        per_fold.append(fold)
     summary = {}
-    for rule in ("model", "ratio rule", "veto"):
+    for rule in ("model", "ratio rule", "veto", "veto or alone", *(f"veto or alone {a}" for a in ALONE)):
         for part in ("all", "without_top"):
             for key in ("precision", "shown", "containment"):
                 values = [f[rule][part][key] for f in per_fold if f[rule][part][key] is not None]
@@ -143,11 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = fit([e["features"] for e in rows], [e["label"] for e in rows], l2=L2)
     threshold = choose_threshold(model, rows)
     veto = choose_threshold(model, [e for e in rows if e["ahead"]])
+    alone = choose_alone(model, rows, veto)
     command = "python -m eval.train_line --data " + str(args.data)
     model = replace(model, trained={
         "command": command, "data": args.data.name, "sha256": dict(data.sha256), "questions": len(cases),
         "examples": len(rows), "right": sum(e["label"] for e in rows), "l2": L2, "folds": args.folds,
-        "seed": SEED, "line_probability": threshold, "veto_probability": veto, "cross_validated": result["cross_validated"],
+        "seed": SEED, "line_probability": threshold, "veto_probability": veto, "alone_probability": alone,
+        "alone_by_fold": [f["alone threshold"] for f in result["folds"]], "cross_validated": result["cross_validated"],
         "encoder": {"backend": pipeline.library.embedder.backend, "precision": pipeline.library.embedder.precision}})
     out = args.out or MODEL_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{args.folds}-fold cross-validation, inference questions:")
     for label, value in result["cross_validated"].items():
         print(f"  {label:36} {fmt(value['mean'])} ± {fmt(value['sd'])}")
-    print(f"line probability chosen on all: {threshold} (as a veto of the ratio rule: {veto}); written: {out}")
+    print(f"line probability chosen on all: {threshold} (as a veto of the ratio rule: {veto}; the model alone "
+          f"beside it: {alone}; by fold: {[f['alone threshold'] for f in result['folds']]}); written: {out}")
     return 0
 
 

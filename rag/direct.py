@@ -67,20 +67,23 @@ def choose_name(question: Question, cited: Sequence[Candidate], pool: Sequence[C
     """The name asked for: every name of the cited and best evidence sentences (``Tuning.name_pool``),
     grouped (one person under full name and surname alone), weighted by the scores of the sentences
     naming it (a cited one ``Tuning.cited_weight`` times). It is shown when at least
-    ``Tuning.name_min_sentences`` sentences name it and ``model`` (``rag.line_model``) gives it a
-    probability of at least ``Tuning.line_probability``; without a model, when it weighs
-    ``Tuning.name_ahead`` times as much as the next name (``Tuning.name_ahead_corroborated`` when
-    corroborated)."""
+    ``Tuning.name_min_sentences`` sentences name it and it weighs ``Tuning.name_ahead`` times as much
+    as the next name (``Tuning.name_ahead_corroborated`` when corroborated). With ``model``
+    (``rag.line_model``, as ``Tuning.line_model`` says): the model may withhold such a name (a
+    probability under ``Tuning.line_probability``) and show one it gives at least
+    ``Tuning.line_alone_probability``."""
     found = line_candidate(question, cited, pool, outlets, names_of, tuning=tuning)
     if found is None or isinstance(found, NameChoice):
         return found  # nothing, or several names
     choice, features, ahead = found
     if model is None:
         return choice if ahead else None
-    likely = model.probability(features) >= tuning.line_probability
-    if tuning.line_model == VETO:  # the ratio proposes, the model may withhold
-        return choice if ahead and likely else None
-    return choice if likely else None
+    probability = model.probability(features)
+    if tuning.line_model == VETO:  # the ratio proposes and the model may withhold; a name the model
+        # is sure of stands without the ratio
+        return choice if ahead and probability >= tuning.line_probability \
+            or probability >= tuning.line_alone_probability else None
+    return choice if probability >= tuning.line_probability else None
 
 
 def line_candidate(question: Question, cited: Sequence[Candidate], pool: Sequence[Candidate],

@@ -207,8 +207,10 @@ class Scorer:
             question_vector = (1 - t.asked_weight) * question_vector + t.asked_weight * vectors.asked
         part_vectors = vectors.claims
         focus = set(question.focus) or set(question.terms)
-        weights = {w: self._idf(w) * (1.0 if w in focus else t.context_weight) for w in set(question.terms)}
-        part_weights = [{w: self._idf(w) for w in set(p.terms)} for p in parts]
+        # in the question's order, not a set's: a set's order changes with each process's string hashes,
+        # and with it the last bits of every sum (a near-tie then ranks two ways from run to run)
+        weights = {w: self._idf(w) * (1.0 if w in focus else t.context_weight) for w in dict.fromkeys(question.terms)}
+        part_weights = [{w: self._idf(w) for w in dict.fromkeys(p.terms)} for p in parts]
         matrix = np.stack([c.vector for c in cands])
         # einsum, not BLAS: see ``index.lexical.LexicalIndex.best_sentences``
         semantic = np.einsum("ij,j->i", matrix, question_vector)

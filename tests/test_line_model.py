@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from helpers import sentence
 
+from eval import train_line
 from index.errors import ConfigError
 from rag import line_model
 from rag.analysis import analyse
@@ -66,6 +67,10 @@ def test_the_shipped_model_is_for_these_features_and_records_how_it_was_trained(
     assert set(trained["sha256"]) == {"corpus.json", "MultiHopRAG.json"}
     assert TUNING.line_probability == (trained["veto_probability"] if TUNING.line_model == 2
                                        else trained["line_probability"])
+    # the value the model stands alone from was measured (``eval.train_line`` measures each of ALONE)
+    assert TUNING.line_alone_probability in train_line.ALONE
+    assert f"veto or alone {TUNING.line_alone_probability} all precision" in trained["cross_validated"]
+    assert trained["alone_probability"] in train_line.ALONE and len(trained["alone_by_fold"]) == trained["folds"]
 
 
 # two names nearly as strong as each other (Ellison cited, Wang not): under the ratio rule's lead
@@ -84,15 +89,19 @@ def _model(intercept: float) -> LineModel:
                      scale=(1.0,) * len(FEATURES), trained={})
 
 
-@pytest.mark.parametrize(("use", "model", "shown"), [
-    (1, None, None),  # no model: the ratio rule (under its lead)
-    (1, _model(3.0), "Caroline Ellison"),  # the model alone, sure: shown
-    (1, _model(-3.0), None),  # the model alone, in doubt: withheld
-    (2, _model(3.0), None),  # the ratio proposes, and it proposes nothing here
+@pytest.mark.parametrize(("use", "model", "alone", "shown"), [
+    (1, None, 0.97, None),  # no model: the ratio rule (under its lead)
+    (1, _model(3.0), 0.97, "Caroline Ellison"),  # the model alone, sure: shown
+    (1, _model(-3.0), 0.97, None),  # the model alone, in doubt: withheld
+    (2, _model(3.0), 1.01, None),  # the ratio proposes, and it proposes nothing here
+    (2, _model(3.0), 0.95, "Caroline Ellison"),  # ... but the model is sure (0.953) enough to stand alone
+    (2, _model(3.0), 0.97, None),  # ... not this sure
+    (2, _model(1.0), 0.85, None),  # ... and at 0.731 it stands with the ratio only
 ])
-def test_the_model_decides_the_line_where_the_ratio_rule_would(use, model, shown):
+def test_the_model_decides_the_line_where_the_ratio_rule_would(use, model, alone, shown):
     question = analyse(QUESTION)
-    choice = choose_name(question, CANDS[:3], CANDS, tuning=replace(TUNING, line_model=use), model=model)
+    tuning = replace(TUNING, line_model=use, line_alone_probability=alone)
+    choice = choose_name(question, CANDS[:3], CANDS, tuning=tuning, model=model)
     assert (choice.name if choice else None) == shown
 
 
@@ -139,8 +148,6 @@ def test_the_answerer_reads_the_model_only_when_the_tuning_says_so(monkeypatch):
 def test_cross_validation_measures_the_model_and_the_ratio_rule_on_held_out_questions():
     from types import SimpleNamespace
 
-    from eval import train_line
-
     rows, labels = _rows(60)
     cases = [SimpleNamespace(question=SimpleNamespace(type="inference_query", answer="Sam" if i % 3 else f"n{i}"))
              for i in range(60)]
@@ -159,3 +166,9 @@ def test_cross_validation_measures_the_model_and_the_ratio_rule_on_held_out_ques
             shown * summary[f"{rule} all precision"]["mean"], abs=0.05)
     ratio = [e for e in examples if e["ahead"]]
     assert summary["ratio rule all shown"]["mean"] == pytest.approx(len(ratio) / 60)
+    # the model never stands alone at 1.01: the veto's figures; from lower, at least as many lines
+    for key in ("precision", "shown", "containment"):
+        assert summary[f"veto or alone 1.01 all {key}"] == summary[f"veto all {key}"]
+    assert summary["veto or alone 0.85 all shown"]["mean"] >= summary["veto all shown"]["mean"]
+    assert all(f["alone threshold"] in train_line.ALONE and f["alone threshold"] >= f["veto threshold"]
+               for f in first["folds"])
