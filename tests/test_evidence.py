@@ -72,3 +72,43 @@ def test_a_heading_weighs_less_than_it_would_as_a_statement(embedder):
     assert weighed[0].parts == pytest.approx(tuple(0.8 * p for p in plain[0].parts))
     assert (weighed[1].score, weighed[1].parts) == (plain[1].score, plain[1].parts)
     assert weighed[0].score < weighed[1].score
+
+
+SCORE_IN_A_PROCESS = """
+import numpy as np
+from rag.analysis import analyse
+from rag.evidence import Candidate, Scorer
+from rag.tuning import Tuning
+from rag.types import Location
+from rag.understand import QuestionVectors
+
+question = analyse("Which exchange founder faced fraud, conspiracy and money laundering charges in the "
+                   "criminal trial that prosecutors opened against the crypto lender?")
+rng = np.random.default_rng(7)
+texts = ["The founder faced fraud and conspiracy charges at the trial.",
+         "Prosecutors opened the criminal trial against the crypto lender's founder.",
+         "Money laundering charges were dropped before the trial.",
+         "The exchange said its founder would fight the charges."]
+cands = [Candidate(location=Location(article_id=str(i), title="t", source=None, published_at=None, url=None,
+                                     chunk_id=f"{i}-0", start=0, end=len(t)), text=t, rank=i,
+                   vector=rng.standard_normal(8).astype(np.float32)) for i, t in enumerate(texts)]
+vectors = QuestionVectors(searched=rng.standard_normal((1, 8)).astype(np.float32))
+scored = Scorer(idf=lambda term: 1.0 + sum(map(ord, term)) % 17 / 7, tuning=Tuning()).score(question, vectors, cands)
+print(repr([(c.score, c.lexical) for c in scored]))
+"""
+
+
+@pytest.mark.slow
+def test_scores_are_the_same_bits_whatever_the_process_string_hashes():
+    # the question's words were weighed in a set's order, which each process's string hashes
+    # change: the last bits of every score changed with it, and near-ties ranked two ways
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    runs = [subprocess.run([sys.executable, "-c", SCORE_IN_A_PROCESS], cwd=root, capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "2", "3")]
+    assert [r.returncode for r in runs] == [0, 0, 0], runs[0].stderr[-2000:]
+    assert runs[0].stdout.strip().startswith("[(") and runs[0].stdout == runs[1].stdout == runs[2].stdout
