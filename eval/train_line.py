@@ -74,12 +74,18 @@ def choose_threshold(model, rows: Sequence[dict]) -> float:
     return max(THRESHOLDS, key=lambda t: (utility([e for p, e in scored if p >= t]), t))
 
 
+def veto_or_alone(rows: Sequence[dict], probability: dict[int, float], veto: float, alone: float) -> list[dict]:
+    """The examples ``Tuning.line_model`` 2 shows a line for: proposed by the ratio rule and not
+    vetoed (a probability of ``veto`` or more), or given ``alone`` or more by the model
+    (``probability``: by ``id`` of the example)."""
+    return [e for e in rows if e["ahead"] and probability[id(e)] >= veto or probability[id(e)] >= alone]
+
+
 def choose_alone(model, rows: Sequence[dict], veto: float) -> float:
     """The probability from which the model alone shows a line, beside the ratio rule it may veto
     at ``veto``, that does best on ``rows`` (ties: the higher)."""
-    scored = [(model.probability(e["features"]), e) for e in rows]
-    return max((a for a in ALONE if a >= veto),
-               key=lambda a: (utility([e for p, e in scored if e["ahead"] and p >= veto or p >= a]), a))
+    p = {id(e): model.probability(e["features"]) for e in rows}
+    return max((a for a in ALONE if a >= veto), key=lambda a: (utility(veto_or_alone(rows, p, veto, a)), a))
 
 
 def figures(shown: Sequence[dict], questions: Sequence[int], top: str | None, contained: dict[int, bool],
@@ -124,12 +130,11 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
             "veto": figures([e for e in test if e["ahead"] and p[id(e)] >= veto], inference, top, contained, gold),
             "veto threshold": veto,
             "alone threshold": alone,
-            "veto or alone": figures([e for e in test if e["ahead"] and p[id(e)] >= veto or p[id(e)] >= alone],
-                                     inference, top, contained, gold),
+            # the shipped rule with its value chosen on the fold, then with each value of ALONE
+            **{f"veto or alone{'' if a is None else f' {a}'}": figures(
+                veto_or_alone(test, p, veto, alone if a is None else a), inference, top, contained, gold)
+               for a in (None, *ALONE)},
         }
-        for a in ALONE:  # each value of Tuning.line_alone_probability, with the veto chosen on the fold
-            fold[f"veto or alone {a}"] = figures([e for e in test if e["ahead"] and p[id(e)] >= veto
-                                                  or p[id(e)] >= a], inference, top, contained, gold)
         per_fold.append(fold)
     summary = {}
     for rule in ("model", "ratio rule", "veto", "veto or alone", *(f"veto or alone {a}" for a in ALONE)):

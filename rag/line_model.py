@@ -7,8 +7,10 @@ articles name it, how many of them are cited, whether the best evidence sentence
 recognizer types it, how much of all the names' weight it carries. It was trained by
 ``python -m eval.train_line`` on the MultiHop-RAG train split (every question with an entity answer,
 labelled by whether the name is the gold answer), and its file (``rag/models/answer_line.json``) records
-the command, the data's sha256 and the cross-validated figures. The line is shown when its
-probability reaches ``Tuning.line_probability``; ``Tuning.line_model`` false goes back to the ratio.
+the command, the data's sha256 and the cross-validated figures. As ``Tuning.line_model`` says, the
+model decides alone (the line is shown from ``Tuning.line_probability``), or withholds what the ratio
+proposes under that probability and shows alone what it gives ``Tuning.line_alone_probability`` (the
+shipped use), or is not read (the ratio alone).
 
 Applied with numpy alone: the file holds the standardisation and the coefficients.
 """
