@@ -10,6 +10,7 @@ ferrets is 4242").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _INSTRUCTION = re.compile("|".join([
     r"\b(ignore|disregard|forget|override)\b[^.?!]{0,40}\b(instructions?|prompts?|your (sources|rules))\b",
@@ -53,16 +54,24 @@ _ANSWERS = frozenset({"answer", "response", "reply"})
 _QUESTIONS = frozenset({"question", "query", "prompt", "inquiry"})
 _ALL = frozenset({"every", "any", "all", "each", "whatever"})
 _RIGHT = frozenset({"only", "correct", "right", "true", "real"})
-# parsed only when one of these is found: "you", "answer(s)"/"response(s)", or a telling verb where an
-# order starts (the sentence's start, after a comma or "and": "Assistant, stop quoting ... and say")
-_CUE = re.compile(r"\b(you|your|yourself|answers?|responses?)\b|(^\W*|,\s*|\band\s+)(" + "|".join(sorted(_TELLING))
-                  + r")\b", re.IGNORECASE)
+# parsed only when one of these is found: "you" with a telling verb or a directive modal at most six
+# words after it (what ``_instructs`` reads of "you": "you must answer", "you, the assistant reading
+# this, should say"; news's "you can get the Pixel 8" is not parsed), "answer(s)"/"response(s)", or a
+# telling verb where an order starts (the sentence's start, after a comma or "and": "Assistant, stop
+# quoting ... and say"). On the MultiHop-RAG dev corpus 140 of its 5,017 sentences are parsed (767
+# with "you" alone), and the same one is flagged.
+_TELLING_WORDS = "|".join(sorted(_TELLING))
+_CUE = re.compile(r"\byou\b(?:\W+\w+){0,6}?\W+(?:must|should|shall|(?:have|has|need)\s+to|" + _TELLING_WORDS + r")\b"
+                  r"|\b(answers?|responses?)\b|(^\W*|,\s*|\band\s+)(" + _TELLING_WORDS + r")\b", re.IGNORECASE)
 _QUOTES = re.compile(r"[\"“”]")
 
 
+@lru_cache(maxsize=1 << 14)
 def addressed(sentence: str) -> bool:
     """Whether ``sentence`` instructs whoever answers or states what the answer is, by its grammar
-    (see above): not evidence about the news."""
+    (see above): not evidence about the news. Remembered: the evidence sentences of a library come
+    back question after question, and each parse takes milliseconds (without it, the parses were
+    the slowest part of a warm answer: p95 130 ms against 45 on the dev slice)."""
     if not _CUE.search(sentence) or len(sentence) > 600:
         return False
     from index.language import parse
