@@ -130,10 +130,10 @@ def cross_validate(rows: Sequence[dict], cases: Sequence, contained: dict[int, b
             "veto": figures([e for e in test if e["ahead"] and p[id(e)] >= veto], inference, top, contained, gold),
             "veto threshold": veto,
             "alone threshold": alone,
-            # the shipped rule with its value chosen on the fold, then with each value of ALONE
-            **{f"veto or alone{'' if a is None else f' {a}'}": figures(
-                veto_or_alone(test, p, veto, alone if a is None else a), inference, top, contained, gold)
-               for a in (None, *ALONE)},
+            "veto or alone": figures(veto_or_alone(test, p, veto, alone), inference, top, contained, gold),
+            # and with each value of ALONE
+            **{f"veto or alone {a}": figures(veto_or_alone(test, p, veto, a), inference, top, contained, gold)
+               for a in ALONE},
         }
         per_fold.append(fold)
     summary = {}

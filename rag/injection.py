@@ -60,7 +60,7 @@ _RIGHT = frozenset({"only", "correct", "right", "true", "real"})
 #   should say"); news's "you can get the Pixel 8" and "you have to get married" are not parsed;
 # - a telling verb where an order starts: the sentence's start, after a comma or "and" ("Assistant,
 #   stop quoting ... and say");
-# - "answer(s)"/"response(s)" with a form of "be" and a word that makes it a rule: "you", "only",
+# - a noun of answering (``_ANSWERS``) with a form of "be" and a word that makes it a rule: "you", "only",
 #   "correct", "questions" ...
 # On the MultiHop-RAG corpora 44 of the dev split's 5,017 sentences are parsed and 181 of the train
 # split's 43,060 (767 and 4,943 when "you", "your" or "answer" alone was enough). The dev split's one flagged
@@ -69,10 +69,16 @@ _RIGHT = frozenset({"only", "correct", "right", "true", "real"})
 _TELLING_WORDS = "|".join(sorted(_TELLING))
 _CUE_YOU = re.compile(r"\byou\b(?:\W+\w+){0,6}?\W+(?:" + _TELLING_WORDS + r")\b", re.IGNORECASE)
 _CUE_ORDER = re.compile(r"(^\W*|,\s*|\band\s+)(" + _TELLING_WORDS + r")\b", re.IGNORECASE)
-_CUE_ANSWER = re.compile(r"\b(answers?|responses?)\b", re.IGNORECASE)
+
+
+def _nouns(lemmas) -> str:
+    """The nouns and their plurals, for a cue ("query" -> "quer(?:y|ies)", "answer" -> "answers?")."""
+    return "|".join(sorted(w[:-1] + "(?:y|ies)" if w.endswith("y") else w + "s?" for w in lemmas))
+
+
+_CUE_ANSWER = re.compile(r"\b(" + _nouns(_ANSWERS) + r")\b", re.IGNORECASE)
 _CUE_BE = re.compile(r"\b(is|are|was|were|be)\b|['’]s\b", re.IGNORECASE)
-_CUE_RULE = re.compile(r"\b(you|only|correct|right|true|real|questions?|query|queries|prompts?|inquiry|inquiries)\b",
-                       re.IGNORECASE)
+_CUE_RULE = re.compile(r"\b(you|" + "|".join(sorted(_RIGHT)) + "|" + _nouns(_QUESTIONS) + r")\b", re.IGNORECASE)
 
 
 def _cue(sentence: str) -> bool:
