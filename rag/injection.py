@@ -56,8 +56,8 @@ _ALL = frozenset({"every", "any", "all", "each", "whatever"})
 _RIGHT = frozenset({"only", "correct", "right", "true", "real"})
 # parsed only when one of these is found (what the readings below need, read without the parser):
 # - "you" with a telling verb at most six words after it: "you" counts only as the subject of a
-#   telling verb or of a directive modal with a telling verb ("you must answer", "you, the reader,
-#   should say"); news's "you can get the Pixel 8" and "you have to get married" are not parsed;
+#   telling verb or of a directive modal with a telling verb ("you must answer", "you should tell
+#   readers"); news's "you can get the Pixel 8" and "you have to get married" are not parsed;
 # - a telling verb where an order starts: the sentence's start, after a comma or "and" ("Assistant,
 #   stop quoting ... and say");
 # - a noun of answering (``_ANSWERS``) with a form of "be" and a word that makes it a rule: "you", "only",
