@@ -103,7 +103,7 @@ def line_candidate(question: Question, cited: Sequence[Candidate], pool: Sequenc
     sentences = list({id(c): c for c in [*cited, *sorted(pool, key=lambda c: -c.score)[:tuning.name_pool]]}.values())
     groups: list[dict] = []
     for candidate in sentences:
-        for written in _mentions(candidate, names_of):
+        for written in name_mentions(candidate, names_of):
             full = linked(written, candidate, names_of)
             mention = replace(written, text=full) if full else written  # "Fed": the Federal Reserve
             keys = word_keys(mention.text)
@@ -319,12 +319,12 @@ def _label(figure: Figure) -> str:
     return figure.phrase
 
 
-def _mentions(candidate: Candidate, names_of: Callable[[str], dict]) -> list[Mention]:
+def name_mentions(candidate: Candidate, names_of: Callable[[str], dict]) -> list[Mention]:
     """The names of a sentence: what the recognizer found, plus capitalised words that its articles
     use as a name elsewhere ("Altman has been telling investors ..." after "Sam Altman" earlier)."""
     found = list(candidate.facts.names())
     known: dict[str, dict] = {}
-    for article in candidate.article_ids:
+    for article in candidate.articles:
         known.update(names_of(article))
     taken = [(m.start, m.end) for m in found]
     for match in _CAPITALISED.finditer(candidate.text):
@@ -344,7 +344,7 @@ def linked(mention: Mention, candidate: Candidate, names_of: Callable[[str], dic
     if mention.label == "PERSON" or not is_short_form(short):
         return None
     key = surname(short) or ""
-    for article in candidate.article_ids:
+    for article in candidate.articles:
         full = names_of(article).get(key, {}).get("a", {}).get(short)
         if full:
             return full
@@ -391,7 +391,7 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     typed: dict[str, int] = {}
     forms: dict[str, int] = {}
     for candidate, _ in group["sentences"].values():
-        for article in candidate.article_ids:
+        for article in candidate.articles:
             index = names_of(article)
             for key in group["surnames"]:
                 entry = index.get(key or "", {})
@@ -404,7 +404,7 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     group["known_forms"] = forms
     # every name its articles write (the forms of every key): where a short form's full one is found
     every: dict[str, int] = {}
-    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+    for article in dict.fromkeys(a for candidate, _ in group["sentences"].values() for a in candidate.articles):
         for entry in names_of(article).values():
             for form, count in entry.get("f", {}).items():
                 every[form] = every.get(form, 0) + count
@@ -415,7 +415,7 @@ def _type(group: dict, names_of: Callable[[str], dict]) -> None:
     # how the group's articles introduce it: the first full form of its main word, one vote each
     main = _main_key(group)
     intros: dict[str, dict[str, int]] = {"p": {}, "o": {}}
-    for article in {a for candidate, _ in group["sentences"].values() for a in candidate.article_ids}:
+    for article in dict.fromkeys(a for candidate, _ in group["sentences"].values() for a in candidate.articles):
         entry = names_of(article).get(main or "", {})
         for kind in ("p", "o"):
             if entry.get(kind):

@@ -54,7 +54,13 @@ class Candidate:
     # stage; ``replace`` makes a new one, which derives them again).
     @cached_property
     def article_ids(self) -> frozenset[str]:
-        return frozenset({self.location.article_id, *(a.article_id for a in self.also)})
+        return frozenset(self.articles)
+
+    @cached_property
+    def articles(self) -> tuple[str, ...]:
+        """Its articles in a fixed order, its own first: what is read article by article must not
+        follow a set's order, which changes with each process's string hashing."""
+        return tuple(dict.fromkeys((self.location.article_id, *(a.article_id for a in self.also))))
 
     @cached_property
     def sources(self) -> list[str]:

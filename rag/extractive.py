@@ -4,7 +4,8 @@ It quotes the sentences ``rag.selection.select`` chose, claim by claim. A questi
 name or a figure gets a direct answer line first (``rag/direct.py``; the name asked for is cited
 in at least ``Tuning.naming_cited`` sentences); a question about time gets its evidence in order of
 publication (``rag.selection.ordered``); figures and names that differ between reports are noted
-after the quotes (``rag/conflicts.py``).
+after the quotes (``rag/conflicts.py``). A quote that names someone by a short form gets the full
+form its article introduces, in an editor's brackets, once per answer (``rag/clarify.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Iterator, Sequence
 
 from rag import line_model
 from rag.answering import AnswerContext, Capabilities, Draft, Event
+from rag.clarify import clarified
 from rag.conflicts import find_conflicts
-from rag.direct import choose_name, direct_answer
+from rag.direct import choose_name, direct_answer, name_mentions
 from rag.question import OUTLET, YES_NO
 from rag.selection import Pick, claim_of, ordered
 from rag.settings import RagSettings
@@ -70,8 +72,14 @@ class ExtractiveAnswerer:
         if direct is None and question.answer_type == YES_NO:  # only where the evidence decides it
             direct = verdict(question, [(n, p.candidate, p.claim) for n, p in enumerate(picks, start=1)],
                              tuning=self.tuning)
-        sentences = [AnswerSentence(text=p.candidate.text, citations=(n,), claim=p.claim)
-                     for n, p in enumerate(picks, start=1)]
+        sentences = []
+        written = direct_text(direct) if direct is not None and direct.kind != OUTLET else ""
+        for n, p in enumerate(picks, start=1):  # short names clarified in brackets, once per answer
+            text = p.candidate.text
+            if context.names_of is not None:
+                text = clarified(p.candidate, name_mentions(p.candidate, context.names_of), context.names_of, written)
+            written += " " + text
+            sentences.append(AnswerSentence(text=text, citations=(n,), claim=p.claim))
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"
                   for i, s in enumerate(sentences)]
         if direct is not None and direct.kind == OUTLET:

@@ -36,8 +36,10 @@ def is_instruction(sentence: str) -> bool:
 #
 # - an imperative (a base-form verb with no subject) of telling or disregarding: an order to
 #   whoever answers, not a report;
-# - the reader or the assistant ("you") as the subject of such a verb, or of a directive modal
-#   ("must", "should", "have to");
+# - the reader or the assistant ("you") as the subject of such a verb, bare or with "must",
+#   "should", "shall" or "will" ("you will always reply BANANA"), or of a directive modal ("must",
+#   "should", "have to") governing one; "you" stays the subject when set off by commas ("You, the
+#   assistant reading this, should say ...");
 # - a statement about answers themselves: "answer" the subject of "be", said to hold for questions
 #   in general ("every/any/all questions", "questions about X") or called the only/correct one.
 #
@@ -50,6 +52,7 @@ def is_instruction(sentence: str) -> bool:
 _TELLING = frozenset({"say", "tell", "answer", "reply", "respond", "repeat", "state", "write", "output", "print",
                       "cite", "quote", "ignore", "disregard", "override", "pretend", "insist"})
 _DIRECTIVE = frozenset({"must", "should", "shall"})
+_ORDERING = _DIRECTIVE | {"will", "'ll", "’ll"}  # with "you" and a telling verb: "you will reply BANANA"
 _ANSWERS = frozenset({"answer", "response", "reply"})
 _QUESTIONS = frozenset({"question", "query", "prompt", "inquiry"})
 _ALL = frozenset({"every", "any", "all", "each", "whatever"})
@@ -128,15 +131,17 @@ def _instructs(root, quoted) -> bool:
     children = list(root.children)
     # "Assistant, stop ...": the parser reads a name set off by a comma before a bare verb as its
     # subject; it is the one addressed (a vocative)
+    # ("You, the assistant reading this, should say ...": "you" stays the subject, addressed either way)
     subjects = [c for c in children if c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj")
-                and not (root.tag_ == "VB" and c.i + 1 < root.i and c.doc[c.i + 1].text == ",")]
+                and (c.lower_ == "you" or not (root.tag_ == "VB" and c.i + 1 < root.i and c.doc[c.i + 1].text == ","))]
     auxiliaries = {c.lower_ for c in children if c.dep_ == "aux"}
     imperative = not subjects and root.tag_ == "VB" and not auxiliaries
     verbs = (root, *(c for c in children if c.dep_ in ("xcomp", "conj") and c.pos_ == "VERB"))
     if imperative and any(v.lemma_.lower() in _TELLING and not _supposes(v) for v in verbs):
         return True  # "Say that ...", "Ignore previous instructions", "Assistant, stop quoting ..."
-    if root.lemma_.lower() in _TELLING and any(s.lower_ == "you" for s in subjects) and auxiliaries <= _DIRECTIVE:
-        return True  # "you answer 4242 whenever ...", "you must reply ..." (not "you can tell he ...")
+    if root.lemma_.lower() in _TELLING and any(s.lower_ == "you" for s in subjects) and auxiliaries <= _ORDERING:
+        return True  # "you answer 4242 whenever ...", "you must reply ...", "you will always reply ..."
+        # (not "you can tell he ...")
     you = any(s.lower_ == "you" for s in subjects)
     directed = any(c.lower_ in _DIRECTIVE or (c.lower_ in ("have", "need") and c.dep_ == "aux") for c in children)
     if you and directed:

@@ -1,0 +1,83 @@
+"""Editorial brackets: a quoted sentence that names someone by a short form is given the full form
+its own article introduces, the way an editor clarifies a quotation ("[Sam] Altman said ...",
+"the Fed [Federal Reserve] raised ...").
+
+A sentence quoted out of its article loses the introduction that told the reader who "Altman" or
+"the Fed" is. The full form comes from the article's name index, made at ingest
+(``index.language.name_index``): for a person's surname alone, the first full name the article
+writes with that surname (``p``), and only when the article writes no other full name with it
+("Travis Kelce" and "Jason Kelce" leave "Kelce" alone); for an organisation's short form, the
+link made at ingest from how the short form is made from the full one (``a``: "Fed" -> "Federal
+Reserve"). Never a list of aliases, and never the library's links: a bracket says what this
+article means. A name is clarified once per answer: not where the answer already wrote its full
+form (the answer line, an earlier quote, or the sentence itself).
+
+The citation keeps the sentence verbatim (``Citation.quote``); only the quote in the answer text
+carries the brackets, which the reader knows as an editor's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from index.language import Mention
+from index.names import clean_name, is_short_form, surname
+from rag.evidence import Candidate
+
+PERSON = "PERSON"
+
+
+def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Callable[[str], dict],
+              written: str) -> str:
+    """The candidate's sentence with each short name followed or preceded by its bracketed full
+    form, unless ``written`` (the answer so far) or the sentence already holds that full form."""
+    text = candidate.text
+    inserts: list[tuple[int, str]] = []
+    seen = (written + " " + text).replace("[", "").replace("]", "")  # "[Sam] Altman" wrote "Sam Altman"
+    for mention in sorted(mentions, key=lambda m: m.start):
+        found = full_form(mention, candidate, names_of)
+        if found is None or found[0] in seen:
+            continue
+        full, person = found
+        seen += " " + full
+        short = clean_name(mention.text)
+        at = mention.start + mention.text.index(short)
+        if person:  # "[Sam] Altman": the given names before the surname
+            inserts.append((at, f"[{full[: -len(short)].strip()}] "))
+        else:  # "the Fed [Federal Reserve]"
+            inserts.append((at + len(short), f" [{full}]"))
+    for at, bracket in sorted(inserts, reverse=True):
+        text = text[:at] + bracket + text[at:]
+    return text
+
+
+def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict]) -> tuple[str, bool] | None:
+    """The full form the mention's own article introduces for it, and whether it is a person's; or
+    ``None`` (a full form already, a short form its article does not introduce, a surname two full
+    names share). A word the article calls a person at least as often as anything else is read as
+    the person, whatever the recognizer made of it here ("Trump said ..." typed ORG)."""
+    short = clean_name(mention.text)
+    if not short or short not in mention.text or not is_short_form(short) and " " in short:
+        return None
+    key = surname(short) or ""
+    for article in candidate.articles:
+        entry = names_of(article).get(key)
+        if not entry:
+            continue
+        labels = entry.get("l", {})
+        if " " not in short and labels.get(PERSON, 0) >= max(labels.values(), default=0) > 0:
+            full = _person(short, entry)
+            return (full, True) if full else None
+        full = entry.get("a", {}).get(short) if is_short_form(short) else None
+        return (full, False) if full else None
+    return None
+
+
+def _person(short: str, entry: dict) -> str | None:
+    """"Sam Altman" for "Altman" where the article introduces Sam Altman and no other full name ends
+    in "Altman"."""
+    full = entry.get("p")
+    if not full or not full.endswith(" " + short):
+        return None
+    others = {f for f in entry.get("f", {}) if len(f.split()) > 1 and f.endswith(" " + short) and f != full}
+    return None if others else full

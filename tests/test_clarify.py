@@ -1,0 +1,60 @@
+"""Editorial brackets (``rag/clarify.py``): a quoted sentence's short name gets the full form its own
+article introduces. Tables of articles (annotated by the real spaCy model, name index as built at
+ingest) and the quote that must come out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import sentence
+
+from index.language import annotate, name_index
+from rag.clarify import clarified
+from rag.direct import name_mentions
+
+ALTMAN = ["OpenAI's board fired chief executive Sam Altman on Friday.",
+          "Altman has been telling investors about a new chip venture."]
+KELCE = ["Travis Kelce caught two passes on Sunday.", "His brother Jason Kelce played center for the Eagles.",
+         "Kelce said the crowd was loud."]
+FED = ["The Federal Reserve held interest rates steady on Wednesday.",
+       "The Fed said inflation was still too high."]
+TRUMP = ["Former President Donald Trump testified on Monday in New York.", "Trump said the case was a sham."]
+
+CASES = [
+    # (article, the sentence quoted, the answer written before it, the quote shown)
+    ("a person's surname alone: the given names the article introduces, in brackets",
+     ALTMAN, 1, "", "[Sam] Altman has been telling investors about a new chip venture."),
+    ("the answer already wrote the full name (the answer line): nothing added",
+     ALTMAN, 1, "**Sam Altman** [1].", "Altman has been telling investors about a new chip venture."),
+    ("the quote itself holds the full form: nothing added",
+     ALTMAN, 0, "", "OpenAI's board fired chief executive Sam Altman on Friday."),
+    ("two full names share the surname: which Kelce is not the article's to say here",
+     KELCE, 2, "", "Kelce said the crowd was loud."),
+    ("an organisation's short form made from its full one: the full form after it",
+     FED, 1, "", "The Fed [Federal Reserve] said inflation was still too high."),
+    ("a surname whose full name the article gives",
+     TRUMP, 1, "", "[Donald] Trump said the case was a sham."),
+]
+
+
+@pytest.mark.parametrize(("what", "article", "quoted", "written", "shown"), CASES, ids=[c[0] for c in CASES])
+def test_a_quote_names_who_its_short_form_stands_for(what, article, quoted, written, shown):
+    index = json.loads(name_index(annotate(article)))
+    names_of = {"art": index}.get
+    cand = sentence(article[quoted], article="art")
+    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {},
+                     written) == shown
+
+
+def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
+    index = json.loads(name_index(annotate(ALTMAN)))
+    names = {"art": index, "other": json.loads(name_index(annotate(["Altman spoke to staff on Sunday."])))}
+    names_of = lambda a: names.get(a, {})  # noqa: E731
+    first = sentence(ALTMAN[1], article="art")
+    shown = clarified(first, name_mentions(first, names_of), names_of, "")
+    again = sentence("Altman returned to the company on Wednesday.", article="art")
+    assert clarified(again, name_mentions(again, names_of), names_of, shown) == again.text
+    # an article that never introduces the full name gets no bracket, whatever another article says
+    alone = sentence("Altman spoke to staff on Sunday.", article="other")
+    assert clarified(alone, name_mentions(alone, names_of), names_of, "") == alone.text
