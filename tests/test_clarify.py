@@ -20,6 +20,9 @@ KELCE = ["Travis Kelce caught two passes on Sunday.", "His brother Jason Kelce p
 FED = ["The Federal Reserve held interest rates steady on Wednesday.",
        "The Fed said inflation was still too high."]
 TRUMP = ["Former President Donald Trump testified on Monday in New York.", "Trump said the case was a sham."]
+TRUMP_ORGANIZATION = ["Former President Donald Trump testified on Monday in New York.",
+                      "Executives of Trump Organization inflated the value of its properties.",
+                      "Trump said the case was a sham."]
 
 CASES = [
     # (article, the sentence quoted, the answer written before it, the quote shown)
@@ -33,8 +36,10 @@ CASES = [
      KELCE, 2, "", "Kelce said the crowd was loud."),
     ("an organisation's short form made from its full one: the full form after it",
      FED, 1, "", "The Fed [Federal Reserve] said inflation was still too high."),
-    ("a surname whose full name the article gives",
+    ("a surname whose full name the article gives (the recognizer types this 'Trump' an organisation)",
      TRUMP, 1, "", "[Donald] Trump said the case was a sham."),
+    ("the word also starts another full name of the article: which one is not for the quote to say",
+     TRUMP_ORGANIZATION, 2, "", "Trump said the case was a sham."),
 ]
 
 
