@@ -18,10 +18,12 @@ carries the brackets, which the reader knows as an editor's words.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from index.language import Mention
 from index.names import clean_name, is_short_form, surname
+from index.text import STOPWORDS
 from rag.evidence import Candidate
 
 PERSON = "PERSON"
@@ -75,10 +77,24 @@ def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], 
 
 
 def _person(short: str, entry: dict) -> str | None:
-    """"Sam Altman" for "Altman" where the article introduces Sam Altman and no other full name ends
-    in "Altman"."""
-    full = entry.get("p")
-    if not full or not full.endswith(" " + short):
+    """"Sam Altman" for "Altman" where the article introduces Sam Altman and writes no other full
+    name ending in "Altman" ("Jason Kelce" beside "Travis Kelce"). Forms the recognizer read with a
+    dash or a word of the sentence before them ("— Sam Altman", "Could Altman", "Starring Sam Altman")
+    are the same name."""
+    full = _bare_form(entry.get("p") or "")
+    if len(full) < 2 or full[-1] != short:
         return None
-    others = {f for f in entry.get("f", {}) if len(f.split()) > 1 and f.endswith(" " + short) and f != full}
-    return None if others else full
+    for form in entry.get("f", {}):
+        words = _bare_form(form)
+        if len(words) > 1 and words[-1] == short and words[-len(full):] != full and full[-len(words):] != words:
+            return None
+    return " ".join(full)
+
+
+def _bare_form(form: str) -> list[str]:
+    """A name's words without what the recognizer took in before it: leading punctuation and
+    function words ("— Sam Altman", "Could Altman" -> "Altman")."""
+    words = re.sub(r"^[^\w]+", "", form).split()
+    while len(words) > 1 and words[0].lower() in STOPWORDS:
+        words = words[1:]
+    return words
