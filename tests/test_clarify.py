@@ -67,3 +67,25 @@ def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
     # an article that never introduces the full name gets no bracket, whatever another article says
     alone = sentence("Altman spoke to staff on Sunday.", article="other")
     assert clarified(alone, name_mentions(alone, names_of), names_of, "") == alone.text
+
+
+def test_the_answer_quotes_the_short_name_clarified_and_cites_the_sentence_verbatim(tmp_path, embedder):
+    from conftest import make_library
+
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    library = make_library(tmp_path / "home", embedder)
+    article = tmp_path / "openai.md"
+    article.write_text("# OpenAI's board fires its chief executive\n\n"
+                       "OpenAI's board fired chief executive Sam Altman on Friday. "
+                       "The board said it had lost confidence in his leadership. "
+                       "Altman had been telling investors about a new chip venture in the Middle East.\n",
+                       encoding="utf-8")
+    assert library.ingest([article]).added == 1
+    answer = Pipeline(RagSettings(index=library.settings), library=library).ask(
+        "What had been told to investors about a chip venture in the Middle East?")
+    quote = "Altman had been telling investors about a new chip venture in the Middle East."
+    assert "[Sam] " + quote in answer.answer
+    assert quote in [c.quote for c in answer.citations]
+    assert "[Sam] " + quote in [s.text for s in answer.sentences]
