@@ -22,22 +22,24 @@ import re
 from collections.abc import Callable, Iterable
 
 from index.language import Mention
-from index.names import clean_name, is_short_form, surname
+from index.names import clean_name, initials_form, is_short_form, surname
 from index.text import STOPWORDS
 from rag.evidence import Candidate
+from rag.tuning import Tuning
 
 PERSON = "PERSON"
+_GIVEN = re.compile(r"[A-Z][^\W\d_]*(?:[-'’.][^\W\d_]*)*\.?")  # "Sam", "Jean-Luc", "J.", "O'Neil"
 
 
 def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Callable[[str], dict],
-              written: str) -> str:
+              written: str, *, tuning: Tuning) -> str:
     """The candidate's sentence with each short name followed or preceded by its bracketed full
     form, unless ``written`` (the answer so far) or the sentence already holds that full form."""
     text = candidate.text
     inserts: list[tuple[int, str]] = []
     seen = (written + " " + text).replace("[", "").replace("]", "")  # "[Sam] Altman" wrote "Sam Altman"
     for mention in sorted(mentions, key=lambda m: m.start):
-        found = full_form(mention, candidate, names_of)
+        found = full_form(mention, candidate, names_of, tuning=tuning)
         if found is None or found[0] in seen:
             continue
         full, person = found
@@ -53,7 +55,8 @@ def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Calla
     return text
 
 
-def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict]) -> tuple[str, bool] | None:
+def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict], *,
+              tuning: Tuning) -> tuple[str, bool] | None:
     """The full form the mention's own article introduces for it, and whether it is a person's; or
     ``None`` (a full form already, a short form its article does not introduce, a surname two full
     names share). A word the article introduces as a person's surname, and as the start of no other
@@ -68,7 +71,9 @@ def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], 
         entry = names_of(article).get(key)
         if not entry:
             continue
-        if " " not in short and entry.get("p") and not entry.get("o"):
+        labels = entry.get("l", {})
+        if " " not in short and entry.get("p") and not entry.get("o") and not initials_form(short) \
+                and labels.get(PERSON, 0) >= tuning.clarify_person_share * sum(labels.values()):
             full = _person(short, entry)
             return (full, True) if full else None
         full = entry.get("a", {}).get(short) if is_short_form(short) else None
@@ -84,6 +89,8 @@ def _person(short: str, entry: dict) -> str | None:
     full = _bare_form(entry.get("p") or "")
     if len(full) < 2 or full[-1] != short:
         return None
+    if not all(_GIVEN.fullmatch(w) for w in full[:-1]):
+        return None  # "hashtags Meta", "GPT-4 Turbo API": no given names
     for form in entry.get("f", {}):
         words = _bare_form(form)
         if len(words) > 1 and words[-1] == short and words[-len(full):] != full and full[-len(words):] != words:

@@ -12,6 +12,9 @@ from helpers import sentence
 from index.language import annotate, name_index
 from rag.clarify import clarified
 from rag.direct import name_mentions
+from rag.tuning import Tuning
+
+TUNING = Tuning()
 
 ALTMAN = ["OpenAI's board fired chief executive Sam Altman on Friday.",
           "Altman has been telling investors about a new chip venture."]
@@ -53,7 +56,7 @@ def test_a_quote_names_who_its_short_form_stands_for(what, article, quoted, writ
     names_of = {"art": index}.get
     cand = sentence(article[quoted], article="art")
     assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {},
-                     written) == shown
+                     written, tuning=TUNING) == shown
 
 
 def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
@@ -61,12 +64,12 @@ def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
     names = {"art": index, "other": json.loads(name_index(annotate(["Altman spoke to staff on Sunday."])))}
     names_of = lambda a: names.get(a, {})  # noqa: E731
     first = sentence(ALTMAN[1], article="art")
-    shown = clarified(first, name_mentions(first, names_of), names_of, "")
+    shown = clarified(first, name_mentions(first, names_of), names_of, "", tuning=TUNING)
     again = sentence("Altman returned to the company on Wednesday.", article="art")
-    assert clarified(again, name_mentions(again, names_of), names_of, shown) == again.text
+    assert clarified(again, name_mentions(again, names_of), names_of, shown, tuning=TUNING) == again.text
     # an article that never introduces the full name gets no bracket, whatever another article says
     alone = sentence("Altman spoke to staff on Sunday.", article="other")
-    assert clarified(alone, name_mentions(alone, names_of), names_of, "") == alone.text
+    assert clarified(alone, name_mentions(alone, names_of), names_of, "", tuning=TUNING) == alone.text
 
 
 def test_the_answer_quotes_the_short_name_clarified_and_cites_the_sentence_verbatim(tmp_path, embedder):
@@ -89,3 +92,31 @@ def test_the_answer_quotes_the_short_name_clarified_and_cites_the_sentence_verba
     assert "[Sam] " + quote in answer.answer
     assert quote in [c.quote for c in answer.citations]
     assert "[Sam] " + quote in [s.text for s in answer.sentences]
+
+
+META = ["Beyond Meta’s own apps, the company sells headsets.", "Meta said revenue rose.",
+        "Meta reported strong earnings on Tuesday.", "Meta is cutting jobs.", "Meta shares rose 3%.",
+        "Meta reported higher profits."]
+
+
+@pytest.mark.parametrize(("share", "shown"), [(0.0, "[Beyond] Meta reported higher profits."),
+                                               (TUNING.clarify_person_share, "Meta reported higher profits.")])
+def test_a_word_the_article_rarely_types_a_person_is_not_given_a_misread_first_name(share, shown):
+    # the recognizer read "Beyond Meta’s" as a person once; the article types "Meta" an organisation 5 times
+    index = json.loads(name_index(annotate(META)))
+    names_of = {"art": index}.get
+    cand = sentence(META[-1], article="art")
+    tuning = Tuning(clarify_person_share=share)
+    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "",
+                     tuning=tuning) == shown
+
+
+def test_initials_and_lower_case_words_are_no_person_s_names():
+    # "Sam AI" read as a person (initials are no surname); "hashtags Meta" read as a person
+    for article, quoted in ((["Sam AI launched a chatbot.", "AI said so."], 1),
+                            (["Use hashtags Meta recommends.", "Meta said reach grew."], 1)):
+        index = json.loads(name_index(annotate(article)))
+        names_of = {"art": index}.get
+        cand = sentence(article[quoted], article="art")
+        assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "",
+                         tuning=TUNING) == article[quoted], index
