@@ -25,21 +25,20 @@ from index.language import Mention
 from index.names import clean_name, initials_form, is_short_form, surname
 from index.text import STOPWORDS
 from rag.evidence import Candidate
-from rag.tuning import Tuning
 
 PERSON = "PERSON"
 _GIVEN = re.compile(r"[A-Z][^\W\d_]*(?:[-'’.][^\W\d_]*)*\.?")  # "Sam", "Jean-Luc", "J.", "O'Neil"
 
 
 def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Callable[[str], dict],
-              written: str, *, tuning: Tuning) -> str:
+              written: str) -> str:
     """The candidate's sentence with each short name followed or preceded by its bracketed full
     form, unless ``written`` (the answer so far) or the sentence already holds that full form."""
     text = candidate.text
     inserts: list[tuple[int, str]] = []
     seen = (written + " " + text).replace("[", "").replace("]", "")  # "[Sam] Altman" wrote "Sam Altman"
     for mention in sorted(mentions, key=lambda m: m.start):
-        found = full_form(mention, candidate, names_of, tuning=tuning)
+        found = full_form(mention, candidate, names_of)
         if found is None or found[0] in seen:
             continue
         full, person = found
@@ -55,8 +54,7 @@ def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Calla
     return text
 
 
-def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict], *,
-              tuning: Tuning) -> tuple[str, bool] | None:
+def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], dict]) -> tuple[str, bool] | None:
     """The full form the mention's own article introduces for it, and whether it is a person's; or
     ``None`` (a full form already, a short form its article does not introduce, a surname two full
     names share). A word the article introduces as a person's surname, and as the start of no other
@@ -71,9 +69,7 @@ def full_form(mention: Mention, candidate: Candidate, names_of: Callable[[str], 
         entry = names_of(article).get(key)
         if not entry:
             continue
-        labels = entry.get("l", {})
-        if " " not in short and entry.get("p") and not entry.get("o") and not initials_form(short) \
-                and labels.get(PERSON, 0) >= tuning.clarify_person_share * sum(labels.values()):
+        if " " not in short and entry.get("p") and not entry.get("o") and not initials_form(short):
             full = _person(short, entry)
             return (full, True) if full else None
         full = entry.get("a", {}).get(short) if is_short_form(short) else None
@@ -100,8 +96,11 @@ def _person(short: str, entry: dict) -> str | None:
 
 def _bare_form(form: str) -> list[str]:
     """A name's words without what the recognizer took in before it: leading punctuation and
-    function words ("— Sam Altman", "Could Altman" -> "Altman")."""
+    function words, ours and spaCy's ("— Sam Altman"; "Could Altman", "Beyond Meta" -> "Altman",
+    "Meta")."""
+    from spacy.lang.en.stop_words import STOP_WORDS  # the language's list, beside ours (spaCy is loaded to answer)
+
     words = re.sub(r"^[^\w]+", "", form).split()
-    while len(words) > 1 and words[0].lower() in STOPWORDS:
+    while len(words) > 1 and (words[0].lower() in STOPWORDS or words[0].lower() in STOP_WORDS):
         words = words[1:]
     return words

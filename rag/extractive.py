@@ -77,8 +77,7 @@ class ExtractiveAnswerer:
         for n, p in enumerate(picks, start=1):  # short names clarified in brackets, once per answer
             text = p.candidate.text
             if context.names_of is not None:
-                text = clarified(p.candidate, name_mentions(p.candidate, context.names_of), context.names_of, written,
-                                 tuning=self.tuning)
+                text = clarified(p.candidate, name_mentions(p.candidate, context.names_of), context.names_of, written)
             written += " " + text
             sentences.append(AnswerSentence(text=text, citations=(n,), claim=p.claim))
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

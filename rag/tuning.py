@@ -289,13 +289,6 @@ class Tuning:
     """A name its articles never introduce in full is shown by the fullest of its frequent forms:
     those its articles use at least this share as often as the most frequent one ("Alameda
     Research", not "Alameda"). Set by hand with the names' full forms (2026-11-23); not swept."""
-    clarify_person_share: float = 0.25
-    """A quoted surname alone is clarified as the person its article introduces ("[Sam] Altman",
-    ``rag.clarify``) only where the recognizer typed the word a person at least this share of the
-    times it typed it in that article: "Meta" after a misread "Beyond Meta" (a person once, an
-    organisation 20 times) is left alone; "Altman", typed a person 4 times, a place 4 and an
-    organisation 5 in one Fortune article (0.31), is clarified. Set by hand on the brackets of the
-    train split's 1,642 answers (2026-12-08); not swept: the evaluation does not score a bracket."""
     verdict_support: float = 1.01
     """A "Yes" verdict on the order of two reports (``rag.verdicts``): the dates agree with the order
     the question states, and each report's cited sentence scores at least this against its claim

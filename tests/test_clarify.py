@@ -12,9 +12,6 @@ from helpers import sentence
 from index.language import annotate, name_index
 from rag.clarify import clarified
 from rag.direct import name_mentions
-from rag.tuning import Tuning
-
-TUNING = Tuning()
 
 ALTMAN = ["OpenAI's board fired chief executive Sam Altman on Friday.",
           "Altman has been telling investors about a new chip venture."]
@@ -56,7 +53,7 @@ def test_a_quote_names_who_its_short_form_stands_for(what, article, quoted, writ
     names_of = {"art": index}.get
     cand = sentence(article[quoted], article="art")
     assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {},
-                     written, tuning=TUNING) == shown
+                     written) == shown
 
 
 def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
@@ -64,12 +61,12 @@ def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
     names = {"art": index, "other": json.loads(name_index(annotate(["Altman spoke to staff on Sunday."])))}
     names_of = lambda a: names.get(a, {})  # noqa: E731
     first = sentence(ALTMAN[1], article="art")
-    shown = clarified(first, name_mentions(first, names_of), names_of, "", tuning=TUNING)
+    shown = clarified(first, name_mentions(first, names_of), names_of, "")
     again = sentence("Altman returned to the company on Wednesday.", article="art")
-    assert clarified(again, name_mentions(again, names_of), names_of, shown, tuning=TUNING) == again.text
+    assert clarified(again, name_mentions(again, names_of), names_of, shown) == again.text
     # an article that never introduces the full name gets no bracket, whatever another article says
     alone = sentence("Altman spoke to staff on Sunday.", article="other")
-    assert clarified(alone, name_mentions(alone, names_of), names_of, "", tuning=TUNING) == alone.text
+    assert clarified(alone, name_mentions(alone, names_of), names_of, "") == alone.text
 
 
 def test_the_answer_quotes_the_short_name_clarified_and_cites_the_sentence_verbatim(tmp_path, embedder):
@@ -99,16 +96,14 @@ META = ["Beyond Meta’s own apps, the company sells headsets.", "Meta said reve
         "Meta reported higher profits."]
 
 
-@pytest.mark.parametrize(("share", "shown"), [(0.0, "[Beyond] Meta reported higher profits."),
-                                               (TUNING.clarify_person_share, "Meta reported higher profits.")])
-def test_a_word_the_article_rarely_types_a_person_is_not_given_a_misread_first_name(share, shown):
-    # the recognizer read "Beyond Meta’s" as a person once; the article types "Meta" an organisation 5 times
+def test_a_misread_word_before_a_name_is_no_first_name():
+    # the recognizer read "Beyond Meta’s" as a person once: "Beyond" is a function word, no given name
     index = json.loads(name_index(annotate(META)))
     names_of = {"art": index}.get
     cand = sentence(META[-1], article="art")
-    tuning = Tuning(clarify_person_share=share)
-    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "",
-                     tuning=tuning) == shown
+    assert index["meta"]["p"] == "Beyond Meta"
+    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "") \
+        == "Meta reported higher profits."
 
 
 def test_initials_and_lower_case_words_are_no_person_s_names():
@@ -118,5 +113,4 @@ def test_initials_and_lower_case_words_are_no_person_s_names():
         index = json.loads(name_index(annotate(article)))
         names_of = {"art": index}.get
         cand = sentence(article[quoted], article="art")
-        assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "",
-                         tuning=TUNING) == article[quoted], index
+        assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "") == article[quoted], index
