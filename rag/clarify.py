@@ -98,7 +98,8 @@ def _bare_form(form: str) -> list[str]:
     """A name's words without what the recognizer took in before it: leading punctuation and
     function words, ours and spaCy's ("— Sam Altman"; "Could Altman", "Beyond Meta" -> "Altman",
     "Meta")."""
-    from spacy.lang.en.stop_words import STOP_WORDS  # the language's list, beside ours (spaCy is loaded to answer)
+    # the language's list, beside ours (spaCy is loaded to answer anyway)
+    from spacy.lang.en.stop_words import STOP_WORDS
 
     words = re.sub(r"^[^\w]+", "", form).split()
     while len(words) > 1 and (words[0].lower() in STOPWORDS or words[0].lower() in STOP_WORDS):

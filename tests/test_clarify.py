@@ -111,6 +111,7 @@ def test_initials_and_lower_case_words_are_no_person_s_names():
     for article, quoted in ((["Sam AI launched a chatbot.", "AI said so."], 1),
                             (["Use hashtags Meta recommends.", "Meta said reach grew."], 1)):
         index = json.loads(name_index(annotate(article)))
-        names_of = {"art": index}.get
+        names = {"art": index}
         cand = sentence(article[quoted], article="art")
-        assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "") == article[quoted], index
+        shown = clarified(cand, name_mentions(cand, lambda a, n=names: n.get(a, {})), lambda a, n=names: n.get(a, {}), "")
+        assert shown == article[quoted], index
