@@ -19,25 +19,26 @@ carries the brackets, which the reader knows as an editor's words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from index.language import Mention
 from index.names import clean_name, initials_form, is_short_form, surname
 from index.text import STOPWORDS
+from rag.direct import name_mentions
 from rag.evidence import Candidate
 
 PERSON = "PERSON"
 _GIVEN = re.compile(r"[A-Z][^\W\d_]*(?:[-'’.][^\W\d_]*)*\.?")  # "Sam", "Jean-Luc", "J.", "O'Neil"
 
 
-def clarified(candidate: Candidate, mentions: Iterable[Mention], names_of: Callable[[str], dict],
-              written: str) -> str:
-    """The candidate's sentence with each short name followed or preceded by its bracketed full
-    form, unless ``written`` (the answer so far) or the sentence already holds that full form."""
+def clarified(candidate: Candidate, names_of: Callable[[str], dict], written: str) -> str:
+    """The candidate's sentence with each short name it writes (``rag.direct.name_mentions``, as the
+    answer line reads them) followed or preceded by its bracketed full form, unless ``written`` (the
+    answer so far) or the sentence already holds that full form."""
     text = candidate.text
     inserts: list[tuple[int, str]] = []
     seen = (written + " " + text).replace("[", "").replace("]", "")  # "[Sam] Altman" wrote "Sam Altman"
-    for mention in sorted(mentions, key=lambda m: m.start):
+    for mention in sorted(name_mentions(candidate, names_of), key=lambda m: m.start):
         found = full_form(mention, candidate, names_of)
         if found is None or found[0] in seen:
             continue

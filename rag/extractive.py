@@ -16,7 +16,7 @@ from rag import line_model
 from rag.answering import AnswerContext, Capabilities, Draft, Event
 from rag.clarify import clarified
 from rag.conflicts import find_conflicts
-from rag.direct import choose_name, direct_answer, name_mentions
+from rag.direct import choose_name, direct_answer
 from rag.question import OUTLET, YES_NO
 from rag.selection import Pick, claim_of, ordered
 from rag.settings import RagSettings
@@ -77,7 +77,7 @@ class ExtractiveAnswerer:
         for n, p in enumerate(picks, start=1):  # short names clarified in brackets, once per answer
             text = p.candidate.text
             if context.names_of is not None:
-                text = clarified(p.candidate, name_mentions(p.candidate, context.names_of), context.names_of, written)
+                text = clarified(p.candidate, context.names_of, written)
             written += " " + text
             sentences.append(AnswerSentence(text=text, citations=(n,), claim=p.claim))
         deltas = [f"{s.text} [{s.citations[0]}]" if i == 0 else f" {s.text} [{s.citations[0]}]"

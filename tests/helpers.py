@@ -13,7 +13,7 @@ import sys
 import time
 
 import httpx
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, make_library
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -65,6 +65,18 @@ def build(library, **serve_options):
     port = free_port()
     return create_app(pipeline=pipeline, serve=ServeSettings(port=port, **serve_options), secret=SECRET), \
         pipeline, port
+
+
+def one_article_pipeline(tmp_path, embedder, text: str, *, name: str = "article.md"):
+    """A pipeline over a fresh library holding one article (``text``, Markdown with its title)."""
+    from rag.pipeline import Pipeline
+    from rag.settings import RagSettings
+
+    library = make_library(tmp_path / "home", embedder)
+    article = tmp_path / name
+    article.write_text(text, encoding="utf-8")
+    assert library.ingest([article]).added == 1
+    return Pipeline(RagSettings(index=library.settings), library=library)
 
 
 def upload(client: httpx.Client, files, **options) -> dict:

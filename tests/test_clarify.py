@@ -7,11 +7,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import sentence
+from helpers import one_article_pipeline, sentence
 
 from index.language import annotate, name_index
 from rag.clarify import clarified
-from rag.direct import name_mentions
+
+
+def names(**articles: list[str]):
+    """Article id -> its name index, as ingest builds it from the article's sentences."""
+    indexes = {a: json.loads(name_index(annotate(text))) for a, text in articles.items()}
+    return lambda article: indexes.get(article, {})
+
+
+def quoted(article: list[str], n: int, written: str = "") -> str:
+    """Sentence ``n`` of ``article`` as the answer quotes it, after ``written``."""
+    return clarified(sentence(article[n], article="art"), names(art=article), written)
 
 ALTMAN = ["OpenAI's board fired chief executive Sam Altman on Friday.",
           "Altman has been telling investors about a new chip venture."]
@@ -47,44 +57,27 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("what", "article", "quoted", "written", "shown"), CASES, ids=[c[0] for c in CASES])
-def test_a_quote_names_who_its_short_form_stands_for(what, article, quoted, written, shown):
-    index = json.loads(name_index(annotate(article)))
-    names_of = {"art": index}.get
-    cand = sentence(article[quoted], article="art")
-    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {},
-                     written) == shown
+@pytest.mark.parametrize(("what", "article", "n", "written", "shown"), CASES, ids=[c[0] for c in CASES])
+def test_a_quote_names_who_its_short_form_stands_for(what, article, n, written, shown):
+    assert quoted(article, n, written) == shown
 
 
 def test_a_name_is_clarified_once_per_answer_and_by_its_own_article():
-    index = json.loads(name_index(annotate(ALTMAN)))
-    names = {"art": index, "other": json.loads(name_index(annotate(["Altman spoke to staff on Sunday."])))}
-    names_of = lambda a: names.get(a, {})  # noqa: E731
-    first = sentence(ALTMAN[1], article="art")
-    shown = clarified(first, name_mentions(first, names_of), names_of, "")
+    names_of = names(art=ALTMAN, other=["Altman spoke to staff on Sunday."])
+    shown = clarified(sentence(ALTMAN[1], article="art"), names_of, "")
     again = sentence("Altman returned to the company on Wednesday.", article="art")
-    assert clarified(again, name_mentions(again, names_of), names_of, shown) == again.text
+    assert clarified(again, names_of, shown) == again.text
     # an article that never introduces the full name gets no bracket, whatever another article says
     alone = sentence("Altman spoke to staff on Sunday.", article="other")
-    assert clarified(alone, name_mentions(alone, names_of), names_of, "") == alone.text
+    assert clarified(alone, names_of, "") == alone.text
 
 
 def test_the_answer_quotes_the_short_name_clarified_and_cites_the_sentence_verbatim(tmp_path, embedder):
-    from conftest import make_library
-
-    from rag.pipeline import Pipeline
-    from rag.settings import RagSettings
-
-    library = make_library(tmp_path / "home", embedder)
-    article = tmp_path / "openai.md"
-    article.write_text("# OpenAI's board fires its chief executive\n\n"
-                       "OpenAI's board fired chief executive Sam Altman on Friday. "
-                       "The board said it had lost confidence in his leadership. "
-                       "Altman had been telling investors about a new chip venture in the Middle East.\n",
-                       encoding="utf-8")
-    assert library.ingest([article]).added == 1
-    answer = Pipeline(RagSettings(index=library.settings), library=library).ask(
-        "What had been told to investors about a chip venture in the Middle East?")
+    pipeline = one_article_pipeline(tmp_path, embedder, "# OpenAI's board fires its chief executive\n\n"
+                                    "OpenAI's board fired chief executive Sam Altman on Friday. "
+                                    "The board said it had lost confidence in his leadership. "
+                                    "Altman had been telling investors about a new chip venture in the Middle East.\n")
+    answer = pipeline.ask("What had been told to investors about a chip venture in the Middle East?")
     quote = "Altman had been telling investors about a new chip venture in the Middle East."
     assert "[Sam] " + quote in answer.answer
     assert quote in [c.quote for c in answer.citations]
@@ -98,20 +91,11 @@ META = ["Beyond Meta’s own apps, the company sells headsets.", "Meta said reve
 
 def test_a_misread_word_before_a_name_is_no_first_name():
     # the recognizer read "Beyond Meta’s" as a person once: "Beyond" is a function word, no given name
-    index = json.loads(name_index(annotate(META)))
-    names_of = {"art": index}.get
-    cand = sentence(META[-1], article="art")
-    assert index["meta"]["p"] == "Beyond Meta"
-    assert clarified(cand, name_mentions(cand, lambda a: names_of(a) or {}), lambda a: names_of(a) or {}, "") \
-        == "Meta reported higher profits."
+    assert names(art=META)("art")["meta"]["p"] == "Beyond Meta"
+    assert quoted(META, 5) == "Meta reported higher profits."
 
 
-def test_initials_and_lower_case_words_are_no_person_s_names():
-    # "Sam AI" read as a person (initials are no surname); "hashtags Meta" read as a person
-    for article, quoted in ((["Sam AI launched a chatbot.", "AI said so."], 1),
-                            (["Use hashtags Meta recommends.", "Meta said reach grew."], 1)):
-        index = json.loads(name_index(annotate(article)))
-        names = {"art": index}
-        cand = sentence(article[quoted], article="art")
-        shown = clarified(cand, name_mentions(cand, lambda a, n=names: n.get(a, {})), lambda a, n=names: n.get(a, {}), "")
-        assert shown == article[quoted], index
+@pytest.mark.parametrize("article", [["Sam AI launched a chatbot.", "AI said so."],  # initials are no surname
+                                     ["Use hashtags Meta recommends.", "Meta said reach grew."]])  # no given name
+def test_initials_and_lower_case_words_are_no_person_s_names(article):
+    assert quoted(article, 1) == article[1]
